@@ -1,0 +1,109 @@
+//! Executes a plan: server-side apply of every object that needs a write, in apply order, with
+//! bounded concurrency. A namespace whose plan has a failure is not applied at all, so a broken
+//! object never leaves its namespace half-updated, and other namespaces go ahead.
+
+use futures::{StreamExt, stream};
+
+use crate::cluster::Cluster;
+use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, order};
+use crate::report::{ObjectReport, Outcome};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    pub concurrency: usize,
+    pub force_conflicts: bool,
+}
+
+const HELD: &str = "not applied: another object in this namespace failed";
+
+/// Applies the plans; returns each namespace's report lines in apply order.
+pub async fn execute(
+    cluster: &Cluster,
+    plans: Vec<NamespacePlan>,
+    options: ApplyOptions,
+) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
+    let mut results: Vec<(NamespaceKey, Vec<Option<ObjectReport>>)> = Vec::new();
+    // (namespace index, object index, plan) of every write, across namespaces.
+    let mut writes: Vec<(usize, usize, ObjectPlan)> = Vec::new();
+    for (ns_idx, ns) in plans.into_iter().enumerate() {
+        let blocked = ns.blocked(options.force_conflicts);
+        let mut lines = Vec::with_capacity(ns.objects.len());
+        for (obj_idx, plan) in ns.objects.into_iter().enumerate() {
+            if blocked {
+                lines.push(Some(blocked_line(plan, options.force_conflicts)));
+            } else if plan.needs_write {
+                writes.push((ns_idx, obj_idx, plan));
+                lines.push(None);
+            } else {
+                lines.push(Some(ObjectReport::planned(plan)));
+            }
+        }
+        results.push((ns.namespace, lines));
+    }
+    // Writes go in waves of equal rank, so what others depend on exists first.
+    writes.sort_by(|a, b| order::apply_key(a.2.id()).cmp(&order::apply_key(b.2.id())));
+    while !writes.is_empty() {
+        let rank = order::rank(&writes[0].2.id().group, &writes[0].2.id().kind);
+        let split = writes
+            .iter()
+            .position(|w| order::rank(&w.2.id().group, &w.2.id().kind) != rank);
+        let rest = writes.split_off(split.unwrap_or(writes.len()));
+        let wave = std::mem::replace(&mut writes, rest);
+        let done: Vec<(usize, usize, ObjectReport)> = stream::iter(wave)
+            .map(|(ns_idx, obj_idx, plan)| async move {
+                (
+                    ns_idx,
+                    obj_idx,
+                    write(cluster, plan, options.force_conflicts).await,
+                )
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for (ns_idx, obj_idx, line) in done {
+            results[ns_idx].1[obj_idx] = Some(line);
+        }
+    }
+    results
+        .into_iter()
+        .map(|(ns, lines)| (ns, lines.into_iter().flatten().collect()))
+        .collect()
+}
+
+async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport {
+    let result = cluster.apply(&plan.object, false, force).await;
+    let secret = plan.object.is_secret();
+    let manifest = plan.object.manifest.clone();
+    let mut line = ObjectReport::planned(plan);
+    match result {
+        Ok(_) => tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied"),
+        Err(e) => {
+            let message = e.to_string();
+            let message = if secret {
+                crate::plan::mask::scrub(&message, &manifest)
+            } else {
+                message
+            };
+            tracing::warn!(object = %line.id, error = %message, "apply failed");
+            line.outcome = Outcome::Failed;
+            line.message = Some(message);
+        }
+    }
+    line
+}
+
+fn blocked_line(plan: ObjectPlan, force: bool) -> ObjectReport {
+    let conflict_blocks = plan.conflict.is_some() && !force && plan.action != Action::Fail;
+    let fails = plan.blocks(force);
+    let mut line = ObjectReport::planned(plan);
+    if conflict_blocks {
+        line.outcome = Outcome::Failed;
+        line.message = Some(
+            "conflict with another field manager (use --force-conflicts to take the fields)".into(),
+        );
+    } else if !fails {
+        line.outcome = Outcome::Held;
+        line.message = Some(HELD.into());
+    }
+    line
+}

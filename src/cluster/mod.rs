@@ -1,0 +1,226 @@
+//! Everything that talks to the API server: client construction, the discovery cache, and the
+//! few calls the other stages need (get, server-side apply, CRD readiness).
+
+mod discovery;
+
+pub use discovery::Catalog;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::{Client, Config};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::render::{DesiredObject, KindInfo};
+
+/// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
+/// kubeconfig (`$KUBECONFIG`, `~/.kube/config`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub field_manager: String,
+}
+
+/// A failed API call, as the server (or the transport) reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    /// HTTP status; 0 when the request never got an answer.
+    pub code: u16,
+    pub reason: String,
+    pub message: String,
+    /// The kind of the object the failure is about (`namespaces` for a missing namespace).
+    pub details_kind: String,
+}
+
+impl ApiFailure {
+    pub fn is_conflict(&self) -> bool {
+        self.code == 409 && self.reason == "Conflict"
+    }
+    pub fn is_missing_namespace(&self) -> bool {
+        self.code == 404 && self.details_kind == "namespaces"
+    }
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code {
+            0 => f.write_str(&self.message),
+            code => write!(f, "{} ({code} {})", self.message, self.reason),
+        }
+    }
+}
+
+impl From<kube::Error> for ApiFailure {
+    fn from(err: kube::Error) -> Self {
+        match err {
+            kube::Error::Api(status) => ApiFailure {
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+                details_kind: status
+                    .details
+                    .as_ref()
+                    .map(|d| d.kind.clone())
+                    .unwrap_or_default(),
+            },
+            other => ApiFailure {
+                code: 0,
+                reason: String::new(),
+                message: other.to_string(),
+                details_kind: String::new(),
+            },
+        }
+    }
+}
+
+/// A connected cluster: the client, the discovery cache and our field manager.
+pub struct Cluster {
+    client: Client,
+    catalog: Catalog,
+    field_manager: String,
+}
+
+impl Cluster {
+    pub async fn connect(options: &ConnectOptions) -> Result<Cluster> {
+        let config = load_config(options).await?;
+        let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
+        let catalog = Catalog::discover(&client).await?;
+        Ok(Cluster {
+            client,
+            catalog,
+            field_manager: options.field_manager.clone(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
+    /// Re-runs discovery, after this sync established CRDs.
+    pub async fn refresh_catalog(&mut self) -> Result<()> {
+        self.catalog = Catalog::discover(&self.client).await?;
+        Ok(())
+    }
+
+    /// The live object, or `None` when it does not exist.
+    pub async fn get(&self, object: &DesiredObject) -> Result<Option<Value>, ApiFailure> {
+        let api = self.api(object)?;
+        let live = api.get_opt(&object.id.name).await?;
+        live.map(to_value).transpose()
+    }
+
+    /// Server-side apply of the manifest under our field manager.
+    pub async fn apply(
+        &self,
+        object: &DesiredObject,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<Value, ApiFailure> {
+        let api = self.api(object)?;
+        let mut params = PatchParams::apply(&self.field_manager);
+        params.dry_run = dry_run;
+        params.force = force;
+        let applied = api
+            .patch(&object.id.name, &params, &Patch::Apply(&object.manifest))
+            .await?;
+        to_value(applied)
+    }
+
+    /// Waits until the named CRD reports `Established`.
+    pub async fn wait_established(&self, name: &str, timeout: Duration) -> Result<(), ApiFailure> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let crd = api.get(name).await?;
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(failure(format!(
+                    "CRD {name} not Established after {}s",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn api(&self, object: &DesiredObject) -> Result<Api<DynamicObject>, ApiFailure> {
+        let kind = object.kind.as_ref().ok_or_else(|| unknown_kind(object))?;
+        let ar = api_resource(kind);
+        Ok(match &object.id.namespace {
+            Some(ns) if kind.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        })
+    }
+}
+
+/// The message for a kind that neither the server nor a CRD in the source knows.
+pub fn unknown_kind(object: &DesiredObject) -> ApiFailure {
+    failure(format!(
+        "the server has no kind {} in {} (is its CRD installed?)",
+        object.id.kind,
+        object.id.api_version()
+    ))
+}
+
+fn failure(message: String) -> ApiFailure {
+    ApiFailure {
+        code: 0,
+        reason: String::new(),
+        message,
+        details_kind: String::new(),
+    }
+}
+
+fn api_resource(kind: &KindInfo) -> ApiResource {
+    let gvk = GroupVersionKind::gvk(&kind.group, &kind.version, &kind.kind);
+    ApiResource::from_gvk_with_plural(&gvk, &kind.plural)
+}
+
+fn to_value(object: DynamicObject) -> Result<Value, ApiFailure> {
+    serde_json::to_value(object)
+        .map_err(|e| failure(format!("unreadable object from the server: {e}")))
+}
+
+async fn load_config(options: &ConnectOptions) -> Result<Config> {
+    let kube_opts = KubeConfigOptions {
+        context: options.context.clone(),
+        ..Default::default()
+    };
+    let result = match &options.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+                Error::Connect(format!("cannot read kubeconfig {}: {e}", path.display()))
+            })?;
+            Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        None if options.context.is_some() => Config::from_kubeconfig(&kube_opts)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Config::infer().await.map_err(|e| e.to_string()),
+    };
+    result.map_err(Error::Connect)
+}

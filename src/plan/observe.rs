@@ -1,0 +1,104 @@
+//! The thin async layer of planning: each object's live state and dry-run result, fetched with
+//! bounded concurrency, then classified.
+
+use std::collections::BTreeSet;
+
+use futures::{StreamExt, stream};
+
+use super::{DryRun, ObjectPlan, Observation, classify};
+use crate::cluster::{ApiFailure, Cluster, unknown_kind};
+use crate::render::DesiredObject;
+
+/// Plans every object: GET and SSA dry-run, up to `concurrency` objects at a time.
+/// `namespaces_to_create` are namespaces this same sync creates: objects in them that cannot be
+/// dry-run yet are planned from their manifest. So are, in a `preview`, custom resources whose
+/// CRD this sync creates.
+pub async fn observe(
+    cluster: &Cluster,
+    objects: Vec<DesiredObject>,
+    namespaces_to_create: &BTreeSet<String>,
+    preview: bool,
+    concurrency: usize,
+) -> Vec<ObjectPlan> {
+    stream::iter(objects)
+        .map(|object| async move {
+            let observation = observe_one(cluster, &object, namespaces_to_create, preview).await;
+            classify(object, observation, cluster.field_manager())
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+async fn observe_one(
+    cluster: &Cluster,
+    object: &DesiredObject,
+    new_namespaces: &BTreeSet<String>,
+    preview: bool,
+) -> Observation {
+    let Some(kind) = &object.kind else {
+        return Observation {
+            live: None,
+            dry_run: DryRun::Rejected(unknown_kind(object).to_string()),
+        };
+    };
+    if !kind.served && !preview {
+        let why = format!(
+            "its CRD ({}.{}) is not Established",
+            kind.plural, kind.group
+        );
+        return Observation {
+            live: None,
+            dry_run: DryRun::Rejected(why),
+        };
+    }
+    if !kind.served {
+        let why = format!(
+            "its CRD is created by this sync ({}.{})",
+            kind.plural, kind.group
+        );
+        return Observation {
+            live: None,
+            dry_run: DryRun::Pending(why),
+        };
+    }
+    let (live, dry_run) = tokio::join!(cluster.get(object), cluster.apply(object, true, false));
+    let live = match live {
+        Ok(live) => live,
+        Err(e) if e.is_missing_namespace() => None,
+        Err(e) => {
+            return Observation {
+                live: None,
+                dry_run: DryRun::Rejected(e.to_string()),
+            };
+        }
+    };
+    let dry_run = match dry_run {
+        Ok(merged) => DryRun::Merged(merged),
+        Err(e) if e.is_conflict() => forced(cluster, object, e).await,
+        Err(e) if e.is_missing_namespace() && in_new_namespace(object, new_namespaces) => {
+            DryRun::Pending("its namespace is created by this sync".into())
+        }
+        Err(e) => DryRun::Rejected(e.to_string()),
+    };
+    Observation { live, dry_run }
+}
+
+/// On a conflict, dry-runs again with force so the diff can still show what apply would do.
+async fn forced(cluster: &Cluster, object: &DesiredObject, conflict: ApiFailure) -> DryRun {
+    match cluster.apply(object, true, true).await {
+        Ok(merged) => DryRun::Conflict {
+            merged,
+            message: conflict.message,
+        },
+        Err(e) => DryRun::Rejected(e.to_string()),
+    }
+}
+
+fn in_new_namespace(object: &DesiredObject, new_namespaces: &BTreeSet<String>) -> bool {
+    object
+        .id
+        .namespace
+        .as_ref()
+        .is_some_and(|ns| new_namespaces.contains(ns))
+}

@@ -1,0 +1,137 @@
+//! The order objects are applied in: what others depend on goes first.
+//!
+//! Namespaces and CRDs form their own first phase (their dependants cannot even be dry-run before
+//! they exist); the rest follow in an order close to Helm's install order and kubectl's.
+
+use crate::render::ObjectId;
+
+/// Kinds in apply order; unknown kinds (custom resources) go after all of these but before
+/// webhooks, which could otherwise reject the very objects they depend on.
+const ORDER: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("", "ResourceQuota"),
+    ("", "LimitRange"),
+    ("policy", "PodSecurityPolicy"),
+    ("policy", "PodDisruptionBudget"),
+    ("", "ServiceAccount"),
+    ("", "Secret"),
+    ("", "ConfigMap"),
+    ("storage.k8s.io", "StorageClass"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("", "Service"),
+    ("apps", "DaemonSet"),
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("apps", "ReplicaSet"),
+    ("apps", "Deployment"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("apps", "StatefulSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "Ingress"),
+    ("extensions", "Ingress"),
+    ("apiregistration.k8s.io", "APIService"),
+];
+const LATE: &[(&str, &str)] = &[
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+];
+
+/// The apply rank of a kind: lower goes first.
+pub fn rank(group: &str, kind: &str) -> usize {
+    let is = |&(g, k): &(&str, &str)| g == group && k == kind;
+    if let Some(i) = ORDER.iter().position(is) {
+        return i;
+    }
+    match LATE.iter().position(is) {
+        Some(i) => ORDER.len() + 1 + i,
+        None => ORDER.len(),
+    }
+}
+
+/// True for the kinds of the first phase: Namespaces and CRDs.
+pub fn is_foundation(id: &ObjectId) -> bool {
+    rank(&id.group, &id.kind) < 2
+}
+
+/// Sort key for apply order: rank, then namespace, kind and name for a stable order.
+pub fn apply_key(id: &ObjectId) -> (usize, Option<&str>, &str, &str) {
+    (
+        rank(&id.group, &id.kind),
+        id.namespace.as_deref(),
+        &id.kind,
+        &id.name,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(group: &str, kind: &str, name: &str) -> ObjectId {
+        ObjectId {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: None,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn namespaces_and_crds_first_webhooks_last() {
+        let mut ids = [
+            id(
+                "admissionregistration.k8s.io",
+                "ValidatingWebhookConfiguration",
+                "v",
+            ),
+            id("example.com", "Widget", "w"),
+            id("apps", "Deployment", "d"),
+            id("", "ConfigMap", "c"),
+            id("apiextensions.k8s.io", "CustomResourceDefinition", "crd"),
+            id("", "Namespace", "ns"),
+            id("", "Secret", "s"),
+        ];
+        ids.sort_by(|a, b| apply_key(a).cmp(&apply_key(b)));
+        let kinds: Vec<_> = ids.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "CustomResourceDefinition",
+                "Secret",
+                "ConfigMap",
+                "Deployment",
+                "Widget",
+                "ValidatingWebhookConfiguration"
+            ]
+        );
+    }
+
+    #[test]
+    fn foundation_is_namespaces_and_crds_only() {
+        assert!(is_foundation(&id("", "Namespace", "a")));
+        assert!(is_foundation(&id(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "a"
+        )));
+        assert!(!is_foundation(&id("", "ConfigMap", "a")));
+        assert!(!is_foundation(&id("example.com", "Namespace", "a")));
+    }
+}

@@ -1,0 +1,238 @@
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::render::{KindInfo, ObjectId};
+
+fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
+    let group = if kind == "Deployment" { "apps" } else { "" };
+    DesiredObject {
+        id: ObjectId {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some(ns.into()),
+            name: name.into(),
+        },
+        kind: Some(KindInfo {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: "x".into(),
+            namespaced: true,
+            served: true,
+        }),
+        manifest,
+        origin: Origin {
+            file: PathBuf::from("f.yaml"),
+            line: 1,
+        },
+    }
+}
+
+fn managed(obj: Value, fields: Value) -> Value {
+    let mut obj = obj;
+    obj["metadata"]["managedFields"] =
+        json!([{"manager": "driftless", "operation": "Apply", "fieldsV1": fields}]);
+    obj["metadata"]["resourceVersion"] = json!("7");
+    obj
+}
+
+fn deploy(replicas: u32) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"}, "spec": {"replicas": replicas}})
+}
+
+#[test]
+fn absent_object_is_created_and_all_added() {
+    let obj = desired("Deployment", "ns", "web", deploy(2));
+    let plan = classify(
+        obj,
+        Observation {
+            live: None,
+            dry_run: DryRun::Merged(managed(deploy(2), json!({"f:spec": {}}))),
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Create);
+    assert!(plan.needs_write);
+    assert!(plan.diff.contains("+  replicas: 2"), "{}", plan.diff);
+    assert!(
+        !plan.diff.contains("managedFields") && !plan.diff.contains("resourceVersion"),
+        "{}",
+        plan.diff
+    );
+}
+
+#[test]
+fn same_object_with_same_ownership_is_unchanged_without_a_write() {
+    let live = managed(deploy(2), json!({"f:spec": {"f:replicas": {}}}));
+    let mut merged = live.clone();
+    merged["metadata"]["resourceVersion"] = json!("8");
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(live),
+            dry_run: DryRun::Merged(merged),
+        },
+        "driftless",
+    );
+    assert_eq!(
+        (plan.action, plan.needs_write, plan.diff.as_str()),
+        (Action::Unchanged, false, "")
+    );
+}
+
+#[test]
+fn same_values_but_not_yet_ours_is_unchanged_with_a_write() {
+    let live = deploy(2);
+    let merged = managed(deploy(2), json!({"f:spec": {"f:replicas": {}}}));
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(live),
+            dry_run: DryRun::Merged(merged),
+        },
+        "driftless",
+    );
+    assert_eq!((plan.action, plan.needs_write), (Action::Unchanged, true));
+}
+
+#[test]
+fn drift_is_an_update_with_the_exact_change() {
+    let fields = json!({"f:spec": {"f:replicas": {}}});
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(managed(deploy(5), fields.clone())),
+            dry_run: DryRun::Merged(managed(deploy(2), fields)),
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Update);
+    assert!(
+        plan.diff.contains("-  replicas: 5\n+  replicas: 2\n"),
+        "{}",
+        plan.diff
+    );
+}
+
+#[test]
+fn conflicts_keep_the_diff_and_block_unless_forced() {
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(deploy(5)),
+            dry_run: DryRun::Conflict {
+                merged: deploy(2),
+                message: "conflict with \"kubectl-scale\": .spec.replicas".into(),
+            },
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Update);
+    assert!(plan.conflict.as_deref().unwrap().contains("kubectl-scale"));
+    assert!(plan.blocks(false) && !plan.blocks(true));
+}
+
+#[test]
+fn secret_diffs_never_show_values() {
+    let secret = |v: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "data": {"password": v, "user": "YWRtaW4="}});
+    let plan = classify(
+        desired("Secret", "ns", "s", secret("bmV3LXZhbHVl")),
+        Observation {
+            live: Some(secret("b2xkLXZhbHVl")),
+            dry_run: DryRun::Merged(secret("bmV3LXZhbHVl")),
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Update);
+    assert!(
+        plan.diff.contains("-  password: '*** (before)'")
+            || plan.diff.contains("-  password: \"*** (before)\""),
+        "{}",
+        plan.diff
+    );
+    assert!(plan.diff.contains("*** (after)"), "{}", plan.diff);
+    for value in [
+        "bmV3LXZhbHVl",
+        "b2xkLXZhbHVl",
+        "YWRtaW4=",
+        "new-value",
+        "old-value",
+    ] {
+        assert!(!plan.diff.contains(value), "{value} leaked: {}", plan.diff);
+    }
+}
+
+#[test]
+fn rejected_secret_errors_are_scrubbed() {
+    let manifest = json!({"kind": "Secret", "stringData": {"token": "s3cr3t-token"}});
+    let plan = classify(
+        desired("Secret", "ns", "s", manifest),
+        Observation {
+            live: None,
+            dry_run: DryRun::Rejected("invalid value \"s3cr3t-token\"".into()),
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Fail);
+    assert_eq!(plan.message.as_deref(), Some("invalid value \"***\""));
+}
+
+#[test]
+fn pending_objects_show_the_manifest_as_created() {
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(3)),
+        Observation {
+            live: None,
+            dry_run: DryRun::Pending("namespace ns is created by this sync".into()),
+        },
+        "driftless",
+    );
+    assert_eq!(plan.action, Action::Create);
+    assert!(plan.diff.contains("+  replicas: 3"));
+    assert!(plan.message.unwrap().contains("created by this sync"));
+}
+
+#[test]
+fn groups_by_namespace_in_apply_order() {
+    let mk = |kind: &str, ns: &str, name: &str| {
+        classify(
+            desired(kind, ns, name, json!({})),
+            Observation {
+                live: None,
+                dry_run: DryRun::Rejected("x".into()),
+            },
+            "driftless",
+        )
+    };
+    let groups = group_by_namespace(vec![
+        mk("Deployment", "b", "d"),
+        mk("ConfigMap", "a", "c"),
+        mk("ConfigMap", "b", "c"),
+    ]);
+    let shape: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            (
+                g.namespace.clone().unwrap(),
+                g.objects
+                    .iter()
+                    .map(|o| o.id().kind.clone())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("a".to_string(), vec!["ConfigMap".to_string()]),
+            (
+                "b".to_string(),
+                vec!["ConfigMap".to_string(), "Deployment".to_string()]
+            )
+        ]
+    );
+    assert!(groups[0].blocked(true));
+}

@@ -1,0 +1,208 @@
+//! Files into a typed, ordered desired set.
+//!
+//! [`render`] turns a [`Snapshot`] into [`Manifest`]s: every document parsed, `kind: List`
+//! expanded, and the fields every object needs checked, each with the file and line it came from.
+//! [`resolve`] then gives each manifest its API resource and namespace using API discovery (or a
+//! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
+
+mod object;
+mod resolve;
+pub mod yaml;
+
+pub use object::{ObjectId, Origin};
+pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, resolve};
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::source::Snapshot;
+
+/// One object from the source, checked for apiVersion, kind and metadata.name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub object: Value,
+    pub origin: Origin,
+}
+
+impl Manifest {
+    pub fn api_version(&self) -> &str {
+        self.object["apiVersion"].as_str().unwrap_or_default()
+    }
+    pub fn kind(&self) -> &str {
+        self.object["kind"].as_str().unwrap_or_default()
+    }
+    pub fn name(&self) -> &str {
+        self.object["metadata"]["name"].as_str().unwrap_or_default()
+    }
+    pub fn namespace(&self) -> Option<&str> {
+        self.object["metadata"]["namespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+    }
+    /// `Kind name` for messages before the object is fully resolved.
+    pub fn describe(&self) -> String {
+        match self.namespace() {
+            Some(ns) => format!(
+                "{} {} {}/{}",
+                self.api_version(),
+                self.kind(),
+                ns,
+                self.name()
+            ),
+            None => format!("{} {} {}", self.api_version(), self.kind(), self.name()),
+        }
+    }
+}
+
+/// One problem found while rendering, at a file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderIssue {
+    pub file: PathBuf,
+    pub line: usize,
+    /// The object concerned, when the document got far enough to name one.
+    pub object: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RenderIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file.display(), self.line)?;
+        if let Some(obj) = &self.object {
+            write!(f, "{obj}: ")?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// Every problem found in a revision; a revision with any is never applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RenderError {
+    pub issues: Vec<RenderIssue>,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.issues.len();
+        write!(
+            f,
+            "{n} problem{} in the manifests, nothing applied:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for issue in &self.issues {
+            write!(f, "\n  {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A rendered revision: its manifests, and where they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub origin: String,
+    pub revision: Option<String>,
+    pub manifests: Vec<Manifest>,
+}
+
+/// Parses and checks every file of the snapshot. Collects all problems rather than the first.
+pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
+    let mut manifests = Vec::new();
+    let mut issues = Vec::new();
+    for file in &snapshot.files {
+        let is_json = file
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        match yaml::parse_file(&file.content, is_json) {
+            Ok(docs) => {
+                for doc in docs {
+                    let origin = Origin {
+                        file: file.path.clone(),
+                        line: doc.line,
+                    };
+                    expand(doc.value, origin, &mut manifests, &mut issues);
+                }
+            }
+            Err(e) => issues.push(RenderIssue {
+                file: file.path.clone(),
+                line: e.line,
+                object: None,
+                reason: format!(
+                    "invalid {}: {}",
+                    if is_json { "JSON" } else { "YAML" },
+                    e.reason
+                ),
+            }),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(RenderError { issues });
+    }
+    Ok(Rendered {
+        origin: snapshot.origin.clone(),
+        revision: snapshot.revision.clone(),
+        manifests,
+    })
+}
+
+/// Checks one document, expanding `kind: List` into its items.
+fn expand(value: Value, origin: Origin, out: &mut Vec<Manifest>, issues: &mut Vec<RenderIssue>) {
+    let issue = |object: Option<String>, reason: String| RenderIssue {
+        file: origin.file.clone(),
+        line: origin.line,
+        object,
+        reason,
+    };
+    if !value.is_object() {
+        issues.push(issue(
+            None,
+            "a document must be a mapping (a Kubernetes object)".into(),
+        ));
+        return;
+    }
+    if value["kind"] == "List" && value["apiVersion"] == "v1" {
+        match value.get("items") {
+            Some(Value::Array(items)) => {
+                for item in items {
+                    expand(item.clone(), origin.clone(), out, issues);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => issues.push(issue(None, "`items` of a List must be a sequence".into())),
+        }
+        return;
+    }
+    let manifest = Manifest {
+        object: value,
+        origin: origin.clone(),
+    };
+    let mut missing = Vec::new();
+    for (field, value) in [
+        ("apiVersion", &manifest.object["apiVersion"]),
+        ("kind", &manifest.object["kind"]),
+        ("metadata.name", &manifest.object["metadata"]["name"]),
+    ] {
+        if value.as_str().is_none_or(str::is_empty) {
+            missing.push(field);
+        }
+    }
+    let ns = &manifest.object["metadata"]["namespace"];
+    if !missing.is_empty() {
+        let reason = format!("missing or empty {}", missing.join(", "));
+        issues.push(issue(
+            Some(manifest.describe()).filter(|_| missing.len() < 3),
+            reason,
+        ));
+    } else if !(ns.is_null() || ns.is_string()) {
+        issues.push(issue(
+            Some(manifest.describe()),
+            "metadata.namespace must be a string".into(),
+        ));
+    } else {
+        out.push(manifest);
+    }
+}
+
+#[cfg(test)]
+mod tests;

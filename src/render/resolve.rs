@@ -1,0 +1,183 @@
+//! Manifests plus API discovery into the desired set: each object gets its resource, its scope and
+//! its namespace.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::object::split_api_version;
+use super::{Manifest, ObjectId, Origin, RenderError, RenderIssue};
+
+/// What the API server (or a CRD in the same set) says about a kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindInfo {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The resource name in URLs (`deployments`).
+    pub plural: String,
+    pub namespaced: bool,
+    /// False when the kind is only known from a CRD in the desired set that the server does not
+    /// serve yet: such objects can be neither dry-run nor applied before the CRD is Established.
+    pub served: bool,
+}
+
+/// Answers "which resource is this kind?". Implemented by the discovery cache; tests use maps.
+pub trait KindLookup {
+    fn lookup(&self, group: &str, version: &str, kind: &str) -> Option<KindInfo>;
+}
+
+/// One object to be made true on the cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredObject {
+    pub id: ObjectId,
+    /// `None` when neither the server nor a CRD in the set knows the kind: the object fails
+    /// (in its namespace only) when planned.
+    pub kind: Option<KindInfo>,
+    /// The manifest as written, with `metadata.namespace` set for namespaced kinds.
+    pub manifest: Value,
+    pub origin: Origin,
+}
+
+impl DesiredObject {
+    pub fn is_secret(&self) -> bool {
+        self.id.group.is_empty() && self.id.kind == "Secret"
+    }
+}
+
+/// The resolved desired state of one revision, in source order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredSet {
+    pub objects: Vec<DesiredObject>,
+}
+
+/// Resolves every manifest. `default_namespace` is used for namespaced kinds that name none.
+pub fn resolve(
+    manifests: &[Manifest],
+    lookup: &dyn KindLookup,
+    default_namespace: Option<&str>,
+) -> Result<DesiredSet, RenderError> {
+    let crds = CrdKinds::from_manifests(manifests);
+    let mut issues = Vec::new();
+    let mut seen: HashMap<(String, String, Option<String>, String), Origin> = HashMap::new();
+    let mut objects = Vec::with_capacity(manifests.len());
+    for m in manifests {
+        let (group, version) = split_api_version(m.api_version());
+        let kind = lookup
+            .lookup(group, version, m.kind())
+            .or_else(|| crds.lookup(group, version, m.kind()));
+        let namespace = match &kind {
+            Some(k) if !k.namespaced => None,
+            Some(_) => match m.namespace().or(default_namespace) {
+                Some(ns) => Some(ns.to_string()),
+                None => {
+                    issues.push(RenderIssue {
+                        file: m.origin.file.clone(),
+                        line: m.origin.line,
+                        object: Some(m.describe()),
+                        reason: format!(
+                            "{} is namespaced but names no namespace: set metadata.namespace or pass --namespace",
+                            m.kind()
+                        ),
+                    });
+                    continue;
+                }
+            },
+            None => m.namespace().or(default_namespace).map(str::to_string),
+        };
+        let id = ObjectId {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: m.kind().to_string(),
+            namespace: namespace.clone(),
+            name: m.name().to_string(),
+        };
+        let key = (
+            id.group.clone(),
+            id.kind.clone(),
+            id.namespace.clone(),
+            id.name.clone(),
+        );
+        if let Some(first) = seen.get(&key) {
+            issues.push(RenderIssue {
+                file: m.origin.file.clone(),
+                line: m.origin.line,
+                object: Some(id.to_string()),
+                reason: format!("defined twice: first at {first}"),
+            });
+            continue;
+        }
+        seen.insert(key, m.origin.clone());
+        let mut manifest = m.object.clone();
+        if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
+            match &namespace {
+                Some(ns) => {
+                    meta.insert("namespace".into(), Value::String(ns.clone()));
+                }
+                None => {
+                    meta.remove("namespace");
+                }
+            }
+        }
+        objects.push(DesiredObject {
+            id,
+            kind,
+            manifest,
+            origin: m.origin.clone(),
+        });
+    }
+    if issues.is_empty() {
+        Ok(DesiredSet { objects })
+    } else {
+        Err(RenderError { issues })
+    }
+}
+
+/// Kinds defined by CustomResourceDefinitions in the desired set itself.
+struct CrdKinds(Vec<KindInfo>);
+
+impl CrdKinds {
+    fn from_manifests(manifests: &[Manifest]) -> Self {
+        let mut kinds = Vec::new();
+        for m in manifests {
+            let (group, _) = split_api_version(m.api_version());
+            if group != "apiextensions.k8s.io" || m.kind() != "CustomResourceDefinition" {
+                continue;
+            }
+            let spec = &m.object["spec"];
+            let (Some(g), Some(kind), Some(plural)) = (
+                spec["group"].as_str(),
+                spec["names"]["kind"].as_str(),
+                spec["names"]["plural"].as_str(),
+            ) else {
+                continue;
+            };
+            let namespaced = spec["scope"].as_str() != Some("Cluster");
+            let mut versions: Vec<&str> = spec["versions"]
+                .as_array()
+                .map(|vs| vs.iter().filter_map(|v| v["name"].as_str()).collect())
+                .unwrap_or_default();
+            versions.extend(spec["version"].as_str());
+            for version in versions {
+                kinds.push(KindInfo {
+                    group: g.to_string(),
+                    version: version.to_string(),
+                    kind: kind.to_string(),
+                    plural: plural.to_string(),
+                    namespaced,
+                    served: false,
+                });
+            }
+        }
+        CrdKinds(kinds)
+    }
+}
+
+impl KindLookup for CrdKinds {
+    fn lookup(&self, group: &str, version: &str, kind: &str) -> Option<KindInfo> {
+        self.0
+            .iter()
+            .find(|k| k.group == group && k.version == version && k.kind == kind)
+            .cloned()
+    }
+}

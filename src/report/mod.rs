@@ -1,0 +1,157 @@
+//! What happened (or would happen), per namespace: one [`Report`] type, rendered as text here
+//! and by every other output.
+
+mod text;
+
+pub use text::{render_diffs, render_summary};
+
+use crate::plan::{Action, NamespaceKey, ObjectPlan};
+use crate::render::{ObjectId, Origin};
+
+/// Whether the report is of a sync that wrote, or of a preview (`diff`, `sync --dry-run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sync,
+    Preview,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+    Failed,
+    /// Valid, but not applied because another object in its namespace failed.
+    Held,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Created,
+        Outcome::Configured,
+        Outcome::Unchanged,
+        Outcome::Failed,
+        Outcome::Held,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed => "failed",
+            Outcome::Held => "held",
+        }
+    }
+}
+
+/// One object's line in the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectReport {
+    pub id: ObjectId,
+    pub origin: Origin,
+    pub outcome: Outcome,
+    /// The masked diff of the change (empty when unchanged or failed).
+    pub diff: String,
+    /// Why it failed or was held, or a note on how it was planned.
+    pub message: Option<String>,
+    /// Another field manager owns fields we set.
+    pub conflict: Option<String>,
+}
+
+impl ObjectReport {
+    /// The report line of a planned object, before (or instead of) applying it.
+    pub fn planned(plan: ObjectPlan) -> ObjectReport {
+        let outcome = match plan.action {
+            Action::Create => Outcome::Created,
+            Action::Update => Outcome::Configured,
+            Action::Unchanged => Outcome::Unchanged,
+            Action::Fail => Outcome::Failed,
+        };
+        ObjectReport {
+            id: plan.object.id,
+            origin: plan.object.origin,
+            outcome,
+            diff: plan.diff,
+            message: plan.message,
+            conflict: plan.conflict,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceReport {
+    pub namespace: NamespaceKey,
+    pub objects: Vec<ObjectReport>,
+}
+
+impl NamespaceReport {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.objects.iter().filter(|o| o.outcome == outcome).count()
+    }
+    pub fn failed(&self) -> bool {
+        self.objects.iter().any(|o| o.outcome == Outcome::Failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub mode: Mode,
+    /// The source, without credentials.
+    pub source: String,
+    /// The revision the desired state came from, when the source has one.
+    pub revision: Option<String>,
+    pub namespaces: Vec<NamespaceReport>,
+}
+
+impl Report {
+    pub fn new(mode: Mode, source: String, revision: Option<String>) -> Report {
+        Report {
+            mode,
+            source,
+            revision,
+            namespaces: Vec::new(),
+        }
+    }
+
+    /// Adds object reports, merging into existing namespaces; keeps namespaces sorted.
+    pub fn extend(&mut self, namespace: NamespaceKey, objects: Vec<ObjectReport>) {
+        match self
+            .namespaces
+            .iter_mut()
+            .find(|n| n.namespace == namespace)
+        {
+            Some(n) => n.objects.extend(objects),
+            None => self.namespaces.push(NamespaceReport { namespace, objects }),
+        }
+        self.namespaces
+            .sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    }
+
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectReport> {
+        self.namespaces.iter().flat_map(|n| n.objects.iter())
+    }
+
+    pub fn failed(&self) -> bool {
+        self.namespaces.iter().any(NamespaceReport::failed)
+    }
+
+    /// True when anything was (or would be) created or changed.
+    pub fn changed(&self) -> bool {
+        self.objects()
+            .any(|o| matches!(o.outcome, Outcome::Created | Outcome::Configured))
+    }
+
+    /// `kubectl diff` convention for previews (0 in sync, 1 differences, 2 error); a sync exits
+    /// 0 when everything applied and 2 on any failure.
+    pub fn exit_code(&self) -> i32 {
+        match (self.mode, self.failed(), self.changed()) {
+            (_, true, _) => 2,
+            (Mode::Preview, false, true) => 1,
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+use std::path::PathBuf;
+
+use super::*;
+
+fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
+    ObjectReport {
+        id: ObjectId {
+            group: String::new(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        },
+        origin: Origin {
+            file: PathBuf::from("a.yaml"),
+            line: 3,
+        },
+        outcome,
+        diff: diff.into(),
+        message: (outcome == Outcome::Failed).then(|| "denied (403 Forbidden)".to_string()),
+        conflict: None,
+    }
+}
+
+#[test]
+fn exit_codes_follow_kubectl_diff_for_previews() {
+    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    r.extend(
+        Some("ns".into()),
+        vec![obj("ConfigMap", "a", Outcome::Unchanged, "")],
+    );
+    assert_eq!(r.exit_code(), 0);
+    r.extend(
+        Some("ns".into()),
+        vec![obj("ConfigMap", "b", Outcome::Configured, "-a\n+b\n")],
+    );
+    assert_eq!(r.exit_code(), 1);
+    r.extend(
+        Some("other".into()),
+        vec![obj("ConfigMap", "c", Outcome::Failed, "")],
+    );
+    assert_eq!(r.exit_code(), 2);
+}
+
+#[test]
+fn sync_exit_code_is_zero_even_with_changes() {
+    let mut r = Report::new(Mode::Sync, "dir".into(), None);
+    r.extend(None, vec![obj("Namespace", "a", Outcome::Created, "+x\n")]);
+    assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn summary_counts_and_names_every_object_per_namespace() {
+    let mut r = Report::new(Mode::Sync, "examples/platform-repo".into(), None);
+    r.extend(
+        Some("b".into()),
+        vec![
+            obj("ConfigMap", "x", Outcome::Failed, ""),
+            obj("Secret", "y", Outcome::Held, ""),
+        ],
+    );
+    r.extend(
+        Some("a".into()),
+        vec![obj("ConfigMap", "z", Outcome::Created, "+z\n")],
+    );
+    let text = render_summary(&r);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "driftless sync of examples/platform-repo");
+    assert_eq!(
+        lines[1],
+        "namespace a: ok: 1 created, 0 configured, 0 unchanged, 0 failed, 0 held"
+    );
+    assert!(
+        lines[2].contains("created") && lines[2].ends_with("v1 ConfigMap ns/z"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("namespace b: FAILED: 0 created"),
+        "{text}"
+    );
+    assert!(
+        lines[4].contains("v1 ConfigMap ns/x: denied (403 Forbidden) (a.yaml:3)"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"3 objects in 2 namespaces, 1 failed"
+    );
+}
+
+#[test]
+fn diffs_are_grouped_per_namespace() {
+    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    r.extend(
+        Some("a".into()),
+        vec![obj("ConfigMap", "x", Outcome::Unchanged, "")],
+    );
+    r.extend(
+        Some("b".into()),
+        vec![obj("ConfigMap", "y", Outcome::Configured, "--- a\n+++ b\n")],
+    );
+    assert_eq!(render_diffs(&r), "# namespace b\n--- a\n+++ b\n");
+}

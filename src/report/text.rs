@@ -1,0 +1,87 @@
+//! Human-readable text: a per-namespace summary, and the diffs grouped per namespace.
+
+use std::fmt::Write as _;
+
+use super::{Mode, Outcome, Report};
+use crate::plan::namespace_label;
+
+/// The per-namespace summary: counts, then each object that is not unchanged, by name.
+pub fn render_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let verb = if report.mode == Mode::Preview {
+        "diff"
+    } else {
+        "sync"
+    };
+    let _ = write!(out, "driftless {verb} of {}", report.source);
+    if let Some(rev) = &report.revision {
+        let _ = write!(out, " at {rev}");
+    }
+    out.push('\n');
+    for ns in &report.namespaces {
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            .map(|&o| format!("{} {}", ns.count(o), o.label()))
+            .collect();
+        let status = if ns.failed() { "FAILED" } else { "ok" };
+        let _ = writeln!(
+            out,
+            "namespace {}: {status}: {}",
+            namespace_label(&ns.namespace),
+            counts.join(", ")
+        );
+        for obj in &ns.objects {
+            let label = match (report.mode, obj.outcome) {
+                (Mode::Preview, Outcome::Created) => "would create",
+                (Mode::Preview, Outcome::Configured) => "would configure",
+                (_, o) => o.label(),
+            };
+            let _ = write!(out, "  {label:<16} {}", obj.id);
+            if let Some(msg) = &obj.message {
+                let _ = write!(out, ": {msg}");
+            }
+            if let Some(conflict) = &obj.conflict {
+                let _ = write!(out, " [conflict: {conflict}]");
+            }
+            if matches!(obj.outcome, Outcome::Failed) {
+                let _ = write!(out, " ({})", obj.origin);
+            }
+            out.push('\n');
+        }
+    }
+    let total = report.objects().count();
+    let failed = report
+        .objects()
+        .filter(|o| o.outcome == Outcome::Failed)
+        .count();
+    let _ = writeln!(
+        out,
+        "{total} objects in {} namespaces, {failed} failed",
+        report.namespaces.len()
+    );
+    out
+}
+
+/// Every diff, grouped under a header per namespace. Empty when nothing differs.
+pub fn render_diffs(report: &Report) -> String {
+    let mut out = String::new();
+    for ns in &report.namespaces {
+        let diffs: Vec<&str> = ns
+            .objects
+            .iter()
+            .map(|o| o.diff.as_str())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if diffs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "# namespace {}", namespace_label(&ns.namespace));
+        for diff in diffs {
+            out.push_str(diff);
+            if !diff.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
