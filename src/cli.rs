@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cluster::ConnectOptions;
+use crate::report::Format;
 use crate::sync::SyncOptions;
 
 #[derive(Debug, Parser)]
@@ -76,6 +77,9 @@ pub struct RunArgs {
     /// Seconds to wait for a new CRD to become Established.
     #[arg(long, default_value_t = 60)]
     pub crd_timeout: u64,
+    /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
+    #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 impl Cli {

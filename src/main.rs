@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use driftless::cli::Cli;
-use driftless::report::{self, Mode};
+use driftless::report::{self, Format, Mode};
 use driftless::{cluster::Cluster, render, source, sync};
 use tracing_subscriber::EnvFilter;
 
@@ -31,12 +31,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         .await
         .context("connecting")?;
     let report = sync::run(&mut cluster, &rendered, &cli.sync_options()).await?;
-    let summary = report::render_summary(&report);
-    if report.mode == Mode::Preview {
-        print!("{}", report::render_diffs(&report));
-        eprint!("{summary}");
-    } else {
-        print!("{summary}");
+    match args.output {
+        Format::Json => print!("{}", report::render_json(&report)),
+        Format::Markdown => print!("{}", report::render_markdown(&report)),
+        Format::Text if report.mode == Mode::Preview => {
+            // stdout stays a pure patch, as with `kubectl diff`.
+            print!("{}", report::render_diffs(&report));
+            eprint!("{}", report::render_summary(&report));
+        }
+        Format::Text => print!("{}", report::render_summary(&report)),
     }
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
 }

@@ -1,1 +1,8 @@
+//! Integration tests: the `driftless` binary against a real Kubernetes API server.
+//! One test binary (fast to link); see `support` for where the cluster comes from.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+mod sync_diff;
+mod validation;

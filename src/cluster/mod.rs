@@ -220,6 +220,10 @@ async fn load_config(options: &ConnectOptions) -> Result<Config> {
         None if options.context.is_some() => Config::from_kubeconfig(&kube_opts)
             .await
             .map_err(|e| e.to_string()),
+        // In a pod, the pod's own service account, as every in-cluster agent does.
+        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
+            Config::incluster().map_err(|e| e.to_string())
+        }
         None => Config::infer().await.map_err(|e| e.to_string()),
     };
     result.map_err(Error::Connect)

@@ -62,8 +62,9 @@ async fn observe_one(
             dry_run: DryRun::Pending(why),
         };
     }
-    let (live, dry_run) = tokio::join!(cluster.get(object), cluster.apply(object, true, false));
-    let live = match live {
+    // GET, then dry-run: never both at once for one object. kube-apiserver 1.20 can crash
+    // (a concurrent map access in the custom resource handler) when they overlap.
+    let live = match cluster.get(object).await {
         Ok(live) => live,
         Err(e) if e.is_missing_namespace() => None,
         Err(e) => {
@@ -73,7 +74,7 @@ async fn observe_one(
             };
         }
     };
-    let dry_run = match dry_run {
+    let dry_run = match cluster.apply(object, true, false).await {
         Ok(merged) => DryRun::Merged(merged),
         Err(e) if e.is_conflict() => forced(cluster, object, e).await,
         Err(e) if e.is_missing_namespace() && in_new_namespace(object, new_namespaces) => {

@@ -1,9 +1,25 @@
 //! What happened (or would happen), per namespace: one [`Report`] type, rendered as text here
 //! and by every other output.
 
+mod json;
+mod markdown;
 mod text;
 
+pub use json::render_json;
+pub use markdown::render_markdown;
 pub use text::{render_diffs, render_summary};
+
+/// The output formats every report can be rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Unified diffs on stdout (previews) and a per-namespace summary.
+    #[default]
+    Text,
+    /// A pull-request comment: summary table and collapsible diffs.
+    Markdown,
+    /// One JSON document with every object, its outcome and its diff.
+    Json,
+}
 
 use crate::plan::{Action, NamespaceKey, ObjectPlan};
 use crate::render::{ObjectId, Origin};

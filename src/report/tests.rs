@@ -101,3 +101,49 @@ fn diffs_are_grouped_per_namespace() {
     );
     assert_eq!(render_diffs(&r), "# namespace b\n--- a\n+++ b\n");
 }
+
+#[test]
+fn json_has_counts_outcomes_and_exit_code() {
+    let mut r = Report::new(Mode::Preview, "dir".into(), Some("abc123".into()));
+    r.extend(
+        Some("ns".into()),
+        vec![obj("ConfigMap", "b", Outcome::Configured, "-a\n+b\n")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    assert_eq!(v["exitCode"], 1);
+    assert_eq!(v["revision"], "abc123");
+    assert_eq!(v["counts"]["configured"], 1);
+    let o = &v["namespaces"][0]["objects"][0];
+    assert_eq!(
+        (
+            o["kind"].as_str(),
+            o["outcome"].as_str(),
+            o["source"].as_str()
+        ),
+        (Some("ConfigMap"), Some("configured"), Some("a.yaml:3"))
+    );
+    assert_eq!(o["diff"], "-a\n+b\n");
+}
+
+#[test]
+fn markdown_has_a_table_and_fenced_diffs() {
+    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    r.extend(
+        Some("ns".into()),
+        vec![
+            obj("ConfigMap", "b", Outcome::Configured, "-a\n+```b\n"),
+            obj("Secret", "x", Outcome::Failed, ""),
+        ],
+    );
+    let md = render_markdown(&r);
+    assert!(md.starts_with("### driftless: errors\n"), "{md}");
+    assert!(
+        md.contains("| `ns` | ❌ failed | 0 | 1 | 0 | 1 | 0 |"),
+        "{md}"
+    );
+    assert!(md.contains("```diff\n-a\n+`\u{200b}``b\n```\n"), "{md}");
+    assert!(
+        md.contains("- **v1 Secret ns/x** (`a.yaml:3`): denied (403 Forbidden)"),
+        "{md}"
+    );
+}

@@ -1,0 +1,50 @@
+//! The report as JSON, for machines (a stable shape, built explicitly rather than derived so the
+//! internal types can change without breaking consumers).
+
+use serde_json::{Map, Value, json};
+
+use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
+
+pub fn render_json(report: &Report) -> String {
+    let namespaces: Vec<Value> = report.namespaces.iter().map(namespace).collect();
+    let doc = json!({
+        "mode": match report.mode { Mode::Sync => "sync", Mode::Preview => "preview" },
+        "source": report.source,
+        "revision": report.revision,
+        "exitCode": report.exit_code(),
+        "counts": counts(|o| report.objects().filter(|r| r.outcome == o).count()),
+        "namespaces": namespaces,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+fn counts(count: impl Fn(Outcome) -> usize) -> Value {
+    let map: Map<String, Value> = Outcome::ALL
+        .iter()
+        .map(|&o| (o.label().to_string(), json!(count(o))))
+        .collect();
+    Value::Object(map)
+}
+
+fn namespace(ns: &NamespaceReport) -> Value {
+    json!({
+        "namespace": ns.namespace,
+        "failed": ns.failed(),
+        "counts": counts(|o| ns.count(o)),
+        "objects": ns.objects.iter().map(object).collect::<Vec<_>>(),
+    })
+}
+
+fn object(o: &ObjectReport) -> Value {
+    json!({
+        "apiVersion": o.id.api_version(),
+        "kind": o.id.kind,
+        "namespace": o.id.namespace,
+        "name": o.id.name,
+        "source": o.origin.to_string(),
+        "outcome": o.outcome.label(),
+        "diff": o.diff,
+        "message": o.message,
+        "conflict": o.conflict,
+    })
+}

@@ -1,0 +1,173 @@
+//! The real control plane for integration tests, and helpers to drive the `driftless` binary.
+//!
+//! The cluster, in order of preference:
+//! 1. `DRIFTLESS_TEST_KUBECONFIG`: a cluster already running (kind, k3d, or the one
+//!    `scripts/test` starts once for the whole run). Tests create only uniquely named
+//!    namespaces there.
+//! 2. Otherwise this process starts one with `scripts/kube-testenv up`, shared by every test in
+//!    the process and torn down when the process exits.
+
+pub mod workspace;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub use workspace::Workspace;
+
+pub struct TestCluster {
+    pub kubeconfig: PathBuf,
+    pub controller_manager: bool,
+}
+
+static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared test cluster, started on first use.
+pub fn cluster() -> &'static TestCluster {
+    CLUSTER.get_or_init(|| {
+        if let Ok(path) = std::env::var("DRIFTLESS_TEST_KUBECONFIG") {
+            let cm = std::env::var("DRIFTLESS_TEST_CONTROLLER_MANAGER").map_or(true, |v| v != "0");
+            return TestCluster {
+                kubeconfig: PathBuf::from(path),
+                controller_manager: cm,
+            };
+        }
+        start_own_cluster()
+    })
+}
+
+fn start_own_cluster() -> TestCluster {
+    let dir = repo_root()
+        .join("target")
+        .join(format!("kube-testenv-{}", std::process::id()));
+    let status = Command::new(repo_root().join("scripts/kube-testenv"))
+        .arg("up")
+        .arg(&dir)
+        .arg("--watch-pid")
+        .arg(std::process::id().to_string())
+        .status()
+        .expect("run scripts/kube-testenv");
+    assert!(
+        status.success(),
+        "scripts/kube-testenv up failed; logs in {}",
+        dir.display()
+    );
+    let env = std::fs::read_to_string(dir.join("env")).expect("kube-testenv wrote no env file");
+    let cm = env
+        .lines()
+        .any(|l| l == "DRIFTLESS_TEST_CONTROLLER_MANAGER=1");
+    TestCluster {
+        kubeconfig: dir.join("kubeconfig"),
+        controller_manager: cm,
+    }
+}
+
+/// For tests that need garbage collection or namespace termination: loud when skipped.
+#[allow(dead_code)]
+pub fn require_controller_manager(test: &str) -> bool {
+    if !cluster().controller_manager {
+        eprintln!("SKIPPED {test}: this cluster runs no kube-controller-manager");
+        if std::env::var("CI").is_ok() {
+            panic!("{test} needs kube-controller-manager, and CI must run it");
+        }
+    }
+    cluster().controller_manager
+}
+
+/// A client for assertions, for the calling test's runtime.
+pub async fn client() -> Client {
+    let kubeconfig = Kubeconfig::read_from(&cluster().kubeconfig).expect("read test kubeconfig");
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("test kubeconfig");
+    Client::try_from(config).expect("client")
+}
+
+/// A name no other test (or earlier run) uses: `{prefix}-{pid}-{n}`.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{:x}{:x}{n}",
+        std::process::id() % 4096,
+        nanos % 4096
+    )
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Everything the run printed, for "never printed" assertions.
+    pub fn all_output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `driftless ARGS --kubeconfig <test cluster>`.
+pub fn driftless(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&cluster().kubeconfig)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run driftless");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!(
+        "$ driftless {}\n-> exit {}\n{}{}",
+        args.join(" "),
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// Runs `driftless sync --source DIR EXTRA...`.
+pub fn sync(source: &Path, extra: &[&str]) -> Run {
+    let source = source.to_string_lossy();
+    let mut args = vec!["sync", "--source", &source];
+    args.extend_from_slice(extra);
+    driftless(&args)
+}
+
+/// Runs `driftless diff --source DIR EXTRA...`.
+pub fn diff(source: &Path, extra: &[&str]) -> Run {
+    let source = source.to_string_lossy();
+    let mut args = vec!["diff", "--source", &source];
+    args.extend_from_slice(extra);
+    driftless(&args)
+}
+
+/// Deletes the namespaces a test made; best effort (the test cluster is thrown away anyway,
+/// but a user's own cluster is not).
+pub async fn delete_namespaces(names: &[String]) {
+    let api: Api<Namespace> = Api::all(client().await);
+    for name in names {
+        let _ = api.delete(name, &DeleteParams::background()).await;
+    }
+}

@@ -1,0 +1,253 @@
+//! Sync and diff of the example platform: creation, idempotence, changes, drift, Secrets.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+
+use crate::support::{self, Workspace, diff, sync};
+
+/// +/- lines of a diff, without the ---/+++ headers.
+fn changed_lines(diff: &str) -> Vec<&str> {
+    diff.lines()
+        .filter(|l| {
+            (l.starts_with('+') && !l.starts_with("+++"))
+                || (l.starts_with('-') && !l.starts_with("---"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
+    let ws = Workspace::example();
+    let platform = &ws.namespaces[0];
+
+    let preview = diff(ws.path(), &[]);
+    assert_eq!(
+        preview.code, 1,
+        "a diff against an empty cluster shows changes"
+    );
+    assert!(
+        preview
+            .stdout
+            .contains(&format!("+++ desired/apps/v1/Deployment/{platform}/mlflow"))
+    );
+    assert!(
+        changed_lines(&preview.stdout)
+            .iter()
+            .all(|l| l.starts_with('+')),
+        "new objects are all-added"
+    );
+
+    let json = diff(ws.path(), &["--output", "json"]);
+    assert_eq!(json.code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("--output json prints one JSON document");
+    assert_eq!(doc["counts"]["created"], 34);
+    assert_eq!(doc["exitCode"], 1);
+    let markdown = diff(ws.path(), &["--output", "markdown"]);
+    assert!(markdown.stdout.starts_with("### driftless: changes to apply"), "{}", markdown.stdout);
+
+    let first = sync(ws.path(), &[]);
+    assert_eq!(first.code, 0, "first sync applies everything");
+    assert!(first.stdout.contains(&format!(
+        "namespace {platform}: ok: 21 created, 0 configured, 0 unchanged, 0 failed"
+    )));
+    assert!(
+        first
+            .stdout
+            .contains("34 objects in 4 namespaces, 0 failed"),
+        "{}",
+        first.stdout
+    );
+
+    let client = support::client().await;
+    let mlflow = Api::<Deployment>::namespaced(client.clone(), platform)
+        .get("mlflow")
+        .await
+        .unwrap();
+    assert_eq!(mlflow.spec.unwrap().replicas, Some(2));
+    let managers: Vec<_> = mlflow
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(
+        managers.contains(&"driftless".to_string()),
+        "applied under our field manager: {managers:?}"
+    );
+
+    let second = sync(ws.path(), &[]);
+    assert_eq!(second.code, 0);
+    for ns in &ws.namespaces {
+        assert!(
+            second
+                .stdout
+                .contains(&format!("namespace {ns}: ok: 0 created, 0 configured, ")),
+            "{}",
+            second.stdout
+        );
+    }
+    assert!(
+        !second.stdout.contains("created  ") && !second.stdout.contains("configured  "),
+        "{}",
+        second.stdout
+    );
+
+    let clean = diff(ws.path(), &[]);
+    assert_eq!(clean.code, 0, "in sync: exit 0");
+    assert_eq!(clean.stdout, "", "no diff when in sync");
+    ws.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_changed_manifest_shows_exactly_that_change() {
+    let ws = Workspace::example();
+    assert_eq!(sync(ws.path(), &[]).code, 0);
+    ws.edit(
+        "mlops-platform/config.yaml",
+        "POSTGRES_PORT: \"5432\"",
+        "POSTGRES_PORT: \"6432\"",
+    );
+
+    let preview = diff(ws.path(), &[]);
+    assert_eq!(preview.code, 1);
+    let lines = changed_lines(&preview.stdout);
+    assert_eq!(lines.len(), 2, "only the port changes: {lines:?}");
+    assert!(
+        lines[0].starts_with('-')
+            && lines[0].contains("POSTGRES_PORT")
+            && lines[0].contains("5432")
+    );
+    assert!(
+        lines[1].starts_with('+')
+            && lines[1].contains("POSTGRES_PORT")
+            && lines[1].contains("6432")
+    );
+    assert!(preview.stdout.contains(&format!(
+        "--- live/v1/ConfigMap/{}/mlflow-config",
+        ws.namespaces[0]
+    )));
+    assert!(
+        preview.stderr.contains("would configure  v1 ConfigMap"),
+        "{}",
+        preview.stderr
+    );
+
+    let applied = sync(ws.path(), &[]);
+    assert!(applied.stdout.contains(&format!(
+        "configured       v1 ConfigMap {}/mlflow-config",
+        ws.namespaces[0]
+    )));
+    let cm = Api::<ConfigMap>::namespaced(support::client().await, &ws.namespaces[0])
+        .get("mlflow-config")
+        .await
+        .unwrap();
+    assert_eq!(cm.data.unwrap()["POSTGRES_PORT"], "6432");
+    assert_eq!(diff(ws.path(), &[]).code, 0);
+    ws.cleanup().await;
+}
+
+#[tokio::test]
+async fn kubectl_scale_shows_as_replicas_drift_and_sync_heals_it() {
+    let ws = Workspace::example();
+    let platform = &ws.namespaces[0];
+    assert_eq!(sync(ws.path(), &[]).code, 0);
+
+    // What `kubectl scale deployment/mlflow --replicas=5` sends.
+    let deployments = Api::<Deployment>::namespaced(support::client().await, platform);
+    let params = PatchParams {
+        field_manager: Some("kubectl-scale".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch_scale(
+            "mlflow",
+            &params,
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
+
+    let preview = diff(ws.path(), &[]);
+    assert_eq!(preview.code, 1);
+    assert_eq!(
+        changed_lines(&preview.stdout),
+        ["-  replicas: 5", "+  replicas: 2"],
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview
+            .stdout
+            .contains(&format!("--- live/apps/v1/Deployment/{platform}/mlflow"))
+    );
+
+    let healed = sync(ws.path(), &[]);
+    assert_eq!(healed.code, 0);
+    assert_eq!(
+        deployments
+            .get("mlflow")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(2)
+    );
+    assert_eq!(diff(ws.path(), &[]).code, 0);
+    ws.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_changed_secret_value_shows_only_masked() {
+    let ns = support::unique("dl-secret");
+    let ws = Workspace::new();
+    let secret = |user: &str, password: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {ns}\ndata:\n  user: {user}\nstringData:\n  password: {password}\n"
+        )
+    };
+    // base64 of "first-user-value" and "second-user-value".
+    let (user1, user2) = ("Zmlyc3QtdXNlci12YWx1ZQ==", "c2Vjb25kLXVzZXItdmFsdWU=");
+    ws.write("secret.yaml", &secret(user1, "first-password-value"));
+    let created = sync(ws.path(), &["-v"]);
+    assert_eq!(created.code, 0);
+
+    ws.write("secret.yaml", &secret(user2, "second-password-value"));
+    let preview = diff(ws.path(), &["-vv"]);
+    assert_eq!(preview.code, 1);
+    assert!(
+        preview.stdout.contains("*** (before)") && preview.stdout.contains("*** (after)"),
+        "{}",
+        preview.stdout
+    );
+    let applied = sync(ws.path(), &["-vv"]);
+    assert_eq!(applied.code, 0);
+    let stored = Api::<Secret>::namespaced(support::client().await, &ns)
+        .get("creds")
+        .await
+        .unwrap();
+    assert_eq!(stored.data.unwrap()["password"].0, b"second-password-value");
+
+    for run in [&created, &preview, &applied] {
+        let out = run.all_output();
+        for value in [
+            user1,
+            user2,
+            "first-user-value",
+            "second-user-value",
+            "first-password-value",
+            "second-password-value",
+        ] {
+            assert!(
+                !out.contains(value),
+                "secret value {value} leaked into output:\n{out}"
+            );
+        }
+        let b64_password = "c2Vjb25kLXBhc3N3b3JkLXZhbHVl";
+        assert!(!out.contains(b64_password), "encoded secret leaked");
+    }
+    support::delete_namespaces(&[ns]).await;
+}
