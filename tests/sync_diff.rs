@@ -41,11 +41,18 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
 
     let json = diff(ws.path(), &["--output", "json"]);
     assert_eq!(json.code, 1);
-    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("--output json prints one JSON document");
+    let doc: serde_json::Value =
+        serde_json::from_str(&json.stdout).expect("--output json prints one JSON document");
     assert_eq!(doc["counts"]["created"], 34);
     assert_eq!(doc["exitCode"], 1);
     let markdown = diff(ws.path(), &["--output", "markdown"]);
-    assert!(markdown.stdout.starts_with("### driftless: changes to apply"), "{}", markdown.stdout);
+    assert!(
+        markdown
+            .stdout
+            .starts_with("### driftless: changes to apply"),
+        "{}",
+        markdown.stdout
+    );
 
     let first = sync(ws.path(), &[]);
     assert_eq!(first.code, 0, "first sync applies everything");

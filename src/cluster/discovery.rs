@@ -1,10 +1,17 @@
 //! The discovery cache: which kinds the server serves, and how.
+//!
+//! Discovery tolerates groups that fail (an aggregated API whose backend is down, a CRD deleted
+//! between listing and reading its group), as kubectl does: their kinds are unknown, with the
+//! reason kept for the error message, and everything else works.
 
 use std::collections::HashMap;
 
+use futures::{StreamExt, stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use kube::Client;
 use kube::discovery::{Discovery, Scope};
 
+use super::ApiFailure;
 use crate::error::{Error, Result};
 use crate::render::{KindInfo, KindLookup};
 
@@ -13,42 +20,108 @@ use crate::render::{KindInfo, KindLookup};
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     kinds: HashMap<(String, String, String), KindInfo>,
+    /// Group versions whose discovery failed, with the reason.
+    unavailable: Vec<(String, String)>,
 }
 
 impl Catalog {
-    /// Runs discovery. Aggregated discovery (one request, 1.26+) first; servers without it
-    /// answer with nothing (1.20 returns zero groups, not an error), so an empty or failed
-    /// result falls back to the classic per-group endpoints.
+    /// Runs discovery: aggregated (one request, Kubernetes 1.26+) first; servers without it
+    /// answer with nothing (1.20 returns zero groups, not an error), so an empty or failed result
+    /// falls back to the classic per-group endpoints.
     pub async fn discover(client: &Client) -> Result<Catalog> {
-        let aggregated = Discovery::new(client.clone()).run_aggregated().await;
-        let discovery = match aggregated {
-            Ok(d) if d.groups().next().is_some() => d,
-            Ok(_) | Err(_) => {
-                tracing::debug!("aggregated discovery unavailable, using classic discovery");
-                Discovery::new(client.clone())
-                    .run()
-                    .await
-                    .map_err(|e| Error::Discovery(e.to_string()))?
-            }
-        };
-        let mut kinds = HashMap::new();
+        match Discovery::new(client.clone()).run_aggregated().await {
+            Ok(d) if d.groups().next().is_some() => Ok(Catalog::from_discovery(&d)),
+            _ => Catalog::classic(client).await,
+        }
+    }
+
+    fn from_discovery(discovery: &Discovery) -> Catalog {
+        let mut catalog = Catalog::default();
         for group in discovery.groups() {
             for version in group.versions() {
                 for (ar, caps) in group.versioned_resources(version) {
-                    let info = KindInfo {
-                        group: ar.group.clone(),
-                        version: ar.version.clone(),
-                        kind: ar.kind.clone(),
-                        plural: ar.plural.clone(),
+                    catalog.insert(KindInfo {
+                        group: ar.group,
+                        version: ar.version,
+                        kind: ar.kind,
+                        plural: ar.plural,
                         namespaced: matches!(caps.scope, Scope::Namespaced),
                         served: true,
-                    };
-                    kinds.insert((ar.group, ar.version, ar.kind), info);
+                    });
                 }
             }
         }
-        tracing::debug!(kinds = kinds.len(), "discovery done");
-        Ok(Catalog { kinds })
+        catalog
+    }
+
+    async fn classic(client: &Client) -> Result<Catalog> {
+        let fatal = |e: kube::Error| Error::Discovery(ApiFailure::from(e).to_string());
+        let core = client.list_core_api_versions().await.map_err(fatal)?;
+        let groups = client.list_api_groups().await.map_err(fatal)?;
+        let mut versions: Vec<String> = core.versions;
+        for group in groups.groups {
+            versions.extend(group.versions.into_iter().map(|v| v.group_version));
+        }
+        let lists: Vec<(String, Result<APIResourceList, kube::Error>)> = stream::iter(versions)
+            .map(|gv| async move {
+                let list = if gv.contains('/') {
+                    client.list_api_group_resources(&gv).await
+                } else {
+                    client.list_core_api_resources(&gv).await
+                };
+                (gv, list)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut catalog = Catalog::default();
+        for (gv, list) in lists {
+            match list {
+                Ok(list) => catalog.insert_list(&gv, list),
+                Err(e) => {
+                    let reason = ApiFailure::from(e).to_string();
+                    tracing::warn!(group_version = %gv, %reason, "discovery failed for this group; its kinds are unknown");
+                    catalog.unavailable.push((gv, reason));
+                }
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn insert_list(&mut self, group_version: &str, list: APIResourceList) {
+        let (group, version) = group_version.split_once('/').unwrap_or(("", group_version));
+        for r in list.resources {
+            // Subresources (`deployments/scale`) are not kinds one applies.
+            if r.name.contains('/') {
+                continue;
+            }
+            self.insert(KindInfo {
+                group: r.group.unwrap_or_else(|| group.to_string()),
+                version: r.version.unwrap_or_else(|| version.to_string()),
+                kind: r.kind,
+                plural: r.name,
+                namespaced: r.namespaced,
+                served: true,
+            });
+        }
+    }
+
+    fn insert(&mut self, info: KindInfo) {
+        let key = (info.group.clone(), info.version.clone(), info.kind.clone());
+        self.kinds.insert(key, info);
+    }
+
+    /// Why the kinds of a group version are unknown, when its discovery failed.
+    pub fn unavailable_reason(&self, group: &str, version: &str) -> Option<&str> {
+        let gv = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        self.unavailable
+            .iter()
+            .find(|(g, _)| *g == gv)
+            .map(|(_, reason)| reason.as_str())
     }
 
     pub fn len(&self) -> usize {
@@ -65,5 +138,61 @@ impl KindLookup for Catalog {
         self.kinds
             .get(&(group.to_string(), version.to_string(), kind.to_string()))
             .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource;
+
+    fn resource(name: &str, kind: &str, namespaced: bool) -> APIResource {
+        APIResource {
+            name: name.into(),
+            kind: kind.into(),
+            namespaced,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lists_become_kinds_without_subresources() {
+        let mut catalog = Catalog::default();
+        let list = APIResourceList {
+            group_version: "apps/v1".into(),
+            resources: vec![
+                resource("deployments", "Deployment", true),
+                resource("deployments/scale", "Scale", true),
+            ],
+        };
+        catalog.insert_list("apps/v1", list);
+        catalog.insert_list(
+            "v1",
+            APIResourceList {
+                group_version: "v1".into(),
+                resources: vec![resource("namespaces", "Namespace", false)],
+            },
+        );
+        assert_eq!(catalog.len(), 2);
+        let d = catalog.lookup("apps", "v1", "Deployment").unwrap();
+        assert_eq!((d.plural.as_str(), d.namespaced), ("deployments", true));
+        assert!(!catalog.lookup("", "v1", "Namespace").unwrap().namespaced);
+        assert!(catalog.lookup("apps", "v1", "Scale").is_none());
+    }
+
+    #[test]
+    fn failed_groups_keep_their_reason() {
+        let catalog = Catalog {
+            unavailable: vec![(
+                "metrics.k8s.io/v1beta1".into(),
+                "service unavailable (503)".into(),
+            )],
+            ..Default::default()
+        };
+        assert_eq!(
+            catalog.unavailable_reason("metrics.k8s.io", "v1beta1"),
+            Some("service unavailable (503)")
+        );
+        assert_eq!(catalog.unavailable_reason("apps", "v1"), None);
     }
 }

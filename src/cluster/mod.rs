@@ -165,23 +165,34 @@ impl Cluster {
         }
     }
 
+    /// The failure for a kind that neither the server nor a CRD in the source knows.
+    pub fn unknown_kind(&self, object: &DesiredObject) -> ApiFailure {
+        let id = &object.id;
+        match self.catalog.unavailable_reason(&id.group, &id.version) {
+            Some(reason) => failure(format!(
+                "discovery of {} failed, kind {} unknown: {reason}",
+                id.api_version(),
+                id.kind
+            )),
+            None => failure(format!(
+                "the server has no kind {} in {} (is its CRD installed?)",
+                id.kind,
+                id.api_version()
+            )),
+        }
+    }
+
     fn api(&self, object: &DesiredObject) -> Result<Api<DynamicObject>, ApiFailure> {
-        let kind = object.kind.as_ref().ok_or_else(|| unknown_kind(object))?;
+        let kind = object
+            .kind
+            .as_ref()
+            .ok_or_else(|| self.unknown_kind(object))?;
         let ar = api_resource(kind);
         Ok(match &object.id.namespace {
             Some(ns) if kind.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
             _ => Api::all_with(self.client.clone(), &ar),
         })
     }
-}
-
-/// The message for a kind that neither the server nor a CRD in the source knows.
-pub fn unknown_kind(object: &DesiredObject) -> ApiFailure {
-    failure(format!(
-        "the server has no kind {} in {} (is its CRD installed?)",
-        object.id.kind,
-        object.id.api_version()
-    ))
 }
 
 fn failure(message: String) -> ApiFailure {

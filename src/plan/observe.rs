@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use futures::{StreamExt, stream};
 
 use super::{DryRun, ObjectPlan, Observation, classify};
-use crate::cluster::{ApiFailure, Cluster, unknown_kind};
+use crate::cluster::{ApiFailure, Cluster};
 use crate::render::DesiredObject;
 
 /// Plans every object: GET and SSA dry-run, up to `concurrency` objects at a time.
@@ -39,7 +39,7 @@ async fn observe_one(
     let Some(kind) = &object.kind else {
         return Observation {
             live: None,
-            dry_run: DryRun::Rejected(unknown_kind(object).to_string()),
+            dry_run: DryRun::Rejected(cluster.unknown_kind(object).to_string()),
         };
     };
     if !kind.served && !preview {
