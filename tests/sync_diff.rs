@@ -258,3 +258,40 @@ async fn a_changed_secret_value_shows_only_masked() {
     }
     support::delete_namespaces(&[ns]).await;
 }
+
+#[tokio::test]
+async fn synced_deployments_are_reconciled_by_the_controller_manager() {
+    if !support::require_controller_manager(
+        "synced_deployments_are_reconciled_by_the_controller_manager",
+    ) {
+        return;
+    }
+    let ns = support::unique("dl-cm");
+    let ws = Workspace::new();
+    ws.write("app.yaml", &format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27.0\n"
+    ));
+    assert_eq!(sync(ws.path(), &[]).code, 0);
+    let replica_sets =
+        Api::<k8s_openapi::api::apps::v1::ReplicaSet>::namespaced(support::client().await, &ns);
+    let mut owned = false;
+    for _ in 0..150 {
+        let list = replica_sets.list(&Default::default()).await.unwrap();
+        owned = list.items.iter().any(|rs| {
+            rs.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.kind == "Deployment" && o.name == "web")
+        });
+        if owned {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        owned,
+        "the Deployment driftless applied got a ReplicaSet from the controller manager"
+    );
+    support::delete_namespaces(&[ns]).await;
+}

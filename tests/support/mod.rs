@@ -73,7 +73,6 @@ fn start_own_cluster() -> TestCluster {
 }
 
 /// For tests that need garbage collection or namespace termination: loud when skipped.
-#[allow(dead_code)]
 pub fn require_controller_manager(test: &str) -> bool {
     if !cluster().controller_manager {
         eprintln!("SKIPPED {test}: this cluster runs no kube-controller-manager");
