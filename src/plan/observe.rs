@@ -42,24 +42,16 @@ async fn observe_one(
             dry_run: DryRun::Rejected(cluster.unknown_kind(object).to_string()),
         };
     };
-    if !kind.served && !preview {
-        let why = format!(
-            "its CRD ({}.{}) is not Established",
-            kind.plural, kind.group
-        );
-        return Observation {
-            live: None,
-            dry_run: DryRun::Rejected(why),
-        };
-    }
     if !kind.served {
-        let why = format!(
-            "its CRD is created by this sync ({}.{})",
-            kind.plural, kind.group
-        );
+        let crd = format!("{}.{}", kind.plural, kind.group);
+        let dry_run = if preview {
+            DryRun::Pending(format!("its CRD is created by this sync ({crd})"))
+        } else {
+            DryRun::Rejected(format!("its CRD ({crd}) is not Established"))
+        };
         return Observation {
             live: None,
-            dry_run: DryRun::Pending(why),
+            dry_run,
         };
     }
     // GET, then dry-run: never both at once for one object. kube-apiserver 1.20 can crash
