@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::ConnectOptions;
 use crate::report::Format;
+use crate::source::git::{GitAuth, GitSpec};
+use crate::source::{FilterSpec, Limits, Source, SourceOptions};
 use crate::sync::SyncOptions;
 
 #[derive(Debug, Parser)]
@@ -52,6 +54,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show what a sync would change, as a unified diff; exit 0 in sync, 1 changes, 2 error.
     Diff(RunArgs),
+    /// Print the rendered desired set, in apply order, with each object's source; no cluster
+    /// needed. Exit 2 on any render error.
+    Render(RenderArgs),
 }
 
 #[derive(Debug, Args)]
@@ -65,9 +70,8 @@ pub struct SyncArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Directory (or file) of manifests: *.yaml, *.yml, *.json, read recursively.
-    #[arg(long, env = "DRIFTLESS_SOURCE")]
-    pub source: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Requests in flight at once, for dry-runs and applies alike.
     #[arg(long, env = "DRIFTLESS_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -80,6 +84,132 @@ pub struct RunArgs {
     /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
     #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// Keep running: re-run on every file change (directory) or new commit (Git, polled).
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch on a Git source: seconds between polls.
+    #[arg(long, env = "DRIFTLESS_INTERVAL", default_value_t = 60)]
+    pub interval: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// yaml (documents with `# Source:` comments) or json.
+    #[arg(short, long, value_enum, default_value_t = RenderFormat::Yaml)]
+    pub output: RenderFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderFormat {
+    Yaml,
+    Json,
+}
+
+/// Where the manifests come from, and how to read them.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A directory (or file) of manifests, or a Git URL: https://, http://, ssh://,
+    /// git@host:org/repo.git, file://.
+    #[arg(long, env = "DRIFTLESS_SOURCE")]
+    pub source: String,
+    /// Git: branch, tag or commit SHA (default: the remote's default branch).
+    #[arg(long, env = "DRIFTLESS_REVISION")]
+    pub revision: Option<String>,
+    /// Git: the directory inside the repository that holds the manifests.
+    #[arg(long, env = "DRIFTLESS_PATH", default_value = "")]
+    pub path: String,
+    /// Git: where cache clones live (default: ~/.cache/driftless/git).
+    #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Git over https: user name for the token (default: git).
+    #[arg(long, env = "DRIFTLESS_GIT_USERNAME")]
+    pub git_username: Option<String>,
+    /// Git over https: file holding the token or password.
+    #[arg(long, env = "DRIFTLESS_GIT_TOKEN_FILE")]
+    pub git_token_file: Option<PathBuf>,
+    /// Git over ssh: private key file.
+    #[arg(long, env = "DRIFTLESS_GIT_SSH_KEY_FILE")]
+    pub git_ssh_key_file: Option<PathBuf>,
+    /// Git over ssh: file holding the private key's passphrase.
+    #[arg(long, env = "DRIFTLESS_GIT_SSH_PASSPHRASE_FILE")]
+    pub git_ssh_passphrase_file: Option<PathBuf>,
+    /// Git over ssh: known_hosts file to check the server's host key against
+    /// (default: ~/.ssh/known_hosts).
+    #[arg(long, env = "DRIFTLESS_GIT_KNOWN_HOSTS_FILE")]
+    pub git_known_hosts_file: Option<PathBuf>,
+    /// Git over ssh: accept any host key. Unsafe: for throwaway test setups only.
+    #[arg(long)]
+    pub git_insecure_skip_host_key_check: bool,
+    /// Only read files matching these globs (relative to the source root; repeatable).
+    #[arg(long)]
+    pub include: Vec<String>,
+    /// Skip files matching these globs (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Largest manifest file, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    pub max_file_size: u64,
+    /// Most manifest bytes in one revision.
+    #[arg(long, default_value_t = Limits::default().max_total_bytes)]
+    pub max_total_size: u64,
+}
+
+impl SourceArgs {
+    /// The configured source; reads the credential files (their content never prints).
+    pub fn source(&self) -> Result<Source, String> {
+        let read_secret = |path: &Option<PathBuf>, what: &str| -> Result<Option<String>, String> {
+            path.as_ref()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                        .map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
+                })
+                .transpose()
+        };
+        let auth = GitAuth {
+            username: self.git_username.clone(),
+            token: read_secret(&self.git_token_file, "--git-token-file")?,
+            ssh_key: self.git_ssh_key_file.clone(),
+            ssh_passphrase: read_secret(
+                &self.git_ssh_passphrase_file,
+                "--git-ssh-passphrase-file",
+            )?,
+            known_hosts: self.git_known_hosts_file.clone(),
+            insecure_skip_host_key_check: self.git_insecure_skip_host_key_check,
+        };
+        let cache_dir = self.cache_dir.clone().unwrap_or_else(default_cache_dir);
+        Ok(Source::new(&self.source, |url| GitSpec {
+            url,
+            revision: self.revision.clone(),
+            path: self.path.clone(),
+            auth,
+            cache_dir,
+        }))
+    }
+
+    pub fn options(&self) -> SourceOptions {
+        SourceOptions {
+            limits: Limits {
+                max_file_bytes: self.max_file_size,
+                max_total_bytes: self.max_total_size,
+                ..Limits::default()
+            },
+            filter: FilterSpec {
+                include: self.include.clone(),
+                exclude: self.exclude.clone(),
+            },
+        }
+    }
+}
+
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("driftless").join("git")
 }
 
 impl Cli {
@@ -91,16 +221,19 @@ impl Cli {
         }
     }
 
-    /// The run flags and whether this is a preview.
-    pub fn run_args(&self) -> (&RunArgs, bool) {
+    /// The run flags and whether this is a preview; `None` for `render`.
+    pub fn run_args(&self) -> Option<(&RunArgs, bool)> {
         match &self.command {
-            Command::Sync(s) => (&s.run, s.dry_run),
-            Command::Diff(r) => (r, true),
+            Command::Sync(s) => Some((&s.run, s.dry_run)),
+            Command::Diff(r) => Some((r, true)),
+            Command::Render(_) => None,
         }
     }
 
     pub fn sync_options(&self) -> SyncOptions {
-        let (run, dry_run) = self.run_args();
+        let Some((run, dry_run)) = self.run_args() else {
+            return SyncOptions::default();
+        };
         SyncOptions {
             dry_run,
             concurrency: usize::from(run.concurrency),
@@ -115,12 +248,14 @@ impl Cli {
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap()
+    }
+
     #[test]
     fn diff_is_sync_dry_run() {
-        let diff = Cli::try_parse_from(["driftless", "diff", "--source", "d"]).unwrap();
-        let sync =
-            Cli::try_parse_from(["driftless", "sync", "--dry-run", "--source", "d", "-n", "x"])
-                .unwrap();
+        let diff = parse(&["driftless", "diff", "--source", "d"]);
+        let sync = parse(&["driftless", "sync", "--dry-run", "--source", "d", "-n", "x"]);
         assert!(diff.sync_options().dry_run && sync.sync_options().dry_run);
         assert_eq!(sync.sync_options().default_namespace.as_deref(), Some("x"));
         assert_eq!(diff.sync_options().concurrency, 8);
@@ -133,5 +268,41 @@ mod tests {
             Cli::try_parse_from(["driftless", "sync", "--source", "d", "--concurrency", "0"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn git_urls_become_git_sources() {
+        let cli = parse(&[
+            "driftless",
+            "diff",
+            "--source",
+            "https://u:t@host/org/repo.git",
+            "--revision",
+            "v1",
+            "--path",
+            "env/prod",
+        ]);
+        let Command::Diff(run) = &cli.command else {
+            panic!("diff")
+        };
+        let source = run.source.source().unwrap();
+        assert!(matches!(source, Source::Git(_)));
+        assert_eq!(
+            source.describe(),
+            "https://host/org/repo.git (path env/prod)"
+        );
+        let cli = parse(&[
+            "driftless",
+            "render",
+            "--source",
+            "examples/platform-repo",
+            "--exclude",
+            "**/secrets.yaml",
+        ]);
+        let Command::Render(render) = &cli.command else {
+            panic!("render")
+        };
+        assert!(matches!(render.source.source().unwrap(), Source::Dir(_)));
+        assert_eq!(render.source.options().filter.exclude, ["**/secrets.yaml"]);
     }
 }

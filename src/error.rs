@@ -9,6 +9,10 @@ pub enum Error {
     #[error("source {path}: {reason}")]
     Source { path: PathBuf, reason: String },
 
+    /// Fetching a Git revision failed (remote down, auth refused, unknown revision).
+    #[error("fetching {origin}: {reason}")]
+    Fetch { origin: String, reason: String },
+
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
 
@@ -17,6 +21,28 @@ pub enum Error {
 
     #[error("API discovery failed: {0}")]
     Discovery(String),
+
+    /// A pass stopped before applying anything; says which revision the cluster keeps.
+    #[error("{cause}\nnothing applied{}; {}", revision_note(.revision), live_note(.live))]
+    NotApplied {
+        cause: Box<Error>,
+        revision: Option<String>,
+        live: Option<String>,
+    },
+}
+
+fn revision_note(revision: &Option<String>) -> String {
+    revision
+        .as_ref()
+        .map(|r| format!(" from revision {r}"))
+        .unwrap_or_default()
+}
+
+fn live_note(live: &Option<String>) -> String {
+    match live {
+        Some(r) => format!("the cluster keeps revision {r}, the last one synced"),
+        None => "the cluster keeps what it runs".to_string(),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -26,9 +52,11 @@ impl Error {
     pub fn stage(&self) -> &'static str {
         match self {
             Error::Source { .. } => "source",
+            Error::Fetch { .. } => "fetch",
             Error::Render(_) => "render",
             Error::Connect(_) => "connect",
             Error::Discovery(_) => "discovery",
+            Error::NotApplied { cause, .. } => cause.stage(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod source;
 pub mod sync;
 

@@ -1,12 +1,13 @@
 //! The `driftless` binary: parse flags, start logging, run, map the result to an exit code.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
-use driftless::cli::Cli;
-use driftless::report::{self, Format, Mode};
-use driftless::{cluster::Cluster, render, source, sync};
+use driftless::cli::{Cli, Command, RenderArgs, RenderFormat};
+use driftless::render;
+use driftless::report::{self, Format, Mode, Report};
+use driftless::runner::Runner;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -23,25 +24,61 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let (args, _) = cli.run_args();
-    let snapshot = source::read_dir(&args.source)?;
-    // Render before connecting: a broken revision is reported even with no cluster at hand.
+    let args = match &cli.command {
+        Command::Render(render_args) => return render_only(render_args).await,
+        Command::Sync(sync) => &sync.run,
+        Command::Diff(run) => run,
+    };
+    let source = args.source.source().map_err(anyhow::Error::msg)?;
+    let mut runner = Runner::new(
+        source,
+        args.source.options(),
+        cli.sync_options(),
+        cli.connect_options(),
+    );
+    let format = args.output;
+    if args.watch {
+        let interval = Duration::from_secs(args.interval.max(1));
+        let mut pass = 0u64;
+        runner
+            .watch(interval, |result| {
+                pass += 1;
+                eprintln!("--- pass {pass} ---");
+                match result {
+                    Ok(report) => print_report(&report, format),
+                    Err(e) => eprintln!("error: {e:#}"),
+                }
+            })
+            .await?;
+        return Ok(0);
+    }
+    let report = runner.run_once().await?;
+    print_report(&report, format);
+    Ok(u8::try_from(report.exit_code()).unwrap_or(2))
+}
+
+async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
+    let source = args.source.source().map_err(anyhow::Error::msg)?;
+    let snapshot = source.load(&args.source.options()).await?;
     let rendered = render::render(&snapshot)?;
-    let mut cluster = Cluster::connect(&cli.connect_options())
-        .await
-        .context("connecting")?;
-    let report = sync::run(&mut cluster, &rendered, &cli.sync_options()).await?;
     match args.output {
-        Format::Json => print!("{}", report::render_json(&report)),
-        Format::Markdown => print!("{}", report::render_markdown(&report)),
+        RenderFormat::Yaml => print!("{}", render::output::to_yaml_stream(&rendered)),
+        RenderFormat::Json => print!("{}", render::output::to_json(&rendered)),
+    }
+    Ok(0)
+}
+
+fn print_report(report: &Report, format: Format) {
+    match format {
+        Format::Json => print!("{}", report::render_json(report)),
+        Format::Markdown => print!("{}", report::render_markdown(report)),
         Format::Text if report.mode == Mode::Preview => {
             // stdout stays a pure patch, as with `kubectl diff`.
-            print!("{}", report::render_diffs(&report));
-            eprint!("{}", report::render_summary(&report));
+            print!("{}", report::render_diffs(report));
+            eprint!("{}", report::render_summary(report));
         }
-        Format::Text => print!("{}", report::render_summary(&report)),
+        Format::Text => print!("{}", report::render_summary(report)),
     }
-    Ok(u8::try_from(report.exit_code()).unwrap_or(2))
 }
 
 fn fail(err: &anyhow::Error) -> ExitCode {

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use tracing::Instrument as _;
+
 use crate::apply::{self, ApplyOptions};
 use crate::cluster::Cluster;
 use crate::error::Result;
@@ -43,6 +45,22 @@ pub async fn run(
     rendered: &Rendered,
     options: &SyncOptions,
 ) -> Result<Report> {
+    // Every log line of this run names the revision it comes from.
+    let span = tracing::info_span!(
+        "sync",
+        revision = rendered.revision.as_deref().unwrap_or("-")
+    );
+    run_in_span(cluster, rendered, options)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
+    cluster: &mut Cluster,
+    rendered: &Rendered,
+    options: &SyncOptions,
+) -> Result<Report> {
+    let revision = rendered.revision.as_deref();
     let manifests = &rendered.manifests;
     let desired = resolve(cluster, manifests, options)?;
     let mode = if options.dry_run {
@@ -59,7 +77,8 @@ pub async fn run(
         .filter(|o| o.id.group.is_empty() && o.id.kind == "Namespace")
         .map(|o| o.id.name.clone())
         .collect();
-    let foundation_results = run_phase(cluster, foundation, &new_namespaces, options).await;
+    let foundation_results =
+        run_phase(cluster, foundation, &new_namespaces, options, revision).await;
     let new_crds = written_crds(&foundation_results);
     for (ns, lines) in foundation_results {
         report.extend(ns, lines);
@@ -75,7 +94,7 @@ pub async fn run(
     }
     // Resolve again: CRDs established above make their kinds known to discovery.
     let (_, rest) = split(resolve(cluster, manifests, options)?);
-    for (ns, lines) in run_phase(cluster, rest, &new_namespaces, options).await {
+    for (ns, lines) in run_phase(cluster, rest, &new_namespaces, options, revision).await {
         report.extend(ns, lines);
     }
     Ok(report)
@@ -101,6 +120,7 @@ async fn run_phase(
     objects: Vec<DesiredObject>,
     new_namespaces: &BTreeSet<String>,
     options: &SyncOptions,
+    revision: Option<&str>,
 ) -> Vec<(plan::NamespaceKey, Vec<ObjectReport>)> {
     // A sync has already created its namespaces and CRDs by the second phase; only a preview
     // may plan objects whose namespace or CRD does not exist yet.
@@ -116,6 +136,7 @@ async fn run_phase(
         pending_ok,
         options.dry_run,
         options.concurrency,
+        revision,
     )
     .await;
     let grouped = plan::group_by_namespace(plans);

@@ -13,8 +13,14 @@ pub fn to_yaml(value: &Value) -> String {
 }
 
 /// A unified diff from `before` (live; `None` = absent) to `after` (desired; `None` = deleted).
-/// Empty when they are equal. Headers name the object the way `kubectl diff` paths do.
-pub fn unified(id: &ObjectId, before: Option<&Value>, after: Option<&Value>) -> String {
+/// Empty when they are equal. Headers name the object the way `kubectl diff` paths do, and the
+/// desired side names the revision it came from (after a tab, where diff tools expect a date).
+pub fn unified(
+    id: &ObjectId,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    revision: Option<&str>,
+) -> String {
     let old = before.map(to_yaml).unwrap_or_default();
     let new = after.map(to_yaml).unwrap_or_default();
     if old == new {
@@ -26,11 +32,14 @@ pub fn unified(id: &ObjectId, before: Option<&Value>, after: Option<&Value>) -> 
     } else {
         "/dev/null".into()
     };
-    let new_header = if after.is_some() {
+    let mut new_header = if after.is_some() {
         format!("desired/{path}")
     } else {
         "/dev/null".into()
     };
+    if let Some(rev) = revision {
+        new_header.push_str(&format!("\trevision {rev}"));
+    }
     TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
@@ -56,7 +65,7 @@ mod tests {
     #[test]
     fn equal_objects_have_no_diff() {
         let a = json!({"spec": {"replicas": 2}});
-        assert_eq!(unified(&id(), Some(&a), Some(&a)), "");
+        assert_eq!(unified(&id(), Some(&a), Some(&a), None), "");
     }
 
     #[test]
@@ -64,7 +73,7 @@ mod tests {
         let live = json!({"metadata": {"name": "web"}, "spec": {"replicas": 5, "paused": false}});
         let desired =
             json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "paused": false}});
-        let diff = unified(&id(), Some(&live), Some(&desired));
+        let diff = unified(&id(), Some(&live), Some(&desired), None);
         assert!(
             diff.starts_with(
                 "--- live/apps/v1/Deployment/ns/web\n+++ desired/apps/v1/Deployment/ns/web\n"
@@ -81,9 +90,18 @@ mod tests {
 
     #[test]
     fn new_objects_are_all_added() {
-        let diff = unified(&id(), None, Some(&json!({"a": 1, "b": "x"})));
+        let diff = unified(&id(), None, Some(&json!({"a": 1, "b": "x"})), None);
         assert!(diff.starts_with("--- /dev/null\n+++ desired/"), "{diff}");
         assert!(diff.contains("+a: 1\n+b: x\n"), "{diff}");
         assert!(!diff.lines().skip(2).any(|l| l.starts_with('-')), "{diff}");
+    }
+
+    #[test]
+    fn the_desired_side_names_its_revision() {
+        let diff = unified(&id(), None, Some(&json!({"a": 1})), Some("4f2a9c1"));
+        assert!(
+            diff.contains("+++ desired/apps/v1/Deployment/ns/web\trevision 4f2a9c1\n"),
+            "{diff}"
+        );
     }
 }

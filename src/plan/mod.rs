@@ -115,8 +115,16 @@ pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
     groups
 }
 
+/// What every object's plan shares: our field manager, and the revision the desired state is from.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub field_manager: &'a str,
+    pub revision: Option<&'a str>,
+}
+
 /// Decides what to do with one object, given what the server said.
-pub fn classify(object: DesiredObject, observed: Observation, field_manager: &str) -> ObjectPlan {
+pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) -> ObjectPlan {
+    let field_manager = ctx.field_manager;
     let secret = object.is_secret();
     let hide = |msg: String| -> String {
         if !secret {
@@ -149,7 +157,7 @@ pub fn classify(object: DesiredObject, observed: Observation, field_manager: &st
     if secret {
         mask::mask_secret_pair(before.as_mut(), Some(&mut after));
     }
-    let diff = diff::unified(&object.id, before.as_ref(), Some(&after));
+    let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
     let (action, needs_write) = match &observed.live {
         None => (Action::Create, true),
         Some(_) if !diff.is_empty() => (Action::Update, true),

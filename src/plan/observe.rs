@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures::{StreamExt, stream};
 
-use super::{DryRun, ObjectPlan, Observation, classify};
+use super::{Context, DryRun, ObjectPlan, Observation, classify};
 use crate::cluster::{ApiFailure, Cluster};
 use crate::render::DesiredObject;
 
@@ -19,11 +19,16 @@ pub async fn observe(
     namespaces_to_create: &BTreeSet<String>,
     preview: bool,
     concurrency: usize,
+    revision: Option<&str>,
 ) -> Vec<ObjectPlan> {
+    let ctx = Context {
+        field_manager: cluster.field_manager(),
+        revision,
+    };
     stream::iter(objects)
         .map(|object| async move {
             let observation = observe_one(cluster, &object, namespaces_to_create, preview).await;
-            classify(object, observation, cluster.field_manager())
+            classify(object, observation, ctx)
         })
         .buffered(concurrency.max(1))
         .collect()

@@ -5,6 +5,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::render::{KindInfo, ObjectId};
 
+const CTX: Context<'static> = Context {
+    field_manager: "driftless",
+    revision: None,
+};
+
 fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
     let group = if kind == "Deployment" { "apps" } else { "" };
     DesiredObject {
@@ -52,7 +57,7 @@ fn absent_object_is_created_and_all_added() {
             live: None,
             dry_run: DryRun::Merged(managed(deploy(2), json!({"f:spec": {}}))),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Create);
     assert!(plan.needs_write);
@@ -75,7 +80,7 @@ fn same_object_with_same_ownership_is_unchanged_without_a_write() {
             live: Some(live),
             dry_run: DryRun::Merged(merged),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(
         (plan.action, plan.needs_write, plan.diff.as_str()),
@@ -93,7 +98,7 @@ fn same_values_but_not_yet_ours_is_unchanged_with_a_write() {
             live: Some(live),
             dry_run: DryRun::Merged(merged),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!((plan.action, plan.needs_write), (Action::Unchanged, true));
 }
@@ -107,7 +112,7 @@ fn drift_is_an_update_with_the_exact_change() {
             live: Some(managed(deploy(5), fields.clone())),
             dry_run: DryRun::Merged(managed(deploy(2), fields)),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Update);
     assert!(
@@ -128,7 +133,7 @@ fn conflicts_keep_the_diff_and_block_unless_forced() {
                 message: "conflict with \"kubectl-scale\": .spec.replicas".into(),
             },
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Update);
     assert!(plan.conflict.as_deref().unwrap().contains("kubectl-scale"));
@@ -144,7 +149,7 @@ fn secret_diffs_never_show_values() {
             live: Some(secret("b2xkLXZhbHVl")),
             dry_run: DryRun::Merged(secret("bmV3LXZhbHVl")),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Update);
     assert!(
@@ -174,7 +179,7 @@ fn rejected_secret_errors_are_scrubbed() {
             live: None,
             dry_run: DryRun::Rejected("invalid value \"s3cr3t-token\"".into()),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Fail);
     assert_eq!(plan.message.as_deref(), Some("invalid value \"***\""));
@@ -188,7 +193,7 @@ fn pending_objects_show_the_manifest_as_created() {
             live: None,
             dry_run: DryRun::Pending("namespace ns is created by this sync".into()),
         },
-        "driftless",
+        CTX,
     );
     assert_eq!(plan.action, Action::Create);
     assert!(plan.diff.contains("+  replicas: 3"));
@@ -204,7 +209,7 @@ fn groups_by_namespace_in_apply_order() {
                 live: None,
                 dry_run: DryRun::Rejected("x".into()),
             },
-            "driftless",
+            CTX,
         )
     };
     let groups = group_by_namespace(vec![

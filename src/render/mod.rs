@@ -6,6 +6,7 @@
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
 mod object;
+pub mod output;
 mod resolve;
 pub mod yaml;
 
@@ -87,7 +88,7 @@ impl fmt::Display for RenderError {
         let n = self.issues.len();
         write!(
             f,
-            "{n} problem{} in the manifests, nothing applied:",
+            "{n} problem{} in the manifests:",
             if n == 1 { "" } else { "s" }
         )?;
         for issue in &self.issues {

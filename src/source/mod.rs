@@ -1,11 +1,20 @@
 //! Where manifests come from. A source yields a [`Snapshot`]: the manifest files of one revision,
 //! read into memory in a stable order, so everything after this stage is independent of I/O.
+//!
+//! Two kinds: a local directory ([`dir`]) and a Git repository ([`git`]). Both apply the same
+//! [`filter`]: hidden paths skipped, `.driftlessignore`, include/exclude globs, size limits, and
+//! never a file outside the source.
 
 mod dir;
+pub mod filter;
+pub mod git;
 
 pub use dir::read_dir;
+pub use filter::{FilterSpec, Limits};
 
 use std::path::PathBuf;
+
+use crate::error::{Error, Result};
 
 /// One manifest file, with its path relative to the source root (used in every error message).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +26,7 @@ pub struct SourceFile {
 /// The manifest files of one revision of a source, sorted by path.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    /// Human-readable name of the source (a directory, later a Git URL without credentials).
+    /// Human-readable name of the source (a directory, or a Git URL without credentials).
     pub origin: String,
     /// The exact revision the files came from, when the source has one (a Git commit).
     pub revision: Option<String>,
@@ -26,3 +35,81 @@ pub struct Snapshot {
 
 /// File extensions that hold manifests.
 pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// How much a source may hold and which of its files count.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    pub limits: Limits,
+    pub filter: FilterSpec,
+}
+
+/// A configured source.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Dir(PathBuf),
+    Git(Box<git::GitSource>),
+}
+
+impl Source {
+    /// `spec` is a Git URL (see [`git::GitUrl::parse`]) or a local path.
+    pub fn new(spec: &str, git: impl FnOnce(git::GitUrl) -> git::GitSpec) -> Source {
+        match git::GitUrl::parse(spec) {
+            Some(url) => Source::Git(Box::new(git::GitSource::new(git(url)))),
+            None => Source::Dir(PathBuf::from(spec)),
+        }
+    }
+
+    /// The source as printed in reports and logs (never with credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Dir(p) => p.display().to_string(),
+            Source::Git(g) => g.describe(),
+        }
+    }
+
+    /// Reads the current revision. Git work runs on the blocking pool, off the async runtime.
+    pub async fn load(&self, options: &SourceOptions) -> Result<Snapshot> {
+        match self.load_if_changed(options, None).await? {
+            Some(snapshot) => Ok(snapshot),
+            None => Err(Error::Source {
+                path: PathBuf::from(self.describe()),
+                reason: "nothing read".into(),
+            }),
+        }
+    }
+
+    /// Reads the current revision unless it is `last` (Git sources; a directory has no revision
+    /// and is always read).
+    pub async fn load_if_changed(
+        &self,
+        options: &SourceOptions,
+        last: Option<&str>,
+    ) -> Result<Option<Snapshot>> {
+        let (source, options, last) = (self.clone(), options.clone(), last.map(str::to_string));
+        tokio::task::spawn_blocking(move || match &source {
+            Source::Dir(path) => read_dir(path, &options).map(Some),
+            Source::Git(git) => git.fetch_if_changed(&options, last.as_deref()),
+        })
+        .await
+        .map_err(|e| Error::Source {
+            path: PathBuf::from(self.describe()),
+            reason: format!("reader failed: {e}"),
+        })?
+    }
+
+    /// The revision the cluster last got from this source, when the source tracks one.
+    pub fn last_synced(&self) -> Option<String> {
+        match self {
+            Source::Dir(_) => None,
+            Source::Git(g) => g.last_synced(),
+        }
+    }
+
+    /// Records `revision` as synced (Git sources only).
+    pub fn record_synced(&self, revision: Option<&str>) -> Result<()> {
+        match (self, revision) {
+            (Source::Git(g), Some(rev)) => g.record_synced(rev),
+            _ => Ok(()),
+        }
+    }
+}

@@ -38,7 +38,10 @@ impl GitUrl {
         } else {
             return None;
         };
-        Some(GitUrl { raw: s.to_string(), transport })
+        Some(GitUrl {
+            raw: s.to_string(),
+            transport,
+        })
     }
 
     pub fn transport(&self) -> Transport {
@@ -52,7 +55,10 @@ impl GitUrl {
 
     /// The user name in the URL (`git` in `git@host:org/repo`), if any.
     pub fn username(&self) -> Option<&str> {
-        let rest = self.raw.split_once("://").map_or(self.raw.as_str(), |(_, r)| r);
+        let rest = self
+            .raw
+            .split_once("://")
+            .map_or(self.raw.as_str(), |(_, r)| r);
         let host_end = rest.find('/').unwrap_or(rest.len());
         let userinfo = &rest[..rest[..host_end].find('@')?];
         userinfo.split(':').next().filter(|u| !u.is_empty())
@@ -68,7 +74,9 @@ impl GitUrl {
 /// part before it not a single drive letter.
 fn is_scp_like(s: &str) -> bool {
     match (s.find(':'), s.find('/')) {
-        (Some(colon), slash) => colon > 1 && slash.is_none_or(|sl| colon < sl) && !s.starts_with('/'),
+        (Some(colon), slash) => {
+            colon > 1 && slash.is_none_or(|sl| colon < sl) && !s.starts_with('/')
+        }
         _ => false,
     }
 }
@@ -80,7 +88,9 @@ pub fn redact(text: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let end = tail.find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"').unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {
             Some(at) => out.push_str(&authority[at + 1..]),
@@ -117,7 +127,13 @@ mod tests {
         assert_eq!(t("git@github.com:org/repo.git"), Some(Transport::Ssh));
         assert_eq!(t("file:///srv/repo.git"), Some(Transport::Local));
         assert_eq!(t("git://host/repo"), Some(Transport::Git));
-        for dir in ["examples/platform-repo", "/abs/path", "./rel:odd", "C:/x", "manifests"] {
+        for dir in [
+            "examples/platform-repo",
+            "/abs/path",
+            "./rel:odd",
+            "C:/x",
+            "manifests",
+        ] {
             assert_eq!(t(dir), None, "{dir}");
         }
         assert_eq!(t("ftp://host/x"), None);
@@ -125,9 +141,20 @@ mod tests {
 
     #[test]
     fn user_names() {
-        assert_eq!(GitUrl::parse("git@github.com:org/repo.git").unwrap().username(), Some("git"));
-        assert_eq!(GitUrl::parse("ssh://deploy@host:22/r").unwrap().username(), Some("deploy"));
-        assert_eq!(GitUrl::parse("https://host/org/r").unwrap().username(), None);
+        assert_eq!(
+            GitUrl::parse("git@github.com:org/repo.git")
+                .unwrap()
+                .username(),
+            Some("git")
+        );
+        assert_eq!(
+            GitUrl::parse("ssh://deploy@host:22/r").unwrap().username(),
+            Some("deploy")
+        );
+        assert_eq!(
+            GitUrl::parse("https://host/org/r").unwrap().username(),
+            None
+        );
         assert_eq!(GitUrl::parse("https://host/a@b").unwrap().username(), None);
     }
 
@@ -135,7 +162,10 @@ mod tests {
     fn credentials_never_print() {
         let url = GitUrl::parse("https://bot:ghp_s3cret@github.com/org/repo.git").unwrap();
         assert_eq!(url.to_string(), "https://github.com/org/repo.git");
-        assert_eq!(format!("{url:?}"), "GitUrl(https://github.com/org/repo.git)");
+        assert_eq!(
+            format!("{url:?}"),
+            "GitUrl(https://github.com/org/repo.git)"
+        );
         assert_eq!(
             redact("failed to fetch 'https://u:tok@host/r' and http://x@y/z"),
             "failed to fetch 'https://host/r' and http://y/z"

@@ -1,0 +1,159 @@
+//! The flow for one configured source, once or on every change. The CLI's `sync` and `diff`,
+//! their `--watch` mode and the daemon are all thin layers over a [`Runner`].
+
+use std::time::Duration;
+
+use notify_debouncer_mini::{DebounceEventResult, new_debouncer, notify::RecursiveMode};
+use tokio::sync::mpsc;
+
+use crate::cluster::{Cluster, ConnectOptions};
+use crate::error::{Error, Result};
+use crate::render;
+use crate::report::{Mode, Report};
+use crate::source::{Snapshot, Source, SourceOptions};
+use crate::sync::{self, SyncOptions};
+
+pub struct Runner {
+    pub source: Source,
+    pub source_options: SourceOptions,
+    pub sync_options: SyncOptions,
+    pub connect: ConnectOptions,
+    cluster: Option<Cluster>,
+    /// The revision the last pass processed, to skip unchanged commits.
+    last_revision: Option<String>,
+}
+
+impl Runner {
+    pub fn new(
+        source: Source,
+        source_options: SourceOptions,
+        sync_options: SyncOptions,
+        connect: ConnectOptions,
+    ) -> Runner {
+        Runner {
+            source,
+            source_options,
+            sync_options,
+            connect,
+            cluster: None,
+            last_revision: None,
+        }
+    }
+
+    /// One full pass: read, render, plan, and apply (or preview).
+    pub async fn run_once(&mut self) -> Result<Report> {
+        let snapshot = self
+            .source
+            .load(&self.source_options)
+            .await
+            .map_err(|e| self.not_applied(e, None))?;
+        self.process(snapshot).await
+    }
+
+    /// A pass that does nothing when the source's revision is the one already processed.
+    pub async fn run_if_changed(&mut self) -> Result<Option<Report>> {
+        let last = self.last_revision.clone();
+        let loaded = self
+            .source
+            .load_if_changed(&self.source_options, last.as_deref())
+            .await;
+        match loaded.map_err(|e| self.not_applied(e, None))? {
+            Some(snapshot) => self.process(snapshot).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
+        let revision = snapshot.revision.clone();
+        // Render before connecting: a broken revision is reported even with no cluster at hand.
+        let rendered = render::render(&snapshot)
+            .map_err(|e| self.not_applied(e.into(), revision.as_deref()))?;
+        let cluster = match self.cluster.take() {
+            Some(mut c) => {
+                c.refresh_catalog().await?;
+                c
+            }
+            None => Cluster::connect(&self.connect).await?,
+        };
+        let cluster = self.cluster.insert(cluster);
+        let report = sync::run(cluster, &rendered, &self.sync_options)
+            .await
+            .map_err(|e| not_applied(&self.source, e, revision.as_deref()))?;
+        self.last_revision = revision;
+        if report.mode == Mode::Sync && !report.failed() {
+            self.source.record_synced(report.revision.as_deref())?;
+        }
+        Ok(report)
+    }
+
+    fn not_applied(&self, cause: Error, revision: Option<&str>) -> Error {
+        not_applied(&self.source, cause, revision)
+    }
+
+    /// Runs a pass now and again on every change: file events for a directory (debounced),
+    /// polling every `interval` for Git (skipping unchanged commits). Stops on Ctrl-C.
+    pub async fn watch(
+        &mut self,
+        interval: Duration,
+        mut on_pass: impl FnMut(Result<Report>),
+    ) -> Result<()> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+        let _debouncer = match &self.source {
+            Source::Dir(path) => {
+                let mut debouncer = new_debouncer(
+                    Duration::from_millis(300),
+                    move |res: DebounceEventResult| {
+                        if res.is_ok() {
+                            let _ = tx.send(());
+                        }
+                    },
+                )
+                .map_err(|e| watch_err(&self.source, e))?;
+                debouncer
+                    .watcher()
+                    .watch(path, RecursiveMode::Recursive)
+                    .map_err(|e| watch_err(&self.source, e))?;
+                Some(debouncer)
+            }
+            Source::Git(_) => None,
+        };
+        let is_dir = matches!(self.source, Source::Dir(_));
+        on_pass(self.run_once().await);
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+                event = rx.recv(), if is_dir => {
+                    if event.is_none() { return Ok(()); }
+                    while rx.try_recv().is_ok() {}
+                    on_pass(self.run_once().await);
+                }
+                _ = tokio::time::sleep(interval), if !is_dir => {
+                    match self.run_if_changed().await {
+                        Ok(Some(report)) => on_pass(Ok(report)),
+                        Ok(None) => tracing::debug!(revision = ?self.last_revision, "unchanged"),
+                        Err(e) => on_pass(Err(e)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn watch_err(source: &Source, e: impl std::fmt::Display) -> Error {
+    Error::Source {
+        path: source.describe().into(),
+        reason: format!("cannot watch: {e}"),
+    }
+}
+
+/// Wraps a failure that stopped a pass before anything was applied, naming what still runs.
+fn not_applied(source: &Source, cause: Error, revision: Option<&str>) -> Error {
+    if matches!(cause, Error::NotApplied { .. } | Error::Connect(_)) {
+        return cause;
+    }
+    Error::NotApplied {
+        cause: Box::new(cause),
+        revision: revision.map(str::to_string),
+        live: source.last_synced(),
+    }
+}
