@@ -126,7 +126,7 @@ pub struct SourceArgs {
     /// Git over https: user name for the token (default: git).
     #[arg(long, env = "DRIFTLESS_GIT_USERNAME")]
     pub git_username: Option<String>,
-    /// Git over https: file holding the token or password.
+    /// Git over https: file holding the token or password (or set DRIFTLESS_GIT_TOKEN).
     #[arg(long, env = "DRIFTLESS_GIT_TOKEN_FILE")]
     pub git_token_file: Option<PathBuf>,
     /// Git over ssh: private key file.
@@ -170,7 +170,10 @@ impl SourceArgs {
         };
         let auth = GitAuth {
             username: self.git_username.clone(),
-            token: read_secret(&self.git_token_file, "--git-token-file")?,
+            // A token file wins; else the DRIFTLESS_GIT_TOKEN environment variable (never a flag:
+            // flags show in process listings).
+            token: read_secret(&self.git_token_file, "--git-token-file")?
+                .or_else(|| std::env::var("DRIFTLESS_GIT_TOKEN").ok().filter(|t| !t.is_empty())),
             ssh_key: self.git_ssh_key_file.clone(),
             ssh_passphrase: read_secret(
                 &self.git_ssh_passphrase_file,

@@ -60,7 +60,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
     let source = args.source.source().map_err(anyhow::Error::msg)?;
     let snapshot = source.load(&args.source.options()).await?;
-    let rendered = render::render(&snapshot)?;
+    let rendered = render::render(&snapshot).map_err(|e| match &snapshot.revision {
+        Some(rev) => anyhow::Error::new(e).context(format!("revision {rev} of {} does not render", snapshot.origin)),
+        None => e.into(),
+    })?;
     match args.output {
         RenderFormat::Yaml => print!("{}", render::output::to_yaml_stream(&rendered)),
         RenderFormat::Json => print!("{}", render::output::to_json(&rendered)),

@@ -4,5 +4,7 @@
 
 mod support;
 
+mod git_source;
 mod sync_diff;
 mod validation;
+mod watch_render;

@@ -7,6 +7,7 @@
 //! 2. Otherwise this process starts one with `scripts/kube-testenv up`, shared by every test in
 //!    the process and torn down when the process exits.
 
+pub mod git;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -124,11 +125,17 @@ impl Run {
 
 /// Runs `driftless ARGS --kubeconfig <test cluster>`.
 pub fn driftless(args: &[&str]) -> Run {
+    driftless_with_env(args, &[])
+}
+
+/// Runs `driftless ARGS --kubeconfig <test cluster>` with extra environment variables.
+pub fn driftless_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args(args)
         .arg("--kubeconfig")
         .arg(&cluster().kubeconfig)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("run driftless");
     let run = Run {

@@ -236,11 +236,13 @@ impl GitSource {
     }
 
     fn git_err(&self, trouble: &auth::AuthTrouble, e: git2::Error) -> Error {
-        let reason = trouble
-            .message
-            .borrow()
-            .clone()
-            .unwrap_or_else(|| e.message().to_string());
+        let reason = match trouble.message.borrow().clone() {
+            Some(ours) => ours,
+            None if e.code() == git2::ErrorCode::Auth => {
+                format!("authentication to {} failed: {}", self.spec.url, e.message())
+            }
+            None => e.message().to_string(),
+        };
         self.fail(reason)
     }
 

@@ -1,0 +1,128 @@
+//! Real Git servers (nginx + git http-backend over http/https, OpenSSH's sshd) started once per
+//! test process by `scripts/git-testenv`, and throwaway repositories to commit to.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::{repo_root, unique};
+
+pub struct GitServers {
+    env: HashMap<String, String>,
+}
+
+static SERVERS: OnceLock<GitServers> = OnceLock::new();
+
+/// The shared servers, started on first use and stopped when this process exits.
+pub fn servers() -> &'static GitServers {
+    SERVERS.get_or_init(|| {
+        let dir = repo_root().join("target").join(format!("git-testenv-{}", std::process::id()));
+        let status = Command::new(repo_root().join("scripts/git-testenv"))
+            .arg("up")
+            .arg(&dir)
+            .arg("--watch-pid")
+            .arg(std::process::id().to_string())
+            .status()
+            .expect("run scripts/git-testenv");
+        assert!(status.success(), "scripts/git-testenv up failed (run `scripts/git-testenv install` first)");
+        let text = std::fs::read_to_string(dir.join("env")).expect("git-testenv wrote no env");
+        let env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        GitServers { env }
+    })
+}
+
+impl GitServers {
+    pub fn get(&self, key: &str) -> &str {
+        self.env.get(key).unwrap_or_else(|| panic!("git-testenv env has no {key}"))
+    }
+    pub fn repos(&self) -> PathBuf {
+        PathBuf::from(self.get("GIT_TESTENV_REPOS"))
+    }
+    pub fn url(&self, scheme_key: &str, repo: &TestRepo) -> String {
+        format!("{}/{}", self.get(scheme_key), repo.name)
+    }
+}
+
+/// A bare repository (the "remote") and a working clone to commit from.
+pub struct TestRepo {
+    pub name: String,
+    pub bare: PathBuf,
+    work: tempfile::TempDir,
+    _holder: Option<tempfile::TempDir>,
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=driftless-test", "-c", "user.email=test@driftless.invalid", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl TestRepo {
+    /// A repository in a temporary folder, for `file://` tests.
+    pub fn local() -> TestRepo {
+        let holder = tempfile::tempdir().expect("tempdir");
+        let mut repo = TestRepo::create(holder.path());
+        repo._holder = Some(holder);
+        repo
+    }
+
+    /// A repository served by the test Git servers.
+    pub fn served() -> TestRepo {
+        TestRepo::create(&servers().repos())
+    }
+
+    fn create(parent: &Path) -> TestRepo {
+        let name = format!("{}.git", unique("repo"));
+        let bare = parent.join(&name);
+        std::fs::create_dir_all(&bare).expect("mkdir");
+        git(&bare, &["init", "-q", "--bare"]);
+        git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        let work = tempfile::tempdir().expect("tempdir");
+        git(work.path(), &["init", "-q"]);
+        git(work.path(), &["checkout", "-q", "-b", "main"]);
+        git(work.path(), &["remote", "add", "origin", &bare.to_string_lossy()]);
+        TestRepo { name, bare, work, _holder: None }
+    }
+
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.work.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+
+    pub fn symlink(&self, rel: &str, target: &str) {
+        std::os::unix::fs::symlink(target, self.work.path().join(rel)).expect("symlink");
+    }
+
+    /// Commits everything and pushes `main`; returns the new commit's SHA.
+    pub fn commit(&self, message: &str) -> String {
+        git(self.work.path(), &["add", "-A"]);
+        git(self.work.path(), &["commit", "-q", "--allow-empty", "-m", message]);
+        git(self.work.path(), &["push", "-q", "--force", "origin", "main"]);
+        git(self.work.path(), &["rev-parse", "HEAD"])
+    }
+
+    pub fn tag(&self, name: &str) {
+        git(self.work.path(), &["tag", "-a", name, "-m", name]);
+        git(self.work.path(), &["push", "-q", "origin", name]);
+    }
+
+    /// Rewrites history: the branch goes back to `sha` (a later commit then force-pushes).
+    pub fn reset_hard(&self, sha: &str) {
+        git(self.work.path(), &["reset", "-q", "--hard", sha]);
+    }
+}
