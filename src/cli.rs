@@ -172,8 +172,11 @@ impl SourceArgs {
             username: self.git_username.clone(),
             // A token file wins; else the DRIFTLESS_GIT_TOKEN environment variable (never a flag:
             // flags show in process listings).
-            token: read_secret(&self.git_token_file, "--git-token-file")?
-                .or_else(|| std::env::var("DRIFTLESS_GIT_TOKEN").ok().filter(|t| !t.is_empty())),
+            token: read_secret(&self.git_token_file, "--git-token-file")?.or_else(|| {
+                std::env::var("DRIFTLESS_GIT_TOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+            }),
             ssh_key: self.git_ssh_key_file.clone(),
             ssh_passphrase: read_secret(
                 &self.git_ssh_passphrase_file,

@@ -61,7 +61,10 @@ async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
     let source = args.source.source().map_err(anyhow::Error::msg)?;
     let snapshot = source.load(&args.source.options()).await?;
     let rendered = render::render(&snapshot).map_err(|e| match &snapshot.revision {
-        Some(rev) => anyhow::Error::new(e).context(format!("revision {rev} of {} does not render", snapshot.origin)),
+        Some(rev) => anyhow::Error::new(e).context(format!(
+            "revision {rev} of {} does not render",
+            snapshot.origin
+        )),
         None => e.into(),
     })?;
     match args.output {

@@ -14,7 +14,10 @@ fn platform(ns: &str, value: &str) -> String {
 }
 
 async fn live_value(ns: &str) -> Option<String> {
-    let cm = Api::<ConfigMap>::namespaced(support::client().await, ns).get_opt("settings").await.unwrap()?;
+    let cm = Api::<ConfigMap>::namespaced(support::client().await, ns)
+        .get_opt("settings")
+        .await
+        .unwrap()?;
     cm.data.and_then(|d| d.get("value").cloned())
 }
 
@@ -39,24 +42,49 @@ async fn a_commit_in_a_file_repo_is_synced_exactly_and_pins_hold() {
 
     let synced = run("sync", &url, cache.path(), &[]);
     assert_eq!(synced.code, 0);
-    assert!(synced.stdout.contains(&format!("at {first}")), "the report names the commit: {}", synced.stdout);
+    assert!(
+        synced.stdout.contains(&format!("at {first}")),
+        "the report names the commit: {}",
+        synced.stdout
+    );
     assert_eq!(live_value(&ns).await.as_deref(), Some("one"));
 
     repo.write("deploy/app.yaml", &platform(&ns, "two"));
     let second = repo.commit("second");
     let preview = run("diff", &url, cache.path(), &[]);
     assert_eq!(preview.code, 1, "the new commit is picked up");
-    assert!(preview.stdout.contains(&format!("\trevision {second}")), "diff headers name the commit: {}", preview.stdout);
-    assert!(preview.stdout.contains("-  value: one") && preview.stdout.contains("+  value: two"), "{}", preview.stdout);
+    assert!(
+        preview.stdout.contains(&format!("\trevision {second}")),
+        "diff headers name the commit: {}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("-  value: one") && preview.stdout.contains("+  value: two"),
+        "{}",
+        preview.stdout
+    );
 
     for pin in [first.as_str(), &first[..10], "v1"] {
         let pinned = run("diff", &url, cache.path(), &["--revision", pin]);
         assert_eq!(pinned.code, 0, "--revision {pin} is the synced commit");
-        assert!(pinned.stderr.contains(&format!("at {first}")), "{}", pinned.stderr);
+        assert!(
+            pinned.stderr.contains(&format!("at {first}")),
+            "{}",
+            pinned.stderr
+        );
     }
-    let missing = run("diff", &url, cache.path(), &["--revision", "no-such-branch"]);
+    let missing = run(
+        "diff",
+        &url,
+        cache.path(),
+        &["--revision", "no-such-branch"],
+    );
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("revision no-such-branch not found"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("revision no-such-branch not found"),
+        "{}",
+        missing.stderr
+    );
 
     let applied = run("sync", &url, cache.path(), &["--path", "deploy"]);
     assert_eq!(applied.code, 0);
@@ -74,21 +102,49 @@ async fn a_broken_commit_or_a_dead_remote_keeps_the_last_good_revision() {
     let url = repo.file_url();
     assert_eq!(run("sync", &url, cache.path(), &[]).code, 0);
 
-    repo.write("app.yaml", &format!("{}---\nkind: [unclosed\n", platform(&ns, "bad")));
+    repo.write(
+        "app.yaml",
+        &format!("{}---\nkind: [unclosed\n", platform(&ns, "bad")),
+    );
     let bad = repo.commit("bad");
     let broken = run("sync", &url, cache.path(), &[]);
     assert_eq!(broken.code, 2);
-    assert!(broken.stderr.contains("app.yaml:"), "names the file and line: {}", broken.stderr);
-    assert!(broken.stderr.contains(&format!("nothing applied from revision {bad}")), "{}", broken.stderr);
-    assert!(broken.stderr.contains(&format!("the cluster keeps revision {good}")), "{}", broken.stderr);
-    assert_eq!(live_value(&ns).await.as_deref(), Some("good"), "a revision that fails to render is never applied");
+    assert!(
+        broken.stderr.contains("app.yaml:"),
+        "names the file and line: {}",
+        broken.stderr
+    );
+    assert!(
+        broken
+            .stderr
+            .contains(&format!("nothing applied from revision {bad}")),
+        "{}",
+        broken.stderr
+    );
+    assert!(
+        broken
+            .stderr
+            .contains(&format!("the cluster keeps revision {good}")),
+        "{}",
+        broken.stderr
+    );
+    assert_eq!(
+        live_value(&ns).await.as_deref(),
+        Some("good"),
+        "a revision that fails to render is never applied"
+    );
 
     let moved = repo.bare.with_extension("moved");
     std::fs::rename(&repo.bare, &moved).unwrap();
     let down = run("sync", &url, cache.path(), &[]);
     assert_eq!(down.code, 2);
     assert!(down.stderr.contains("fetching file://"), "{}", down.stderr);
-    assert!(down.stderr.contains(&format!("the cluster keeps revision {good}")), "{}", down.stderr);
+    assert!(
+        down.stderr
+            .contains(&format!("the cluster keeps revision {good}")),
+        "{}",
+        down.stderr
+    );
     std::fs::rename(&moved, &repo.bare).unwrap();
     support::delete_namespaces(&[ns]).await;
 }
@@ -120,7 +176,11 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
     repo.write("app.yaml", &platform(&ns, "two"));
     let second = repo.commit("second");
     let synced = run_https("sync", &[]);
-    assert!(synced.stdout.contains(&format!("at {second}")), "a new commit is fetched: {}", synced.stdout);
+    assert!(
+        synced.stdout.contains(&format!("at {second}")),
+        "a new commit is fetched: {}",
+        synced.stdout
+    );
     assert_eq!(live_value(&ns).await.as_deref(), Some("two"));
 
     // Rewrite the branch: drop `second`, commit `third` on top of `first`, force-push.
@@ -128,30 +188,66 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
     repo.write("app.yaml", &platform(&ns, "three"));
     let third = repo.commit("third");
     let synced = run_https("sync", &[]);
-    assert!(synced.stdout.contains(&format!("at {third}")), "a force-push is followed: {}", synced.stdout);
+    assert!(
+        synced.stdout.contains(&format!("at {third}")),
+        "a force-push is followed: {}",
+        synced.stdout
+    );
     assert_eq!(live_value(&ns).await.as_deref(), Some("three"));
 
     let wrong = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(wrong.path(), "not-the-token").unwrap();
     let cache2 = tempfile::tempdir().unwrap();
     let refused = driftless_with_env(
-        &["diff", "--source", &url, "--cache-dir", &cache2.path().to_string_lossy(), "--git-token-file", &wrong.path().to_string_lossy()],
+        &[
+            "diff",
+            "--source",
+            &url,
+            "--cache-dir",
+            &cache2.path().to_string_lossy(),
+            "--git-token-file",
+            &wrong.path().to_string_lossy(),
+        ],
         &ca,
     );
     assert_eq!(refused.code, 2);
-    assert!(refused.stderr.contains("authentication to https://127.0.0.1"), "{}", refused.stderr);
-    assert!(!refused.all_output().contains("not-the-token"), "the token never prints");
+    assert!(
+        refused
+            .stderr
+            .contains("authentication to https://127.0.0.1"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.all_output().contains("not-the-token"),
+        "the token never prints"
+    );
 
     let plain = s.url("GIT_TESTENV_HTTP", &repo);
     let cache3 = tempfile::tempdir().unwrap();
     let over_http = driftless_with_env(
-        &["diff", "--source", &plain, "--cache-dir", &cache3.path().to_string_lossy(), "--git-token-file", s.get("GIT_TESTENV_TOKEN_FILE")],
+        &[
+            "diff",
+            "--source",
+            &plain,
+            "--cache-dir",
+            &cache3.path().to_string_lossy(),
+            "--git-token-file",
+            s.get("GIT_TESTENV_TOKEN_FILE"),
+        ],
         &[],
     );
-    assert_eq!(over_http.code, 0, "plain http works too: {}", over_http.stderr);
+    assert_eq!(
+        over_http.code, 0,
+        "plain http works too: {}",
+        over_http.stderr
+    );
     let token = std::fs::read_to_string(s.get("GIT_TESTENV_TOKEN_FILE")).unwrap();
     for r in [&synced, &refused, &over_http] {
-        assert!(!r.all_output().contains(token.trim()), "the token never prints");
+        assert!(
+            !r.all_output().contains(token.trim()),
+            "the token never prints"
+        );
     }
     support::delete_namespaces(&[ns]).await;
 }
@@ -167,21 +263,42 @@ async fn ssh_with_a_key_checks_the_host_key() {
     let cache = tempfile::tempdir().unwrap();
     let cache_arg = cache.path().to_string_lossy().into_owned();
     let ssh = |key: &str, known_hosts: &str, extra: &[&str]| {
-        let mut args = vec!["sync", "--source", url.as_str(), "--cache-dir", cache_arg.as_str(), "--git-ssh-key-file", key, "--git-known-hosts-file", known_hosts];
+        let mut args = vec![
+            "sync",
+            "--source",
+            url.as_str(),
+            "--cache-dir",
+            cache_arg.as_str(),
+            "--git-ssh-key-file",
+            key,
+            "--git-known-hosts-file",
+            known_hosts,
+        ];
         args.extend_from_slice(extra);
         driftless_with_env(&args, &[])
     };
-    let (key, known) = (s.get("GIT_TESTENV_SSH_KEY"), s.get("GIT_TESTENV_KNOWN_HOSTS"));
+    let (key, known) = (
+        s.get("GIT_TESTENV_SSH_KEY"),
+        s.get("GIT_TESTENV_KNOWN_HOSTS"),
+    );
 
     let empty = tempfile::NamedTempFile::new().unwrap();
     let empty = empty.path().to_string_lossy().into_owned();
     let unknown = ssh(key, &empty, &[]);
     assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("is not in") && unknown.stderr.contains("refusing an unknown host"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("is not in") && unknown.stderr.contains("refusing an unknown host"),
+        "{}",
+        unknown.stderr
+    );
 
     let stranger = ssh(s.get("GIT_TESTENV_SSH_OTHER_KEY"), known, &[]);
     assert_eq!(stranger.code, 2);
-    assert!(stranger.stderr.contains("authentication to ssh://"), "{}", stranger.stderr);
+    assert!(
+        stranger.stderr.contains("authentication to ssh://"),
+        "{}",
+        stranger.stderr
+    );
 
     let synced = ssh(key, known, &[]);
     assert_eq!(synced.code, 0, "{}", synced.stderr);
@@ -202,8 +319,21 @@ async fn symlinks_that_leave_the_repository_are_refused() {
     let cache = tempfile::tempdir().unwrap();
     let rendered = run("render", &repo.file_url(), cache.path(), &[]);
     assert_eq!(rendered.code, 2);
-    assert!(rendered.stderr.contains("evil.yaml") && rendered.stderr.contains("leaves the repository"), "{}", rendered.stderr);
-    let escaped = run("render", &repo.file_url(), cache.path(), &["--path", "../x"]);
+    assert!(
+        rendered.stderr.contains("evil.yaml") && rendered.stderr.contains("leaves the repository"),
+        "{}",
+        rendered.stderr
+    );
+    let escaped = run(
+        "render",
+        &repo.file_url(),
+        cache.path(),
+        &["--path", "../x"],
+    );
     assert_eq!(escaped.code, 2);
-    assert!(escaped.stderr.contains("without `..`"), "{}", escaped.stderr);
+    assert!(
+        escaped.stderr.contains("without `..`"),
+        "{}",
+        escaped.stderr
+    );
 }

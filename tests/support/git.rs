@@ -17,7 +17,9 @@ static SERVERS: OnceLock<GitServers> = OnceLock::new();
 /// The shared servers, started on first use and stopped when this process exits.
 pub fn servers() -> &'static GitServers {
     SERVERS.get_or_init(|| {
-        let dir = repo_root().join("target").join(format!("git-testenv-{}", std::process::id()));
+        let dir = repo_root()
+            .join("target")
+            .join(format!("git-testenv-{}", std::process::id()));
         let status = Command::new(repo_root().join("scripts/git-testenv"))
             .arg("up")
             .arg(&dir)
@@ -25,7 +27,10 @@ pub fn servers() -> &'static GitServers {
             .arg(std::process::id().to_string())
             .status()
             .expect("run scripts/git-testenv");
-        assert!(status.success(), "scripts/git-testenv up failed (run `scripts/git-testenv install` first)");
+        assert!(
+            status.success(),
+            "scripts/git-testenv up failed (run `scripts/git-testenv install` first)"
+        );
         let text = std::fs::read_to_string(dir.join("env")).expect("git-testenv wrote no env");
         let env = text
             .lines()
@@ -38,7 +43,9 @@ pub fn servers() -> &'static GitServers {
 
 impl GitServers {
     pub fn get(&self, key: &str) -> &str {
-        self.env.get(key).unwrap_or_else(|| panic!("git-testenv env has no {key}"))
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("git-testenv env has no {key}"))
     }
     pub fn repos(&self) -> PathBuf {
         PathBuf::from(self.get("GIT_TESTENV_REPOS"))
@@ -59,11 +66,22 @@ pub struct TestRepo {
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=driftless-test", "-c", "user.email=test@driftless.invalid", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=driftless-test",
+            "-c",
+            "user.email=test@driftless.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .output()
         .expect("run git");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -90,8 +108,16 @@ impl TestRepo {
         let work = tempfile::tempdir().expect("tempdir");
         git(work.path(), &["init", "-q"]);
         git(work.path(), &["checkout", "-q", "-b", "main"]);
-        git(work.path(), &["remote", "add", "origin", &bare.to_string_lossy()]);
-        TestRepo { name, bare, work, _holder: None }
+        git(
+            work.path(),
+            &["remote", "add", "origin", &bare.to_string_lossy()],
+        );
+        TestRepo {
+            name,
+            bare,
+            work,
+            _holder: None,
+        }
     }
 
     pub fn file_url(&self) -> String {
@@ -111,8 +137,14 @@ impl TestRepo {
     /// Commits everything and pushes `main`; returns the new commit's SHA.
     pub fn commit(&self, message: &str) -> String {
         git(self.work.path(), &["add", "-A"]);
-        git(self.work.path(), &["commit", "-q", "--allow-empty", "-m", message]);
-        git(self.work.path(), &["push", "-q", "--force", "origin", "main"]);
+        git(
+            self.work.path(),
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
+        git(
+            self.work.path(),
+            &["push", "-q", "--force", "origin", "main"],
+        );
         git(self.work.path(), &["rev-parse", "HEAD"])
     }
 

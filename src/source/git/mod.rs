@@ -239,7 +239,11 @@ impl GitSource {
         let reason = match trouble.message.borrow().clone() {
             Some(ours) => ours,
             None if e.code() == git2::ErrorCode::Auth => {
-                format!("authentication to {} failed: {}", self.spec.url, e.message())
+                format!(
+                    "authentication to {} failed: {}",
+                    self.spec.url,
+                    e.message()
+                )
             }
             None => e.message().to_string(),
         };
