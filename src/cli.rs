@@ -6,10 +6,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::ConnectOptions;
+use crate::cluster::Propagation;
+use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
+use crate::plan::inventory::Budget;
 use crate::report::Format;
 use crate::source::git::{GitAuth, GitSpec};
 use crate::source::{FilterSpec, Limits, Source, SourceOptions};
-use crate::sync::SyncOptions;
+use crate::sync::{PruneOptions, Scope, SyncOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,9 +35,16 @@ pub struct GlobalArgs {
     /// Kubeconfig context to use.
     #[arg(long, global = true, env = "DRIFTLESS_CONTEXT")]
     pub context: Option<String>,
-    /// Namespace for namespaced objects whose manifest names none.
-    #[arg(short = 'n', long, global = true, env = "DRIFTLESS_NAMESPACE")]
-    pub namespace: Option<String>,
+    /// Limit the sync to these namespaces (repeatable, or comma-separated); the first is also
+    /// the namespace for namespaced objects whose manifest names none.
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        env = "DRIFTLESS_NAMESPACE",
+        value_delimiter = ','
+    )]
+    pub namespace: Vec<String>,
     /// Field manager name for server-side apply.
     #[arg(
         long,
@@ -90,6 +100,48 @@ pub struct RunArgs {
     /// With --watch on a Git source: seconds between polls.
     #[arg(long, env = "DRIFTLESS_INTERVAL", default_value_t = 60)]
     pub interval: u64,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+}
+
+/// Inventory, pruning, adoption and drift.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Delete objects that driftless applied earlier and the source no longer holds
+    /// (`diff --prune` shows them as deletions).
+    #[arg(long, env = "DRIFTLESS_PRUNE")]
+    pub prune: bool,
+    /// How deletions propagate to dependants.
+    #[arg(long, value_enum, default_value_t = Propagation::Background)]
+    pub prune_propagation: Propagation,
+    /// Also prune Namespaces (and so everything in them).
+    #[arg(long)]
+    pub prune_namespaces: bool,
+    /// Also prune CustomResourceDefinitions (and so all their custom resources).
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Most objects one sync may prune: a count (10) or a percentage of the inventory (25%).
+    #[arg(long, default_value = "25%", value_parser = clap::value_parser!(Budget))]
+    pub max_prune: Budget,
+    /// Allow a source with no objects to prune everything the inventory holds.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Limit the sync to the namespaces the source names.
+    #[arg(long, conflicts_with = "namespace")]
+    pub namespaces_from_source: bool,
+    /// Take over existing objects that driftless did not create.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Field managers (name prefixes) whose changes are drift that a sync takes back.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_TAKEOVER_MANAGERS.map(String::from))]
+    pub takeover_managers: Vec<String>,
+    /// Namespace for the inventory of cluster-scoped objects.
+    #[arg(
+        long,
+        env = "DRIFTLESS_INVENTORY_NAMESPACE",
+        default_value = "driftless-system"
+    )]
+    pub inventory_namespace: String,
 }
 
 #[derive(Debug, Args)]
@@ -240,12 +292,31 @@ impl Cli {
         let Some((run, dry_run)) = self.run_args() else {
             return SyncOptions::default();
         };
+        let inv = &run.inventory;
+        let scope = if inv.namespaces_from_source {
+            Scope::FromSource
+        } else if self.global.namespace.is_empty() {
+            Scope::All
+        } else {
+            Scope::Namespaces(self.global.namespace.iter().cloned().collect())
+        };
         SyncOptions {
             dry_run,
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
-            default_namespace: self.global.namespace.clone(),
+            default_namespace: self.global.namespace.first().cloned(),
             crd_timeout: Duration::from_secs(run.crd_timeout),
+            scope,
+            adopt: inv.adopt,
+            takeover_managers: inv.takeover_managers.clone(),
+            inventory_namespace: inv.inventory_namespace.clone(),
+            prune: inv.prune.then_some(PruneOptions {
+                budget: inv.max_prune,
+                propagation: inv.prune_propagation,
+                namespaces: inv.prune_namespaces,
+                crds: inv.prune_crds,
+                allow_empty: inv.allow_empty,
+            }),
         }
     }
 }

@@ -22,6 +22,11 @@ pub enum Error {
     #[error("API discovery failed: {0}")]
     Discovery(String),
 
+    /// A guard refused the sync before anything was written (an emptied source, a prune over
+    /// budget).
+    #[error("refused: {0}")]
+    Refused(String),
+
     /// A pass stopped before applying anything; says which revision the cluster keeps.
     #[error("{cause}\nnothing applied{}; {}", revision_note(.revision), live_note(.live))]
     NotApplied {
@@ -56,6 +61,7 @@ impl Error {
             Error::Render(_) => "render",
             Error::Connect(_) => "connect",
             Error::Discovery(_) => "discovery",
+            Error::Refused(_) => "refused",
             Error::NotApplied { cause, .. } => cause.stage(),
         }
     }

@@ -57,7 +57,7 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
     let first = sync(ws.path(), &[]);
     assert_eq!(first.code, 0, "first sync applies everything");
     assert!(first.stdout.contains(&format!(
-        "namespace {platform}: ok: 21 created, 0 configured, 0 unchanged, 0 failed"
+        "namespace {platform}: ok: 21 created, 0 configured, 0 unchanged, 0 pruned, 0 skipped, 0 failed"
     )));
     assert!(
         first

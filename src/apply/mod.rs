@@ -2,6 +2,8 @@
 //! bounded concurrency. A namespace whose plan has a failure is not applied at all, so a broken
 //! object never leaves its namespace half-updated, and other namespaces go ahead.
 
+pub mod prune;
+
 use futures::{StreamExt, stream};
 
 use crate::cluster::Cluster;
@@ -51,11 +53,10 @@ pub async fn execute(
         let wave = std::mem::replace(&mut writes, rest);
         let done: Vec<(usize, usize, ObjectReport)> = stream::iter(wave)
             .map(|(ns_idx, obj_idx, plan)| async move {
-                (
-                    ns_idx,
-                    obj_idx,
-                    write(cluster, plan, options.force_conflicts).await,
-                )
+                (ns_idx, obj_idx, {
+                    let force = options.force_conflicts || plan.drift.is_some();
+                    write(cluster, plan, force).await
+                })
             })
             .buffer_unordered(options.concurrency.max(1))
             .collect()

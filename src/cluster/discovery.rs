@@ -111,6 +111,18 @@ impl Catalog {
         self.kinds.insert(key, info);
     }
 
+    /// Any served version of a group and kind (for listing inventory members).
+    pub fn lookup_group_kind(&self, group: &str, kind: &str) -> Option<KindInfo> {
+        let mut found: Vec<&KindInfo> = self
+            .kinds
+            .values()
+            .filter(|k| k.group == group && k.kind == kind)
+            .collect();
+        // Deterministic: the same version every time.
+        found.sort_by(|a, b| a.version.cmp(&b.version));
+        found.first().map(|k| (*k).clone())
+    }
+
     /// Why the kinds of a group version are unknown, when its discovery failed.
     pub fn unavailable_reason(&self, group: &str, version: &str) -> Option<&str> {
         let gv = if group.is_empty() {

@@ -2,8 +2,13 @@
 //! few calls the other stages need (get, server-side apply, CRD readiness).
 
 mod discovery;
+mod failure;
+mod members;
 
 pub use discovery::Catalog;
+pub use failure::ApiFailure;
+use failure::failure;
+pub use members::Propagation;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,58 +30,6 @@ pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub field_manager: String,
-}
-
-/// A failed API call, as the server (or the transport) reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    /// HTTP status; 0 when the request never got an answer.
-    pub code: u16,
-    pub reason: String,
-    pub message: String,
-    /// The kind of the object the failure is about (`namespaces` for a missing namespace).
-    pub details_kind: String,
-}
-
-impl ApiFailure {
-    pub fn is_conflict(&self) -> bool {
-        self.code == 409 && self.reason == "Conflict"
-    }
-    pub fn is_missing_namespace(&self) -> bool {
-        self.code == 404 && self.details_kind == "namespaces"
-    }
-}
-
-impl std::fmt::Display for ApiFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.code {
-            0 => f.write_str(&self.message),
-            code => write!(f, "{} ({code} {})", self.message, self.reason),
-        }
-    }
-}
-
-impl From<kube::Error> for ApiFailure {
-    fn from(err: kube::Error) -> Self {
-        match err {
-            kube::Error::Api(status) => ApiFailure {
-                code: status.code,
-                reason: status.reason.clone(),
-                message: status.message.clone(),
-                details_kind: status
-                    .details
-                    .as_ref()
-                    .map(|d| d.kind.clone())
-                    .unwrap_or_default(),
-            },
-            other => ApiFailure {
-                code: 0,
-                reason: String::new(),
-                message: other.to_string(),
-                details_kind: String::new(),
-            },
-        }
-    }
 }
 
 /// A connected cluster: the client, the discovery cache and our field manager.
@@ -192,15 +145,6 @@ impl Cluster {
             Some(ns) if kind.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
             _ => Api::all_with(self.client.clone(), &ar),
         })
-    }
-}
-
-fn failure(message: String) -> ApiFailure {
-    ApiFailure {
-        code: 0,
-        reason: String::new(),
-        message,
-        details_kind: String::new(),
     }
 }
 

@@ -1,17 +1,30 @@
 //! Desired versus live, per namespace. Pure: the async layer ([`observe`]) gathers each object's
 //! live state and server-side dry-run result; [`classify`] turns them into an [`ObjectPlan`].
 
+mod classify;
 pub mod diff;
+pub mod inventory;
 pub mod mask;
 pub mod normalize;
 mod observe;
 pub mod order;
 
+pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, classify};
 pub use observe::observe;
 
 use serde_json::Value;
 
 use crate::render::{DesiredObject, ObjectId, Origin};
+
+/// A member of an inventory that the desired state no longer holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrunePlan {
+    pub id: ObjectId,
+    pub kind: crate::render::KindInfo,
+    pub decision: inventory::PruneDecision,
+    /// The deletion as a diff (everything removed), masked.
+    pub diff: String,
+}
 
 /// Which namespace a plan is for; `None` holds the cluster-scoped objects.
 pub type NamespaceKey = Option<String>;
@@ -28,6 +41,8 @@ pub enum Action {
     Unchanged,
     /// The server (or discovery) refused the object; the message says why.
     Fail,
+    /// Left alone: it exists and driftless does not manage it, and adoption was not asked for.
+    Skip,
 }
 
 /// What the server said to a server-side apply dry-run of the desired object.
@@ -35,10 +50,12 @@ pub enum Action {
 pub enum DryRun {
     /// The object as it would be after the apply.
     Merged(Value),
-    /// Another field manager owns fields we set; `merged` is the forced result, for the diff.
+    /// Other field managers own fields we set; `merged` is the forced result, for the diff.
+    /// `causes` are the server's (message, field) pairs naming each manager and field.
     Conflict {
         merged: Value,
         message: String,
+        causes: Vec<(String, String)>,
     },
     /// Cannot be dry-run yet (its namespace or CRD is created by this same sync): the diff shows
     /// the manifest as written.
@@ -66,6 +83,9 @@ pub struct ObjectPlan {
     pub message: Option<String>,
     /// Set when another field manager owns fields we set (names it and the fields).
     pub conflict: Option<String>,
+    /// Set when kubectl (or another takeover manager) changed fields out of band: the apply
+    /// takes them back, and this says who changed what.
+    pub drift: Option<String>,
 }
 
 impl ObjectPlan {
@@ -113,79 +133,6 @@ pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
             .sort_by(|a, b| order::apply_key(a.id()).cmp(&order::apply_key(b.id())));
     }
     groups
-}
-
-/// What every object's plan shares: our field manager, and the revision the desired state is from.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub field_manager: &'a str,
-    pub revision: Option<&'a str>,
-}
-
-/// Decides what to do with one object, given what the server said.
-pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) -> ObjectPlan {
-    let field_manager = ctx.field_manager;
-    let secret = object.is_secret();
-    let hide = |msg: String| -> String {
-        if !secret {
-            return msg;
-        }
-        let msg = mask::scrub(&msg, &object.manifest);
-        match &observed.live {
-            Some(live) => mask::scrub(&msg, live),
-            None => msg,
-        }
-    };
-    let (merged, conflict, note) = match &observed.dry_run {
-        DryRun::Rejected(reason) => {
-            let message = Some(hide(reason.clone()));
-            return ObjectPlan {
-                object,
-                action: Action::Fail,
-                diff: String::new(),
-                needs_write: false,
-                message,
-                conflict: None,
-            };
-        }
-        DryRun::Merged(merged) => (merged, None, None),
-        DryRun::Conflict { merged, message } => (merged, Some(hide(message.clone())), None),
-        DryRun::Pending(why) => (&object.manifest, None, Some(why.clone())),
-    };
-    let mut before = observed.live.as_ref().map(normalize::normalize);
-    let mut after = normalize::normalize(merged);
-    if secret {
-        mask::mask_secret_pair(before.as_mut(), Some(&mut after));
-    }
-    let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
-    let (action, needs_write) = match &observed.live {
-        None => (Action::Create, true),
-        Some(_) if !diff.is_empty() => (Action::Update, true),
-        Some(live) => {
-            let owned_now = applied_fields(live, field_manager);
-            (
-                Action::Unchanged,
-                owned_now.is_none() || owned_now != applied_fields(merged, field_manager),
-            )
-        }
-    };
-    ObjectPlan {
-        object,
-        action,
-        diff,
-        needs_write,
-        message: note,
-        conflict,
-    }
-}
-
-/// The fields `manager` owns through server-side apply, as recorded in managedFields.
-fn applied_fields<'a>(object: &'a Value, manager: &str) -> Option<&'a Value> {
-    object["metadata"]["managedFields"]
-        .as_array()?
-        .iter()
-        .find(|e| e["manager"] == manager && e["operation"] == "Apply")
-        .map(|e| &e["fieldsV1"])
 }
 
 #[cfg(test)]

@@ -19,12 +19,8 @@ pub async fn observe(
     namespaces_to_create: &BTreeSet<String>,
     preview: bool,
     concurrency: usize,
-    revision: Option<&str>,
+    ctx: Context<'_>,
 ) -> Vec<ObjectPlan> {
-    let ctx = Context {
-        field_manager: cluster.field_manager(),
-        revision,
-    };
     stream::iter(objects)
         .map(|object| async move {
             let observation = observe_one(cluster, &object, namespaces_to_create, preview).await;
@@ -88,6 +84,7 @@ async fn forced(cluster: &Cluster, object: &DesiredObject, conflict: ApiFailure)
         Ok(merged) => DryRun::Conflict {
             merged,
             message: conflict.message,
+            causes: conflict.causes,
         },
         Err(e) => DryRun::Rejected(e.to_string()),
     }

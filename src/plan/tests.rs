@@ -8,6 +8,8 @@ use crate::render::{KindInfo, ObjectId};
 const CTX: Context<'static> = Context {
     field_manager: "driftless",
     revision: None,
+    adopt: true,
+    takeover_managers: &[],
 };
 
 fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
@@ -130,14 +132,87 @@ fn conflicts_keep_the_diff_and_block_unless_forced() {
             live: Some(deploy(5)),
             dry_run: DryRun::Conflict {
                 merged: deploy(2),
-                message: "conflict with \"kubectl-scale\": .spec.replicas".into(),
+                message: "Apply failed with 1 conflict".into(),
+                causes: vec![(
+                    "conflict with \"hpa-controller\" using apps/v1".into(),
+                    ".spec.replicas".into(),
+                )],
             },
         },
         CTX,
     );
     assert_eq!(plan.action, Action::Update);
-    assert!(plan.conflict.as_deref().unwrap().contains("kubectl-scale"));
+    assert_eq!(
+        plan.conflict.as_deref(),
+        Some("hpa-controller owns .spec.replicas")
+    );
     assert!(plan.blocks(false) && !plan.blocks(true));
+}
+
+#[test]
+fn kubectl_changes_are_drift_to_take_back_not_conflicts() {
+    let takeover = vec!["kubectl".to_string(), "before-first-apply".to_string()];
+    let ctx = Context {
+        takeover_managers: &takeover,
+        ..CTX
+    };
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(managed(deploy(5), json!({}))),
+            dry_run: DryRun::Conflict {
+                merged: deploy(2),
+                message: "Apply failed with 1 conflict".into(),
+                causes: vec![(
+                    "conflict with \"kubectl-edit\" using apps/v1".into(),
+                    ".spec.replicas".into(),
+                )],
+            },
+        },
+        ctx,
+    );
+    assert_eq!(plan.conflict, None);
+    assert_eq!(
+        plan.drift.as_deref(),
+        Some("kubectl-edit changed .spec.replicas")
+    );
+    assert!(!plan.blocks(false), "drift is taken back, never a failure");
+    assert!(
+        plan.diff.contains("-  replicas: 5\n+  replicas: 2\n"),
+        "{}",
+        plan.diff
+    );
+}
+
+#[test]
+fn objects_driftless_did_not_create_are_adopted_only_when_asked() {
+    let observe = || Observation {
+        live: Some(deploy(3)),
+        dry_run: DryRun::Merged(managed(deploy(2), json!({}))),
+    };
+    let left = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        observe(),
+        Context {
+            adopt: false,
+            ..CTX
+        },
+    );
+    assert_eq!((left.action, left.needs_write), (Action::Skip, false));
+    assert!(left.message.as_deref().unwrap().contains("--adopt"));
+    assert!(
+        !left.blocks(false),
+        "an object left alone does not fail its namespace"
+    );
+    let adopted = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        observe(),
+        CTX,
+    );
+    assert_eq!(
+        (adopted.action, adopted.needs_write),
+        (Action::Update, true)
+    );
 }
 
 #[test]

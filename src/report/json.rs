@@ -41,10 +41,11 @@ fn object(o: &ObjectReport) -> Value {
         "kind": o.id.kind,
         "namespace": o.id.namespace,
         "name": o.id.name,
-        "source": o.origin.to_string(),
+        "source": o.source(),
         "outcome": o.outcome.label(),
         "diff": o.diff,
         "message": o.message,
         "conflict": o.conflict,
+        "drift": o.drift,
     })
 }

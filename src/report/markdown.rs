@@ -57,7 +57,7 @@ pub fn render_markdown(report: &Report) -> String {
                 out,
                 "- **{}** (`{}`): {}",
                 p.id,
-                p.origin,
+                p.source(),
                 msg.replace('\n', " ")
             );
         }

@@ -21,7 +21,8 @@ pub enum Format {
     Json,
 }
 
-use crate::plan::{Action, NamespaceKey, ObjectPlan};
+use crate::plan::inventory::PruneDecision;
+use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
 use crate::render::{ObjectId, Origin};
 
 /// Whether the report is of a sync that wrote, or of a preview (`diff`, `sync --dry-run`).
@@ -36,16 +37,22 @@ pub enum Outcome {
     Created,
     Configured,
     Unchanged,
+    /// Deleted (or, in a preview, to be deleted): Git no longer holds it.
+    Pruned,
+    /// Left alone: outside the namespaces in scope, not adopted, or protected from pruning.
+    Skipped,
     Failed,
     /// Valid, but not applied because another object in its namespace failed.
     Held,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Created,
         Outcome::Configured,
         Outcome::Unchanged,
+        Outcome::Pruned,
+        Outcome::Skipped,
         Outcome::Failed,
         Outcome::Held,
     ];
@@ -55,6 +62,8 @@ impl Outcome {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
+            Outcome::Pruned => "pruned",
+            Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::Held => "held",
         }
@@ -65,7 +74,8 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectReport {
     pub id: ObjectId,
-    pub origin: Origin,
+    /// The manifest's file and line (none for pruned objects: Git no longer has them).
+    pub origin: Option<Origin>,
     pub outcome: Outcome,
     /// The masked diff of the change (empty when unchanged or failed).
     pub diff: String,
@@ -73,6 +83,8 @@ pub struct ObjectReport {
     pub message: Option<String>,
     /// Another field manager owns fields we set.
     pub conflict: Option<String>,
+    /// Fields changed out of band by kubectl (or another takeover manager), taken back.
+    pub drift: Option<String>,
 }
 
 impl ObjectReport {
@@ -83,14 +95,53 @@ impl ObjectReport {
             Action::Update => Outcome::Configured,
             Action::Unchanged => Outcome::Unchanged,
             Action::Fail => Outcome::Failed,
+            Action::Skip => Outcome::Skipped,
         };
         ObjectReport {
             id: plan.object.id,
-            origin: plan.object.origin,
+            origin: Some(plan.object.origin),
             outcome,
             diff: plan.diff,
             message: plan.message,
             conflict: plan.conflict,
+            drift: plan.drift,
+        }
+    }
+
+    /// Where the object is defined: `file:line`, or `inventory` for one Git no longer holds.
+    pub fn source(&self) -> String {
+        self.origin
+            .as_ref()
+            .map_or_else(|| "inventory".to_string(), ToString::to_string)
+    }
+
+    /// The report line of an inventory member that Git no longer holds, before pruning.
+    pub fn prune(plan: PrunePlan) -> ObjectReport {
+        let (outcome, message, diff) = match plan.decision {
+            PruneDecision::Prune => (Outcome::Pruned, None, plan.diff),
+            PruneDecision::Keep(why) => (Outcome::Skipped, Some(why), String::new()),
+        };
+        ObjectReport {
+            id: plan.id,
+            origin: None,
+            outcome,
+            diff,
+            message,
+            conflict: None,
+            drift: None,
+        }
+    }
+
+    /// A desired object left alone because its namespace is outside this sync's scope.
+    pub fn out_of_scope(object: crate::render::DesiredObject) -> ObjectReport {
+        ObjectReport {
+            id: object.id,
+            origin: Some(object.origin),
+            outcome: Outcome::Skipped,
+            diff: String::new(),
+            message: Some("outside the namespaces this sync manages".into()),
+            conflict: None,
+            drift: None,
         }
     }
 }
@@ -154,8 +205,12 @@ impl Report {
 
     /// True when anything was (or would be) created or changed.
     pub fn changed(&self) -> bool {
-        self.objects()
-            .any(|o| matches!(o.outcome, Outcome::Created | Outcome::Configured))
+        self.objects().any(|o| {
+            matches!(
+                o.outcome,
+                Outcome::Created | Outcome::Configured | Outcome::Pruned
+            )
+        })
     }
 
     /// `kubectl diff` convention for previews (0 in sync, 1 differences, 2 error); a sync exits

@@ -11,14 +11,15 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
             namespace: Some("ns".into()),
             name: name.into(),
         },
-        origin: Origin {
+        origin: Some(Origin {
             file: PathBuf::from("a.yaml"),
             line: 3,
-        },
+        }),
         outcome,
         diff: diff.into(),
         message: (outcome == Outcome::Failed).then(|| "denied (403 Forbidden)".to_string()),
         conflict: None,
+        drift: None,
     }
 }
 
@@ -68,7 +69,7 @@ fn summary_counts_and_names_every_object_per_namespace() {
     assert_eq!(lines[0], "driftless sync of examples/platform-repo");
     assert_eq!(
         lines[1],
-        "namespace a: ok: 1 created, 0 configured, 0 unchanged, 0 failed, 0 held"
+        "namespace a: ok: 1 created, 0 configured, 0 unchanged, 0 pruned, 0 skipped, 0 failed, 0 held"
     );
     assert!(
         lines[2].contains("created") && lines[2].ends_with("v1 ConfigMap ns/z"),
@@ -138,7 +139,7 @@ fn markdown_has_a_table_and_fenced_diffs() {
     let md = render_markdown(&r);
     assert!(md.starts_with("### driftless: errors\n"), "{md}");
     assert!(
-        md.contains("| `ns` | ❌ failed | 0 | 1 | 0 | 1 | 0 |"),
+        md.contains("| `ns` | ❌ failed | 0 | 1 | 0 | 0 | 0 | 1 | 0 |"),
         "{md}"
     );
     assert!(md.contains("```diff\n-a\n+`\u{200b}``b\n```\n"), "{md}");

@@ -34,6 +34,7 @@ pub fn render_summary(report: &Report) -> String {
             let label = match (report.mode, obj.outcome) {
                 (Mode::Preview, Outcome::Created) => "would create",
                 (Mode::Preview, Outcome::Configured) => "would configure",
+                (Mode::Preview, Outcome::Pruned) => "would prune",
                 (_, o) => o.label(),
             };
             let _ = write!(out, "  {label:<16} {}", obj.id);
@@ -43,8 +44,11 @@ pub fn render_summary(report: &Report) -> String {
             if let Some(conflict) = &obj.conflict {
                 let _ = write!(out, " [conflict: {conflict}]");
             }
+            if let Some(drift) = &obj.drift {
+                let _ = write!(out, " [drift: {drift}]");
+            }
             if matches!(obj.outcome, Outcome::Failed) {
-                let _ = write!(out, " ({})", obj.origin);
+                let _ = write!(out, " ({})", obj.source());
             }
             out.push('\n');
         }
