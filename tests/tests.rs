@@ -5,6 +5,7 @@
 mod support;
 
 mod git_source;
+mod prune;
 mod sync_diff;
 mod validation;
 mod watch_render;

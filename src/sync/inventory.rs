@@ -305,6 +305,8 @@ pub async fn keys(
     inventory_namespace: &str,
 ) -> BTreeSet<NamespaceKey> {
     let mut keys: BTreeSet<NamespaceKey> = desired.iter().map(|o| o.id.namespace.clone()).collect();
+    // The cluster-scoped inventory, whenever cluster-scoped objects are in scope.
+    keys.insert(None);
     if scope.includes_unnamed() {
         match cluster.inventory_namespaces().await {
             Ok(found) => {

@@ -130,10 +130,15 @@ pub fn driftless(args: &[&str]) -> Run {
 
 /// Runs `driftless ARGS --kubeconfig <test cluster>` with extra environment variables.
 pub fn driftless_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    driftless_as(&cluster().kubeconfig, args, env)
+}
+
+/// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
+pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args(args)
         .arg("--kubeconfig")
-        .arg(&cluster().kubeconfig)
+        .arg(kubeconfig)
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())
         .output()

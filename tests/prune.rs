@@ -1,0 +1,697 @@
+//! Pruning with the ApplySet inventory: exactly what Git dropped, never anything else, and the
+//! guards that stop a sync before it deletes too much. Every test syncs with
+//! `--namespaces-from-source` and its own `--inventory-namespace`, so parallel tests never see
+//! each other's inventories.
+
+use std::path::Path;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::support::git::TestRepo;
+use crate::support::{self, Run, driftless_as, driftless_with_env};
+
+struct Env {
+    repo: TestRepo,
+    cache: tempfile::TempDir,
+    inventory_ns: String,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            repo: TestRepo::local(),
+            cache: tempfile::tempdir().unwrap(),
+            inventory_ns: support::unique("dl-inv"),
+        }
+    }
+
+    fn args<'a>(
+        &'a self,
+        cmd: &'a str,
+        url: &'a str,
+        cache: &'a str,
+        extra: &[&'a str],
+    ) -> Vec<&'a str> {
+        let mut args = vec![
+            cmd,
+            "--source",
+            url,
+            "--cache-dir",
+            cache,
+            "--namespaces-from-source",
+            "--inventory-namespace",
+            &self.inventory_ns,
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    fn run(&self, cmd: &str, extra: &[&str]) -> Run {
+        let (url, cache) = (
+            self.repo.file_url(),
+            self.cache.path().to_string_lossy().into_owned(),
+        );
+        driftless_with_env(&self.args(cmd, &url, &cache, extra), &[])
+    }
+
+    fn run_as(&self, kubeconfig: &Path, cmd: &str, extra: &[&str]) -> Run {
+        let (url, cache) = (
+            self.repo.file_url(),
+            self.cache.path().to_string_lossy().into_owned(),
+        );
+        driftless_as(kubeconfig, &self.args(cmd, &url, &cache, extra), &[])
+    }
+
+    async fn cleanup(&self, namespaces: &[&str]) {
+        let mut all: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
+        all.push(self.inventory_ns.clone());
+        support::delete_namespaces(&all).await;
+    }
+}
+
+fn namespace(ns: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+}
+
+fn config_map(ns: &str, name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+fn deployment(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27.0\n"
+    )
+}
+
+/// A namespace with `n` ConfigMaps `cm-0..cm-n` in one file each.
+fn write_namespace(repo: &TestRepo, ns: &str, n: usize) {
+    repo.write(&format!("{ns}/namespace.yaml"), &namespace(ns));
+    for i in 0..n {
+        repo.write(
+            &format!("{ns}/cm-{i}.yaml"),
+            &config_map(ns, &format!("cm-{i}"), "v"),
+        );
+    }
+}
+
+async fn config_maps(ns: &str) -> Vec<String> {
+    let list = Api::<ConfigMap>::namespaced(support::client().await, ns)
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .filter(|n| n.starts_with("cm-") || n.starts_with("extra"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn applyset_id(ns: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("driftless-inventory.{ns}.Secret.").as_bytes());
+    format!(
+        "applyset-{}-v1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
+#[tokio::test]
+async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
+    let env = Env::new();
+    let ns = support::unique("dl-prune");
+    write_namespace(&env.repo, &ns, 5);
+    env.repo
+        .write(&format!("{ns}/web.yaml"), &deployment(&ns, "web"));
+    env.repo.commit("five config maps and a deployment");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    assert_eq!(
+        config_maps(&ns).await,
+        ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]
+    );
+
+    // kubectl reads the inventory: the part-of label lists exactly the managed objects.
+    let kubeconfig = support::cluster().kubeconfig.to_string_lossy().into_owned();
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "get",
+            "configmaps,deployments,secrets",
+            "-n",
+            &ns,
+            "-o",
+            "name",
+            "-l",
+        ])
+        .arg(format!(
+            "applyset.kubernetes.io/part-of={}",
+            applyset_id(&ns)
+        ))
+        .output()
+        .expect("kubectl is installed (scripts/test installs it)");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let mut listed: Vec<&str> = listed.lines().collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "configmap/cm-0",
+            "configmap/cm-1",
+            "configmap/cm-2",
+            "configmap/cm-3",
+            "configmap/cm-4",
+            "deployment.apps/web"
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parent =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(support::client().await, &ns)
+            .get("driftless-inventory")
+            .await
+            .unwrap();
+    let annotations = parent.metadata.annotations.unwrap();
+    assert_eq!(
+        annotations["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,Deployment.apps"
+    );
+    assert!(annotations["applyset.kubernetes.io/tooling"].starts_with("driftless/"));
+    assert_eq!(
+        parent.metadata.labels.unwrap()["applyset.kubernetes.io/id"],
+        applyset_id(&ns)
+    );
+
+    env.repo.write(&format!("{ns}/cm-3.yaml"), "# removed\n");
+    env.repo.commit("drop cm-3");
+    let preview = env.run("diff", &["--prune"]);
+    assert_eq!(preview.code, 1, "a prune is a difference");
+    assert!(
+        preview
+            .stderr
+            .contains(&format!("would prune      v1 ConfigMap {ns}/cm-3")),
+        "{}",
+        preview.stderr
+    );
+    assert!(
+        preview
+            .stdout
+            .contains(&format!("--- live/v1/ConfigMap/{ns}/cm-3"))
+            && preview.stdout.contains("+++ /dev/null"),
+        "{}",
+        preview.stdout
+    );
+    assert_eq!(
+        env.run("diff", &[]).code,
+        0,
+        "without --prune nothing is deleted, so nothing differs"
+    );
+
+    let synced = env.run("sync", &["--prune"]);
+    assert_eq!(synced.code, 0);
+    assert!(
+        synced
+            .stdout
+            .contains(&format!("pruned           v1 ConfigMap {ns}/cm-3")),
+        "{}",
+        synced.stdout
+    );
+    assert_eq!(
+        config_maps(&ns).await,
+        ["cm-0", "cm-1", "cm-2", "cm-4"],
+        "exactly cm-3 is gone"
+    );
+
+    // A pruned Deployment takes its ReplicaSets with it (background propagation, real GC).
+    let replica_sets = Api::<ReplicaSet>::namespaced(support::client().await, &ns);
+    let has_rs = || async {
+        !replica_sets
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    };
+    if support::require_controller_manager("pruned deployments cascade") {
+        for _ in 0..100 {
+            if has_rs().await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(has_rs().await, "the Deployment got a ReplicaSet");
+    }
+    env.repo.write(&format!("{ns}/web.yaml"), "# removed\n");
+    env.repo.commit("drop the deployment");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    assert!(
+        Api::<Deployment>::namespaced(support::client().await, &ns)
+            .get_opt("web")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    if support::require_controller_manager("pruned deployments cascade") {
+        let mut gone = false;
+        for _ in 0..150 {
+            if !has_rs().await {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(gone, "the garbage collector removed the ReplicaSet");
+    }
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn a_copied_part_of_label_never_makes_an_object_prunable() {
+    let env = Env::new();
+    let ns = support::unique("dl-copy");
+    write_namespace(&env.repo, &ns, 4);
+    env.repo.commit("four");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+
+    let intruder: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "extra", "namespace": ns, "labels": {"applyset.kubernetes.io/part-of": applyset_id(&ns)}},
+        "data": {"k": "v"}
+    }))
+    .unwrap();
+    let params = PostParams {
+        field_manager: Some("someone-else".into()),
+        ..Default::default()
+    };
+    Api::<ConfigMap>::namespaced(support::client().await, &ns)
+        .create(&params, &intruder)
+        .await
+        .unwrap();
+
+    let synced = env.run("sync", &["--prune"]);
+    assert_eq!(synced.code, 0);
+    assert!(
+        synced.stdout.contains("never applied it"),
+        "{}",
+        synced.stdout
+    );
+    assert_eq!(
+        config_maps(&ns).await,
+        ["cm-0", "cm-1", "cm-2", "cm-3", "extra"],
+        "the copied label does not make it ours"
+    );
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
+    let env = Env::new();
+    let ns = support::unique("dl-guard");
+    write_namespace(&env.repo, &ns, 4);
+    env.repo.commit("four");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+
+    // Three of five inventory members (four ConfigMaps and the Namespace): 60% > 25%.
+    for i in 0..3 {
+        env.repo.write(&format!("{ns}/cm-{i}.yaml"), "# removed\n");
+    }
+    env.repo.write(
+        &format!("{ns}/cm-3.yaml"),
+        &config_map(&ns, "cm-3", "changed"),
+    );
+    env.repo.commit("drop three");
+    let refused = env.run("sync", &["--prune"]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("would prune 3 of the 5 objects")
+            && refused.stderr.contains("--max-prune 25%"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        config_maps(&ns).await,
+        ["cm-0", "cm-1", "cm-2", "cm-3"],
+        "nothing pruned"
+    );
+    let cm3 = Api::<ConfigMap>::namespaced(support::client().await, &ns)
+        .get("cm-3")
+        .await
+        .unwrap();
+    assert_eq!(cm3.data.unwrap()["value"], "v", "nothing applied either");
+    assert_eq!(
+        env.run("sync", &["--prune", "--max-prune", "3"]).code,
+        0,
+        "a count budget allows it"
+    );
+    assert_eq!(config_maps(&ns).await, ["cm-3"]);
+
+    for rel in [format!("{ns}/cm-3.yaml"), format!("{ns}/namespace.yaml")] {
+        env.repo.write(&rel, "# removed\n");
+    }
+    env.repo.commit("empty");
+    let empty = env.run("sync", &["--prune", "--max-prune", "100%"]);
+    assert_eq!(empty.code, 2);
+    assert!(
+        empty.stderr.contains("the source holds no objects")
+            && empty.stderr.contains("--allow-empty"),
+        "{}",
+        empty.stderr
+    );
+    assert_eq!(config_maps(&ns).await, ["cm-3"]);
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn an_interrupted_prune_is_completed_by_the_next_sync() {
+    let env = Env::new();
+    let ns = support::unique("dl-retry");
+    write_namespace(&env.repo, &ns, 5);
+    env.repo.commit("five");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    env.repo.write(&format!("{ns}/cm-4.yaml"), "# removed\n");
+    env.repo.commit("drop cm-4");
+
+    // An identity that may do everything but delete ConfigMaps: the prune fails with a 403.
+    let user = support::unique("dl-nodelete");
+    let client = support::client().await;
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": user},
+        "rules": [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+            {"apiGroups": [""], "resources": ["secrets", "namespaces"], "verbs": ["delete"]}
+        ]
+    }))
+    .unwrap();
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": user},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    }))
+    .unwrap();
+    Api::<ClusterRole>::all(client.clone())
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let admin = std::fs::read_to_string(&support::cluster().kubeconfig).unwrap();
+    let mut config: serde_json::Value = serde_saphyr::from_str(&admin).unwrap();
+    for u in config["users"].as_array_mut().unwrap() {
+        u["user"]["as"] = json!(user);
+    }
+    let limited = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(limited.path(), serde_json::to_string(&config).unwrap()).unwrap();
+
+    let interrupted = env.run_as(limited.path(), "sync", &["--prune"]);
+    assert_eq!(interrupted.code, 2, "a failed delete fails the sync");
+    assert!(
+        interrupted
+            .stdout
+            .contains("prune failed, kept in the inventory for the next sync"),
+        "{}",
+        interrupted.stdout
+    );
+    assert!(config_maps(&ns).await.contains(&"cm-4".to_string()));
+    let parent = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
+        .get("driftless-inventory")
+        .await
+        .unwrap();
+    assert!(
+        parent.metadata.annotations.unwrap()["applyset.kubernetes.io/contains-group-kinds"]
+            .contains("ConfigMap")
+    );
+
+    let completed = env.run("sync", &["--prune"]);
+    assert_eq!(completed.code, 0);
+    assert_eq!(
+        config_maps(&ns).await,
+        ["cm-0", "cm-1", "cm-2", "cm-3"],
+        "the next sync completes the prune"
+    );
+    let _ = Api::<ClusterRoleBinding>::all(client.clone())
+        .delete(&user, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRole>::all(client)
+        .delete(&user, &DeleteParams::default())
+        .await;
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn namespaces_outside_the_scope_are_untouched() {
+    let env = Env::new();
+    let (inside, outside) = (support::unique("dl-in"), support::unique("dl-out"));
+    write_namespace(&env.repo, &inside, 4);
+    write_namespace(&env.repo, &outside, 4);
+    env.repo.commit("two namespaces");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+
+    env.repo.write(
+        &format!("{inside}/cm-0.yaml"),
+        &config_map(&inside, "cm-0", "new"),
+    );
+    env.repo.write(
+        &format!("{outside}/cm-0.yaml"),
+        &config_map(&outside, "cm-0", "new"),
+    );
+    env.repo
+        .write(&format!("{outside}/cm-3.yaml"), "# removed\n");
+    env.repo.commit("change both");
+    let (url, cache) = (
+        env.repo.file_url(),
+        env.cache.path().to_string_lossy().into_owned(),
+    );
+    let scoped = driftless_with_env(
+        &[
+            "sync",
+            "--source",
+            &url,
+            "--cache-dir",
+            &cache,
+            "--inventory-namespace",
+            &env.inventory_ns,
+            "--prune",
+            "--namespace",
+            &inside,
+        ],
+        &[],
+    );
+    assert_eq!(scoped.code, 0);
+    assert!(
+        scoped.stdout.contains(&format!(
+            "skipped          v1 ConfigMap {outside}/cm-0: outside the namespaces this sync manages"
+        )),
+        "{}",
+        scoped.stdout
+    );
+    let value = |ns: String| async move {
+        Api::<ConfigMap>::namespaced(support::client().await, &ns)
+            .get("cm-0")
+            .await
+            .unwrap()
+            .data
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(value(inside.clone()).await, "new");
+    assert_eq!(
+        value(outside.clone()).await,
+        "v",
+        "the other namespace is not applied"
+    );
+    assert_eq!(
+        config_maps(&outside).await,
+        ["cm-0", "cm-1", "cm-2", "cm-3"],
+        "nor pruned"
+    );
+    env.cleanup(&[&inside, &outside]).await;
+}
+
+#[tokio::test]
+async fn conflicts_name_the_manager_and_kubectl_drift_is_taken_back() {
+    let env = Env::new();
+    let ns = support::unique("dl-owner");
+    env.repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), deployment(&ns, "web")),
+    );
+    env.repo.commit("web");
+    assert_eq!(env.run("sync", &[]).code, 0);
+    let deployments = Api::<Deployment>::namespaced(support::client().await, &ns);
+    let set_replicas = |manager: &'static str, n: i32| {
+        let deployments = deployments.clone();
+        async move {
+            let params = PatchParams {
+                field_manager: Some(manager.into()),
+                ..Default::default()
+            };
+            deployments
+                .patch(
+                    "web",
+                    &params,
+                    &Patch::Merge(json!({"spec": {"replicas": n}})),
+                )
+                .await
+                .unwrap();
+        }
+    };
+
+    set_replicas("hpa-controller", 5).await;
+    let preview = env.run("diff", &[]);
+    assert_eq!(preview.code, 1);
+    assert!(
+        preview
+            .stderr
+            .contains("[conflict: hpa-controller owns .spec.replicas]"),
+        "{}",
+        preview.stderr
+    );
+    let refused = env.run("sync", &[]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .stdout
+            .contains("hpa-controller owns .spec.replicas")
+            && refused.stdout.contains("--force-conflicts"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(5)
+    );
+    assert_eq!(env.run("sync", &["--force-conflicts"]).code, 0);
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(2)
+    );
+
+    set_replicas("kubectl-edit", 7).await;
+    let healed = env.run("sync", &[]);
+    assert_eq!(healed.code, 0, "kubectl's changes are drift, taken back");
+    assert!(
+        healed
+            .stdout
+            .contains("[drift: kubectl-edit changed .spec.replicas]"),
+        "{}",
+        healed.stdout
+    );
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(2)
+    );
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn existing_objects_are_adopted_only_with_adopt() {
+    let env = Env::new();
+    let ns = support::unique("dl-adopt");
+    let client = support::client().await;
+    let namespace_obj: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    let created_by = PostParams {
+        field_manager: Some("kubectl-create".into()),
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&created_by, &namespace_obj)
+        .await
+        .unwrap();
+    let existing: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "cm-0", "namespace": ns}, "data": {"value": "hand-made"}}),
+    )
+    .unwrap();
+    Api::<ConfigMap>::namespaced(client.clone(), &ns)
+        .create(&created_by, &existing)
+        .await
+        .unwrap();
+    write_namespace(&env.repo, &ns, 1);
+    env.repo.commit("one");
+
+    let left = env.run("sync", &[]);
+    assert_eq!(left.code, 0);
+    assert!(
+        left.stdout.contains(&format!(
+            "skipped          v1 ConfigMap {ns}/cm-0: exists and is not managed by driftless"
+        )),
+        "{}",
+        left.stdout
+    );
+    let value = || async {
+        Api::<ConfigMap>::namespaced(support::client().await, &ns)
+            .get("cm-0")
+            .await
+            .unwrap()
+            .data
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(value().await, "hand-made");
+    let adopted = env.run("sync", &["--adopt"]);
+    assert_eq!(adopted.code, 0);
+    assert_eq!(value().await, "v");
+    env.cleanup(&[&ns]).await;
+}
+
+#[tokio::test]
+async fn pruned_namespaces_terminate_only_with_prune_namespaces() {
+    if !support::require_controller_manager(
+        "pruned_namespaces_terminate_only_with_prune_namespaces",
+    ) {
+        return;
+    }
+    let env = Env::new();
+    let (keep, gone) = (support::unique("dl-keep"), support::unique("dl-gone"));
+    write_namespace(&env.repo, &keep, 1);
+    write_namespace(&env.repo, &gone, 1);
+    env.repo.commit("two");
+    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    for rel in [
+        format!("{gone}/namespace.yaml"),
+        format!("{gone}/cm-0.yaml"),
+    ] {
+        env.repo.write(&rel, "# removed\n");
+    }
+    env.repo.commit("drop a namespace");
+    let kept = env.run("sync", &["--prune", "--max-prune", "100%"]);
+    assert_eq!(kept.code, 0);
+    assert!(
+        kept.stdout
+            .contains("Namespaces are pruned only with --prune-namespaces"),
+        "{}",
+        kept.stdout
+    );
+    let namespaces = Api::<Namespace>::all(support::client().await);
+    assert!(namespaces.get_opt(&gone).await.unwrap().is_some());
+
+    assert_eq!(
+        env.run(
+            "sync",
+            &["--prune", "--prune-namespaces", "--max-prune", "100%"]
+        )
+        .code,
+        0
+    );
+    let mut terminated = false;
+    for _ in 0..150 {
+        if namespaces.get_opt(&gone).await.unwrap().is_none() {
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(terminated, "the namespace finished terminating");
+    assert!(namespaces.get_opt(&keep).await.unwrap().is_some());
+    env.cleanup(&[&keep]).await;
+}
