@@ -3,14 +3,15 @@
 //! The crate is laid out the way the data flows:
 //!
 //! ```text
-//!   source ──> render ──────────> plan ─────────────> apply ──> report
-//!   files      typed, ordered     desired vs live      SSA       per namespace:
-//!   (dir)      desired set        via SSA dry-run,     writes    created, configured,
-//!              (file:line)        per namespace                  unchanged, failed
+//!   source ──> render ──────────> plan ─────────────> apply/prune ──> report
+//!   dir or     typed, ordered     desired vs live      SSA, then        per namespace:
+//!   Git        desired set        via SSA dry-run,     ApplySet-        created, configured,
+//!   commit     (file:line)        per namespace        tracked prune    pruned, skipped, failed
 //! ```
 //!
 //! [`cluster`] is the only module that talks to the API server; [`sync`] strings the stages
-//! together for the CLI (and later the daemon), which stay thin layers over this library.
+//! together for one revision, and [`runner`] runs passes over a source (once, or on every
+//! change) for the CLI and the daemon, which stay thin layers over this library.
 
 pub mod apply;
 pub mod cli;

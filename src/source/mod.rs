@@ -1,7 +1,7 @@
 //! Where manifests come from. A source yields a [`Snapshot`]: the manifest files of one revision,
 //! read into memory in a stable order, so everything after this stage is independent of I/O.
 //!
-//! Two kinds: a local directory ([`dir`]) and a Git repository ([`git`]). Both apply the same
+//! Two kinds: a local directory ([`read_dir`]) and a Git repository ([`git`]). Both apply the same
 //! [`filter`]: hidden paths skipped, `.driftlessignore`, include/exclude globs, size limits, and
 //! never a file outside the source.
 
