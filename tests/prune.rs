@@ -29,6 +29,16 @@ impl Env {
         }
     }
 
+    /// A repository holding one namespace with `n` ConfigMaps, synced with `--prune`.
+    async fn synced(prefix: &str, n: usize) -> (Env, String) {
+        let env = Env::new();
+        let ns = support::unique(prefix);
+        write_namespace(&env.repo, &ns, n);
+        env.repo.commit("initial");
+        assert_eq!(env.run("sync", &["--prune"]).code, 0);
+        (env, ns)
+    }
+
     fn args<'a>(
         &'a self,
         cmd: &'a str,
@@ -242,13 +252,10 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
             .is_empty()
     };
     if support::require_controller_manager("pruned deployments cascade") {
-        for _ in 0..100 {
-            if has_rs().await {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(has_rs().await, "the Deployment got a ReplicaSet");
+        assert!(
+            support::eventually(has_rs).await,
+            "the Deployment got a ReplicaSet"
+        );
     }
     env.repo.write(&format!("{ns}/web.yaml"), "# removed\n");
     env.repo.commit("drop the deployment");
@@ -261,14 +268,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
             .is_none()
     );
     if support::require_controller_manager("pruned deployments cascade") {
-        let mut gone = false;
-        for _ in 0..150 {
-            if !has_rs().await {
-                gone = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        let gone = support::eventually(|| async { !has_rs().await }).await;
         assert!(gone, "the garbage collector removed the ReplicaSet");
     }
     env.cleanup(&[&ns]).await;
@@ -276,11 +276,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
 
 #[tokio::test]
 async fn a_copied_part_of_label_never_makes_an_object_prunable() {
-    let env = Env::new();
-    let ns = support::unique("dl-copy");
-    write_namespace(&env.repo, &ns, 4);
-    env.repo.commit("four");
-    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    let (env, ns) = Env::synced("dl-copy", 4).await;
 
     let intruder: ConfigMap = serde_json::from_value(json!({
         "metadata": {"name": "extra", "namespace": ns, "labels": {"applyset.kubernetes.io/part-of": applyset_id(&ns)}},
@@ -313,11 +309,7 @@ async fn a_copied_part_of_label_never_makes_an_object_prunable() {
 
 #[tokio::test]
 async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
-    let env = Env::new();
-    let ns = support::unique("dl-guard");
-    write_namespace(&env.repo, &ns, 4);
-    env.repo.commit("four");
-    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    let (env, ns) = Env::synced("dl-guard", 4).await;
 
     // Three of five inventory members (four ConfigMaps and the Namespace): 60% > 25%.
     for i in 0..3 {
@@ -371,11 +363,7 @@ async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
 
 #[tokio::test]
 async fn an_interrupted_prune_is_completed_by_the_next_sync() {
-    let env = Env::new();
-    let ns = support::unique("dl-retry");
-    write_namespace(&env.repo, &ns, 5);
-    env.repo.commit("five");
-    assert_eq!(env.run("sync", &["--prune"]).code, 0);
+    let (env, ns) = Env::synced("dl-retry", 5).await;
     env.repo.write(&format!("{ns}/cm-4.yaml"), "# removed\n");
     env.repo.commit("drop cm-4");
 
@@ -683,14 +671,8 @@ async fn pruned_namespaces_terminate_only_with_prune_namespaces() {
         .code,
         0
     );
-    let mut terminated = false;
-    for _ in 0..150 {
-        if namespaces.get_opt(&gone).await.unwrap().is_none() {
-            terminated = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let terminated =
+        support::eventually(|| async { namespaces.get_opt(&gone).await.unwrap().is_none() }).await;
     assert!(terminated, "the namespace finished terminating");
     assert!(namespaces.get_opt(&keep).await.unwrap().is_some());
     env.cleanup(&[&keep]).await;

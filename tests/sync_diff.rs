@@ -274,21 +274,17 @@ async fn synced_deployments_are_reconciled_by_the_controller_manager() {
     assert_eq!(sync(ws.path(), &[]).code, 0);
     let replica_sets =
         Api::<k8s_openapi::api::apps::v1::ReplicaSet>::namespaced(support::client().await, &ns);
-    let mut owned = false;
-    for _ in 0..150 {
+    let owned = support::eventually(|| async {
         let list = replica_sets.list(&Default::default()).await.unwrap();
-        owned = list.items.iter().any(|rs| {
+        list.items.iter().any(|rs| {
             rs.metadata
                 .owner_references
                 .iter()
                 .flatten()
                 .any(|o| o.kind == "Deployment" && o.name == "web")
-        });
-        if owned {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+        })
+    })
+    .await;
     assert!(
         owned,
         "the Deployment driftless applied got a ReplicaSet from the controller manager"

@@ -174,6 +174,22 @@ pub fn diff(source: &Path, extra: &[&str]) -> Run {
     driftless(&args)
 }
 
+/// Polls `check` every 200 ms for up to 30 s; true as soon as it holds. For what controllers do
+/// asynchronously (garbage collection, namespace termination), never for our own speed.
+pub async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
 /// Deletes the namespaces a test made; best effort (the test cluster is thrown away anyway,
 /// but a user's own cluster is not).
 pub async fn delete_namespaces(names: &[String]) {
