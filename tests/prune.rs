@@ -259,6 +259,9 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
     }
     env.repo.write(&format!("{ns}/web.yaml"), "# removed\n");
     env.repo.commit("drop the deployment");
+    // A sync without --prune first: it must keep Deployment.apps listed on the parent, or the
+    // pruning sync after it could no longer find the Deployment.
+    assert_eq!(env.run("sync", &[]).code, 0);
     assert_eq!(env.run("sync", &["--prune"]).code, 0);
     assert!(
         Api::<Deployment>::namespaced(support::client().await, &ns)

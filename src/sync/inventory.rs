@@ -176,6 +176,29 @@ fn live_id(info: &crate::render::KindInfo, live: &Value) -> ObjectId {
     }
 }
 
+/// What the parents of `keys` list now (missing parents list nothing).
+pub async fn read_parents(
+    cluster: &Cluster,
+    keys: &BTreeSet<NamespaceKey>,
+    inventory_namespace: &str,
+) -> BTreeMap<NamespaceKey, BTreeSet<String>> {
+    let reads = keys.iter().map(|key| async move {
+        let parent = Parent::for_scope(key, inventory_namespace);
+        let kinds = match cluster.get_parent(&parent).await {
+            Ok(live) => live
+                .as_ref()
+                .map(inventory::parent_group_kinds)
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::debug!(error = %e, "no inventory parent readable");
+                BTreeSet::new()
+            }
+        };
+        (key.clone(), kinds)
+    });
+    stream::iter(reads).buffer_unordered(8).collect().await
+}
+
 /// Refuses an emptied source and a prune over budget, before anything is written.
 pub fn check_guards(
     inventories: &[Inventory],

@@ -131,19 +131,30 @@ async fn run_in_span(
         }
         None => Vec::new(),
     };
+    // What each parent lists now. Without --prune, still read: a sync that does not prune must
+    // not drop the kinds of members a later pruning sync has to find.
+    let live_kinds: BTreeMap<NamespaceKey, BTreeSet<String>> = match &options.prune {
+        Some(_) => inventories
+            .iter()
+            .map(|i| (i.key.clone(), i.live_kinds.clone()))
+            .collect(),
+        None if options.dry_run => BTreeMap::new(),
+        None => {
+            let keys = desired
+                .iter()
+                .map(|o| o.id.namespace.clone())
+                .chain([None])
+                .collect();
+            inventory::read_parents(cluster, &keys, &options.inventory_namespace).await
+        }
+    };
 
     if !options.dry_run {
-        // The cluster-scoped inventory first: its namespace may exist already, and Namespaces
-        // are applied next.
+        // The cluster-scoped inventory first: Namespaces are applied next.
         let kinds = inventory::desired_kinds(&desired);
-        let live: BTreeMap<NamespaceKey, BTreeSet<String>> = inventories
-            .iter()
-            .filter(|i| i.key.is_none())
-            .map(|i| (None, i.live_kinds.clone()))
-            .collect();
-        let cluster_only: BTreeMap<NamespaceKey, BTreeSet<String>> =
-            kinds.into_iter().filter(|(k, _)| k.is_none()).collect();
-        let parents = parent_kinds(&cluster_only, &live, &BTreeMap::new(), options, true);
+        let parents = parent_kinds(&kinds, &live_kinds, &BTreeMap::new(), options, |k| {
+            k.is_none()
+        });
         inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
     }
     let (foundation, _) = split(labelled(desired, options));
@@ -172,13 +183,11 @@ async fn run_in_span(
         .filter(|o| scope.contains(&o.id))
         .collect();
     let wanted_kinds = inventory::desired_kinds(&desired);
-    let live_kinds: BTreeMap<NamespaceKey, BTreeSet<String>> = inventories
-        .iter()
-        .map(|i| (i.key.clone(), i.live_kinds.clone()))
-        .collect();
     if !options.dry_run {
-        // Before applying, the parents list every kind they may hold: old and new.
-        let parents = parent_kinds(&wanted_kinds, &live_kinds, &BTreeMap::new(), options, true);
+        // Before applying, the namespaces' parents list every kind they may hold: old and new.
+        let parents = parent_kinds(&wanted_kinds, &live_kinds, &BTreeMap::new(), options, |k| {
+            k.is_some()
+        });
         inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
     }
     let (_, rest) = split(labelled(desired, options));
@@ -204,36 +213,54 @@ async fn run_in_span(
         }
         if !options.dry_run {
             // After pruning, the parents list what they hold now: desired, kept and failed.
-            let parents = parent_kinds(&wanted_kinds, &live_kinds, &remaining, options, false);
+            let parents = post_prune_kinds(&wanted_kinds, &live_kinds, &remaining, options);
             inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
         }
     }
     Ok(report)
 }
 
-/// The parents to write and the group-kinds each lists. Before applying (`union_live`), the old
-/// kinds stay listed so an interrupted sync still finds their members.
+/// The parents (of the keys `which` selects) to write before applying, each listing the union of
+/// what it listed and what the desired set holds, so an interrupted sync leaves every member
+/// findable.
 fn parent_kinds(
     wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     remaining: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     options: &SyncOptions,
-    union_live: bool,
+    which: impl Fn(&NamespaceKey) -> bool,
 ) -> Vec<(Parent, BTreeSet<String>)> {
-    let keys: BTreeSet<&NamespaceKey> = wanted.keys().chain(live.keys()).collect();
+    let keys: BTreeSet<&NamespaceKey> = wanted
+        .keys()
+        .chain(live.keys())
+        .filter(|k| which(k))
+        .collect();
     keys.into_iter()
         .filter_map(|key| {
             let mut kinds = wanted.get(key).cloned().unwrap_or_default();
             kinds.extend(remaining.get(key).into_iter().flatten().cloned());
-            let old = live.get(key);
-            if union_live {
-                kinds.extend(old.into_iter().flatten().cloned());
-            }
+            kinds.extend(live.get(key).into_iter().flatten().cloned());
             // Nothing to record and nothing recorded: no parent needed.
-            if kinds.is_empty() && old.is_none() {
-                return None;
-            }
-            Some((Parent::for_scope(key, &options.inventory_namespace), kinds))
+            (!kinds.is_empty())
+                .then(|| (Parent::for_scope(key, &options.inventory_namespace), kinds))
+        })
+        .collect()
+}
+
+/// After pruning, each parent lists what it holds now: the desired kinds, and those of members
+/// still present (kept, or whose delete failed).
+fn post_prune_kinds(
+    wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    remaining: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    options: &SyncOptions,
+) -> Vec<(Parent, BTreeSet<String>)> {
+    let keys: BTreeSet<&NamespaceKey> = wanted.keys().chain(live.keys()).collect();
+    keys.into_iter()
+        .map(|key| {
+            let mut kinds = wanted.get(key).cloned().unwrap_or_default();
+            kinds.extend(remaining.get(key).into_iter().flatten().cloned());
+            (Parent::for_scope(key, &options.inventory_namespace), kinds)
         })
         .collect()
 }
