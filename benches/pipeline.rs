@@ -1,5 +1,6 @@
 //! The pure pipeline on a large generated repository: read, render, resolve, classify.
 //! `cargo bench --bench pipeline` prints time per stage and per object; no cluster involved.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,7 +22,14 @@ impl KindLookup for Builtins {
             "Deployment" => ("deployments", true),
             _ => return None,
         };
-        Some(KindInfo { group: group.into(), version: version.into(), kind: kind.into(), plural: plural.into(), namespaced, served: true })
+        Some(KindInfo {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+            served: true,
+        })
     }
 }
 
@@ -59,20 +67,41 @@ fn main() {
     let t = Instant::now();
     let desired = render::resolve(&rendered.manifests, &Builtins, None).unwrap();
     let resolve = t.elapsed();
-    let ctx = Context { field_manager: "driftless", revision: Some("bench"), adopt: true, takeover_managers: &[] };
+    let ctx = Context {
+        field_manager: "driftless",
+        revision: Some("bench"),
+        adopt: true,
+        takeover_managers: &[],
+    };
     let t = Instant::now();
     let mut changed = 0;
     for object in desired.objects {
         let mut live = object.manifest.clone();
         live["spec"]["replicas"] = serde_json::json!(3);
         let merged = object.manifest.clone();
-        let plan = classify(object, Observation { live: Some(live), dry_run: DryRun::Merged(merged) }, ctx);
+        let plan = classify(
+            object,
+            Observation {
+                live: Some(live),
+                dry_run: DryRun::Merged(merged),
+            },
+            ctx,
+        );
         changed += usize::from(!plan.diff.is_empty());
     }
     let plan = t.elapsed();
     let per = |d: std::time::Duration| d.as_secs_f64() * 1e6 / objects as f64;
     println!("pipeline bench: {objects} objects ({changed} with a diff)");
-    for (stage, d) in [("read", read), ("render", parse), ("resolve", resolve), ("classify+diff", plan)] {
-        println!("  {stage:<14} {:>9.1} ms  {:>7.1} µs/object", d.as_secs_f64() * 1e3, per(d));
+    for (stage, d) in [
+        ("read", read),
+        ("render", parse),
+        ("resolve", resolve),
+        ("classify+diff", plan),
+    ] {
+        println!(
+            "  {stage:<14} {:>9.1} ms  {:>7.1} µs/object",
+            d.as_secs_f64() * 1e3,
+            per(d)
+        );
     }
 }
