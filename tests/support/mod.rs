@@ -133,6 +133,13 @@ pub fn driftless_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     driftless_as(&cluster().kubeconfig, args, env)
 }
 
+/// The namespace this test process keeps cluster-scoped inventories in: uniquely named, like
+/// every namespace the tests create (a user's own cluster gets no `driftless-system`).
+fn inventory_namespace() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| unique("dl-inventory"))
+}
+
 /// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
 pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
@@ -140,6 +147,7 @@ pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> R
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .env_remove("RUST_LOG")
+        .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .envs(env.iter().copied())
         .output()
         .expect("run driftless");
