@@ -680,3 +680,25 @@ async fn pruned_namespaces_terminate_only_with_prune_namespaces() {
     assert!(namespaces.get_opt(&keep).await.unwrap().is_some());
     env.cleanup(&[&keep]).await;
 }
+
+#[tokio::test]
+async fn a_namespace_with_a_failed_apply_is_not_pruned() {
+    let (env, ns) = Env::synced("dl-nofail", 4).await;
+    env.repo.write(&format!("{ns}/cm-3.yaml"), "# removed\n");
+    env.repo.write(
+        &format!("{ns}/bad.yaml"),
+        &format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\n  namespace: {ns}\nspec:\n  ports:\n  - port: 99999\n    protocol: TCP\n"),
+    );
+    env.repo.commit("drop cm-3, add an invalid Service");
+    let run = env.run("sync", &["--prune"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains(&format!(
+            "skipped          v1 ConfigMap {ns}/cm-3: not pruned: this namespace has failures"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(config_maps(&ns).await, ["cm-0", "cm-1", "cm-2", "cm-3"]);
+    env.cleanup(&[&ns]).await;
+}
