@@ -101,54 +101,125 @@ fn yaml_bombs_and_oversized_files_fail_fast_with_clear_errors() {
     );
 }
 
-#[tokio::test]
-async fn watch_reruns_the_diff_when_a_file_changes() {
-    let ns = support::unique("dl-watch");
-    let ws = Workspace::new();
-    let cm = |v: &str| {
-        format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: live\n  namespace: {ns}\ndata:\n  value: {v}\n"
-        )
-    };
-    ws.write("app.yaml", &cm("first-value"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_driftless"))
-        .args([
-            "diff",
-            "--watch",
-            "--source",
-            &ws.path().to_string_lossy(),
-            "--kubeconfig",
-            &support::cluster().kubeconfig.to_string_lossy(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+/// A running `driftless ... --watch`, its stdout and stderr lines merged into one channel.
+struct Watcher {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watcher {
+    fn start(args: &[&str]) -> Watcher {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_driftless"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&support::cluster().kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for stream in [out, err] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    });
-    let wait_for = |needle: &str| {
+        Watcher { child, lines }
+    }
+
+    /// Waits (up to a minute) for a line containing `needle`.
+    fn wait_for(&self, needle: &str) -> bool {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))
                 && line.contains(needle)
             {
                 return true;
             }
         }
         false
-    };
-    let first = wait_for("+  value: first-value");
-    ws.write("app.yaml", &cm("second-value"));
-    let second = wait_for("value: second-value");
-    let _ = child.kill();
-    let _ = child.wait();
+    }
+
+    /// Whether a line containing `needle` shows up within `window`.
+    fn sees_within(&self, needle: &str, window: Duration) -> bool {
+        let deadline = std::time::Instant::now() + window;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            if let Ok(line) = self.lines.recv_timeout(left)
+                && line.contains(needle)
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config_map_source(ns: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: live\n  namespace: {ns}\ndata:\n  value: {value}\n"
+    )
+}
+
+#[tokio::test]
+async fn watch_reruns_the_diff_when_a_file_changes() {
+    let ns = support::unique("dl-watch");
+    let ws = Workspace::new();
+    ws.write("app.yaml", &config_map_source(&ns, "first-value"));
+    let watcher = Watcher::start(&["diff", "--watch", "--source", &ws.path().to_string_lossy()]);
+    let first = watcher.wait_for("+  value: first-value");
+    ws.write("app.yaml", &config_map_source(&ns, "second-value"));
+    let second = watcher.wait_for("value: second-value");
     assert!(first, "the first pass shows the diff");
     assert!(second, "an edit re-runs the diff");
+}
+
+#[tokio::test]
+async fn watch_polls_git_and_skips_unchanged_commits() {
+    let ns = support::unique("dl-poll");
+    let repo = crate::support::git::TestRepo::local();
+    repo.write("app.yaml", &config_map_source(&ns, "first-value"));
+    repo.commit("first");
+    let cache = tempfile::tempdir().unwrap();
+    let (url, cache) = (repo.file_url(), cache.path().to_string_lossy().into_owned());
+    let watcher = Watcher::start(&[
+        "diff",
+        "--watch",
+        "--interval",
+        "1",
+        "--source",
+        &url,
+        "--cache-dir",
+        &cache,
+    ]);
+    assert!(
+        watcher.wait_for("--- pass 1 ---"),
+        "the first pass runs at once"
+    );
+    assert!(
+        !watcher.sees_within("--- pass 2 ---", Duration::from_secs(4)),
+        "polls that find the same commit do not re-render or re-plan"
+    );
+    repo.write("app.yaml", &config_map_source(&ns, "second-value"));
+    let second = repo.commit("second");
+    assert!(
+        watcher.wait_for("--- pass 2 ---"),
+        "a new commit is picked up"
+    );
+    assert!(
+        watcher.wait_for(&format!("at {second}")),
+        "and the pass names it"
+    );
 }
