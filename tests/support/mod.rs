@@ -8,6 +8,7 @@
 //!    the process and torn down when the process exits.
 
 pub mod git;
+pub mod gitops;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,132 @@
+//! A Git repository synced into its own namespaces with `--namespaces-from-source` and its own
+//! `--inventory-namespace`, so tests that prune never see each other's inventories.
+
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+
+use super::git::TestRepo;
+use super::{Run, driftless_as, driftless_with_env};
+use crate::support;
+
+pub struct Env {
+    pub repo: TestRepo,
+    pub cache: tempfile::TempDir,
+    pub inventory_ns: String,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            repo: TestRepo::local(),
+            cache: tempfile::tempdir().unwrap(),
+            inventory_ns: support::unique("dl-inv"),
+        }
+    }
+
+    /// A repository holding one namespace with `n` ConfigMaps, synced with `--prune`.
+    pub async fn synced(prefix: &str, n: usize) -> (Env, String) {
+        let env = Env::new();
+        let ns = support::unique(prefix);
+        write_namespace(&env.repo, &ns, n);
+        env.repo.commit("initial");
+        assert_eq!(env.run("sync", &["--prune"]).code, 0);
+        (env, ns)
+    }
+
+    fn args<'a>(
+        &'a self,
+        cmd: &'a str,
+        url: &'a str,
+        cache: &'a str,
+        extra: &[&'a str],
+    ) -> Vec<&'a str> {
+        let mut args = vec![
+            cmd,
+            "--source",
+            url,
+            "--cache-dir",
+            cache,
+            "--namespaces-from-source",
+            "--inventory-namespace",
+            &self.inventory_ns,
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    pub fn run(&self, cmd: &str, extra: &[&str]) -> Run {
+        let (url, cache) = (
+            self.repo.file_url(),
+            self.cache.path().to_string_lossy().into_owned(),
+        );
+        driftless_with_env(&self.args(cmd, &url, &cache, extra), &[])
+    }
+
+    pub fn run_as(&self, kubeconfig: &Path, cmd: &str, extra: &[&str]) -> Run {
+        let (url, cache) = (
+            self.repo.file_url(),
+            self.cache.path().to_string_lossy().into_owned(),
+        );
+        driftless_as(kubeconfig, &self.args(cmd, &url, &cache, extra), &[])
+    }
+
+    pub async fn cleanup(&self, namespaces: &[&str]) {
+        let mut all: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
+        all.push(self.inventory_ns.clone());
+        support::delete_namespaces(&all).await;
+    }
+}
+
+pub fn namespace(ns: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+}
+
+pub fn config_map(ns: &str, name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+pub fn deployment(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27.0\n"
+    )
+}
+
+/// A namespace with `n` ConfigMaps `cm-0..cm-n` in one file each.
+pub fn write_namespace(repo: &TestRepo, ns: &str, n: usize) {
+    repo.write(&format!("{ns}/namespace.yaml"), &namespace(ns));
+    for i in 0..n {
+        repo.write(
+            &format!("{ns}/cm-{i}.yaml"),
+            &config_map(ns, &format!("cm-{i}"), "v"),
+        );
+    }
+}
+
+pub async fn config_maps(ns: &str) -> Vec<String> {
+    let list = Api::<ConfigMap>::namespaced(support::client().await, ns)
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .filter(|n| n.starts_with("cm-") || n.starts_with("extra"))
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn applyset_id(ns: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("driftless-inventory.{ns}.Secret.").as_bytes());
+    format!(
+        "applyset-{}-v1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
