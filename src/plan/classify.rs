@@ -94,6 +94,8 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
             (Action::Unchanged, write, note)
         }
     };
+    // An object left alone changes nothing: no diff (`diff --adopt` shows what adopting would do).
+    let diff = if action == Action::Skip { String::new() } else { diff };
     ObjectPlan {
         object,
         action,
