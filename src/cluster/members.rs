@@ -5,6 +5,7 @@ use kube::api::{
 };
 use serde_json::Value;
 
+use super::retry::retrying;
 use super::{ApiFailure, Cluster, api_resource, to_value};
 use crate::plan::inventory::{
     CLUSTER_PARENT_NAME, ID_LABEL, PARENT_NAME, Parent, TOOLING_ANNOTATION,
@@ -37,10 +38,11 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<Value>, ApiFailure> {
-        let list = self
-            .dynamic(kind, namespace)
-            .list(&ListParams::default().labels(selector))
-            .await?;
+        let (api, params) = (
+            self.dynamic(kind, namespace),
+            ListParams::default().labels(selector),
+        );
+        let list = retrying("list", || async { Ok(api.list(&params).await?) }).await?;
         let mut out = Vec::with_capacity(list.items.len());
         for mut item in list.items {
             // List items omit apiVersion/kind; put them back for uniform handling.
@@ -73,40 +75,46 @@ impl Cluster {
             }),
             ..DeleteParams::default()
         };
-        match self.dynamic(kind, namespace).delete(name, &params).await {
+        let api = self.dynamic(kind, namespace);
+        match retrying("delete", || async { Ok(api.delete(name, &params).await?) }).await {
             Ok(_) => Ok(()),
-            Err(e) => {
-                let failure = ApiFailure::from(e);
-                if failure.code == 404 {
-                    Ok(())
-                } else {
-                    Err(failure)
-                }
-            }
+            Err(failure) if failure.code == 404 => Ok(()),
+            Err(failure) => Err(failure),
         }
     }
 
     /// The live parent Secret, if it exists.
     pub async fn get_parent(&self, parent: &Parent) -> Result<Option<Value>, ApiFailure> {
         let api = self.dynamic(&secret_kind(), Some(&parent.namespace));
-        api.get_opt(&parent.name).await?.map(to_value).transpose()
+        let live = retrying("get inventory", || async {
+            Ok(api.get_opt(&parent.name).await?)
+        })
+        .await?;
+        live.map(to_value).transpose()
     }
 
     /// Writes a parent Secret (server-side apply, forced: it is ours alone).
     pub async fn apply_parent(&self, parent: &Parent, manifest: &Value) -> Result<(), ApiFailure> {
         let api = self.dynamic(&secret_kind(), Some(&parent.namespace));
         let params = PatchParams::apply(&self.field_manager).force();
-        api.patch(&parent.name, &params, &Patch::Apply(manifest))
-            .await?;
+        let patch = Patch::Apply(manifest);
+        retrying("write inventory", || async {
+            Ok(api.patch(&parent.name, &params, &patch).await?)
+        })
+        .await?;
         Ok(())
     }
 
     /// Namespaces holding a driftless inventory parent (ours: by name and tooling annotation).
     pub async fn inventory_namespaces(&self) -> Result<Vec<(String, String)>, ApiFailure> {
-        let secrets = self
-            .dynamic(&secret_kind(), None)
-            .list(&ListParams::default().labels(ID_LABEL))
-            .await?;
+        let (api, params) = (
+            self.dynamic(&secret_kind(), None),
+            ListParams::default().labels(ID_LABEL),
+        );
+        let secrets = retrying("list inventories", || async {
+            Ok(api.list(&params).await?)
+        })
+        .await?;
         Ok(secrets
             .items
             .into_iter()

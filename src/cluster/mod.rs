@@ -4,6 +4,7 @@
 mod discovery;
 mod failure;
 mod members;
+mod retry;
 
 pub use discovery::Catalog;
 pub use failure::ApiFailure;
@@ -72,7 +73,8 @@ impl Cluster {
     /// The live object, or `None` when it does not exist.
     pub async fn get(&self, object: &DesiredObject) -> Result<Option<Value>, ApiFailure> {
         let api = self.api(object)?;
-        let live = api.get_opt(&object.id.name).await?;
+        let name = &object.id.name;
+        let live = retry::retrying("get", || async { Ok(api.get_opt(name).await?) }).await?;
         live.map(to_value).transpose()
     }
 
@@ -87,9 +89,11 @@ impl Cluster {
         let mut params = PatchParams::apply(&self.field_manager);
         params.dry_run = dry_run;
         params.force = force;
-        let applied = api
-            .patch(&object.id.name, &params, &Patch::Apply(&object.manifest))
-            .await?;
+        let (name, patch) = (&object.id.name, Patch::Apply(&object.manifest));
+        let applied = retry::retrying("apply", || async {
+            Ok(api.patch(name, &params, &patch).await?)
+        })
+        .await?;
         to_value(applied)
     }
 

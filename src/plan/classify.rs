@@ -95,7 +95,11 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
         }
     };
     // An object left alone changes nothing: no diff (`diff --adopt` shows what adopting would do).
-    let diff = if action == Action::Skip { String::new() } else { diff };
+    let diff = if action == Action::Skip {
+        String::new()
+    } else {
+        diff
+    };
     ObjectPlan {
         object,
         action,

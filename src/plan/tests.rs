@@ -198,7 +198,10 @@ fn objects_driftless_did_not_create_are_adopted_only_when_asked() {
             ..CTX
         },
     );
-    assert_eq!((left.action, left.needs_write, left.diff.as_str()), (Action::Skip, false, ""));
+    assert_eq!(
+        (left.action, left.needs_write, left.diff.as_str()),
+        (Action::Skip, false, "")
+    );
     assert!(left.message.as_deref().unwrap().contains("--adopt"));
     assert!(
         !left.blocks(false),
