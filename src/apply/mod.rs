@@ -44,13 +44,7 @@ pub async fn execute(
     }
     // Writes go in waves of equal rank, so what others depend on exists first.
     writes.sort_by(|a, b| order::apply_key(a.2.id()).cmp(&order::apply_key(b.2.id())));
-    while !writes.is_empty() {
-        let rank = order::rank(&writes[0].2.id().group, &writes[0].2.id().kind);
-        let split = writes
-            .iter()
-            .position(|w| order::rank(&w.2.id().group, &w.2.id().kind) != rank);
-        let rest = writes.split_off(split.unwrap_or(writes.len()));
-        let wave = std::mem::replace(&mut writes, rest);
+    for wave in order::waves(writes, |w| w.2.id()) {
         let done: Vec<(usize, usize, ObjectReport)> = stream::iter(wave)
             .map(|(ns_idx, obj_idx, plan)| async move {
                 (ns_idx, obj_idx, {

@@ -14,15 +14,7 @@ pub async fn delete_all<T: Send>(
     concurrency: usize,
 ) -> Vec<(T, PrunePlan, Result<(), ApiFailure>)> {
     let mut done = Vec::with_capacity(plans.len());
-    let mut rest = plans;
-    while !rest.is_empty() {
-        let rank = order::rank(&rest[0].1.id.group, &rest[0].1.id.kind);
-        let split = rest
-            .iter()
-            .position(|(_, p)| order::rank(&p.id.group, &p.id.kind) != rank)
-            .unwrap_or(rest.len());
-        let later = rest.split_off(split);
-        let wave = std::mem::replace(&mut rest, later);
+    for wave in order::waves(plans, |(_, p)| &p.id) {
         let results: Vec<_> = stream::iter(wave)
             .map(|(tag, plan)| async move {
                 let ns = plan.id.namespace.clone();

@@ -78,6 +78,22 @@ pub fn apply_key(id: &ObjectId) -> (usize, Option<&str>, &str, &str) {
     )
 }
 
+/// Splits items (already sorted by rank) into waves of equal rank, in order: each wave may run
+/// in parallel, and a wave starts only when the one before it is done.
+pub fn waves<T>(items: Vec<T>, id: impl Fn(&T) -> &ObjectId) -> Vec<Vec<T>> {
+    let mut waves: Vec<Vec<T>> = Vec::new();
+    let mut current_rank = None;
+    for item in items {
+        let rank = rank(&id(&item).group, &id(&item).kind);
+        match waves.last_mut() {
+            Some(wave) if current_rank == Some(rank) => wave.push(item),
+            _ => waves.push(vec![item]),
+        }
+        current_rank = Some(rank);
+    }
+    waves
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +137,22 @@ mod tests {
                 "ValidatingWebhookConfiguration"
             ]
         );
+    }
+
+    #[test]
+    fn waves_group_equal_ranks_in_order() {
+        let ids = [
+            id("", "ConfigMap", "a"),
+            id("", "ConfigMap", "b"),
+            id("apps", "Deployment", "d"),
+            id("", "ConfigMap", "c"),
+        ];
+        let waves = waves(ids.iter().collect(), |i| i);
+        let names: Vec<Vec<&str>> = waves
+            .iter()
+            .map(|w| w.iter().map(|i| i.name.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["a", "b"], vec!["d"], vec!["c"]]);
     }
 
     #[test]
