@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::{repo_root, unique};
+use super::unique;
 
 pub struct GitServers {
     env: HashMap<String, String>,
@@ -16,28 +16,8 @@ static SERVERS: OnceLock<GitServers> = OnceLock::new();
 
 /// The shared servers, started on first use and stopped when this process exits.
 pub fn servers() -> &'static GitServers {
-    SERVERS.get_or_init(|| {
-        let dir = repo_root()
-            .join("target")
-            .join(format!("git-testenv-{}", std::process::id()));
-        let status = Command::new(repo_root().join("scripts/git-testenv"))
-            .arg("up")
-            .arg(&dir)
-            .arg("--watch-pid")
-            .arg(std::process::id().to_string())
-            .status()
-            .expect("run scripts/git-testenv");
-        assert!(
-            status.success(),
-            "scripts/git-testenv up failed (run `scripts/git-testenv install` first)"
-        );
-        let text = std::fs::read_to_string(dir.join("env")).expect("git-testenv wrote no env");
-        let env = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        GitServers { env }
+    SERVERS.get_or_init(|| GitServers {
+        env: super::start_testenv("git-testenv", "; run `scripts/git-testenv install` first"),
     })
 }
 

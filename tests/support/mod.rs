@@ -11,6 +11,7 @@ pub mod git;
 pub mod gitops;
 pub mod workspace;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -49,29 +50,37 @@ pub fn cluster() -> &'static TestCluster {
 }
 
 fn start_own_cluster() -> TestCluster {
+    let env = start_testenv("kube-testenv", "");
+    TestCluster {
+        kubeconfig: PathBuf::from(&env["DRIFTLESS_TEST_KUBECONFIG"]),
+        controller_manager: env["DRIFTLESS_TEST_CONTROLLER_MANAGER"] == "1",
+    }
+}
+
+/// Runs `scripts/SCRIPT up target/SCRIPT-PID --watch-pid PID` (torn down when this process
+/// exits) and returns the variables it wrote to its env file.
+pub fn start_testenv(script: &str, hint: &str) -> HashMap<String, String> {
     let dir = repo_root()
         .join("target")
-        .join(format!("kube-testenv-{}", std::process::id()));
-    let status = Command::new(repo_root().join("scripts/kube-testenv"))
+        .join(format!("{script}-{}", std::process::id()));
+    let status = Command::new(repo_root().join("scripts").join(script))
         .arg("up")
         .arg(&dir)
         .arg("--watch-pid")
         .arg(std::process::id().to_string())
         .status()
-        .expect("run scripts/kube-testenv");
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
     assert!(
         status.success(),
-        "scripts/kube-testenv up failed; logs in {}",
+        "scripts/{script} up failed (logs in {}){hint}",
         dir.display()
     );
-    let env = std::fs::read_to_string(dir.join("env")).expect("kube-testenv wrote no env file");
-    let cm = env
-        .lines()
-        .any(|l| l == "DRIFTLESS_TEST_CONTROLLER_MANAGER=1");
-    TestCluster {
-        kubeconfig: dir.join("kubeconfig"),
-        controller_manager: cm,
-    }
+    let text = std::fs::read_to_string(dir.join("env"))
+        .unwrap_or_else(|e| panic!("{script} wrote no env file: {e}"));
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// For tests that need garbage collection or namespace termination: loud when skipped.
