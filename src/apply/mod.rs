@@ -67,7 +67,7 @@ pub async fn execute(
 
 async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport {
     let result = cluster.apply(&plan.object, false, force).await;
-    let secret = plan.object.is_secret();
+    let secret = plan.object.id.is_secret();
     let manifest = plan.object.manifest.clone();
     let mut line = ObjectReport::planned(plan);
     match result {

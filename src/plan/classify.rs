@@ -24,7 +24,7 @@ pub struct Context<'a> {
 
 /// Decides what to do with one object, given what the server said.
 pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) -> ObjectPlan {
-    let secret = object.is_secret();
+    let secret = object.id.is_secret();
     let hide = |msg: String| -> String {
         if !secret {
             return msg;

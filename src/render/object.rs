@@ -45,6 +45,21 @@ impl ObjectId {
         )
     }
 
+    /// A core-group Secret: its values are masked everywhere.
+    pub fn is_secret(&self) -> bool {
+        self.group.is_empty() && self.kind == "Secret"
+    }
+
+    /// A core-group Namespace.
+    pub fn is_namespace(&self) -> bool {
+        self.group.is_empty() && self.kind == "Namespace"
+    }
+
+    /// A CustomResourceDefinition.
+    pub fn is_crd(&self) -> bool {
+        self.group == "apiextensions.k8s.io" && self.kind == "CustomResourceDefinition"
+    }
+
     /// A path-like name for diff headers: `apps/v1/Deployment/mlops-platform/mlflow`.
     pub fn path(&self) -> String {
         match &self.namespace {

@@ -30,7 +30,7 @@ fn ordered(rendered: &Rendered) -> Vec<(ObjectId, &Manifest)> {
 
 fn masked(id: &ObjectId, m: &Manifest) -> Value {
     let mut object = m.object.clone();
-    if id.group.is_empty() && id.kind == "Secret" {
+    if id.is_secret() {
         mask::mask_secret(&mut object);
     }
     object

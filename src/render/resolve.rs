@@ -39,12 +39,6 @@ pub struct DesiredObject {
     pub origin: Origin,
 }
 
-impl DesiredObject {
-    pub fn is_secret(&self) -> bool {
-        self.id.group.is_empty() && self.id.kind == "Secret"
-    }
-}
-
 /// The resolved desired state of one revision, in source order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredSet {

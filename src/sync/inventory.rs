@@ -14,6 +14,9 @@ use crate::plan::{NamespaceKey, PrunePlan, diff, mask, normalize, order};
 use crate::render::{DesiredObject, ObjectId};
 use crate::report::{ObjectReport, Outcome};
 
+/// An object's identity without its version (see [`ObjectId::key`]).
+type IdKey<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
 /// One ApplySet as found on the cluster, with what to prune from it.
 #[derive(Debug)]
 pub struct Inventory {
@@ -57,17 +60,7 @@ pub async fn gather(
     revision: Option<&str>,
 ) -> Vec<Inventory> {
     let wanted_kinds = desired_kinds(desired);
-    let desired_ids: HashSet<(String, String, Option<String>, String)> = desired
-        .iter()
-        .map(|o| {
-            (
-                o.id.group.clone(),
-                o.id.kind.clone(),
-                o.id.namespace.clone(),
-                o.id.name.clone(),
-            )
-        })
-        .collect();
+    let desired_ids: HashSet<IdKey<'_>> = desired.iter().map(|o| o.id.key()).collect();
     let rules = PruneRules {
         field_manager: cluster.field_manager(),
         namespaces: prune.namespaces,
@@ -104,7 +97,7 @@ async fn read_one(
     cluster: &Cluster,
     inv: &mut Inventory,
     extra_kinds: &BTreeSet<String>,
-    desired_ids: &HashSet<(String, String, Option<String>, String)>,
+    desired_ids: &HashSet<IdKey<'_>>,
     rules: PruneRules<'_>,
     revision: Option<&str>,
 ) -> Result<(), String> {
@@ -137,18 +130,12 @@ async fn read_one(
         for live in listed {
             let id = live_id(&info, &live);
             inv.members += 1;
-            let key = (
-                id.group.clone(),
-                id.kind.clone(),
-                id.namespace.clone(),
-                id.name.clone(),
-            );
-            if desired_ids.contains(&key) {
+            if desired_ids.contains(&id.key()) {
                 continue;
             }
             let decision = inventory::decide(&id, &live, &applyset, rules);
             let mut before = normalize::normalize(&live);
-            if id.group.is_empty() && id.kind == "Secret" {
+            if id.is_secret() {
                 mask::mask_secret(&mut before);
             }
             let diff = diff::unified(&id, Some(&before), None, revision);

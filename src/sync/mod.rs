@@ -152,15 +152,13 @@ async fn run_in_span(
     if !options.dry_run {
         // The cluster-scoped inventory first: Namespaces are applied next.
         let kinds = inventory::desired_kinds(&desired);
-        let parents = parent_kinds(&kinds, &live_kinds, &BTreeMap::new(), options, |k| {
-            k.is_none()
-        });
+        let parents = pre_apply_kinds(&kinds, &live_kinds, options, |k| k.is_none());
         inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
     }
     let (foundation, _) = split(labelled(desired, options));
     let new_namespaces: BTreeSet<String> = foundation
         .iter()
-        .filter(|o| o.id.group.is_empty() && o.id.kind == "Namespace")
+        .filter(|o| o.id.is_namespace())
         .map(|o| o.id.name.clone())
         .collect();
     let foundation_results =
@@ -185,9 +183,7 @@ async fn run_in_span(
     let wanted_kinds = inventory::desired_kinds(&desired);
     if !options.dry_run {
         // Before applying, the namespaces' parents list every kind they may hold: old and new.
-        let parents = parent_kinds(&wanted_kinds, &live_kinds, &BTreeMap::new(), options, |k| {
-            k.is_some()
-        });
+        let parents = pre_apply_kinds(&wanted_kinds, &live_kinds, options, |k| k.is_some());
         inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
     }
     let (_, rest) = split(labelled(desired, options));
@@ -220,49 +216,47 @@ async fn run_in_span(
     Ok(report)
 }
 
-/// The parents (of the keys `which` selects) to write before applying, each listing the union of
-/// what it listed and what the desired set holds, so an interrupted sync leaves every member
-/// findable.
-fn parent_kinds(
+/// Each key's parent, listing the desired group-kinds plus `extra[key]`.
+fn parents<'a>(
+    keys: impl IntoIterator<Item = &'a NamespaceKey>,
     wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    remaining: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    extra: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     options: &SyncOptions,
-    which: impl Fn(&NamespaceKey) -> bool,
 ) -> Vec<(Parent, BTreeSet<String>)> {
-    let keys: BTreeSet<&NamespaceKey> = wanted
-        .keys()
-        .chain(live.keys())
-        .filter(|k| which(k))
-        .collect();
+    let keys: BTreeSet<&NamespaceKey> = keys.into_iter().collect();
     keys.into_iter()
-        .filter_map(|key| {
+        .map(|key| {
             let mut kinds = wanted.get(key).cloned().unwrap_or_default();
-            kinds.extend(remaining.get(key).into_iter().flatten().cloned());
-            kinds.extend(live.get(key).into_iter().flatten().cloned());
-            // Nothing to record and nothing recorded: no parent needed.
-            (!kinds.is_empty())
-                .then(|| (Parent::for_scope(key, &options.inventory_namespace), kinds))
+            kinds.extend(extra.get(key).into_iter().flatten().cloned());
+            (Parent::for_scope(key, &options.inventory_namespace), kinds)
         })
         .collect()
 }
 
+/// Before applying, the parents of the keys `which` selects list the union of what they listed
+/// and what the desired set holds, so an interrupted sync leaves every member findable. Nothing
+/// to record and nothing recorded: no parent.
+fn pre_apply_kinds(
+    wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    options: &SyncOptions,
+    which: impl Fn(&NamespaceKey) -> bool,
+) -> Vec<(Parent, BTreeSet<String>)> {
+    let keys = wanted.keys().chain(live.keys()).filter(|k| which(k));
+    let mut list = parents(keys, wanted, live, options);
+    list.retain(|(_, kinds)| !kinds.is_empty());
+    list
+}
+
 /// After pruning, each parent lists what it holds now: the desired kinds, and those of members
-/// still present (kept, or whose delete failed).
+/// still present (kept, or whose delete failed); possibly nothing.
 fn post_prune_kinds(
     wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     remaining: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     options: &SyncOptions,
 ) -> Vec<(Parent, BTreeSet<String>)> {
-    let keys: BTreeSet<&NamespaceKey> = wanted.keys().chain(live.keys()).collect();
-    keys.into_iter()
-        .map(|key| {
-            let mut kinds = wanted.get(key).cloned().unwrap_or_default();
-            kinds.extend(remaining.get(key).into_iter().flatten().cloned());
-            (Parent::for_scope(key, &options.inventory_namespace), kinds)
-        })
-        .collect()
+    parents(wanted.keys().chain(live.keys()), wanted, remaining, options)
 }
 
 fn labelled(mut desired: Vec<DesiredObject>, options: &SyncOptions) -> Vec<DesiredObject> {
@@ -343,7 +337,7 @@ fn written_crds(results: &[(NamespaceKey, Vec<ObjectReport>)]) -> Vec<String> {
     results
         .iter()
         .flat_map(|(_, lines)| lines)
-        .filter(|l| l.id.kind == "CustomResourceDefinition" && l.id.group == "apiextensions.k8s.io")
+        .filter(|l| l.id.is_crd())
         .filter(|l| matches!(l.outcome, Outcome::Created | Outcome::Configured))
         .map(|l| l.id.name.clone())
         .collect()

@@ -43,7 +43,7 @@ impl ScopeSet {
                 for o in desired {
                     if let Some(ns) = &o.id.namespace {
                         set.insert(ns.clone());
-                    } else if is_namespace(&o.id) {
+                    } else if o.id.is_namespace() {
                         set.insert(o.id.name.clone());
                     }
                 }
@@ -63,7 +63,7 @@ impl ScopeSet {
     pub fn contains(&self, id: &ObjectId) -> bool {
         match &id.namespace {
             Some(ns) => self.has_namespace(ns),
-            None if is_namespace(id) => self.cluster || self.has_namespace(&id.name),
+            None if id.is_namespace() => self.cluster || self.has_namespace(&id.name),
             None => self.cluster,
         }
     }
@@ -80,10 +80,6 @@ impl ScopeSet {
     pub fn includes_unnamed(&self) -> bool {
         self.namespaces.is_none()
     }
-}
-
-fn is_namespace(id: &ObjectId) -> bool {
-    id.group.is_empty() && id.kind == "Namespace"
 }
 
 #[cfg(test)]

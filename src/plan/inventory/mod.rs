@@ -173,13 +173,12 @@ pub fn decide(
             return PruneDecision::Keep(format!("not pruned: annotated {key}: {value}"));
         }
     }
-    let kind = (id.group.as_str(), id.kind.as_str());
-    if kind == ("", "Namespace") && !rules.namespaces {
+    if id.is_namespace() && !rules.namespaces {
         return PruneDecision::Keep(
             "not pruned: Namespaces are pruned only with --prune-namespaces".into(),
         );
     }
-    if kind == ("apiextensions.k8s.io", "CustomResourceDefinition") && !rules.crds {
+    if id.is_crd() && !rules.crds {
         return PruneDecision::Keep("not pruned: CRDs are pruned only with --prune-crds".into());
     }
     PruneDecision::Prune
