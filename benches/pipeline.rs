@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use driftless::plan::{Context, DryRun, Observation, classify};
+use driftless::plan::{Context, DryRun, Observation, classify, no_foreign_owner};
 use driftless::render::{self, KindInfo, KindLookup};
 use driftless::source::{self, SourceOptions};
 
@@ -76,6 +76,7 @@ fn main() {
         revision: Some("bench"),
         adopt: true,
         takeover_managers: &[],
+        foreign_owner: &no_foreign_owner,
     };
     let t = Instant::now();
     let mut changed = 0;

@@ -7,12 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::ConnectOptions;
 use crate::cluster::Propagation;
+use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
-use crate::plan::inventory::Budget;
 use crate::report::Format;
 use crate::source::git::{GitAuth, GitSpec};
 use crate::source::{FilterSpec, Limits, Source, SourceOptions};
-use crate::sync::{PruneOptions, Scope, SyncOptions};
+use crate::sync::SyncOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -104,9 +104,16 @@ pub struct RunArgs {
     pub inventory: InventoryArgs,
 }
 
-/// Inventory, pruning, adoption and drift.
+/// The sync set, inventory, pruning, adoption and drift.
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
+    /// The sync set this source is: it owns the objects it applies, and prunes only those. Two
+    /// sources syncing into one cluster need two names.
+    #[arg(long, env = "DRIFTLESS_NAME", default_value = crate::inventory::DEFAULT_SET, value_parser = clap::value_parser!(SetName))]
+    pub name: SetName,
+    /// Seconds a sync waits for another run of the same sync set to finish writing.
+    #[arg(long, env = "DRIFTLESS_LOCK_TIMEOUT", default_value_t = 60)]
+    pub lock_timeout: u64,
     /// Delete objects that driftless applied earlier and the source no longer holds
     /// (`diff --prune` shows them as deletions).
     #[arg(long, env = "DRIFTLESS_PRUNE")]
@@ -120,14 +127,16 @@ pub struct InventoryArgs {
     /// Also prune CustomResourceDefinitions (and so all their custom resources).
     #[arg(long)]
     pub prune_crds: bool,
-    /// Most objects one sync may prune: a count (10) or a percentage of the inventory (25%).
+    /// Most objects one sync may prune: a count (10) or a percentage of the sync set's objects
+    /// in scope (25%).
     #[arg(long, default_value = "25%", value_parser = clap::value_parser!(Budget))]
     pub max_prune: Budget,
     /// Allow a source with no objects to prune everything the inventory holds.
     #[arg(long)]
     pub allow_empty: bool,
-    /// Limit the sync to the namespaces the source names.
-    #[arg(long, conflicts_with = "namespace")]
+    /// Deprecated, and what every sync does now: a sync touches only its own sync set's
+    /// objects (see --name).
+    #[arg(long, hide = true, conflicts_with = "namespace")]
     pub namespaces_from_source: bool,
     /// Take over existing objects that driftless did not create.
     #[arg(long)]
@@ -135,7 +144,7 @@ pub struct InventoryArgs {
     /// Field managers (name prefixes) whose changes are drift that a sync takes back.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_TAKEOVER_MANAGERS.map(String::from))]
     pub takeover_managers: Vec<String>,
-    /// Namespace for the inventory of cluster-scoped objects.
+    /// Namespace for the sync set's inventory of cluster-scoped objects, and its Lease.
     #[arg(
         long,
         env = "DRIFTLESS_INVENTORY_NAMESPACE",
@@ -293,9 +302,7 @@ impl Cli {
             return SyncOptions::default();
         };
         let inv = &run.inventory;
-        let scope = if inv.namespaces_from_source {
-            Scope::FromSource
-        } else if self.global.namespace.is_empty() {
+        let scope = if self.global.namespace.is_empty() {
             Scope::All
         } else {
             Scope::Namespaces(self.global.namespace.iter().cloned().collect())
@@ -309,8 +316,12 @@ impl Cli {
             scope,
             adopt: inv.adopt,
             takeover_managers: inv.takeover_managers.clone(),
-            inventory_namespace: inv.inventory_namespace.clone(),
-            prune: inv.prune.then_some(PruneOptions {
+            set: SetRef {
+                name: inv.name.clone(),
+                inventory_namespace: inv.inventory_namespace.clone(),
+            },
+            lock_timeout: Duration::from_secs(inv.lock_timeout),
+            prune: inv.prune.then_some(PruneSettings {
                 budget: inv.max_prune,
                 propagation: inv.prune_propagation,
                 namespaces: inv.prune_namespaces,

@@ -27,6 +27,15 @@ pub enum Error {
     #[error("refused: {0}")]
     Refused(String),
 
+    /// The set's inventory could not be read: nothing was written, because what decides a
+    /// prune (and what a parent must keep listing) is unknown.
+    #[error("sync set {set:?}: {reason}")]
+    Inventory { set: String, reason: String },
+
+    /// The set's Lease: held by another writer past `--lock-timeout`, unreadable, or lost.
+    #[error("{0}")]
+    Lock(String),
+
     /// A pass stopped before applying anything; says which revision the cluster keeps.
     #[error("{cause}\nnothing applied{}; {}", revision_note(.revision), live_note(.live))]
     NotApplied {
@@ -62,6 +71,8 @@ impl Error {
             Error::Connect(_) => "connect",
             Error::Discovery(_) => "discovery",
             Error::Refused(_) => "refused",
+            Error::Inventory { .. } => "inventory",
+            Error::Lock(_) => "lock",
             Error::NotApplied { cause, .. } => cause.stage(),
         }
     }

@@ -9,14 +9,16 @@
 //!   commit     (file:line)        per namespace        tracked prune    pruned, skipped, failed
 //! ```
 //!
-//! [`cluster`] is the only module that talks to the API server; [`sync`] strings the stages
-//! together for one revision, and [`runner`] runs passes over a source (once, or on every
-//! change) for the CLI and the daemon, which stay thin layers over this library.
+//! [`inventory`] is what a sync set owns (its ApplySets, its prune rules, its Lease); [`cluster`]
+//! is the only module that talks to the API server; [`sync`] strings the stages together for
+//! one revision, and [`runner`] runs passes over a source (once, or on every change) for the CLI
+//! and the daemon, which stay thin layers over this library.
 
 pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod error;
+pub mod inventory;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -29,6 +29,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sync(sync) => &sync.run,
         Command::Diff(run) => run,
     };
+    if args.inventory.namespaces_from_source {
+        eprintln!(
+            "note: --namespaces-from-source is deprecated and changes nothing: a sync touches only its own sync set's objects (--name)"
+        );
+    }
     let source = args.source.source().map_err(anyhow::Error::msg)?;
     let mut runner = Runner::new(
         source,

@@ -42,7 +42,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
         ])
         .arg(format!(
             "applyset.kubernetes.io/part-of={}",
-            applyset_id(&ns)
+            applyset_id(&env.set, &ns)
         ))
         .output()
         .expect("kubectl is installed (scripts/test installs it)");
@@ -64,7 +64,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
     );
     let parent =
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(support::client().await, &ns)
-            .get("driftless-inventory")
+            .get(&format!("driftless-{}", env.set))
             .await
             .unwrap();
     let annotations = parent.metadata.annotations.unwrap();
@@ -75,7 +75,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
     assert!(annotations["applyset.kubernetes.io/tooling"].starts_with("driftless/"));
     assert_eq!(
         parent.metadata.labels.unwrap()["applyset.kubernetes.io/id"],
-        applyset_id(&ns)
+        applyset_id(&env.set, &ns)
     );
 
     env.repo.write(&format!("{ns}/cm-3.yaml"), "# removed\n");
@@ -159,7 +159,7 @@ async fn a_copied_part_of_label_never_makes_an_object_prunable() {
     let (env, ns) = Env::synced("dl-copy", 4).await;
 
     let intruder: ConfigMap = serde_json::from_value(json!({
-        "metadata": {"name": "extra", "namespace": ns, "labels": {"applyset.kubernetes.io/part-of": applyset_id(&ns)}},
+        "metadata": {"name": "extra", "namespace": ns, "labels": {"applyset.kubernetes.io/part-of": applyset_id(&env.set, &ns)}},
         "data": {"k": "v"}
     }))
     .unwrap();
@@ -291,7 +291,7 @@ async fn an_interrupted_prune_is_completed_by_the_next_sync() {
     );
     assert!(config_maps(&ns).await.contains(&"cm-4".to_string()));
     let parent = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
-        .get("driftless-inventory")
+        .get(&format!("driftless-{}", env.set))
         .await
         .unwrap();
     assert!(
@@ -348,6 +348,8 @@ async fn namespaces_outside_the_scope_are_untouched() {
             &cache,
             "--inventory-namespace",
             &env.inventory_ns,
+            "--name",
+            &env.set,
             "--prune",
             "--namespace",
             &inside,

@@ -4,6 +4,8 @@
 
 pub mod prune;
 
+use std::collections::BTreeMap;
+
 use futures::{StreamExt, stream};
 
 use crate::cluster::Cluster;
@@ -18,20 +20,25 @@ pub struct ApplyOptions {
 
 const HELD: &str = "not applied: another object in this namespace failed";
 
-/// Applies the plans; returns each namespace's report lines in apply order.
+/// Applies the plans; returns each namespace's report lines in apply order. Namespaces in
+/// `held` (their inventory could not be recorded) are not applied at all.
 pub async fn execute(
     cluster: &Cluster,
     plans: Vec<NamespacePlan>,
     options: ApplyOptions,
+    held: &BTreeMap<NamespaceKey, String>,
 ) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
     let mut results: Vec<(NamespaceKey, Vec<Option<ObjectReport>>)> = Vec::new();
     // (namespace index, object index, plan) of every write, across namespaces.
     let mut writes: Vec<(usize, usize, ObjectPlan)> = Vec::new();
     for (ns_idx, ns) in plans.into_iter().enumerate() {
         let blocked = ns.blocked(options.force_conflicts);
+        let unrecorded = held.get(&ns.namespace);
         let mut lines = Vec::with_capacity(ns.objects.len());
         for (obj_idx, plan) in ns.objects.into_iter().enumerate() {
-            if blocked {
+            if let Some(why) = unrecorded {
+                lines.push(Some(unrecorded_line(plan, why)));
+            } else if blocked {
                 lines.push(Some(blocked_line(plan, options.force_conflicts)));
             } else if plan.needs_write {
                 writes.push((ns_idx, obj_idx, plan));
@@ -84,6 +91,17 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
             line.message = Some(message);
         }
     }
+    line
+}
+
+/// Not applied: a member the inventory does not record could never be pruned.
+fn unrecorded_line(plan: ObjectPlan, why: &str) -> ObjectReport {
+    let mut line = ObjectReport::planned(plan);
+    if line.outcome != Outcome::Failed {
+        line.outcome = Outcome::Failed;
+        line.message = Some(format!("not applied: {why}"));
+    }
+    line.diff.clear();
     line
 }
 

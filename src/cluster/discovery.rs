@@ -136,6 +136,18 @@ impl Catalog {
             .map(|(_, reason)| reason.as_str())
     }
 
+    /// Why some version of a group is unknown, when its discovery failed: its kinds may exist
+    /// without being listable.
+    pub fn unavailable_reason_for_group(&self, group: &str) -> Option<&str> {
+        self.unavailable
+            .iter()
+            .find(|(gv, _)| match gv.rsplit_once('/') {
+                Some((g, _)) => g == group,
+                None => group.is_empty(),
+            })
+            .map(|(_, reason)| reason.as_str())
+    }
+
     pub fn len(&self) -> usize {
         self.kinds.len()
     }

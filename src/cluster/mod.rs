@@ -1,15 +1,18 @@
 //! Everything that talks to the API server: client construction, the discovery cache, and the
-//! few calls the other stages need (get, server-side apply, CRD readiness).
+//! few calls the other stages need (get, list, server-side apply, delete, CRD readiness,
+//! Leases). Nothing here decides anything.
 
 mod discovery;
 mod failure;
-mod members;
+mod lease;
+mod objects;
 mod retry;
 
 pub use discovery::Catalog;
 pub use failure::ApiFailure;
 use failure::failure;
-pub use members::Propagation;
+pub use lease::Leases;
+pub use objects::Propagation;
 
 use std::path::PathBuf;
 use std::time::Duration;

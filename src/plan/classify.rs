@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{Action, DesiredObject, DryRun, ObjectPlan, Observation, diff, mask, normalize};
+use crate::render::ObjectId;
 
 /// Field managers whose changes are drift that a sync takes back: kubectl's own managers
 /// (`kubectl-edit`, `kubectl-scale`, `kubectl-client-side-apply`, ...) and the manager the
@@ -11,7 +12,7 @@ use super::{Action, DesiredObject, DryRun, ObjectPlan, Observation, diff, mask, 
 pub const DEFAULT_TAKEOVER_MANAGERS: [&str; 2] = ["kubectl", "before-first-apply"];
 
 /// What every object's plan shares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub field_manager: &'a str,
     /// The revision the desired state is from (named in diff headers).
@@ -20,6 +21,17 @@ pub struct Context<'a> {
     pub adopt: bool,
     /// Prefixes of field managers whose changes are drift (taken back), not conflicts.
     pub takeover_managers: &'a [String],
+    /// Who else owns a live object (another sync set or ApplySet), if anyone: such an object is
+    /// left alone whatever the flags say.
+    pub foreign_owner: &'a ForeignOwner<'a>,
+}
+
+/// Names the owner of a live object when it is not this sync set (nor nobody).
+pub type ForeignOwner<'a> = dyn Fn(&ObjectId, &Value) -> Option<String> + Sync + 'a;
+
+/// For planning outside any sync set (tests, tools): nobody else owns anything.
+pub fn no_foreign_owner(_: &ObjectId, _: &Value) -> Option<String> {
+    None
 }
 
 /// Decides what to do with one object, given what the server said.
@@ -35,6 +47,23 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
             None => msg,
         }
     };
+    if let Some(owner) = observed
+        .live
+        .as_ref()
+        .and_then(|live| (ctx.foreign_owner)(&object.id, live))
+    {
+        return ObjectPlan {
+            object,
+            action: Action::Fail,
+            diff: String::new(),
+            needs_write: false,
+            message: Some(format!(
+                "left unchanged: {owner}, and an object belongs to one sync set (see \"Sync sets\" in the README to move it)"
+            )),
+            conflict: Some(owner),
+            drift: None,
+        };
+    }
     let (merged, conflict, drift, note) = match &observed.dry_run {
         DryRun::Rejected(reason) => {
             let message = Some(hide(reason.clone()));

@@ -3,13 +3,12 @@
 
 mod classify;
 pub mod diff;
-pub mod inventory;
 pub mod mask;
 pub mod normalize;
 mod observe;
 pub mod order;
 
-pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, classify};
+pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, ForeignOwner, classify, no_foreign_owner};
 pub use observe::observe;
 
 use serde_json::Value;
@@ -21,7 +20,7 @@ use crate::render::{DesiredObject, ObjectId, Origin};
 pub struct PrunePlan {
     pub id: ObjectId,
     pub kind: crate::render::KindInfo,
-    pub decision: inventory::PruneDecision,
+    pub decision: crate::inventory::PruneDecision,
     /// The deletion as a diff (everything removed), masked.
     pub diff: String,
 }

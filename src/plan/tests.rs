@@ -10,6 +10,7 @@ const CTX: Context<'static> = Context {
     revision: None,
     adopt: true,
     takeover_managers: &[],
+    foreign_owner: &no_foreign_owner,
 };
 
 fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
@@ -318,4 +319,33 @@ fn groups_by_namespace_in_apply_order() {
         ]
     );
     assert!(groups[0].blocked(true));
+}
+
+#[test]
+fn an_object_another_set_owns_is_left_alone_whatever_the_flags() {
+    let owned_by_b = |_: &ObjectId, live: &Value| {
+        live["metadata"]["labels"]["owner"]
+            .as_str()
+            .map(|o| format!("owned by sync set {o:?}"))
+    };
+    let mut live = managed(deploy(3), json!({}));
+    live["metadata"]["labels"] = json!({"owner": "b"});
+    let plan = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(live),
+            dry_run: DryRun::Merged(deploy(2)),
+        },
+        Context {
+            adopt: true,
+            foreign_owner: &owned_by_b,
+            ..CTX
+        },
+    );
+    assert_eq!((plan.action, plan.needs_write), (Action::Fail, false));
+    assert_eq!(plan.conflict.as_deref(), Some("owned by sync set \"b\""));
+    assert!(
+        plan.diff.is_empty() && plan.blocks(true),
+        "not even --force-conflicts"
+    );
 }

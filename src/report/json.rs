@@ -9,6 +9,7 @@ pub fn render_json(report: &Report) -> String {
     let namespaces: Vec<Value> = report.namespaces.iter().map(namespace).collect();
     let doc = json!({
         "mode": match report.mode { Mode::Sync => "sync", Mode::Preview => "preview" },
+        "set": report.set,
         "source": report.source,
         "revision": report.revision,
         "exitCode": report.exit_code(),
@@ -30,6 +31,7 @@ fn namespace(ns: &NamespaceReport) -> Value {
     json!({
         "namespace": ns.namespace,
         "failed": ns.failed(),
+        "errors": ns.errors,
         "counts": counts(|o| ns.count(o)),
         "objects": ns.objects.iter().map(object).collect::<Vec<_>>(),
     })

@@ -15,7 +15,7 @@ pub fn render_markdown(report: &Report) -> String {
         (Mode::Sync, false, _) => "driftless: synced",
     };
     let _ = writeln!(out, "### {title}\n");
-    let _ = write!(out, "Source `{}`", report.source);
+    let _ = write!(out, "Sync set `{}`, source `{}`", report.set, report.source);
     if let Some(rev) = &report.revision {
         let _ = write!(out, " at `{rev}`");
     }
@@ -41,7 +41,7 @@ pub fn render_markdown(report: &Report) -> String {
             .filter(|o| o.outcome == Outcome::Failed)
             .collect();
         let diffs: Vec<_> = ns.objects.iter().filter(|o| !o.diff.is_empty()).collect();
-        if problems.is_empty() && diffs.is_empty() {
+        if problems.is_empty() && diffs.is_empty() && ns.errors.is_empty() {
             continue;
         }
         let _ = writeln!(
@@ -51,6 +51,9 @@ pub fn render_markdown(report: &Report) -> String {
             diffs.len(),
             problems.len()
         );
+        for error in &ns.errors {
+            let _ = writeln!(out, "- **error**: {}", error.replace('\n', " "));
+        }
         for p in problems {
             let msg = p.message.as_deref().unwrap_or("failed");
             let _ = writeln!(

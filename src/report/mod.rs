@@ -21,7 +21,7 @@ pub enum Format {
     Json,
 }
 
-use crate::plan::inventory::PruneDecision;
+use crate::inventory::PruneDecision;
 use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
 use crate::render::{ObjectId, Origin};
 
@@ -150,6 +150,8 @@ impl ObjectReport {
 pub struct NamespaceReport {
     pub namespace: NamespaceKey,
     pub objects: Vec<ObjectReport>,
+    /// Failures of the namespace itself, not of one object (its inventory could not be written).
+    pub errors: Vec<String>,
 }
 
 impl NamespaceReport {
@@ -157,13 +159,15 @@ impl NamespaceReport {
         self.objects.iter().filter(|o| o.outcome == outcome).count()
     }
     pub fn failed(&self) -> bool {
-        self.objects.iter().any(|o| o.outcome == Outcome::Failed)
+        !self.errors.is_empty() || self.objects.iter().any(|o| o.outcome == Outcome::Failed)
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub mode: Mode,
+    /// The sync set the report is of.
+    pub set: String,
     /// The source, without credentials.
     pub source: String,
     /// The revision the desired state came from, when the source has one.
@@ -172,9 +176,10 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(mode: Mode, source: String, revision: Option<String>) -> Report {
+    pub fn new(mode: Mode, set: String, source: String, revision: Option<String>) -> Report {
         Report {
             mode,
+            set,
             source,
             revision,
             namespaces: Vec::new(),
@@ -183,16 +188,38 @@ impl Report {
 
     /// Adds object reports, merging into existing namespaces; keeps namespaces sorted.
     pub fn extend(&mut self, namespace: NamespaceKey, objects: Vec<ObjectReport>) {
-        match self
-            .namespaces
-            .iter_mut()
-            .find(|n| n.namespace == namespace)
-        {
-            Some(n) => n.objects.extend(objects),
-            None => self.namespaces.push(NamespaceReport { namespace, objects }),
+        self.namespace(namespace).objects.extend(objects);
+    }
+
+    /// Adds the lines of several namespaces.
+    pub fn extend_all(&mut self, lines: Vec<(NamespaceKey, Vec<ObjectReport>)>) {
+        for (namespace, objects) in lines {
+            self.extend(namespace, objects);
         }
-        self.namespaces
-            .sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    }
+
+    /// Fails a namespace for a reason that is no single object's.
+    pub fn fail_namespace(&mut self, namespace: NamespaceKey, why: String) {
+        self.namespace(namespace).errors.push(why);
+    }
+
+    fn namespace(&mut self, namespace: NamespaceKey) -> &mut NamespaceReport {
+        let idx = match self
+            .namespaces
+            .binary_search_by(|n| n.namespace.cmp(&namespace))
+        {
+            Ok(idx) => idx,
+            Err(idx) => {
+                let report = NamespaceReport {
+                    namespace,
+                    objects: Vec::new(),
+                    errors: Vec::new(),
+                };
+                self.namespaces.insert(idx, report);
+                idx
+            }
+        };
+        &mut self.namespaces[idx]
     }
 
     pub fn objects(&self) -> impl Iterator<Item = &ObjectReport> {

@@ -25,7 +25,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
 
 #[test]
 fn exit_codes_follow_kubectl_diff_for_previews() {
-    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    let mut r = Report::new(Mode::Preview, "default".into(), "dir".into(), None);
     r.extend(
         Some("ns".into()),
         vec![obj("ConfigMap", "a", Outcome::Unchanged, "")],
@@ -45,14 +45,19 @@ fn exit_codes_follow_kubectl_diff_for_previews() {
 
 #[test]
 fn sync_exit_code_is_zero_even_with_changes() {
-    let mut r = Report::new(Mode::Sync, "dir".into(), None);
+    let mut r = Report::new(Mode::Sync, "default".into(), "dir".into(), None);
     r.extend(None, vec![obj("Namespace", "a", Outcome::Created, "+x\n")]);
     assert_eq!(r.exit_code(), 0);
 }
 
 #[test]
 fn summary_counts_and_names_every_object_per_namespace() {
-    let mut r = Report::new(Mode::Sync, "examples/platform-repo".into(), None);
+    let mut r = Report::new(
+        Mode::Sync,
+        "default".into(),
+        "examples/platform-repo".into(),
+        None,
+    );
     r.extend(
         Some("b".into()),
         vec![
@@ -66,7 +71,10 @@ fn summary_counts_and_names_every_object_per_namespace() {
     );
     let text = render_summary(&r);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "driftless sync of examples/platform-repo");
+    assert_eq!(
+        lines[0],
+        "driftless sync of sync set default from examples/platform-repo"
+    );
     assert_eq!(
         lines[1],
         "namespace a: ok: 1 created, 0 configured, 0 unchanged, 0 pruned, 0 skipped, 0 failed, 0 held"
@@ -91,7 +99,7 @@ fn summary_counts_and_names_every_object_per_namespace() {
 
 #[test]
 fn diffs_are_grouped_per_namespace() {
-    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    let mut r = Report::new(Mode::Preview, "default".into(), "dir".into(), None);
     r.extend(
         Some("a".into()),
         vec![obj("ConfigMap", "x", Outcome::Unchanged, "")],
@@ -105,7 +113,12 @@ fn diffs_are_grouped_per_namespace() {
 
 #[test]
 fn json_has_counts_outcomes_and_exit_code() {
-    let mut r = Report::new(Mode::Preview, "dir".into(), Some("abc123".into()));
+    let mut r = Report::new(
+        Mode::Preview,
+        "default".into(),
+        "dir".into(),
+        Some("abc123".into()),
+    );
     r.extend(
         Some("ns".into()),
         vec![obj("ConfigMap", "b", Outcome::Configured, "-a\n+b\n")],
@@ -128,7 +141,7 @@ fn json_has_counts_outcomes_and_exit_code() {
 
 #[test]
 fn markdown_has_a_table_and_fenced_diffs() {
-    let mut r = Report::new(Mode::Preview, "dir".into(), None);
+    let mut r = Report::new(Mode::Preview, "default".into(), "dir".into(), None);
     r.extend(
         Some("ns".into()),
         vec![
@@ -147,4 +160,24 @@ fn markdown_has_a_table_and_fenced_diffs() {
         md.contains("- **v1 Secret ns/x** (`a.yaml:3`): denied (403 Forbidden)"),
         "{md}"
     );
+}
+
+#[test]
+fn a_namespace_can_fail_without_a_failed_object() {
+    let mut r = Report::new(Mode::Sync, "a".into(), "dir".into(), None);
+    r.extend(
+        Some("n".into()),
+        vec![obj("ConfigMap", "z", Outcome::Unchanged, "")],
+    );
+    assert_eq!(r.exit_code(), 0);
+    r.fail_namespace(Some("n".into()), "cannot write the inventory".into());
+    assert_eq!(r.exit_code(), 2);
+    let text = render_summary(&r);
+    assert!(
+        text.contains("namespace n: FAILED")
+            && text.contains("  error: cannot write the inventory"),
+        "{text}"
+    );
+    assert!(render_json(&r).contains("\"errors\": [\n        \"cannot write the inventory\""));
+    assert!(render_markdown(&r).contains("- **error**: cannot write the inventory"));
 }

@@ -13,7 +13,11 @@ pub fn render_summary(report: &Report) -> String {
     } else {
         "sync"
     };
-    let _ = write!(out, "driftless {verb} of {}", report.source);
+    let _ = write!(
+        out,
+        "driftless {verb} of sync set {} from {}",
+        report.set, report.source
+    );
     if let Some(rev) = &report.revision {
         let _ = write!(out, " at {rev}");
     }
@@ -30,6 +34,9 @@ pub fn render_summary(report: &Report) -> String {
             namespace_label(&ns.namespace),
             counts.join(", ")
         );
+        for error in &ns.errors {
+            let _ = writeln!(out, "  error: {error}");
+        }
         for obj in &ns.objects {
             let label = match (report.mode, obj.outcome) {
                 (Mode::Preview, Outcome::Created) => "would create",

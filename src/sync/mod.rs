@@ -1,22 +1,28 @@
-//! One sync (or preview) of a rendered revision: resolve, check the inventory guards, plan and
-//! apply in two phases (Namespaces and CRDs first, then everything else), prune what Git no
-//! longer holds, and report per namespace.
+//! One sync (or preview) of a rendered revision for one sync set, in the README's steps:
+//! 1. resolve the desired set and keep what is in scope;
+//! 2. load the set's inventory; with `--prune`, find what Git dropped and check the guards;
+//! 3. Namespaces and CRDs: plan, record the cluster-scoped parent, apply, wait for the CRDs;
+//! 4. everything else: plan, record the namespaces' parents, apply;
+//! 5. prune, and record what the parents hold now.
+//!
+//! A preview writes nothing. A sync takes the set's Lease just before its first write, so a sync
+//! with nothing to do writes nothing at all; if another writer of the set ran since planning
+//! began, it plans again under the Lease.
 
-mod inventory;
-mod scope;
+mod phase;
 
-pub use scope::{Scope, ScopeSet};
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tracing::Instrument as _;
 
-use crate::apply::{self, ApplyOptions};
-use crate::cluster::{Cluster, Propagation};
-use crate::error::Result;
-use crate::plan::inventory::{Budget, Parent};
-use crate::plan::{self, Context, DEFAULT_TAKEOVER_MANAGERS, NamespaceKey, order};
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::inventory::{
+    self, Inventory, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock, SetRef,
+    Taken,
+};
+use crate::plan::{DEFAULT_TAKEOVER_MANAGERS, NamespaceKey, order};
 use crate::render::{self, DesiredObject, Manifest, Rendered};
 use crate::report::{Mode, ObjectReport, Outcome, Report};
 
@@ -31,35 +37,16 @@ pub struct SyncOptions {
     /// How long to wait for a new CRD to be Established.
     pub crd_timeout: Duration,
     pub scope: Scope,
-    /// Take over existing objects driftless did not create.
+    /// Take over existing objects that no sync set owns and driftless did not create.
     pub adopt: bool,
     /// Field-manager prefixes whose changes are drift to take back.
     pub takeover_managers: Vec<String>,
-    /// Where the cluster-scoped objects' inventory lives.
-    pub inventory_namespace: String,
+    /// The sync set: its name and where its cluster-wide records live.
+    pub set: SetRef,
+    /// How long a sync waits for another writer of the set.
+    pub lock_timeout: Duration,
     /// `None`: never delete anything.
-    pub prune: Option<PruneOptions>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PruneOptions {
-    pub budget: Budget,
-    pub propagation: Propagation,
-    pub namespaces: bool,
-    pub crds: bool,
-    pub allow_empty: bool,
-}
-
-impl Default for PruneOptions {
-    fn default() -> Self {
-        PruneOptions {
-            budget: Budget::Percent(25),
-            propagation: Propagation::Background,
-            namespaces: false,
-            crds: false,
-            allow_empty: false,
-        }
-    }
+    pub prune: Option<PruneSettings>,
 }
 
 impl Default for SyncOptions {
@@ -76,97 +63,159 @@ impl Default for SyncOptions {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            inventory_namespace: "driftless-system".into(),
+            set: SetRef {
+                name: Default::default(),
+                inventory_namespace: "driftless-system".into(),
+            },
+            lock_timeout: Duration::from_secs(60),
             prune: None,
         }
     }
 }
 
 /// Syncs (or previews) one rendered revision. Resolve problems (a namespaced object with no
-/// namespace, a duplicate) and refused prunes are errors of the whole run: nothing is applied.
-/// Failures of single objects fail their namespace in the report.
+/// namespace, a duplicate), an unreadable inventory and refused prunes are errors of the whole
+/// run: nothing is written. Failures of single objects fail their namespace in the report.
 pub async fn run(
     cluster: &mut Cluster,
     rendered: &Rendered,
     options: &SyncOptions,
 ) -> Result<Report> {
-    // Every log line of this run names the revision it comes from.
+    // Every log line of this run names the set and the revision it comes from.
     let span = tracing::info_span!(
         "sync",
+        set = %options.set.name,
         revision = rendered.revision.as_deref().unwrap_or("-")
     );
-    run_in_span(cluster, rendered, options)
+    run_locked(cluster, rendered, options)
         .instrument(span)
         .await
 }
 
-async fn run_in_span(
+async fn run_locked(
     cluster: &mut Cluster,
     rendered: &Rendered,
     options: &SyncOptions,
 ) -> Result<Report> {
-    let revision = rendered.revision.as_deref();
+    let mut lock = match options.dry_run {
+        true => None,
+        false => {
+            let set = &options.set;
+            let lock_options = LockOptions::for_cli(options.lock_timeout);
+            let mut lock = SetLock::new(cluster, &set.name, &set.inventory_namespace, lock_options);
+            lock.observe().await?;
+            Some(lock)
+        }
+    };
+    let mut result = pass(cluster, rendered, options, lock.as_mut()).await;
+    if matches!(result, Err(Stop::Replan)) {
+        tracing::info!("another writer of this sync set ran meanwhile: planning again");
+        result = pass(cluster, rendered, options, lock.as_mut()).await;
+    }
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result.map_err(|stop| match stop {
+        Stop::Failed(e) => e,
+        Stop::Replan => Error::Lock("the sync set changed under its own Lease".into()),
+    })
+}
+
+/// Why a pass ended early.
+enum Stop {
+    Failed(Error),
+    /// The Lease was taken after another writer: the plan is stale, nothing was written yet.
+    Replan,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// What a pass needs at hand.
+struct Pass<'a> {
+    options: &'a SyncOptions,
+    revision: Option<&'a str>,
+    lock: Option<&'a mut SetLock>,
+}
+
+impl Pass<'_> {
+    /// Takes the set's Lease before the first write (nothing to take in a preview).
+    async fn writer(&mut self, cluster: &Cluster) -> Result<(), Stop> {
+        let Some(lock) = self.lock.as_deref_mut() else {
+            return Ok(());
+        };
+        if !lock.is_held() && lock.take(cluster).await? == Taken::AfterAnotherWriter {
+            return Err(Stop::Replan);
+        }
+        Ok(lock.check()?)
+    }
+}
+
+async fn pass(
+    cluster: &mut Cluster,
+    rendered: &Rendered,
+    options: &SyncOptions,
+    lock: Option<&mut SetLock>,
+) -> Result<Report, Stop> {
     let mode = if options.dry_run {
         Mode::Preview
     } else {
         Mode::Sync
     };
-    let mut report = Report::new(mode, rendered.origin.clone(), rendered.revision.clone());
-    let desired = resolve(cluster, &rendered.manifests, options)?;
-    let scope = ScopeSet::new(&options.scope, &desired);
-    let (desired, outside): (Vec<_>, Vec<_>) =
-        desired.into_iter().partition(|o| scope.contains(&o.id));
-    for o in outside {
-        report.extend(o.id.namespace.clone(), vec![ObjectReport::out_of_scope(o)]);
-    }
+    let mut report = Report::new(
+        mode,
+        options.set.name.to_string(),
+        rendered.origin.clone(),
+        rendered.revision.clone(),
+    );
+    let mut pass = Pass {
+        options,
+        revision: rendered.revision.as_deref(),
+        lock,
+    };
+
+    // 1. The desired set, in scope.
+    let scope = ScopeSet::new(&options.scope);
+    let desired = in_scope(
+        resolve(cluster, &rendered.manifests, options)?,
+        &scope,
+        &mut report,
+    );
     tracing::info!(objects = desired.len(), source = %rendered.origin, "resolved");
 
-    let inventories = match &options.prune {
-        Some(prune) => {
-            let keys =
-                inventory::keys(cluster, &desired, &scope, &options.inventory_namespace).await;
-            let found = inventory::gather(cluster, &keys, &desired, options, prune, revision).await;
-            inventory::check_guards(&found, desired.len(), prune)?;
-            found
-        }
-        None => Vec::new(),
-    };
-    // What each parent lists now. Without --prune, still read: a sync that does not prune must
-    // not drop the kinds of members a later pruning sync has to find.
-    let live_kinds: BTreeMap<NamespaceKey, BTreeSet<String>> = match &options.prune {
-        Some(_) => inventories
-            .iter()
-            .map(|i| (i.key.clone(), i.live_kinds.clone()))
-            .collect(),
-        None if options.dry_run => BTreeMap::new(),
-        None => {
-            let keys = desired
-                .iter()
-                .map(|o| o.id.namespace.clone())
-                .chain([None])
-                .collect();
-            inventory::read_parents(cluster, &keys, &options.inventory_namespace).await
-        }
-    };
-
-    if !options.dry_run {
-        // The cluster-scoped inventory first: Namespaces are applied next.
-        let kinds = inventory::desired_kinds(&desired);
-        let parents = pre_apply_kinds(&kinds, &live_kinds, options, |k| k.is_none());
-        inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
+    // 2. The inventory, and what Git dropped.
+    let mut inventory = Inventory::load(cluster, &options.set, &scope, &desired).await?;
+    if let Some(prune) = &options.prune {
+        let rules = PruneRules {
+            field_manager: cluster.field_manager(),
+            namespaces: prune.namespaces,
+            crds: prune.crds,
+        };
+        inventory
+            .find_prunes(cluster, &desired, rules, pass.revision, options.concurrency)
+            .await;
+        inventory.guard(desired.len(), prune)?;
     }
-    let (foundation, _) = split(labelled(desired, options));
+
+    // 3. Namespaces and CRDs, recorded in the cluster-scoped parent first.
+    let (foundation, _) = split(desired);
     let new_namespaces: BTreeSet<String> = foundation
         .iter()
         .filter(|o| o.id.is_namespace())
         .map(|o| o.id.name.clone())
         .collect();
-    let foundation_results =
-        run_phase(cluster, foundation, &new_namespaces, options, revision).await;
-    let new_crds = written_crds(&foundation_results);
-    for (ns, lines) in foundation_results {
-        report.extend(ns, lines);
-    }
+    let kinds = inventory::desired_kinds(&foundation);
+    let plans = phase::plan(cluster, &pass, &inventory, foundation, &new_namespaces).await;
+    let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &kinds, |k| {
+        k.is_none()
+    })
+    .await?;
+    let results = phase::apply(cluster, &pass, plans, &held).await;
+    let new_crds = written_crds(&results);
+    report.extend_all(results);
     if !options.dry_run && !new_crds.is_empty() {
         for name in &new_crds {
             if let Err(e) = cluster.wait_established(name, options.crd_timeout).await {
@@ -175,93 +224,47 @@ async fn run_in_span(
         }
         cluster.refresh_catalog().await?;
     }
-    // Resolve again: CRDs established above make their kinds known to discovery.
-    let desired: Vec<DesiredObject> = resolve(cluster, &rendered.manifests, options)?
+
+    // 4. Everything else. Resolved again: CRDs established above make their kinds known.
+    let desired = resolve(cluster, &rendered.manifests, options)?;
+    let desired: Vec<DesiredObject> = desired
         .into_iter()
         .filter(|o| scope.contains(&o.id))
         .collect();
-    let wanted_kinds = inventory::desired_kinds(&desired);
-    if !options.dry_run {
-        // Before applying, the namespaces' parents list every kind they may hold: old and new.
-        let parents = pre_apply_kinds(&wanted_kinds, &live_kinds, options, |k| k.is_some());
-        inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
-    }
-    let (_, rest) = split(labelled(desired, options));
-    for (ns, lines) in run_phase(cluster, rest, &new_namespaces, options, revision).await {
-        report.extend(ns, lines);
-    }
+    let wanted = inventory::desired_kinds(&desired);
+    let (_, rest) = split(desired);
+    let plans = phase::plan(cluster, &pass, &inventory, rest, &new_namespaces).await;
+    let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &wanted, |k| {
+        k.is_some()
+    })
+    .await?;
+    report.extend_all(phase::apply(cluster, &pass, plans, &held).await);
 
+    // 5. Prune, then record what remains.
     if let Some(prune) = &options.prune {
-        let failed: BTreeSet<NamespaceKey> = report
-            .namespaces
-            .iter()
-            .filter(|n| {
-                n.objects
-                    .iter()
-                    .any(|o| matches!(o.outcome, Outcome::Failed | Outcome::Held))
-            })
-            .map(|n| n.namespace.clone())
-            .collect();
-        let (lines, remaining) =
-            inventory::prune(cluster, inventories, &failed, options, prune).await;
-        for (ns, l) in lines {
-            report.extend(ns, l);
+        let failed = failed_namespaces(&report);
+        if !options.dry_run && inventory.has_prunes() {
+            pass.writer(cluster).await?;
         }
+        let lines = inventory
+            .prune(
+                cluster,
+                &failed,
+                options.dry_run,
+                prune,
+                options.concurrency,
+            )
+            .await;
+        report.extend_all(lines);
         if !options.dry_run {
-            // After pruning, the parents list what they hold now: desired, kept and failed.
-            let parents = post_prune_kinds(&wanted_kinds, &live_kinds, &remaining, options);
-            inventory::write_parents(cluster, &parents, &options.inventory_namespace).await;
+            if inventory.needs_record_pruned(&wanted, &failed) {
+                pass.writer(cluster).await?;
+            }
+            let failures = inventory.record_pruned(cluster, &wanted, &failed).await;
+            report_inventory_failures(&mut report, failures);
         }
     }
     Ok(report)
-}
-
-/// Each key's parent, listing the desired group-kinds plus `extra[key]`.
-fn parents<'a>(
-    keys: impl IntoIterator<Item = &'a NamespaceKey>,
-    wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    extra: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    options: &SyncOptions,
-) -> Vec<(Parent, BTreeSet<String>)> {
-    let keys: BTreeSet<&NamespaceKey> = keys.into_iter().collect();
-    keys.into_iter()
-        .map(|key| {
-            let mut kinds = wanted.get(key).cloned().unwrap_or_default();
-            kinds.extend(extra.get(key).into_iter().flatten().cloned());
-            (Parent::for_scope(key, &options.inventory_namespace), kinds)
-        })
-        .collect()
-}
-
-/// Before applying, the parents of the keys `which` selects list the union of what they listed
-/// and what the desired set holds, so an interrupted sync leaves every member findable. Nothing
-/// to record and nothing recorded: no parent.
-fn pre_apply_kinds(
-    wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    options: &SyncOptions,
-    which: impl Fn(&NamespaceKey) -> bool,
-) -> Vec<(Parent, BTreeSet<String>)> {
-    let keys = wanted.keys().chain(live.keys()).filter(|k| which(k));
-    let mut list = parents(keys, wanted, live, options);
-    list.retain(|(_, kinds)| !kinds.is_empty());
-    list
-}
-
-/// After pruning, each parent lists what it holds now: the desired kinds, and those of members
-/// still present (kept, or whose delete failed); possibly nothing.
-fn post_prune_kinds(
-    wanted: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    live: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    remaining: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-    options: &SyncOptions,
-) -> Vec<(Parent, BTreeSet<String>)> {
-    parents(wanted.keys().chain(live.keys()), wanted, remaining, options)
-}
-
-fn labelled(mut desired: Vec<DesiredObject>, options: &SyncOptions) -> Vec<DesiredObject> {
-    inventory::label_members(&mut desired, &options.inventory_namespace);
-    desired
 }
 
 fn resolve(
@@ -269,12 +272,26 @@ fn resolve(
     manifests: &[Manifest],
     options: &SyncOptions,
 ) -> Result<Vec<DesiredObject>> {
-    Ok(render::resolve(
+    let resolved = render::resolve(
         manifests,
         cluster.catalog(),
         options.default_namespace.as_deref(),
-    )?
-    .objects)
+    )?;
+    Ok(resolved.objects)
+}
+
+/// The desired objects in scope; the others are reported as skipped.
+fn in_scope(
+    desired: Vec<DesiredObject>,
+    scope: &ScopeSet,
+    report: &mut Report,
+) -> Vec<DesiredObject> {
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        desired.into_iter().partition(|o| scope.contains(&o.id));
+    for o in outside {
+        report.extend(o.id.namespace.clone(), vec![ObjectReport::out_of_scope(o)]);
+    }
+    inside
 }
 
 fn split(desired: Vec<DesiredObject>) -> (Vec<DesiredObject>, Vec<DesiredObject>) {
@@ -283,53 +300,29 @@ fn split(desired: Vec<DesiredObject>) -> (Vec<DesiredObject>, Vec<DesiredObject>
         .partition(|o| order::is_foundation(&o.id))
 }
 
-async fn run_phase(
-    cluster: &Cluster,
-    objects: Vec<DesiredObject>,
-    new_namespaces: &BTreeSet<String>,
-    options: &SyncOptions,
-    revision: Option<&str>,
-) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
-    // A sync has already created its namespaces and CRDs by the second phase; only a preview
-    // may plan objects whose namespace or CRD does not exist yet.
-    let empty = BTreeSet::new();
-    let pending_ok = if options.dry_run {
-        new_namespaces
-    } else {
-        &empty
-    };
-    let ctx = Context {
-        field_manager: cluster.field_manager(),
-        revision,
-        adopt: options.adopt,
-        takeover_managers: &options.takeover_managers,
-    };
-    let plans = plan::observe(
-        cluster,
-        objects,
-        pending_ok,
-        options.dry_run,
-        options.concurrency,
-        ctx,
-    )
-    .await;
-    let grouped = plan::group_by_namespace(plans);
-    if options.dry_run {
-        return grouped
-            .into_iter()
-            .map(|ns| {
-                (
-                    ns.namespace,
-                    ns.objects.into_iter().map(ObjectReport::planned).collect(),
-                )
-            })
-            .collect();
+/// Namespaces where anything failed or was held: nothing is pruned there.
+fn failed_namespaces(report: &Report) -> BTreeSet<NamespaceKey> {
+    report
+        .namespaces
+        .iter()
+        .filter(|n| {
+            n.objects
+                .iter()
+                .any(|o| matches!(o.outcome, Outcome::Failed | Outcome::Held))
+        })
+        .map(|n| n.namespace.clone())
+        .collect()
+}
+
+/// A parent that could not be written after pruning fails its namespace: the next sync must
+/// look again. It still lists at least what it held, so nothing is lost.
+fn report_inventory_failures(
+    report: &mut Report,
+    failures: std::collections::BTreeMap<NamespaceKey, String>,
+) {
+    for (key, why) in failures {
+        report.fail_namespace(key, why);
     }
-    let apply_options = ApplyOptions {
-        concurrency: options.concurrency,
-        force_conflicts: options.force_conflicts,
-    };
-    apply::execute(cluster, grouped, apply_options).await
 }
 
 /// Names of CRDs that this phase created or changed.

@@ -1,5 +1,5 @@
-//! A Git repository synced into its own namespaces with `--namespaces-from-source` and its own
-//! `--inventory-namespace`, so tests that prune never see each other's inventories.
+//! A Git repository synced as its own sync set (`--name`) with its own `--inventory-namespace`,
+//! so tests that prune never see each other's inventories.
 
 use std::path::Path;
 
@@ -14,6 +14,8 @@ pub struct Env {
     pub repo: TestRepo,
     pub cache: tempfile::TempDir,
     pub inventory_ns: String,
+    /// The sync set this repository is.
+    pub set: String,
 }
 
 impl Env {
@@ -22,6 +24,7 @@ impl Env {
             repo: TestRepo::local(),
             cache: tempfile::tempdir().unwrap(),
             inventory_ns: support::unique("dl-inv"),
+            set: support::unique("set"),
         }
     }
 
@@ -48,7 +51,8 @@ impl Env {
             url,
             "--cache-dir",
             cache,
-            "--namespaces-from-source",
+            "--name",
+            &self.set,
             "--inventory-namespace",
             &self.inventory_ns,
         ];
@@ -121,10 +125,11 @@ pub async fn config_maps(ns: &str) -> Vec<String> {
     names
 }
 
-pub fn applyset_id(ns: &str) -> String {
+/// The ApplySet id of `set`'s parent in `ns` (KEP-3659), computed here independently.
+pub fn applyset_id(set: &str, ns: &str) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("driftless-inventory.{ns}.Secret.").as_bytes());
+    let digest = sha2::Sha256::digest(format!("driftless-{set}.{ns}.Secret.").as_bytes());
     format!(
         "applyset-{}-v1",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)

@@ -150,6 +150,13 @@ fn inventory_namespace() -> &'static str {
     NAME.get_or_init(|| unique("dl-inventory"))
 }
 
+/// The sync set of runs that name none: one per test process (nextest runs each test in its
+/// own), so tests never share a set by accident.
+fn set_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| unique("set"))
+}
+
 /// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
 pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
@@ -158,6 +165,7 @@ pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> R
         .arg(kubeconfig)
         .env_remove("RUST_LOG")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
+        .env("DRIFTLESS_NAME", set_name())
         .envs(env.iter().copied())
         .output()
         .expect("run driftless");

@@ -1,0 +1,146 @@
+//! Calls on objects of any kind by name or label: list (paged), get, apply, delete. The stages
+//! above decide what to call them on; nothing here knows about inventories.
+
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
+};
+use serde_json::Value;
+
+use super::retry::retrying;
+use super::{ApiFailure, Cluster, api_resource, to_value};
+use crate::render::KindInfo;
+
+/// Items per page of a LIST: big enough for few round trips, small enough to bound memory.
+const PAGE_SIZE: u32 = 500;
+
+/// How deletions propagate to dependants (`--prune-propagation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Propagation {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl KindInfo {
+    /// A built-in kind of the core group, for the objects driftless itself reads and writes.
+    pub fn core(kind: &str, plural: &str, namespaced: bool) -> KindInfo {
+        KindInfo {
+            group: String::new(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+            served: true,
+        }
+    }
+
+    pub fn secret() -> KindInfo {
+        KindInfo::core("Secret", "secrets", true)
+    }
+}
+
+impl Cluster {
+    pub(super) fn dynamic(&self, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = api_resource(kind);
+        match namespace {
+            Some(ns) if kind.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    /// Objects of one kind carrying `selector`, in a namespace (all namespaces with `None`, or
+    /// cluster-wide for cluster-scoped kinds), page by page.
+    pub async fn list(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        let api = self.dynamic(kind, namespace);
+        let mut out = Vec::new();
+        let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
+        loop {
+            let page = retrying("list", || async { Ok(api.list(&params).await?) }).await?;
+            for mut item in page.items {
+                // List items omit apiVersion/kind; put them back for uniform handling.
+                item.types = Some(kube::core::TypeMeta {
+                    api_version: api_resource(kind).api_version,
+                    kind: kind.kind.clone(),
+                });
+                out.push(to_value(item)?);
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One object by name, or `None` when it does not exist.
+    pub async fn get_named(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ApiFailure> {
+        let api = self.dynamic(kind, namespace);
+        let live = retrying("get", || async { Ok(api.get_opt(name).await?) }).await?;
+        live.map(to_value).transpose()
+    }
+
+    /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because
+    /// those objects are ours alone.
+    pub async fn apply_own(&self, kind: &KindInfo, manifest: &Value) -> Result<(), ApiFailure> {
+        let meta = &manifest["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default();
+        let api = self.dynamic(kind, meta["namespace"].as_str());
+        let params = PatchParams::apply(&self.field_manager).force();
+        let patch = Patch::Apply(manifest);
+        retrying("apply", || async {
+            Ok(api.patch(name, &params, &patch).await?)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes an object; an object already gone counts as deleted.
+    pub async fn delete(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+        propagation: Propagation,
+    ) -> Result<(), ApiFailure> {
+        let params = DeleteParams {
+            propagation_policy: Some(match propagation {
+                Propagation::Background => PropagationPolicy::Background,
+                Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
+            }),
+            ..DeleteParams::default()
+        };
+        let api = self.dynamic(kind, namespace);
+        match retrying("delete", || async { Ok(api.delete(name, &params).await?) }).await {
+            Ok(_) => Ok(()),
+            Err(failure) if failure.code == 404 => Ok(()),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// Creates a namespace if it does not exist (the inventory namespace).
+    pub async fn ensure_namespace(&self, name: &str) -> Result<(), ApiFailure> {
+        let kind = KindInfo::core("Namespace", "namespaces", false);
+        if self.get_named(&kind, None, name).await?.is_some() {
+            return Ok(());
+        }
+        let manifest = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        let api = self.dynamic(&kind, None);
+        let params = PatchParams::apply(&self.field_manager);
+        retrying("create namespace", || async {
+            Ok(api.patch(name, &params, &Patch::Apply(&manifest)).await?)
+        })
+        .await?;
+        Ok(())
+    }
+}

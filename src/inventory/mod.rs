@@ -1,0 +1,346 @@
+//! A sync set's inventory: which objects the set applied, so it can prune what Git dropped and
+//! nothing else. ApplySets (KEP-3659): one parent Secret per namespace the set uses, one for its
+//! cluster-scoped objects, the `part-of` label on every member.
+//!
+//! [`Inventory`] owns the whole lifecycle, in the order a sync calls it:
+//! 1. [`Inventory::load`]: read every parent of the set in scope. Any failure other than "not
+//!    found" stops the sync before it writes anything: a parent that cannot be read would be
+//!    rewritten without the kinds it lists, and their members would leak for good.
+//! 2. [`Inventory::find_prunes`] (with `--prune`): list each parent's members, decide what Git
+//!    dropped; [`Inventory::guard`] refuses an emptied source or a prune over budget.
+//! 3. [`Inventory::record`] before applying: parents list what they listed plus what the sync is
+//!    about to apply, so an interrupted sync leaves every member findable.
+//! 4. [`Inventory::prune`], then [`Inventory::record_pruned`]: parents list what they hold now.
+//!
+//! Parents are written only when their content changes.
+
+mod lock;
+mod members;
+mod name;
+mod parent;
+mod rules;
+mod scope;
+
+pub use lock::{LockOptions, SetLock, Taken};
+pub use members::PruneSettings;
+pub use name::{DEFAULT_SET, SetName};
+pub use parent::{
+    GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL, Parent, SET_LABEL, TOOLING_ANNOTATION,
+    group_kind,
+};
+pub use rules::{Budget, OPT_OUTS, Owner, PruneDecision, PruneRules, decide, owner};
+pub use scope::{Scope, ScopeSet};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::plan::NamespaceKey;
+use crate::render::{DesiredObject, KindInfo};
+use members::Members;
+use parent::LiveParent;
+
+/// Parents written or deleted at once.
+const WRITE_CONCURRENCY: usize = 8;
+
+/// Who the set is and where its cluster-wide records live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetRef {
+    pub name: SetName,
+    /// Holds the parent of the set's cluster-scoped objects, and its Lease.
+    pub inventory_namespace: String,
+}
+
+impl SetRef {
+    pub fn parent(&self, key: &NamespaceKey) -> Parent {
+        Parent::of(&self.name, key, &self.inventory_namespace)
+    }
+
+    /// The ApplySet ids that mean "this set" for objects of `key`: the parent's, and for the set
+    /// `default` the one an earlier driftless (before sync sets) gave them.
+    pub fn ids(&self, key: &NamespaceKey) -> Vec<String> {
+        let mut ids = vec![self.parent(key).id()];
+        if self.name.is_default() {
+            ids.push(Parent::legacy(key, &self.inventory_namespace).id());
+        }
+        ids
+    }
+
+    /// Who owns a live object, from this set's point of view.
+    pub fn owner_of(&self, key: &NamespaceKey, live: &Value) -> Owner {
+        owner(live, &self.ids(key), &self.name)
+    }
+
+    /// Labels every desired object as a member of its namespace's parent.
+    pub fn label(&self, desired: &mut [DesiredObject]) {
+        for o in desired {
+            let id = self.parent(&o.id.namespace).id();
+            parent::label_member(&mut o.manifest, &id, &self.name);
+        }
+    }
+}
+
+/// One parent's state: on the cluster, and what this sync learned and did.
+#[derive(Debug)]
+struct Entry {
+    parent: Parent,
+    live: Option<LiveParent>,
+    /// The pre-sync-sets parent of this key (set `default` only), until it tracks nothing.
+    legacy: Option<(Parent, LiveParent)>,
+    /// Members, once listed (`--prune` only).
+    members: Option<Members>,
+}
+
+impl Entry {
+    /// Every group-kind the cluster records for this key.
+    fn recorded(&self) -> BTreeSet<String> {
+        let mut kinds = BTreeSet::new();
+        kinds.extend(self.live.iter().flat_map(|l| l.group_kinds.iter().cloned()));
+        kinds.extend(
+            self.legacy
+                .iter()
+                .flat_map(|(_, l)| l.group_kinds.iter().cloned()),
+        );
+        kinds
+    }
+}
+
+/// A sync set's inventories within one sync's scope.
+#[derive(Debug)]
+pub struct Inventory {
+    set: SetRef,
+    scope: ScopeSet,
+    entries: BTreeMap<NamespaceKey, Entry>,
+}
+
+/// Group-kinds of the desired objects, per inventory key.
+pub fn desired_kinds(desired: &[DesiredObject]) -> BTreeMap<NamespaceKey, BTreeSet<String>> {
+    let mut kinds: BTreeMap<NamespaceKey, BTreeSet<String>> = BTreeMap::new();
+    for o in desired {
+        kinds
+            .entry(o.id.namespace.clone())
+            .or_default()
+            .insert(group_kind(&o.id.group, &o.id.kind));
+    }
+    kinds
+}
+
+impl Inventory {
+    /// Reads every parent of the set in scope (one LIST for the whole cluster, or one per
+    /// namespace in scope), plus an entry for each key the desired set uses.
+    pub async fn load(
+        cluster: &Cluster,
+        set: &SetRef,
+        scope: &ScopeSet,
+        desired: &[DesiredObject],
+    ) -> Result<Inventory> {
+        let found = read_parents(cluster, set, scope).await?;
+        let mut inventory = Inventory {
+            set: set.clone(),
+            scope: scope.clone(),
+            entries: BTreeMap::new(),
+        };
+        for key in desired.iter().map(|o| o.id.namespace.clone()) {
+            inventory.entry(&key);
+        }
+        for live in &found {
+            let Some(key) = inventory.key_of(live) else {
+                continue;
+            };
+            if !scope.contains_inventory(&key) {
+                continue;
+            }
+            let entry = inventory.entry(&key);
+            if entry.parent.is(live) {
+                entry.live = Some(LiveParent::read(live, &set.name));
+            } else {
+                let legacy = Parent::legacy(&key, &set.inventory_namespace);
+                let state = LiveParent::read(live, &set.name);
+                entry.legacy = Some((legacy, state));
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// The key a listed Secret is a parent of, if it is one of this set's (or, for `default`,
+    /// a pre-sync-sets parent).
+    fn key_of(&self, live: &Value) -> Option<NamespaceKey> {
+        let namespace = live["metadata"]["namespace"].as_str()?;
+        let candidates = [None, Some(namespace.to_string())];
+        for key in candidates {
+            if self.set.parent(&key).is(live) {
+                return Some(key);
+            }
+            if self.set.name.is_default()
+                && Parent::legacy(&key, &self.set.inventory_namespace).is(live)
+            {
+                return Some(key);
+            }
+        }
+        let name = live["metadata"]["name"].as_str().unwrap_or_default();
+        if name == self.set.parent(&None).name {
+            tracing::warn!(
+                namespace,
+                "sync set {} has a cluster-scoped inventory in namespace {namespace}, not in --inventory-namespace {}: its members are not pruned",
+                self.set.name,
+                self.set.inventory_namespace
+            );
+        }
+        None
+    }
+
+    fn entry(&mut self, key: &NamespaceKey) -> &mut Entry {
+        let set = &self.set;
+        self.entries.entry(key.clone()).or_insert_with(|| Entry {
+            parent: set.parent(key),
+            live: None,
+            legacy: None,
+            members: None,
+        })
+    }
+
+    pub fn set(&self) -> &SetRef {
+        &self.set
+    }
+
+    /// Whether writing the parents that `which` selects, listing what they record plus
+    /// `desired`, would change any of them.
+    pub fn needs_record(
+        &self,
+        desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+        which: impl Fn(&NamespaceKey) -> bool,
+    ) -> bool {
+        self.pending_records(desired, &which).next().is_some()
+    }
+
+    fn pending_records<'a>(
+        &'a self,
+        desired: &'a BTreeMap<NamespaceKey, BTreeSet<String>>,
+        which: &'a dyn Fn(&NamespaceKey) -> bool,
+    ) -> impl Iterator<Item = (NamespaceKey, BTreeSet<String>)> + 'a {
+        let keys: BTreeSet<&NamespaceKey> = self.entries.keys().chain(desired.keys()).collect();
+        keys.into_iter().filter(|k| which(k)).filter_map(|key| {
+            let mut kinds = self
+                .entries
+                .get(key)
+                .map(Entry::recorded)
+                .unwrap_or_default();
+            kinds.extend(desired.get(key).into_iter().flatten().cloned());
+            let live = self.entries.get(key).and_then(|e| e.live.as_ref());
+            let changes = match live {
+                Some(live) => live.differs(&kinds),
+                None => !kinds.is_empty(),
+            };
+            changes.then(|| (key.clone(), kinds))
+        })
+    }
+
+    /// Before applying: the parents `which` selects list what they recorded plus what the sync
+    /// is about to apply. Returns the keys whose parent could not be written, with the reason:
+    /// nothing may be applied there.
+    pub async fn record(
+        &mut self,
+        cluster: &Cluster,
+        desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+        which: impl Fn(&NamespaceKey) -> bool,
+    ) -> BTreeMap<NamespaceKey, String> {
+        let writes: Vec<_> = self.pending_records(desired, &which).collect();
+        self.write(cluster, writes).await
+    }
+
+    /// Writes each (key, kinds): a parent listing them, or no parent when they are empty.
+    async fn write(
+        &mut self,
+        cluster: &Cluster,
+        writes: Vec<(NamespaceKey, BTreeSet<String>)>,
+    ) -> BTreeMap<NamespaceKey, String> {
+        let mut failed = BTreeMap::new();
+        let ns = &self.set.inventory_namespace;
+        if writes
+            .iter()
+            .any(|(k, kinds)| k.is_none() && !kinds.is_empty())
+            && let Err(e) = cluster.ensure_namespace(ns).await
+        {
+            failed.insert(
+                None,
+                format!("cannot create the inventory namespace {ns}: {e}"),
+            );
+        }
+        let jobs = writes
+            .into_iter()
+            .filter(|(k, _)| !failed.contains_key(k))
+            .map(|(key, kinds)| {
+                let parent = self.set.parent(&key);
+                let manifest = parent.manifest(&self.set.name, &kinds);
+                async move {
+                    let result = if kinds.is_empty() {
+                        let secret = KindInfo::secret();
+                        let ns = Some(parent.namespace.as_str());
+                        cluster
+                            .delete(&secret, ns, &parent.name, Default::default())
+                            .await
+                    } else {
+                        cluster.apply_own(&KindInfo::secret(), &manifest).await
+                    };
+                    let result = result.map_err(|e| {
+                        format!("cannot write the inventory {}: {e}", parent.describe())
+                    });
+                    (key, kinds, result)
+                }
+            });
+        let results: Vec<_> = stream::iter(jobs)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
+        for (key, kinds, result) in results {
+            match result {
+                Ok(()) => {
+                    let entry = self.entry(&key);
+                    entry.live = (!kinds.is_empty()).then_some(LiveParent {
+                        group_kinds: kinds,
+                        current: true,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "inventory not written");
+                    failed.insert(key, e);
+                }
+            }
+        }
+        failed
+    }
+}
+
+/// Every parent Secret in scope that might be the set's: one cluster-wide LIST, or one per
+/// namespace in scope plus the inventory namespace.
+async fn read_parents(cluster: &Cluster, set: &SetRef, scope: &ScopeSet) -> Result<Vec<Value>> {
+    let secret = KindInfo::secret();
+    let fail = |where_: &str, e: crate::cluster::ApiFailure| Error::Inventory {
+        set: set.name.to_string(),
+        reason: format!(
+            "cannot read its inventories ({where_}): {e}; nothing was written (a sync with --namespace reads only those namespaces)"
+        ),
+    };
+    match scope.namespaces() {
+        None => cluster
+            .list(&secret, None, ID_LABEL)
+            .await
+            .map_err(|e| fail("all namespaces", e)),
+        Some(namespaces) => {
+            let mut wanted: BTreeSet<&str> = namespaces.iter().map(String::as_str).collect();
+            wanted.insert(&set.inventory_namespace);
+            let mut found = Vec::new();
+            for ns in wanted {
+                let listed = cluster.list(&secret, Some(ns), ID_LABEL).await;
+                found.extend(listed.map_err(|e| fail(&format!("namespace {ns}"), e))?);
+            }
+            Ok(found)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+//! One phase of a sync (Namespaces and CRDs, then the rest): plan, record in the inventory,
+//! apply.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Pass, Stop};
+use crate::apply::{self, ApplyOptions};
+use crate::cluster::Cluster;
+use crate::inventory::Inventory;
+use crate::plan::{self, Context, NamespaceKey, NamespacePlan};
+use crate::render::{DesiredObject, ObjectId};
+use crate::report::ObjectReport;
+
+/// Labels the objects as the set's members and plans them (GET and dry-run each).
+pub(super) async fn plan(
+    cluster: &Cluster,
+    pass: &Pass<'_>,
+    inventory: &Inventory,
+    mut objects: Vec<DesiredObject>,
+    new_namespaces: &BTreeSet<String>,
+) -> Vec<NamespacePlan> {
+    let options = pass.options;
+    let set = inventory.set();
+    set.label(&mut objects);
+    // A sync has already created its namespaces and CRDs by the second phase; only a preview
+    // may plan objects whose namespace or CRD does not exist yet.
+    let empty = BTreeSet::new();
+    let pending_ok = if options.dry_run {
+        new_namespaces
+    } else {
+        &empty
+    };
+    let foreign_owner = |id: &ObjectId, live: &Value| set.owner_of(&id.namespace, live).conflict();
+    let ctx = Context {
+        field_manager: cluster.field_manager(),
+        revision: pass.revision,
+        adopt: options.adopt,
+        takeover_managers: &options.takeover_managers,
+        foreign_owner: &foreign_owner,
+    };
+    let plans = plan::observe(
+        cluster,
+        objects,
+        pending_ok,
+        options.dry_run,
+        options.concurrency,
+        ctx,
+    )
+    .await;
+    plan::group_by_namespace(plans)
+}
+
+/// Before a sync applies anything in this phase: takes the Lease if anything is to be written,
+/// and records the kinds about to be applied in the parents `which` selects. Returns the keys
+/// whose parent could not be written (nothing is applied there).
+pub(super) async fn record(
+    cluster: &Cluster,
+    pass: &mut Pass<'_>,
+    inventory: &mut Inventory,
+    plans: &[NamespacePlan],
+    kinds: &BTreeMap<NamespaceKey, BTreeSet<String>>,
+    which: impl Fn(&NamespaceKey) -> bool,
+) -> Result<BTreeMap<NamespaceKey, String>, Stop> {
+    if pass.options.dry_run {
+        return Ok(BTreeMap::new());
+    }
+    let writes = plans.iter().flat_map(|p| &p.objects).any(|o| o.needs_write);
+    let records = inventory.needs_record(kinds, &which);
+    if !writes && !records {
+        return Ok(BTreeMap::new());
+    }
+    pass.writer(cluster).await?;
+    Ok(inventory.record(cluster, kinds, which).await)
+}
+
+/// Applies the plans (a preview reports them as planned). Namespaces in `held` are not applied.
+pub(super) async fn apply(
+    cluster: &Cluster,
+    pass: &Pass<'_>,
+    plans: Vec<NamespacePlan>,
+    held: &BTreeMap<NamespaceKey, String>,
+) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
+    let options = pass.options;
+    if options.dry_run {
+        return plans
+            .into_iter()
+            .map(|ns| {
+                let lines = ns.objects.into_iter().map(ObjectReport::planned).collect();
+                (ns.namespace, lines)
+            })
+            .collect();
+    }
+    let apply_options = ApplyOptions {
+        concurrency: options.concurrency,
+        force_conflicts: options.force_conflicts,
+    };
+    apply::execute(cluster, plans, apply_options, held).await
+}
