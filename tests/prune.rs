@@ -3,13 +3,13 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 
 use crate::support::gitops::{
     Env, applyset_id, config_map, config_maps, deployment, write_namespace,
 };
+use crate::support::identity::Identity;
 use crate::support::{self, driftless_with_env};
 
 #[tokio::test]
@@ -248,38 +248,12 @@ async fn an_interrupted_prune_is_completed_by_the_next_sync() {
     env.repo.commit("drop cm-4");
 
     // An identity that may do everything but delete ConfigMaps: the prune fails with a 403.
-    let user = support::unique("dl-nodelete");
+    let limited = Identity::user_with_rules(json!([
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+        {"apiGroups": [""], "resources": ["secrets", "namespaces"], "verbs": ["delete"]}
+    ]))
+    .await;
     let client = support::client().await;
-    let role: ClusterRole = serde_json::from_value(json!({
-        "metadata": {"name": user},
-        "rules": [
-            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-            {"apiGroups": [""], "resources": ["secrets", "namespaces"], "verbs": ["delete"]}
-        ]
-    }))
-    .unwrap();
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": user},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
-    }))
-    .unwrap();
-    Api::<ClusterRole>::all(client.clone())
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    let admin = std::fs::read_to_string(&support::cluster().kubeconfig).unwrap();
-    let mut config: serde_json::Value = serde_saphyr::from_str(&admin).unwrap();
-    for u in config["users"].as_array_mut().unwrap() {
-        u["user"]["as"] = json!(user);
-    }
-    let limited = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(limited.path(), serde_json::to_string(&config).unwrap()).unwrap();
-
     let interrupted = env.run_as(limited.path(), "sync", &["--prune"]);
     assert_eq!(interrupted.code, 2, "a failed delete fails the sync");
     assert!(
@@ -306,12 +280,6 @@ async fn an_interrupted_prune_is_completed_by_the_next_sync() {
         ["cm-0", "cm-1", "cm-2", "cm-3"],
         "the next sync completes the prune"
     );
-    let _ = Api::<ClusterRoleBinding>::all(client.clone())
-        .delete(&user, &DeleteParams::default())
-        .await;
-    let _ = Api::<ClusterRole>::all(client)
-        .delete(&user, &DeleteParams::default())
-        .await;
     env.cleanup(&[&ns]).await;
 }
 

@@ -8,5 +8,6 @@ mod git_source;
 mod ownership;
 mod prune;
 mod sync_diff;
+mod sync_sets;
 mod validation;
 mod watch_render;

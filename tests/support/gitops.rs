@@ -20,11 +20,16 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_set(&support::unique("set"))
+    }
+
+    /// A repository synced as the sync set `set`.
+    pub fn with_set(set: &str) -> Env {
         Env {
             repo: TestRepo::local(),
             cache: tempfile::tempdir().unwrap(),
             inventory_ns: support::unique("dl-inv"),
-            set: support::unique("set"),
+            set: set.to_string(),
         }
     }
 

@@ -7,8 +7,10 @@
 //! 2. Otherwise this process starts one with `scripts/kube-testenv up`, shared by every test in
 //!    the process and torn down when the process exits.
 
+pub mod audit;
 pub mod git;
 pub mod gitops;
+pub mod identity;
 pub mod workspace;
 
 use std::collections::HashMap;
