@@ -4,6 +4,7 @@
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::api::{Api, PostParams};
 use serde_json::json;
 
@@ -22,6 +23,12 @@ fn write_config_maps(env: &Env, dir: &str, ns: &str, prefix: &str, n: usize) {
         env.repo
             .write(&format!("{dir}/{name}.yaml"), &config_map(ns, &name, "v"));
     }
+}
+
+fn cluster_role(name: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [get]\n"
+    )
 }
 
 fn drop_file(env: &Env, rel: &str) {
@@ -45,15 +52,20 @@ async fn two_sets_share_a_namespace_and_prune_only_their_own() {
     b.repo.write("shared-ns.yaml", &namespace(&shared));
     write_config_maps(&b, "b", &shared, "b", 3);
     write_namespace(&b.repo, &own_b, 2);
+    b.repo.write("role.yaml", &cluster_role(&own_b));
     b.repo.commit("b");
     assert_eq!(b.run("sync", &["--prune"]).code, 0);
     write_config_maps(&a, "a", &shared, "a", 3);
     write_namespace(&a.repo, &own_a, 2);
+    a.repo.write("role.yaml", &cluster_role(&own_a));
     a.repo.commit("a");
-    assert_eq!(a.run("sync", &["--prune"]).code, 0);
+    // Without --prune: what a sync records before applying must already list every kind.
+    assert_eq!(a.run("sync", &[]).code, 0);
 
-    // a drops one of its ConfigMaps in the shared namespace and its own namespace entirely.
+    // a drops one of its ConfigMaps in the shared namespace, its ClusterRole, and its own
+    // namespace entirely.
     drop_file(&a, "a/a-2.yaml");
+    drop_file(&a, "role.yaml");
     for rel in ["namespace.yaml", "cm-0.yaml", "cm-1.yaml"] {
         drop_file(&a, &format!("{own_a}/{rel}"));
     }
@@ -74,6 +86,7 @@ async fn two_sets_share_a_namespace_and_prune_only_their_own() {
             format!("ConfigMap {shared}/a-2"),
             format!("ConfigMap {own_a}/cm-0"),
             format!("Namespace {own_a}"),
+            format!("ClusterRole {own_a}"),
         ] {
             assert!(out.contains(&gone), "{gone} is pruned: {out}");
         }
@@ -91,6 +104,9 @@ async fn two_sets_share_a_namespace_and_prune_only_their_own() {
         );
     }
     assert_eq!(config_maps(&own_b).await, ["cm-0", "cm-1"]);
+    let roles = Api::<ClusterRole>::all(support::client().await);
+    assert!(roles.get_opt(&own_a).await.unwrap().is_none());
+    assert!(roles.get_opt(&own_b).await.unwrap().is_some());
     let namespaces = Api::<Namespace>::all(support::client().await);
     let terminating =
         |ns: Option<Namespace>| ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some());
@@ -110,6 +126,7 @@ async fn two_sets_share_a_namespace_and_prune_only_their_own() {
             env.set
         );
     }
+    let _ = roles.delete(&own_b, &Default::default()).await;
     a.cleanup(&[&shared, &own_a]).await;
     b.cleanup(&[&own_b]).await;
 }

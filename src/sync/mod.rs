@@ -200,14 +200,15 @@ async fn pass(
         inventory.guard(desired.len(), prune)?;
     }
 
-    // 3. Namespaces and CRDs, recorded in the cluster-scoped parent first.
+    // 3. Namespaces and CRDs, after the cluster-scoped parent records every cluster-scoped
+    //    kind of the sync (Namespaces are applied next, ClusterRoles in step 4).
+    let kinds = inventory::desired_kinds(&desired);
     let (foundation, _) = split(desired);
     let new_namespaces: BTreeSet<String> = foundation
         .iter()
         .filter(|o| o.id.is_namespace())
         .map(|o| o.id.name.clone())
         .collect();
-    let kinds = inventory::desired_kinds(&foundation);
     let plans = phase::plan(cluster, &pass, &inventory, foundation, &new_namespaces).await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &kinds, |k| {
         k.is_none()
