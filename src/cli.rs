@@ -53,6 +53,10 @@ pub struct GlobalArgs {
         default_value = "driftless"
     )]
     pub field_manager: String,
+    /// How long one API request may go without an answer before it is retried or fails
+    /// (`30s`, `1m`; as kubectl's flag of that name).
+    #[arg(long, global = true, env = "DRIFTLESS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
     /// More logging on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -94,6 +98,10 @@ pub struct RunArgs {
     /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
     #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// A deadline for the whole run (`10m`): when it passes, no new write starts, the run
+    /// reports what it did and did not do, and exits 2. Default: none.
+    #[arg(long, env = "DRIFTLESS_TIMEOUT", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Keep running: re-run on every file change (directory) or new commit (Git, polled).
     #[arg(long)]
     pub watch: bool,
@@ -279,12 +287,35 @@ fn default_cache_dir() -> PathBuf {
     base.join("driftless").join("git")
 }
 
+/// `30s`, `5m`, `1h`, `250ms`, or plain seconds (`30`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: a number with a unit (30s, 5m, 1h)"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("invalid duration {s:?}: units are ms, s, m, h")),
+    };
+    Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
+}
+
 impl Cli {
     pub fn connect_options(&self) -> ConnectOptions {
+        let max_in_flight = self
+            .run_args()
+            .map_or(8, |(run, _)| usize::from(run.concurrency));
         ConnectOptions {
             kubeconfig: self.global.kubeconfig.clone(),
             context: self.global.context.clone(),
             field_manager: self.global.field_manager.clone(),
+            request_timeout: self.global.request_timeout.max(Duration::from_millis(100)),
+            max_in_flight,
         }
     }
 
@@ -348,6 +379,24 @@ mod tests {
         assert_eq!(sync.sync_options().default_namespace.as_deref(), Some("x"));
         assert_eq!(diff.sync_options().concurrency, 8);
         assert_eq!(diff.connect_options().field_manager, "driftless");
+    }
+
+    #[test]
+    fn durations_read_as_kubectl_writes_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err() && parse_duration("5d").is_err());
+        let cli = parse(&["driftless", "sync", "--source", "d", "--timeout", "10m"]);
+        let Command::Sync(sync) = &cli.command else {
+            panic!("sync")
+        };
+        assert_eq!(sync.run.timeout, Some(Duration::from_secs(600)));
+        assert_eq!(
+            cli.connect_options().request_timeout,
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod error;
+pub mod halt;
 pub mod inventory;
 pub mod plan;
 pub mod render;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use driftless::cli::{Cli, Command, RenderArgs, RenderFormat};
+use driftless::halt::{Halt, HaltReason};
 use driftless::render;
-use driftless::report::{self, Format, Mode, Report};
+use driftless::report::{self, Format, Mode, Outcome, Report};
 use driftless::runner::Runner;
 use tracing_subscriber::EnvFilter;
 
@@ -35,12 +36,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         );
     }
     let source = args.source.source().map_err(anyhow::Error::msg)?;
+    let halt = Halt::new();
+    watch_signals(&halt)?;
     let mut runner = Runner::new(
         source,
         args.source.options(),
         cli.sync_options(),
         cli.connect_options(),
-    );
+    )
+    .halted_by(halt.clone())
+    .pass_timeout(args.timeout);
     let format = args.output;
     if args.watch {
         let interval = Duration::from_secs(args.interval.max(1));
@@ -55,11 +60,62 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             })
             .await?;
-        return Ok(0);
+        return Ok(halt.reason().and_then(HaltReason::exit_code).unwrap_or(0));
     }
-    let report = runner.run_once().await?;
+    let result = runner.run_once().await;
+    let signal = halt.reason().and_then(HaltReason::exit_code);
+    let report = match (result, signal) {
+        (Ok(report), _) => report,
+        (Err(e), Some(code)) => {
+            eprintln!("error: {e:#}");
+            return Ok(code);
+        }
+        (Err(e), None) => return Err(e.into()),
+    };
     print_report(&report, format);
+    if let Some(code) = signal {
+        eprintln!("{}", interrupted_line(&report));
+        return Ok(code);
+    }
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
+}
+
+/// `interrupted: 12 applied, 3 pruned, 40 not attempted`.
+fn interrupted_line(report: &Report) -> String {
+    let applied = report.count(Outcome::Created) + report.count(Outcome::Configured);
+    format!(
+        "interrupted: {applied} applied, {} pruned, {} not attempted",
+        report.count(Outcome::Pruned),
+        report.count(Outcome::NotAttempted)
+    )
+}
+
+/// SIGINT and SIGTERM halt the run: no new write starts, the writes in flight finish, and the
+/// partial report is printed. A second signal exits at once. Installed even when the signal
+/// was inherited as ignored (a background job of a non-interactive shell).
+fn watch_signals(halt: &Halt) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let halt = halt.clone();
+    tokio::spawn(async move {
+        loop {
+            let reason = tokio::select! {
+                _ = interrupt.recv() => HaltReason::Interrupt,
+                _ = terminate.recv() => HaltReason::Terminate,
+            };
+            if halt.is_halted() {
+                eprintln!("second signal: exiting now");
+                std::process::exit(i32::from(reason.exit_code().unwrap_or(2)));
+            }
+            eprintln!(
+                "{}: finishing the writes in flight, starting no new ones (signal again to exit at once)",
+                reason.describe()
+            );
+            halt.halt(reason);
+        }
+    });
+    Ok(())
 }
 
 async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
@@ -98,9 +154,11 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
+    // kube's client logs every failed request at error level: one per object and attempt when
+    // the server is gone. driftless reports failures itself, once per cause.
     let default = match verbose {
-        0 => "warn",
-        1 => "driftless=debug,info",
+        0 => "warn,kube_client=off",
+        1 => "driftless=debug,info,kube_client=warn",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

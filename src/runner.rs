@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::halt::Halt;
 use crate::render;
 use crate::report::{Mode, Report};
 use crate::source::{Snapshot, Source, SourceOptions};
@@ -21,6 +22,10 @@ pub struct Runner {
     cluster: Option<Cluster>,
     /// The revision the last pass processed, to skip unchanged commits.
     last_revision: Option<String>,
+    /// Stops the whole run (a signal); each pass gets a child of it.
+    halt: Halt,
+    /// Each pass's deadline (`--timeout`).
+    pass_timeout: Option<Duration>,
 }
 
 impl Runner {
@@ -37,7 +42,22 @@ impl Runner {
             connect,
             cluster: None,
             last_revision: None,
+            halt: Halt::new(),
+            pass_timeout: None,
         }
+    }
+
+    /// Stops starting work once `halt` fires (signals, in the CLI and the agent).
+    pub fn halted_by(mut self, halt: Halt) -> Runner {
+        self.halt = halt;
+        self
+    }
+
+    /// A deadline for each pass: past it, a pass starts no new write and reports the rest as
+    /// not attempted.
+    pub fn pass_timeout(mut self, timeout: Option<Duration>) -> Runner {
+        self.pass_timeout = timeout;
+        self
     }
 
     /// One full pass: read, render, plan, and apply (or preview).
@@ -76,9 +96,15 @@ impl Runner {
             None => Cluster::connect(&self.connect).await?,
         };
         let cluster = self.cluster.insert(cluster);
-        let report = sync::run(cluster, &rendered, &self.sync_options)
-            .await
-            .map_err(|e| not_applied(&self.source, e, revision.as_deref()))?;
+        // A server given up on in an earlier pass gets another chance.
+        cluster.flow().reset();
+        let halt = self.halt.child();
+        let deadline = self.pass_timeout.map(|t| halt.with_deadline(t));
+        let result = sync::run(cluster, &rendered, &self.sync_options, &halt).await;
+        if let Some(timer) = deadline {
+            timer.abort();
+        }
+        let report = result.map_err(|e| not_applied(&self.source, e, revision.as_deref()))?;
         self.last_revision = revision;
         if report.mode == Mode::Sync && !report.failed() {
             self.source.record_synced(report.revision.as_deref())?;
@@ -91,7 +117,7 @@ impl Runner {
     }
 
     /// Runs a pass now and again on every change: file events for a directory (debounced),
-    /// polling every `interval` for Git (skipping unchanged commits). Stops on Ctrl-C.
+    /// polling every `interval` for Git (skipping unchanged commits). Stops once halted.
     pub async fn watch(
         &mut self,
         interval: Duration,
@@ -119,9 +145,10 @@ impl Runner {
         };
         let is_dir = matches!(self.source, Source::Dir(_));
         on_pass(self.run_once().await);
+        let halt = self.halt.clone();
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = halt.halted() => return Ok(()),
                 event = rx.recv(), if is_dir => {
                     if event.is_none() { return Ok(()); }
                     while rx.try_recv().is_ok() {}

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, stream};
 
 use crate::cluster::Cluster;
+use crate::halt::Halt;
 use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, order};
 use crate::report::{ObjectReport, Outcome};
 
@@ -27,6 +28,7 @@ pub async fn execute(
     plans: Vec<NamespacePlan>,
     options: ApplyOptions,
     held: &BTreeMap<NamespaceKey, String>,
+    halt: &Halt,
 ) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
     let mut results: Vec<(NamespaceKey, Vec<Option<ObjectReport>>)> = Vec::new();
     // (namespace index, object index, plan) of every write, across namespaces.
@@ -56,7 +58,10 @@ pub async fn execute(
             .map(|(ns_idx, obj_idx, plan)| async move {
                 (ns_idx, obj_idx, {
                     let force = options.force_conflicts || plan.drift.is_some();
-                    write(cluster, plan, force).await
+                    match halt.not_attempted() {
+                        Some(why) => ObjectReport::planned(plan).not_attempted(why),
+                        None => write(cluster, plan, force).await,
+                    }
                 })
             })
             .buffer_unordered(options.concurrency.max(1))
@@ -79,6 +84,7 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
     let mut line = ObjectReport::planned(plan);
     match result {
         Ok(_) => tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied"),
+        Err(e) if e.is_unreachable() => return line.not_attempted(format!("not attempted: {e}")),
         Err(e) => {
             let message = e.to_string();
             let message = if secret {
@@ -86,7 +92,7 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
             } else {
                 message
             };
-            tracing::warn!(object = %line.id, error = %message, "apply failed");
+            tracing::debug!(object = %line.id, error = %message, "apply failed");
             line.outcome = Outcome::Failed;
             line.message = Some(message);
         }

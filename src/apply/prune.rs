@@ -4,7 +4,17 @@
 use futures::{StreamExt, stream};
 
 use crate::cluster::{ApiFailure, Cluster, Propagation};
+use crate::halt::Halt;
 use crate::plan::{PrunePlan, order};
+
+/// What became of one delete.
+#[derive(Debug)]
+pub enum Deletion {
+    Deleted,
+    Failed(ApiFailure),
+    /// Never sent (the run was halted, or the server is gone): why.
+    NotAttempted(String),
+}
 
 /// Deletes every plan; returns each with its tag and result, in completion order.
 pub async fn delete_all<T: Send>(
@@ -12,20 +22,33 @@ pub async fn delete_all<T: Send>(
     plans: Vec<(T, PrunePlan)>,
     propagation: Propagation,
     concurrency: usize,
-) -> Vec<(T, PrunePlan, Result<(), ApiFailure>)> {
+    halt: &Halt,
+) -> Vec<(T, PrunePlan, Deletion)> {
     let mut done = Vec::with_capacity(plans.len());
     for wave in order::waves(plans, |(_, p)| &p.id) {
         let results: Vec<_> = stream::iter(wave)
             .map(|(tag, plan)| async move {
+                if let Some(why) = halt.not_attempted() {
+                    return (tag, plan, Deletion::NotAttempted(why));
+                }
                 let ns = plan.id.namespace.clone();
                 let result = cluster
                     .delete(&plan.kind, ns.as_deref(), &plan.id.name, propagation)
                     .await;
-                match &result {
-                    Ok(()) => tracing::info!(object = %plan.id, "pruned"),
-                    Err(e) => tracing::warn!(object = %plan.id, error = %e, "prune failed"),
-                }
-                (tag, plan, result)
+                let deletion = match result {
+                    Ok(()) => {
+                        tracing::info!(object = %plan.id, "pruned");
+                        Deletion::Deleted
+                    }
+                    Err(e) if e.is_unreachable() => {
+                        Deletion::NotAttempted(format!("not attempted: {e}"))
+                    }
+                    Err(e) => {
+                        tracing::debug!(object = %plan.id, error = %e, "prune failed");
+                        Deletion::Failed(e)
+                    }
+                };
+                (tag, plan, deletion)
             })
             .buffer_unordered(concurrency.max(1))
             .collect()

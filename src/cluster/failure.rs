@@ -1,4 +1,6 @@
-//! API failures as driftless reports them.
+//! API failures as driftless reports them, and which of them are worth another try.
+
+use std::time::Duration;
 
 /// A failed API call, as the server (or the transport) reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +14,44 @@ pub struct ApiFailure {
     /// Per-field causes: (message, field), e.g. (`conflict with "kubectl-edit" using apps/v1`,
     /// `.spec.replicas`) for a server-side apply conflict.
     pub causes: Vec<(String, String)>,
+    /// How long the server asked us to wait (a 429's `Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Set when the request got no answer: why.
+    pub no_answer: Option<NoAnswer>,
+}
+
+/// Why a request got no HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// Refused, reset, or otherwise failed on the wire.
+    Transport,
+    /// No answer within the request timeout.
+    Timeout,
+    /// Not sent: the server was already known unreachable.
+    Unreachable,
+}
+
+/// What a request does, as far as retrying it is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    /// A server-side apply (or its dry-run).
+    Apply,
+    Delete,
+    /// A create or replace that must not be repeated blindly (a Lease).
+    Guarded,
+}
+
+/// Whether, and how, a failed request is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A real answer (a 403, a 422, a field-manager conflict, a 404): never retried.
+    Never,
+    /// 429: wait as long as the server says, and send fewer requests at once.
+    Throttled(Option<Duration>),
+    /// 5xx, no answer, or an apply answered `AlreadyExists` (a stale cache right after an etcd
+    /// restart): back off and try again, a few times.
+    Transient,
 }
 
 impl ApiFailure {
@@ -21,13 +61,37 @@ impl ApiFailure {
     pub fn is_missing_namespace(&self) -> bool {
         self.code == 404 && self.details_kind == "namespaces"
     }
+    pub fn is_unreachable(&self) -> bool {
+        self.no_answer == Some(NoAnswer::Unreachable)
+    }
+
+    /// How a failure of `op` is retried. Every call driftless makes is idempotent except the
+    /// guarded ones, which are never retried on no answer (a lost reply would look like a race).
+    pub fn retry(&self, op: Op) -> Retry {
+        match (self.code, op) {
+            (429, _) => Retry::Throttled(self.retry_after),
+            (500 | 502 | 503 | 504, _) => Retry::Transient,
+            (409, Op::Apply) if self.reason == "AlreadyExists" => Retry::Transient,
+            (0, Op::Guarded) => Retry::Never,
+            (0, _) if !self.is_unreachable() => Retry::Transient,
+            _ => Retry::Never,
+        }
+    }
 }
 
 impl std::fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.code {
-            0 => f.write_str(&self.message),
-            code => write!(f, "{} ({code} {})", self.message, self.reason),
+        let reason = match self.reason.as_str() {
+            "" => http::StatusCode::from_u16(self.code)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or(""),
+            r => r,
+        };
+        match (self.code, reason) {
+            (0, _) => f.write_str(&self.message),
+            (code, "") => write!(f, "{} ({code})", self.message),
+            (code, reason) => write!(f, "{} ({code} {reason})", self.message),
         }
     }
 }
@@ -35,34 +99,49 @@ impl std::fmt::Display for ApiFailure {
 impl From<kube::Error> for ApiFailure {
     fn from(err: kube::Error) -> Self {
         match err {
-            kube::Error::Api(status) => ApiFailure {
-                code: status.code,
-                reason: status.reason.clone(),
-                message: status.message.clone(),
-                details_kind: status
-                    .details
-                    .as_ref()
-                    .map(|d| d.kind.clone())
-                    .unwrap_or_default(),
-                causes: status
-                    .details
-                    .as_ref()
-                    .map(|d| {
-                        d.causes
-                            .iter()
-                            .map(|c| (c.message.clone(), c.field.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            },
-            other => ApiFailure {
-                code: 0,
-                reason: String::new(),
-                message: other.to_string(),
-                details_kind: String::new(),
-                causes: Vec::new(),
-            },
+            kube::Error::Api(status) => {
+                let details = status.details.as_ref();
+                ApiFailure {
+                    code: status.code,
+                    reason: status.reason.clone(),
+                    message: status.message.clone(),
+                    details_kind: details.map(|d| d.kind.clone()).unwrap_or_default(),
+                    causes: details
+                        .map(|d| {
+                            d.causes
+                                .iter()
+                                .map(|c| (c.message.clone(), c.field.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    retry_after: details
+                        .map(|d| d.retry_after_seconds)
+                        .filter(|s| *s > 0)
+                        .map(|s| Duration::from_secs(u64::from(s))),
+                    no_answer: None,
+                }
+            }
+            other => {
+                let mut f = failure(describe_transport(&other));
+                f.no_answer = Some(NoAnswer::Transport);
+                f
+            }
         }
+    }
+}
+
+/// The innermost cause of a transport error, which says what happened ("Connection refused"),
+/// after the outer one, which says where ("client error (Connect)").
+fn describe_transport(err: &kube::Error) -> String {
+    let mut innermost: &dyn std::error::Error = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    let (outer, inner) = (err.to_string(), innermost.to_string());
+    if outer.contains(&inner) {
+        outer
+    } else {
+        format!("{outer}: {inner}")
     }
 }
 
@@ -73,5 +152,64 @@ pub(super) fn failure(message: String) -> ApiFailure {
         message,
         details_kind: String::new(),
         causes: Vec::new(),
+        retry_after: None,
+        no_answer: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(code: u16, reason: &str) -> ApiFailure {
+        ApiFailure {
+            code,
+            reason: reason.into(),
+            ..failure("boom".into())
+        }
+    }
+
+    #[test]
+    fn what_is_retried_is_a_typed_decision() {
+        assert_eq!(answer(503, "").retry(Op::Read), Retry::Transient);
+        assert_eq!(answer(504, "").retry(Op::Apply), Retry::Transient);
+        let mut throttled = answer(429, "TooManyRequests");
+        throttled.retry_after = Some(Duration::from_secs(2));
+        assert_eq!(
+            throttled.retry(Op::Apply),
+            Retry::Throttled(Some(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            answer(409, "AlreadyExists").retry(Op::Apply),
+            Retry::Transient
+        );
+        assert_eq!(
+            answer(409, "AlreadyExists").retry(Op::Guarded),
+            Retry::Never
+        );
+        for never in [
+            answer(409, "Conflict"),
+            answer(422, "Invalid"),
+            answer(403, "Forbidden"),
+        ] {
+            assert_eq!(never.retry(Op::Apply), Retry::Never, "{never}");
+        }
+        let mut dead = failure("connection refused".into());
+        dead.no_answer = Some(NoAnswer::Transport);
+        assert_eq!(dead.retry(Op::Read), Retry::Transient);
+        assert_eq!(dead.retry(Op::Guarded), Retry::Never);
+        dead.no_answer = Some(NoAnswer::Unreachable);
+        assert_eq!(dead.retry(Op::Read), Retry::Never);
+    }
+
+    #[test]
+    fn an_empty_reason_reads_as_the_status_line() {
+        assert_eq!(
+            answer(500, "").to_string(),
+            "boom (500 Internal Server Error)"
+        );
+        assert_eq!(answer(422, "Invalid").to_string(), "boom (422 Invalid)");
+        assert_eq!(answer(599, "").to_string(), "boom (599)");
+        assert_eq!(failure("no route".into()).to_string(), "no route");
     }
 }

@@ -4,7 +4,10 @@
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, PostParams};
 
-use super::retry::retrying;
+use std::sync::Arc;
+
+use super::failure::Op;
+use super::retry::Flow;
 use super::{ApiFailure, Cluster};
 
 /// The Leases of one namespace. Owned and cheap to clone, for a background renewer.
@@ -12,6 +15,7 @@ use super::{ApiFailure, Cluster};
 pub struct Leases {
     api: Api<Lease>,
     field_manager: String,
+    flow: Arc<Flow>,
 }
 
 impl Cluster {
@@ -19,26 +23,34 @@ impl Cluster {
         Leases {
             api: Api::namespaced(self.client.clone(), namespace),
             field_manager: self.field_manager.clone(),
+            flow: self.flow.clone(),
         }
     }
 }
 
 impl Leases {
     pub async fn get(&self, name: &str) -> Result<Option<Lease>, ApiFailure> {
-        retrying("get lease", || async { Ok(self.api.get_opt(name).await?) }).await
+        let get = || async { Ok(self.api.get_opt(name).await?) };
+        self.flow.call("get lease", Op::Read, get).await
     }
 
     /// Creates the Lease; fails with 409 AlreadyExists when someone else created it first.
     /// Not retried: a lost answer must not turn into a second attempt that looks like a race.
     pub async fn create(&self, lease: &Lease) -> Result<Lease, ApiFailure> {
-        Ok(self.api.create(&self.params(), lease).await?)
+        let params = self.params();
+        let create = || async { Ok(self.api.create(&params, lease).await?) };
+        self.flow.call("create lease", Op::Guarded, create).await
     }
 
     /// Replaces the Lease; `lease.metadata.resourceVersion` must still be current, or this
     /// fails with 409 Conflict.
     pub async fn replace(&self, lease: &Lease) -> Result<Lease, ApiFailure> {
-        let name = lease.metadata.name.clone().unwrap_or_default();
-        Ok(self.api.replace(&name, &self.params(), lease).await?)
+        let (name, params) = (
+            lease.metadata.name.clone().unwrap_or_default(),
+            self.params(),
+        );
+        let replace = || async { Ok(self.api.replace(&name, &params, lease).await?) };
+        self.flow.call("replace lease", Op::Guarded, replace).await
     }
 
     fn params(&self) -> PostParams {

@@ -11,10 +11,13 @@ mod retry;
 pub use discovery::Catalog;
 pub use failure::ApiFailure;
 use failure::failure;
+pub use failure::{NoAnswer, Op};
 pub use lease::Leases;
 pub use objects::Propagation;
+pub use retry::Flow;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -29,30 +32,59 @@ use crate::render::{DesiredObject, KindInfo};
 
 /// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
 /// kubeconfig (`$KUBECONFIG`, `~/.kube/config`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub field_manager: String,
+    /// How long one request may go without an answer (`--request-timeout`).
+    pub request_timeout: Duration,
+    /// Most requests in flight at once (`--concurrency`); fewer while the server throttles.
+    pub max_in_flight: usize,
 }
 
-/// A connected cluster: the client, the discovery cache and our field manager.
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            kubeconfig: None,
+            context: None,
+            field_manager: "driftless".into(),
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 8,
+        }
+    }
+}
+
+/// A connected cluster: the client, the discovery cache, our field manager, and the policy
+/// every request follows.
 pub struct Cluster {
     client: Client,
     catalog: Catalog,
     field_manager: String,
+    flow: Arc<Flow>,
 }
 
 impl Cluster {
     pub async fn connect(options: &ConnectOptions) -> Result<Cluster> {
-        let config = load_config(options).await?;
+        let mut config = load_config(options).await?;
+        // The transport's own bounds; each attempt is also cut at the request timeout above it.
+        config.read_timeout = Some(options.request_timeout);
+        config.write_timeout = Some(options.request_timeout);
+        config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
         let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
+        let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
         let catalog = Catalog::discover(&client).await?;
         Ok(Cluster {
             client,
             catalog,
             field_manager: options.field_manager.clone(),
+            flow,
         })
+    }
+
+    /// The request policy: whether the server is still reachable, and its reset for a new pass.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
     }
 
     pub fn client(&self) -> &Client {
@@ -77,7 +109,8 @@ impl Cluster {
     pub async fn get(&self, object: &DesiredObject) -> Result<Option<Value>, ApiFailure> {
         let api = self.api(object)?;
         let name = &object.id.name;
-        let live = retry::retrying("get", || async { Ok(api.get_opt(name).await?) }).await?;
+        let get = || async { Ok(api.get_opt(name).await?) };
+        let live = self.flow.call("get", Op::Read, get).await?;
         live.map(to_value).transpose()
     }
 
@@ -93,10 +126,12 @@ impl Cluster {
         params.dry_run = dry_run;
         params.force = force;
         let (name, patch) = (&object.id.name, Patch::Apply(&object.manifest));
-        let applied = retry::retrying("apply", || async {
-            Ok(api.patch(name, &params, &patch).await?)
-        })
-        .await?;
+        let applied = self
+            .flow
+            .call("apply", Op::Apply, || async {
+                Ok(api.patch(name, &params, &patch).await?)
+            })
+            .await?;
         to_value(applied)
     }
 
@@ -105,7 +140,8 @@ impl Cluster {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let crd = api.get(name).await?;
+            let get = || async { Ok(api.get(name).await?) };
+            let crd = self.flow.call("get crd", Op::Read, get).await?;
             let established = crd
                 .status
                 .and_then(|s| s.conditions)

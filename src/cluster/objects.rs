@@ -6,7 +6,7 @@ use kube::api::{
 };
 use serde_json::Value;
 
-use super::retry::retrying;
+use super::failure::Op;
 use super::{ApiFailure, Cluster, api_resource, to_value};
 use crate::render::KindInfo;
 
@@ -61,7 +61,10 @@ impl Cluster {
         let mut out = Vec::new();
         let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
         loop {
-            let page = retrying("list", || async { Ok(api.list(&params).await?) }).await?;
+            let page = self
+                .flow
+                .call("list", Op::Read, || async { Ok(api.list(&params).await?) })
+                .await?;
             for mut item in page.items {
                 // List items omit apiVersion/kind; put them back for uniform handling.
                 item.types = Some(kube::core::TypeMeta {
@@ -85,7 +88,10 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<Value>, ApiFailure> {
         let api = self.dynamic(kind, namespace);
-        let live = retrying("get", || async { Ok(api.get_opt(name).await?) }).await?;
+        let live = self
+            .flow
+            .call("get", Op::Read, || async { Ok(api.get_opt(name).await?) })
+            .await?;
         live.map(to_value).transpose()
     }
 
@@ -97,10 +103,11 @@ impl Cluster {
         let api = self.dynamic(kind, meta["namespace"].as_str());
         let params = PatchParams::apply(&self.field_manager).force();
         let patch = Patch::Apply(manifest);
-        retrying("apply", || async {
-            Ok(api.patch(name, &params, &patch).await?)
-        })
-        .await?;
+        self.flow
+            .call("apply", Op::Apply, || async {
+                Ok(api.patch(name, &params, &patch).await?)
+            })
+            .await?;
         Ok(())
     }
 
@@ -121,7 +128,13 @@ impl Cluster {
             ..DeleteParams::default()
         };
         let api = self.dynamic(kind, namespace);
-        match retrying("delete", || async { Ok(api.delete(name, &params).await?) }).await {
+        match self
+            .flow
+            .call("delete", Op::Delete, || async {
+                Ok(api.delete(name, &params).await?)
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(failure) if failure.code == 404 => Ok(()),
             Err(failure) => Err(failure),
@@ -137,10 +150,11 @@ impl Cluster {
         let manifest = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
         let api = self.dynamic(&kind, None);
         let params = PatchParams::apply(&self.field_manager);
-        retrying("create namespace", || async {
-            Ok(api.patch(name, &params, &Patch::Apply(&manifest)).await?)
-        })
-        .await?;
+        self.flow
+            .call("create namespace", Op::Apply, || async {
+                Ok(api.patch(name, &params, &Patch::Apply(&manifest)).await?)
+            })
+            .await?;
         Ok(())
     }
 }

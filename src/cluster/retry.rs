@@ -1,38 +1,253 @@
-//! Retries for transient API failures. Every call driftless makes is idempotent (GET, LIST,
-//! server-side apply, DELETE of a named object), so a dropped connection, a 429 or a 5xx from an
-//! API server restarting behind a load balancer is retried a few times before it counts.
+//! How every request goes out: bounded in time, retried only when the failure is transient,
+//! throttled together when the server says 429, and not sent at all once the server is known
+//! gone.
+//!
+//! - **Timeout**: each attempt is cut at the request timeout (`--request-timeout`).
+//! - **Retries**: see [`ApiFailure::retry`]; 5xx and no answer back off (200 ms, 400 ms, 800 ms,
+//!   with jitter) up to four attempts; 429s wait as the server asks, up to a time budget.
+//! - **Throttling** (AIMD, as TCP does): requests in flight are limited; a 429 halves the limit
+//!   and pauses every worker for its `Retry-After`, each success raises it by 1/limit, up to
+//!   `--concurrency`.
+//! - **Unreachable**: after [`UNREACHABLE_AFTER`] consecutive attempts without an answer, the
+//!   server is taken as gone: no further request is sent this pass; every later call fails at
+//!   once, so a run ends in bounded time whatever work is left.
 
 use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
 use super::ApiFailure;
+use super::failure::{NoAnswer, Op, Retry, failure};
 
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// How long one request may keep being throttled (429) before it fails.
+const THROTTLE_BUDGET: Duration = Duration::from_secs(120);
+/// When the server names no wait.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Consecutive attempts without an answer after which the server counts as unreachable.
+pub const UNREACHABLE_AFTER: u32 = 6;
 
-/// Whether a failure is worth another try: no answer at all, throttling, or a server error.
-pub fn is_transient(failure: &ApiFailure) -> bool {
-    matches!(failure.code, 0 | 429 | 500 | 502 | 503 | 504)
+/// The request policy shared by every call of one cluster connection.
+#[derive(Debug)]
+pub struct Flow {
+    request_timeout: Duration,
+    limiter: Limiter,
+    /// Consecutive attempts without an answer; `u32::MAX` once the server is taken as gone.
+    silent: AtomicU32,
+    last_silence: Mutex<String>,
 }
 
-/// Runs `call` until it succeeds, fails for good, or has failed `ATTEMPTS` times; backs off
-/// 200 ms, 400 ms, 800 ms in between.
-pub async fn retrying<T, F, Fut>(what: &str, mut call: F) -> Result<T, ApiFailure>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ApiFailure>>,
-{
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                tracing::debug!(%what, attempt, error = %e, "transient API failure, retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-                attempt += 1;
+impl Flow {
+    pub fn new(request_timeout: Duration, max_in_flight: usize) -> Flow {
+        Flow {
+            request_timeout,
+            limiter: Limiter::new(max_in_flight),
+            silent: AtomicU32::new(0),
+            last_silence: Mutex::new(String::new()),
+        }
+    }
+
+    /// Forgets an earlier "unreachable" (a new pass of a long-running agent).
+    pub fn reset(&self) {
+        self.silent.store(0, Ordering::SeqCst);
+    }
+
+    /// Why the server counts as unreachable, if it does.
+    pub fn unreachable(&self) -> Option<String> {
+        (self.silent.load(Ordering::SeqCst) == u32::MAX).then(|| {
+            let last = self
+                .last_silence
+                .lock()
+                .map(|l| l.clone())
+                .unwrap_or_default();
+            format!("API server unreachable ({last})")
+        })
+    }
+
+    /// Runs `call` under the policy above.
+    pub async fn call<T, F, Fut>(&self, what: &str, op: Op, mut call: F) -> Result<T, ApiFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiFailure>>,
+    {
+        let first = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            if let Some(why) = self.unreachable() {
+                let mut f = failure(why);
+                f.no_answer = Some(NoAnswer::Unreachable);
+                return Err(f);
             }
-            result => return result,
+            let permit = self.limiter.acquire().await;
+            let sent = Instant::now();
+            let result = match tokio::time::timeout(self.request_timeout, call()).await {
+                Ok(result) => result,
+                Err(_) => Err(self.timed_out()),
+            };
+            drop(permit);
+            let e = match result {
+                Ok(value) => {
+                    self.limiter.succeeded();
+                    self.silent.store(0, Ordering::SeqCst);
+                    return Ok(value);
+                }
+                Err(e) => e,
+            };
+            self.observe(&e);
+            match e.retry(op) {
+                Retry::Throttled(after) if first.elapsed() < THROTTLE_BUDGET => {
+                    let wait = after.unwrap_or(DEFAULT_RETRY_AFTER);
+                    self.limiter.throttled(sent, wait);
+                    tracing::debug!(%what, wait_ms = wait.as_millis() as u64, limit = self.limiter.limit(), "throttled (429)");
+                }
+                Retry::Transient if attempt < ATTEMPTS && self.unreachable().is_none() => {
+                    tracing::debug!(%what, attempt, error = %e, "transient API failure, retrying");
+                    tokio::time::sleep(jitter(backoff)).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                _ => return Err(e),
+            }
+        }
+    }
+
+    fn timed_out(&self) -> ApiFailure {
+        let mut f = failure(format!(
+            "no answer within {}s (--request-timeout)",
+            self.request_timeout.as_secs_f32()
+        ));
+        f.no_answer = Some(NoAnswer::Timeout);
+        f
+    }
+
+    /// Counts attempts without an answer; any answer resets the count.
+    fn observe(&self, e: &ApiFailure) {
+        if e.no_answer.is_none() {
+            self.silent.store(0, Ordering::SeqCst);
+            return;
+        }
+        if let Ok(mut last) = self.last_silence.lock() {
+            *last = e.message.clone();
+        }
+        let before = self
+            .silent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(match n {
+                    u32::MAX => u32::MAX,
+                    n if n + 1 >= UNREACHABLE_AFTER => u32::MAX,
+                    n => n + 1,
+                })
+            })
+            .unwrap_or(u32::MAX);
+        if before != u32::MAX && before + 1 >= UNREACHABLE_AFTER {
+            // The one line a dead server gets; every later failure is in the report.
+            tracing::error!(error = %e, "API server unreachable: no further requests this run");
+        }
+    }
+}
+
+/// ±25 %, so workers that failed together do not retry together.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.75 + f64::from(nanos % 1000) / 2000.0;
+    d.mul_f64(factor)
+}
+
+/// Requests in flight, limited by an additive-increase, multiplicative-decrease window.
+#[derive(Debug)]
+struct Limiter {
+    max: f64,
+    state: Mutex<LimiterState>,
+    changed: Notify,
+}
+
+#[derive(Debug)]
+struct LimiterState {
+    limit: f64,
+    in_flight: usize,
+    paused_until: Option<Instant>,
+    /// The last decrease: 429s to requests sent before it do not decrease again.
+    decreased_at: Option<Instant>,
+}
+
+struct Permit<'a>(&'a Limiter);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        self.0.changed.notify_waiters();
+    }
+}
+
+impl Limiter {
+    fn new(max: usize) -> Limiter {
+        let max = max.max(1) as f64;
+        Limiter {
+            max,
+            state: Mutex::new(LimiterState {
+                limit: max,
+                in_flight: 0,
+                paused_until: None,
+                decreased_at: None,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn limit(&self) -> f64 {
+        self.state.lock().map(|s| s.limit).unwrap_or(1.0)
+    }
+
+    async fn acquire(&self) -> Permit<'_> {
+        loop {
+            let notified = self.changed.notified();
+            let wait = {
+                let Ok(mut s) = self.state.lock() else {
+                    return Permit(self);
+                };
+                match s.paused_until {
+                    Some(until) if until > Instant::now() => Some(until),
+                    _ if (s.in_flight as f64) < s.limit.floor().max(1.0) => {
+                        s.in_flight += 1;
+                        return Permit(self);
+                    }
+                    _ => None,
+                }
+            };
+            match wait {
+                Some(until) => tokio::time::sleep_until(until).await,
+                // Bounded: every request in flight ends within the request timeout.
+                None => notified.await,
+            }
+        }
+    }
+
+    fn succeeded(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.limit = (s.limit + 1.0 / s.limit).min(self.max);
+        }
+        self.changed.notify_waiters();
+    }
+
+    fn throttled(&self, sent: Instant, wait: Duration) {
+        if let Ok(mut s) = self.state.lock() {
+            if s.decreased_at.is_none_or(|at| sent >= at) {
+                s.limit = (s.limit / 2.0).max(1.0);
+                s.decreased_at = Some(Instant::now());
+            }
+            let until = Instant::now() + wait;
+            s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         }
     }
 }
@@ -42,57 +257,150 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    fn failure(code: u16) -> ApiFailure {
+    fn answer(code: u16) -> ApiFailure {
         ApiFailure {
             code,
-            reason: String::new(),
-            message: "boom".into(),
-            details_kind: String::new(),
-            causes: Vec::new(),
+            ..failure("boom".into())
         }
     }
 
-    #[test]
-    fn transient_means_no_answer_throttling_or_server_errors() {
-        assert!(
-            is_transient(&failure(0)) && is_transient(&failure(429)) && is_transient(&failure(503))
-        );
-        assert!(
-            !is_transient(&failure(404))
-                && !is_transient(&failure(409))
-                && !is_transient(&failure(422))
-        );
+    fn silence() -> ApiFailure {
+        ApiFailure {
+            no_answer: Some(NoAnswer::Transport),
+            ..failure("connection refused".into())
+        }
+    }
+
+    fn flow() -> Flow {
+        Flow::new(Duration::from_secs(30), 8)
     }
 
     #[tokio::test(start_paused = true)]
     async fn retries_transient_failures_then_gives_up() {
-        let calls = Cell::new(0);
-        let result: Result<(), _> = retrying("test", || {
-            calls.set(calls.get() + 1);
-            async { Err(failure(503)) }
-        })
-        .await;
+        let (flow, calls) = (flow(), Cell::new(0));
+        let result: Result<(), _> = flow
+            .call("test", Op::Read, || {
+                calls.set(calls.get() + 1);
+                async { Err(answer(503)) }
+            })
+            .await;
         assert_eq!((result.unwrap_err().code, calls.get()), (503, ATTEMPTS));
 
         let calls = Cell::new(0);
-        let result = retrying("test", || {
-            calls.set(calls.get() + 1);
-            let n = calls.get();
-            async move { if n < 3 { Err(failure(0)) } else { Ok(n) } }
-        })
-        .await;
-        assert_eq!(result.unwrap(), 3);
-
-        let calls = Cell::new(0);
-        let result: Result<(), _> = retrying("test", || {
-            calls.set(calls.get() + 1);
-            async { Err(failure(422)) }
-        })
-        .await;
+        let result: Result<(), _> = flow
+            .call("test", Op::Apply, || {
+                calls.set(calls.get() + 1);
+                async { Err(answer(422)) }
+            })
+            .await;
         assert_eq!(
             (result.unwrap_err().code, calls.get()),
             (422, 1),
-            "a real refusal is not retried"
+            "not retried"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_is_given_up_on_and_no_more_requests_are_sent() {
+        let (flow, calls) = (flow(), Cell::new(0));
+        for _ in 0..3 {
+            let _: Result<(), _> = flow
+                .call("test", Op::Read, || {
+                    calls.set(calls.get() + 1);
+                    async { Err(silence()) }
+                })
+                .await;
+        }
+        assert_eq!(
+            calls.get(),
+            UNREACHABLE_AFTER,
+            "stops counting attempts at the threshold"
+        );
+        let after = calls.get();
+        let e = flow
+            .call("test", Op::Read, || {
+                calls.set(calls.get() + 1);
+                async { Ok::<_, ApiFailure>(()) }
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            e.is_unreachable() && e.to_string().contains("connection refused"),
+            "{e}"
+        );
+        assert_eq!(calls.get(), after, "nothing sent");
+        flow.reset();
+        assert!(
+            flow.call("test", Op::Read, || async { Ok::<_, ApiFailure>(()) })
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_without_an_answer_times_out() {
+        let flow = Flow::new(Duration::from_secs(2), 1);
+        let started = Instant::now();
+        let e = flow
+            .call("test", Op::Guarded, || async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok::<(), ApiFailure>(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.no_answer, Some(NoAnswer::Timeout));
+        assert!(e.to_string().contains("--request-timeout"));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "guarded: no retry"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_halves_the_window_once_per_round_and_pauses_everyone() {
+        let limiter = Limiter::new(16);
+        let sent = Instant::now();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        limiter.throttled(sent, Duration::from_secs(1));
+        limiter.throttled(sent, Duration::from_secs(1));
+        assert_eq!(
+            limiter.limit(),
+            8.0,
+            "one decrease for requests sent together"
+        );
+        let before = Instant::now();
+        drop(limiter.acquire().await);
+        assert!(
+            before.elapsed() >= Duration::from_secs(1),
+            "paused for Retry-After"
+        );
+        for _ in 0..8 {
+            limiter.succeeded();
+        }
+        let limit = limiter.limit();
+        assert!((8.9..=9.0).contains(&limit), "additive increase, about one per window: {limit}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_requests_wait_and_then_succeed() {
+        let (flow, calls) = (flow(), Cell::new(0));
+        let started = Instant::now();
+        let result = flow
+            .call("test", Op::Apply, || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move {
+                    if n < 10 {
+                        let mut e = answer(429);
+                        e.retry_after = Some(Duration::from_secs(1));
+                        Err(e)
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 10, "429s are not counted as attempts");
+        assert!(started.elapsed() >= Duration::from_secs(9));
     }
 }

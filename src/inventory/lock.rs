@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use super::SetName;
 use crate::cluster::{ApiFailure, Cluster, Leases};
 use crate::error::Error;
+use crate::halt::Halt;
 
 /// How the Lease is held.
 #[derive(Debug, Clone)]
@@ -106,7 +107,7 @@ impl SetLock {
 
     /// Takes the Lease, waiting up to the timeout for another holder. Creates the inventory
     /// namespace if needed.
-    pub async fn take(&mut self, cluster: &Cluster) -> Result<Taken, Error> {
+    pub async fn take(&mut self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
         if self.held.is_some() {
             return Ok(Taken::Unchanged);
         }
@@ -168,7 +169,17 @@ impl SetLock {
                     self.options.timeout.as_secs()
                 )));
             }
-            tokio::time::sleep((deadline - now).min(Duration::from_millis(500))).await;
+            tokio::select! {
+                _ = tokio::time::sleep((deadline - now).min(Duration::from_millis(500))) => {}
+                _ = halt.halted() => {
+                    return Err(Error::Lock(format!(
+                        "stopped waiting for Lease {}/{} (held by {last_holder}): {}",
+                        self.namespace,
+                        self.name,
+                        halt.reason().map_or("halted", |r| r.describe())
+                    )));
+                }
+            }
         }
     }
 

@@ -9,8 +9,10 @@ use serde_json::Value;
 use super::Inventory;
 use super::parent::{PART_OF_LABEL, Parent, group_kind, split_group_kind};
 use super::rules::{Budget, PruneDecision, PruneRules, decide};
+use crate::apply::prune::{Deletion, delete_all};
 use crate::cluster::{Cluster, Propagation};
 use crate::error::{Error, Result};
+use crate::halt::Halt;
 use crate::plan::{NamespaceKey, PrunePlan, diff, mask, normalize, order};
 use crate::render::{DesiredObject, KindInfo, ObjectId};
 use crate::report::{ObjectReport, Outcome};
@@ -176,6 +178,7 @@ impl Inventory {
         dry_run: bool,
         settings: &PruneSettings,
         concurrency: usize,
+        halt: &Halt,
     ) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
         let mut lines: Vec<(NamespaceKey, Vec<ObjectReport>)> = Vec::new();
         let mut deletes: Vec<((usize, bool), PrunePlan)> = Vec::new();
@@ -216,23 +219,27 @@ impl Inventory {
         }
         // Reverse apply order: dependants first, Namespaces and CRDs last.
         deletes.sort_by(|a, b| order::apply_key(&b.1.id).cmp(&order::apply_key(&a.1.id)));
-        let done =
-            crate::apply::prune::delete_all(cluster, deletes, settings.propagation, concurrency)
-                .await;
-        for ((idx, legacy), plan, result) in done {
+        let done = delete_all(cluster, deletes, settings.propagation, concurrency, halt).await;
+        for ((idx, legacy), plan, deletion) in done {
             let key = lines[idx].0.clone();
             let mut line = ObjectReport::prune(plan);
-            if let Err(e) = result {
-                if let Some(members) = self.entries.get_mut(&key).and_then(|e| e.members.as_mut()) {
-                    members
-                        .remaining
-                        .insert(group_kind(&line.id.group, &line.id.kind));
-                    members.legacy_remaining += usize::from(legacy);
+            if !matches!(deletion, Deletion::Deleted)
+                && let Some(members) = self.entries.get_mut(&key).and_then(|e| e.members.as_mut())
+            {
+                members
+                    .remaining
+                    .insert(group_kind(&line.id.group, &line.id.kind));
+                members.legacy_remaining += usize::from(legacy);
+            }
+            match deletion {
+                Deletion::Deleted => {}
+                Deletion::NotAttempted(why) => line = line.not_attempted(why),
+                Deletion::Failed(e) => {
+                    line.outcome = Outcome::Failed;
+                    line.message = Some(format!(
+                        "prune failed, kept in the inventory for the next sync: {e}"
+                    ));
                 }
-                line.outcome = Outcome::Failed;
-                line.message = Some(format!(
-                    "prune failed, kept in the inventory for the next sync: {e}"
-                ));
             }
             lines[idx].1.push(line);
         }

@@ -65,6 +65,17 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
         };
     }
     let (merged, conflict, drift, note) = match &observed.dry_run {
+        DryRun::NotAttempted(why) => {
+            return ObjectPlan {
+                object,
+                action: Action::NotAttempted,
+                diff: String::new(),
+                needs_write: false,
+                message: Some(why.clone()),
+                conflict: None,
+                drift: None,
+            };
+        }
         DryRun::Rejected(reason) => {
             let message = Some(hide(reason.clone()));
             return ObjectPlan {

@@ -42,6 +42,8 @@ pub enum Action {
     Fail,
     /// Left alone: it exists and driftless does not manage it, and adoption was not asked for.
     Skip,
+    /// Not planned: the run was halted, or the API server is gone; the message says which.
+    NotAttempted,
 }
 
 /// What the server said to a server-side apply dry-run of the desired object.
@@ -60,6 +62,8 @@ pub enum DryRun {
     /// the manifest as written.
     Pending(String),
     Rejected(String),
+    /// Never asked: the run was halted or the server is unreachable (the reason).
+    NotAttempted(String),
 }
 
 /// Everything the planner needs to know about one object's present.
@@ -96,7 +100,8 @@ impl ObjectPlan {
     }
     /// True when this object stops its namespace from being applied.
     pub fn blocks(&self, force_conflicts: bool) -> bool {
-        self.action == Action::Fail || (self.conflict.is_some() && !force_conflicts)
+        matches!(self.action, Action::Fail | Action::NotAttempted)
+            || (self.conflict.is_some() && !force_conflicts)
     }
 }
 

@@ -7,6 +7,7 @@ use futures::{StreamExt, stream};
 
 use super::{Context, DryRun, ObjectPlan, Observation, classify};
 use crate::cluster::{ApiFailure, Cluster};
+use crate::halt::Halt;
 use crate::render::DesiredObject;
 
 /// Plans every object: GET and SSA dry-run, up to `concurrency` objects at a time.
@@ -20,10 +21,17 @@ pub async fn observe(
     preview: bool,
     concurrency: usize,
     ctx: Context<'_>,
+    halt: &Halt,
 ) -> Vec<ObjectPlan> {
     stream::iter(objects)
         .map(|object| async move {
-            let observation = observe_one(cluster, &object, namespaces_to_create, preview).await;
+            let observation = match halt.not_attempted() {
+                Some(why) => Observation {
+                    live: None,
+                    dry_run: DryRun::NotAttempted(why),
+                },
+                None => observe_one(cluster, &object, namespaces_to_create, preview).await,
+            };
             classify(object, observation, ctx)
         })
         .buffered(concurrency.max(1))
@@ -63,12 +71,13 @@ async fn observe_one(
         Err(e) => {
             return Observation {
                 live: None,
-                dry_run: DryRun::Rejected(e.to_string()),
+                dry_run: refused(e),
             };
         }
     };
     let dry_run = match cluster.apply(object, true, false).await {
         Ok(merged) => DryRun::Merged(merged),
+        Err(e) if e.is_unreachable() => refused(e),
         Err(e) if e.is_conflict() => forced(cluster, object, e).await,
         Err(e) if e.is_missing_namespace() && in_new_namespace(object, new_namespaces) => {
             DryRun::Pending("its namespace is created by this sync".into())
@@ -76,6 +85,15 @@ async fn observe_one(
         Err(e) => DryRun::Rejected(e.to_string()),
     };
     Observation { live, dry_run }
+}
+
+/// A failed read: the server's refusal, or "not attempted" when the server is gone.
+fn refused(e: ApiFailure) -> DryRun {
+    if e.is_unreachable() {
+        DryRun::NotAttempted(format!("not attempted: {e}"))
+    } else {
+        DryRun::Rejected(e.to_string())
+    }
 }
 
 /// On a conflict, dry-runs again with force so the diff can still show what apply would do.

@@ -22,7 +22,7 @@ pub fn render_json(report: &Report) -> String {
 fn counts(count: impl Fn(Outcome) -> usize) -> Value {
     let map: Map<String, Value> = Outcome::ALL
         .iter()
-        .map(|&o| (o.label().to_string(), json!(count(o))))
+        .map(|&o| (o.key().to_string(), json!(count(o))))
         .collect();
     Value::Object(map)
 }
@@ -44,7 +44,7 @@ fn object(o: &ObjectReport) -> Value {
         "namespace": o.id.namespace,
         "name": o.id.name,
         "source": o.source(),
-        "outcome": o.outcome.label(),
+        "outcome": o.outcome.key(),
         "diff": o.diff,
         "message": o.message,
         "conflict": o.conflict,

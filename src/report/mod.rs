@@ -44,10 +44,12 @@ pub enum Outcome {
     Failed,
     /// Valid, but not applied because another object in its namespace failed.
     Held,
+    /// Never tried: the run was halted (a signal, its deadline) or the API server was gone.
+    NotAttempted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Created,
         Outcome::Configured,
         Outcome::Unchanged,
@@ -55,7 +57,16 @@ impl Outcome {
         Outcome::Skipped,
         Outcome::Failed,
         Outcome::Held,
+        Outcome::NotAttempted,
     ];
+
+    /// The key in JSON reports (`notAttempted`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::NotAttempted => "notAttempted",
+            other => other.label(),
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -66,6 +77,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::Held => "held",
+            Outcome::NotAttempted => "not attempted",
         }
     }
 }
@@ -96,6 +108,7 @@ impl ObjectReport {
             Action::Unchanged => Outcome::Unchanged,
             Action::Fail => Outcome::Failed,
             Action::Skip => Outcome::Skipped,
+            Action::NotAttempted => Outcome::NotAttempted,
         };
         ObjectReport {
             id: plan.object.id,
@@ -132,6 +145,14 @@ impl ObjectReport {
         }
     }
 
+    /// An object this run did not get to, and why (`not attempted: interrupted (SIGINT)`).
+    pub fn not_attempted(mut self, why: String) -> ObjectReport {
+        self.outcome = Outcome::NotAttempted;
+        self.diff.clear();
+        self.message = Some(why);
+        self
+    }
+
     /// A desired object left alone because its namespace is outside this sync's scope.
     pub fn out_of_scope(object: crate::render::DesiredObject) -> ObjectReport {
         ObjectReport {
@@ -159,7 +180,11 @@ impl NamespaceReport {
         self.objects.iter().filter(|o| o.outcome == outcome).count()
     }
     pub fn failed(&self) -> bool {
-        !self.errors.is_empty() || self.objects.iter().any(|o| o.outcome == Outcome::Failed)
+        !self.errors.is_empty()
+            || self
+                .objects
+                .iter()
+                .any(|o| matches!(o.outcome, Outcome::Failed | Outcome::NotAttempted))
     }
 }
 
@@ -238,6 +263,11 @@ impl Report {
                 Outcome::Created | Outcome::Configured | Outcome::Pruned
             )
         })
+    }
+
+    /// How many objects ended with `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.objects().filter(|o| o.outcome == outcome).count()
     }
 
     /// `kubectl diff` convention for previews (0 in sync, 1 differences, 2 error); a sync exits

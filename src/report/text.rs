@@ -25,7 +25,9 @@ pub fn render_summary(report: &Report) -> String {
     for ns in &report.namespaces {
         let counts: Vec<String> = Outcome::ALL
             .iter()
-            .map(|&o| format!("{} {}", ns.count(o), o.label()))
+            .map(|&o| (ns.count(o), o.label()))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, label)| format!("{n} {label}"))
             .collect();
         let status = if ns.failed() { "FAILED" } else { "ok" };
         let _ = writeln!(
@@ -61,15 +63,18 @@ pub fn render_summary(report: &Report) -> String {
         }
     }
     let total = report.objects().count();
-    let failed = report
-        .objects()
-        .filter(|o| o.outcome == Outcome::Failed)
-        .count();
-    let _ = writeln!(
+    let failed = report.count(Outcome::Failed);
+    let _ = write!(
         out,
         "{total} objects in {} namespaces, {failed} failed",
         report.namespaces.len()
     );
+    match report.count(Outcome::NotAttempted) {
+        0 => out.push('\n'),
+        n => {
+            let _ = writeln!(out, ", {n} not attempted");
+        }
+    }
     out
 }
 

@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
+use crate::halt::Halt;
 use crate::inventory::{
     self, Inventory, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock, SetRef,
     Taken,
@@ -76,10 +77,14 @@ impl Default for SyncOptions {
 /// Syncs (or previews) one rendered revision. Resolve problems (a namespaced object with no
 /// namespace, a duplicate), an unreadable inventory and refused prunes are errors of the whole
 /// run: nothing is written. Failures of single objects fail their namespace in the report.
+/// Once `halt` fires, no new request that plans or writes starts: what is left is reported as
+/// not attempted, and the inventories stay consistent (they record before every apply, and
+/// are never shrunk after a halt).
 pub async fn run(
     cluster: &mut Cluster,
     rendered: &Rendered,
     options: &SyncOptions,
+    halt: &Halt,
 ) -> Result<Report> {
     // Every log line of this run names the set and the revision it comes from.
     let span = tracing::info_span!(
@@ -87,7 +92,7 @@ pub async fn run(
         set = %options.set.name,
         revision = rendered.revision.as_deref().unwrap_or("-")
     );
-    run_locked(cluster, rendered, options)
+    run_locked(cluster, rendered, options, halt)
         .instrument(span)
         .await
 }
@@ -96,6 +101,7 @@ async fn run_locked(
     cluster: &mut Cluster,
     rendered: &Rendered,
     options: &SyncOptions,
+    halt: &Halt,
 ) -> Result<Report> {
     let mut lock = match options.dry_run {
         true => None,
@@ -107,10 +113,10 @@ async fn run_locked(
             Some(lock)
         }
     };
-    let mut result = pass(cluster, rendered, options, lock.as_mut()).await;
+    let mut result = pass(cluster, rendered, options, lock.as_mut(), halt).await;
     if matches!(result, Err(Stop::Replan)) {
         tracing::info!("another writer of this sync set ran meanwhile: planning again");
-        result = pass(cluster, rendered, options, lock.as_mut()).await;
+        result = pass(cluster, rendered, options, lock.as_mut(), halt).await;
     }
     if let Some(lock) = lock {
         lock.release().await;
@@ -139,6 +145,7 @@ struct Pass<'a> {
     options: &'a SyncOptions,
     revision: Option<&'a str>,
     lock: Option<&'a mut SetLock>,
+    halt: &'a Halt,
 }
 
 impl Pass<'_> {
@@ -147,7 +154,7 @@ impl Pass<'_> {
         let Some(lock) = self.lock.as_deref_mut() else {
             return Ok(());
         };
-        if !lock.is_held() && lock.take(cluster).await? == Taken::AfterAnotherWriter {
+        if !lock.is_held() && lock.take(cluster, self.halt).await? == Taken::AfterAnotherWriter {
             return Err(Stop::Replan);
         }
         Ok(lock.check()?)
@@ -159,6 +166,7 @@ async fn pass(
     rendered: &Rendered,
     options: &SyncOptions,
     lock: Option<&mut SetLock>,
+    halt: &Halt,
 ) -> Result<Report, Stop> {
     let mode = if options.dry_run {
         Mode::Preview
@@ -175,6 +183,7 @@ async fn pass(
         options,
         revision: rendered.revision.as_deref(),
         lock,
+        halt,
     };
 
     // 1. The desired set, in scope.
@@ -254,10 +263,12 @@ async fn pass(
                 options.dry_run,
                 prune,
                 options.concurrency,
+                halt,
             )
             .await;
         report.extend_all(lines);
-        if !options.dry_run {
+        // After a halt the parents keep what they list: a superset, never a leak.
+        if !options.dry_run && !halt.is_halted() {
             if inventory.needs_record_pruned(&wanted, &failed) {
                 pass.writer(cluster).await?;
             }

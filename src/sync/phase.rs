@@ -47,6 +47,7 @@ pub(super) async fn plan(
         options.dry_run,
         options.concurrency,
         ctx,
+        pass.halt,
     )
     .await;
     plan::group_by_namespace(plans)
@@ -63,7 +64,8 @@ pub(super) async fn record(
     kinds: &BTreeMap<NamespaceKey, BTreeSet<String>>,
     which: impl Fn(&NamespaceKey) -> bool,
 ) -> Result<BTreeMap<NamespaceKey, String>, Stop> {
-    if pass.options.dry_run {
+    // A halted run applies nothing more, so it has nothing more to record.
+    if pass.options.dry_run || pass.halt.is_halted() {
         return Ok(BTreeMap::new());
     }
     let writes = plans.iter().flat_map(|p| &p.objects).any(|o| o.needs_write);
@@ -96,5 +98,5 @@ pub(super) async fn apply(
         concurrency: options.concurrency,
         force_conflicts: options.force_conflicts,
     };
-    apply::execute(cluster, plans, apply_options, held).await
+    apply::execute(cluster, plans, apply_options, held, pass.halt).await
 }
