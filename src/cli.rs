@@ -217,6 +217,9 @@ pub struct SourceArgs {
     /// Skip files matching these globs (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
+    /// How long reading one revision may take (a Git remote that stops answering).
+    #[arg(long, env = "DRIFTLESS_FETCH_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
+    pub fetch_timeout: Duration,
     /// Largest manifest file, in bytes.
     #[arg(long, default_value_t = Limits::default().max_file_bytes)]
     pub max_file_size: u64,
@@ -275,6 +278,7 @@ impl SourceArgs {
                 include: self.include.clone(),
                 exclude: self.exclude.clone(),
             },
+            fetch_timeout: self.fetch_timeout,
         }
     }
 }

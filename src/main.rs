@@ -158,13 +158,15 @@ fn init_tracing(verbose: u8) {
     // the server is gone. driftless reports failures itself, once per cause.
     let default = match verbose {
         0 => "warn,kube_client=off",
-        1 => "driftless=debug,info,kube_client=warn",
+        1 => "driftless=debug,info,kube_client=off",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: logs piped to a file or a CI log stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod faults;
 mod git_source;
 mod ownership;
 mod prune;

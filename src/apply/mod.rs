@@ -39,7 +39,8 @@ pub async fn execute(
         let mut lines = Vec::with_capacity(ns.objects.len());
         for (obj_idx, plan) in ns.objects.into_iter().enumerate() {
             if let Some(why) = unrecorded {
-                lines.push(Some(unrecorded_line(plan, why)));
+                let gone = cluster.flow().unreachable();
+                lines.push(Some(unrecorded_line(plan, why, gone)));
             } else if blocked {
                 lines.push(Some(blocked_line(plan, options.force_conflicts)));
             } else if plan.needs_write {
@@ -100,12 +101,17 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
     line
 }
 
-/// Not applied: a member the inventory does not record could never be pruned.
-fn unrecorded_line(plan: ObjectPlan, why: &str) -> ObjectReport {
+/// Not applied: a member the inventory does not record could never be pruned. When the server
+/// is gone, that is all there is to say: not attempted.
+fn unrecorded_line(plan: ObjectPlan, why: &str, unreachable: Option<String>) -> ObjectReport {
     let mut line = ObjectReport::planned(plan);
-    if line.outcome != Outcome::Failed {
-        line.outcome = Outcome::Failed;
-        line.message = Some(format!("not applied: {why}"));
+    match (line.outcome, unreachable) {
+        (Outcome::Failed | Outcome::NotAttempted, _) => {}
+        (_, Some(gone)) => return line.not_attempted(format!("not attempted: {gone}")),
+        _ => {
+            line.outcome = Outcome::Failed;
+            line.message = Some(format!("not applied: {why}"));
+        }
     }
     line.diff.clear();
     line

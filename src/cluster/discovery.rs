@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use kube::Client;
 use kube::discovery::{Discovery, Scope};
 
-use super::ApiFailure;
+use super::{ApiFailure, Flow, Op};
 use crate::error::{Error, Result};
 use crate::render::{KindInfo, KindLookup};
 
@@ -28,10 +28,16 @@ impl Catalog {
     /// Runs discovery: aggregated (one request, Kubernetes 1.26+) first; servers without it
     /// answer with nothing (1.20 returns zero groups, not an error), so an empty or failed result
     /// falls back to the classic per-group endpoints.
-    pub async fn discover(client: &Client) -> Result<Catalog> {
-        match Discovery::new(client.clone()).run_aggregated().await {
+    /// Every request follows `flow` (timeouts, retries, throttling) like any other.
+    pub async fn discover(client: &Client, flow: &Flow) -> Result<Catalog> {
+        let aggregated = flow
+            .call("discovery", Op::Read, || async {
+                Ok(Discovery::new(client.clone()).run_aggregated().await?)
+            })
+            .await;
+        match aggregated {
             Ok(d) if d.groups().next().is_some() => Ok(Catalog::from_discovery(&d)),
-            _ => Catalog::classic(client).await,
+            _ => Catalog::classic(client, flow).await,
         }
     }
 
@@ -54,21 +60,35 @@ impl Catalog {
         catalog
     }
 
-    async fn classic(client: &Client) -> Result<Catalog> {
-        let fatal = |e: kube::Error| Error::Discovery(ApiFailure::from(e).to_string());
-        let core = client.list_core_api_versions().await.map_err(fatal)?;
-        let groups = client.list_api_groups().await.map_err(fatal)?;
+    async fn classic(client: &Client, flow: &Flow) -> Result<Catalog> {
+        let fatal = |e: ApiFailure| Error::Discovery(e.to_string());
+        let core = flow
+            .call("discovery", Op::Read, || async {
+                Ok(client.list_core_api_versions().await?)
+            })
+            .await
+            .map_err(fatal)?;
+        let groups = flow
+            .call("discovery", Op::Read, || async {
+                Ok(client.list_api_groups().await?)
+            })
+            .await
+            .map_err(fatal)?;
         let mut versions: Vec<String> = core.versions;
         for group in groups.groups {
             versions.extend(group.versions.into_iter().map(|v| v.group_version));
         }
-        let lists: Vec<(String, Result<APIResourceList, kube::Error>)> = stream::iter(versions)
+        let lists: Vec<(String, Result<APIResourceList, ApiFailure>)> = stream::iter(versions)
             .map(|gv| async move {
-                let list = if gv.contains('/') {
-                    client.list_api_group_resources(&gv).await
-                } else {
-                    client.list_core_api_resources(&gv).await
-                };
+                let list = flow
+                    .call("discovery", Op::Read, || async {
+                        Ok(if gv.contains('/') {
+                            client.list_api_group_resources(&gv).await?
+                        } else {
+                            client.list_core_api_resources(&gv).await?
+                        })
+                    })
+                    .await;
                 (gv, list)
             })
             .buffer_unordered(8)
@@ -79,7 +99,7 @@ impl Catalog {
             match list {
                 Ok(list) => catalog.insert_list(&gv, list),
                 Err(e) => {
-                    let reason = ApiFailure::from(e).to_string();
+                    let reason = e.to_string();
                     tracing::warn!(group_version = %gv, %reason, "discovery failed for this group; its kinds are unknown");
                     catalog.unavailable.push((gv, reason));
                 }

@@ -137,7 +137,14 @@ fn describe_transport(err: &kube::Error) -> String {
     while let Some(source) = innermost.source() {
         innermost = source;
     }
-    let (outer, inner) = (err.to_string(), innermost.to_string());
+    let outer = err.to_string();
+    // rustls appends a link to its manual; the message before it is what a user needs.
+    let inner = innermost.to_string();
+    let inner = inner
+        .split(": https://")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     if outer.contains(&inner) {
         outer
     } else {

@@ -7,6 +7,7 @@ mod failure;
 mod lease;
 mod objects;
 mod retry;
+mod throttle;
 
 pub use discovery::Catalog;
 pub use failure::ApiFailure;
@@ -71,9 +72,12 @@ impl Cluster {
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
         config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+        // kube retries 429s and 5xx on its own, per request, unseen: the request policy here
+        // must see every answer to throttle all workers together and to bound each attempt.
+        config.default_retry = false;
         let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
         let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
-        let catalog = Catalog::discover(&client).await?;
+        let catalog = Catalog::discover(&client, &flow).await?;
         Ok(Cluster {
             client,
             catalog,
@@ -101,7 +105,7 @@ impl Cluster {
 
     /// Re-runs discovery, after this sync established CRDs.
     pub async fn refresh_catalog(&mut self) -> Result<()> {
-        self.catalog = Catalog::discover(&self.client).await?;
+        self.catalog = Catalog::discover(&self.client, &self.flow).await?;
         Ok(())
     }
 

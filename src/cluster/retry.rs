@@ -4,12 +4,12 @@
 //!
 //! - **Timeout**: each attempt is cut at the request timeout (`--request-timeout`).
 //! - **Retries**: see [`ApiFailure::retry`]; 5xx and no answer back off (200 ms, 400 ms, 800 ms,
-//!   with jitter) up to four attempts; 429s wait as the server asks, up to a time budget.
-//! - **Throttling** (AIMD, as TCP does): requests in flight are limited; a 429 halves the limit
-//!   and pauses every worker for its `Retry-After`, each success raises it by 1/limit, up to
-//!   `--concurrency`.
-//! - **Unreachable**: after [`UNREACHABLE_AFTER`] consecutive attempts without an answer, the
-//!   server is taken as gone: no further request is sent this pass; every later call fails at
+//!   with jitter) up to four attempts; a refused (429) request waits as the server asks, up to a
+//!   time budget.
+//! - **Throttling**: requests in flight are limited by windows that shrink on 429 and grow back
+//!   slowly (see [`super::throttle`]).
+//! - **Unreachable**: after [`UNREACHABLE_AFTER`] consecutive attempts without an answer (two
+//!   if they timed out), the server is taken as gone: no further request is sent this pass; every later call fails at
 //!   once, so a run ends in bounded time whatever work is left.
 
 use std::future::Future;
@@ -17,11 +17,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::ApiFailure;
 use super::failure::{NoAnswer, Op, Retry, failure};
+use super::throttle::Throttle;
 
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -36,7 +36,7 @@ pub const UNREACHABLE_AFTER: u32 = 6;
 #[derive(Debug)]
 pub struct Flow {
     request_timeout: Duration,
-    limiter: Limiter,
+    throttle: Throttle,
     /// Consecutive attempts without an answer; `u32::MAX` once the server is taken as gone.
     silent: AtomicU32,
     last_silence: Mutex<String>,
@@ -46,7 +46,7 @@ impl Flow {
     pub fn new(request_timeout: Duration, max_in_flight: usize) -> Flow {
         Flow {
             request_timeout,
-            limiter: Limiter::new(max_in_flight),
+            throttle: Throttle::new(max_in_flight),
             silent: AtomicU32::new(0),
             last_silence: Mutex::new(String::new()),
         }
@@ -84,7 +84,8 @@ impl Flow {
                 f.no_answer = Some(NoAnswer::Unreachable);
                 return Err(f);
             }
-            let permit = self.limiter.acquire().await;
+            let window = self.throttle.window(op);
+            let permit = window.acquire().await;
             let sent = Instant::now();
             let result = match tokio::time::timeout(self.request_timeout, call()).await {
                 Ok(result) => result,
@@ -93,7 +94,7 @@ impl Flow {
             drop(permit);
             let e = match result {
                 Ok(value) => {
-                    self.limiter.succeeded();
+                    window.succeeded();
                     self.silent.store(0, Ordering::SeqCst);
                     return Ok(value);
                 }
@@ -103,8 +104,11 @@ impl Flow {
             match e.retry(op) {
                 Retry::Throttled(after) if first.elapsed() < THROTTLE_BUDGET => {
                     let wait = after.unwrap_or(DEFAULT_RETRY_AFTER);
-                    self.limiter.throttled(sent, wait);
-                    tracing::debug!(%what, wait_ms = wait.as_millis() as u64, limit = self.limiter.limit(), "throttled (429)");
+                    window.throttled(sent);
+                    tracing::debug!(%what, wait_ms = wait.as_millis() as u64, limit = window.limit(), "throttled (429)");
+                    // Not before the server said; jittered, so refused requests do not return
+                    // together.
+                    tokio::time::sleep(wait + jitter(wait) / 4).await;
                 }
                 Retry::Transient if attempt < ATTEMPTS && self.unreachable().is_none() => {
                     tracing::debug!(%what, attempt, error = %e, "transient API failure, retrying");
@@ -135,17 +139,22 @@ impl Flow {
         if let Ok(mut last) = self.last_silence.lock() {
             *last = e.message.clone();
         }
+        // A timeout already waited the whole request timeout: two in a row are enough.
+        let weight = match e.no_answer {
+            Some(NoAnswer::Timeout) => UNREACHABLE_AFTER / 2,
+            _ => 1,
+        };
         let before = self
             .silent
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 Some(match n {
                     u32::MAX => u32::MAX,
-                    n if n + 1 >= UNREACHABLE_AFTER => u32::MAX,
-                    n => n + 1,
+                    n if n + weight >= UNREACHABLE_AFTER => u32::MAX,
+                    n => n + weight,
                 })
             })
             .unwrap_or(u32::MAX);
-        if before != u32::MAX && before + 1 >= UNREACHABLE_AFTER {
+        if before != u32::MAX && before + weight >= UNREACHABLE_AFTER {
             // The one line a dead server gets; every later failure is in the report.
             tracing::error!(error = %e, "API server unreachable: no further requests this run");
         }
@@ -160,96 +169,6 @@ fn jitter(d: Duration) -> Duration {
         .unwrap_or(0);
     let factor = 0.75 + f64::from(nanos % 1000) / 2000.0;
     d.mul_f64(factor)
-}
-
-/// Requests in flight, limited by an additive-increase, multiplicative-decrease window.
-#[derive(Debug)]
-struct Limiter {
-    max: f64,
-    state: Mutex<LimiterState>,
-    changed: Notify,
-}
-
-#[derive(Debug)]
-struct LimiterState {
-    limit: f64,
-    in_flight: usize,
-    paused_until: Option<Instant>,
-    /// The last decrease: 429s to requests sent before it do not decrease again.
-    decreased_at: Option<Instant>,
-}
-
-struct Permit<'a>(&'a Limiter);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.0.state.lock() {
-            s.in_flight = s.in_flight.saturating_sub(1);
-        }
-        self.0.changed.notify_waiters();
-    }
-}
-
-impl Limiter {
-    fn new(max: usize) -> Limiter {
-        let max = max.max(1) as f64;
-        Limiter {
-            max,
-            state: Mutex::new(LimiterState {
-                limit: max,
-                in_flight: 0,
-                paused_until: None,
-                decreased_at: None,
-            }),
-            changed: Notify::new(),
-        }
-    }
-
-    fn limit(&self) -> f64 {
-        self.state.lock().map(|s| s.limit).unwrap_or(1.0)
-    }
-
-    async fn acquire(&self) -> Permit<'_> {
-        loop {
-            let notified = self.changed.notified();
-            let wait = {
-                let Ok(mut s) = self.state.lock() else {
-                    return Permit(self);
-                };
-                match s.paused_until {
-                    Some(until) if until > Instant::now() => Some(until),
-                    _ if (s.in_flight as f64) < s.limit.floor().max(1.0) => {
-                        s.in_flight += 1;
-                        return Permit(self);
-                    }
-                    _ => None,
-                }
-            };
-            match wait {
-                Some(until) => tokio::time::sleep_until(until).await,
-                // Bounded: every request in flight ends within the request timeout.
-                None => notified.await,
-            }
-        }
-    }
-
-    fn succeeded(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            s.limit = (s.limit + 1.0 / s.limit).min(self.max);
-        }
-        self.changed.notify_waiters();
-    }
-
-    fn throttled(&self, sent: Instant, wait: Duration) {
-        if let Ok(mut s) = self.state.lock() {
-            if s.decreased_at.is_none_or(|at| sent >= at) {
-                s.limit = (s.limit / 2.0).max(1.0);
-                s.decreased_at = Some(Instant::now());
-            }
-            let until = Instant::now() + wait;
-            s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -354,31 +273,6 @@ mod tests {
             started.elapsed() < Duration::from_secs(3),
             "guarded: no retry"
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn throttling_halves_the_window_once_per_round_and_pauses_everyone() {
-        let limiter = Limiter::new(16);
-        let sent = Instant::now();
-        tokio::time::advance(Duration::from_millis(1)).await;
-        limiter.throttled(sent, Duration::from_secs(1));
-        limiter.throttled(sent, Duration::from_secs(1));
-        assert_eq!(
-            limiter.limit(),
-            8.0,
-            "one decrease for requests sent together"
-        );
-        let before = Instant::now();
-        drop(limiter.acquire().await);
-        assert!(
-            before.elapsed() >= Duration::from_secs(1),
-            "paused for Retry-After"
-        );
-        for _ in 0..8 {
-            limiter.succeeded();
-        }
-        let limit = limiter.limit();
-        assert!((8.9..=9.0).contains(&limit), "additive increase, about one per window: {limit}");
     }
 
     #[tokio::test(start_paused = true)]

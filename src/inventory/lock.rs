@@ -254,7 +254,12 @@ impl SetLock {
                         renewed = Instant::now();
                     }
                     Err(e) if e.code == 409 || renewed.elapsed() >= duration => {
-                        tracing::error!(error = %e, "lost the sync set's Lease");
+                        // A server that is gone was reported once already.
+                        if e.is_unreachable() {
+                            tracing::debug!(error = %e, "lost the sync set's Lease");
+                        } else {
+                            tracing::error!(error = %e, "lost the sync set's Lease");
+                        }
                         task_lost.store(true, Ordering::SeqCst);
                         return;
                     }

@@ -219,6 +219,9 @@ impl Inventory {
         }
         // Reverse apply order: dependants first, Namespaces and CRDs last.
         deletes.sort_by(|a, b| order::apply_key(&b.1.id).cmp(&order::apply_key(&a.1.id)));
+        if !deletes.is_empty() {
+            tracing::info!(objects = deletes.len(), "pruning");
+        }
         let done = delete_all(cluster, deletes, settings.propagation, concurrency, halt).await;
         for ((idx, legacy), plan, deletion) in done {
             let key = lines[idx].0.clone();

@@ -63,8 +63,30 @@ async fn observe_one(
             dry_run,
         };
     }
-    // GET, then dry-run: never both at once for one object. kube-apiserver 1.20 can crash
-    // (a concurrent map access in the custom resource handler) when they overlap.
+    // The live object and the dry-run must see the same state of the object: a controller
+    // writing in between (a Deployment's revision annotation, just after it was created) would
+    // show as a change of ours. The dry-run answers with the resourceVersion it was based on.
+    let mut observation = read_and_dry_run(cluster, object, new_namespaces).await;
+    for _ in 1..CONSISTENT_ATTEMPTS {
+        if consistent(&observation) {
+            break;
+        }
+        tracing::debug!(object = %object.id, "changed between the read and the dry-run; reading again");
+        observation = read_and_dry_run(cluster, object, new_namespaces).await;
+    }
+    observation
+}
+
+/// How many times a read and a dry-run are tried until they see the same state.
+const CONSISTENT_ATTEMPTS: usize = 3;
+
+/// GET, then dry-run: never both at once for one object. kube-apiserver 1.20 can crash (a
+/// concurrent map access in the custom resource handler) when they overlap.
+async fn read_and_dry_run(
+    cluster: &Cluster,
+    object: &DesiredObject,
+    new_namespaces: &BTreeSet<String>,
+) -> Observation {
     let live = match cluster.get(object).await {
         Ok(live) => live,
         Err(e) if e.is_missing_namespace() => None,
@@ -85,6 +107,21 @@ async fn observe_one(
         Err(e) => DryRun::Rejected(e.to_string()),
     };
     Observation { live, dry_run }
+}
+
+/// Whether the dry-run was based on the very object that was read (or both saw none).
+fn consistent(observation: &Observation) -> bool {
+    let merged = match &observation.dry_run {
+        DryRun::Merged(m) | DryRun::Conflict { merged: m, .. } => m,
+        _ => return true,
+    };
+    let version = |v: &serde_json::Value| {
+        v["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    observation.live.as_ref().and_then(version) == version(merged)
 }
 
 /// A failed read: the server's refusal, or "not attempted" when the server is gone.
@@ -114,4 +151,40 @@ fn in_new_namespace(object: &DesiredObject, new_namespaces: &BTreeSet<String>) -
         .namespace
         .as_ref()
         .is_some_and(|ns| new_namespaces.contains(ns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with_version(rv: &str) -> serde_json::Value {
+        json!({"metadata": {"name": "x", "resourceVersion": rv}})
+    }
+
+    #[test]
+    fn a_read_and_a_dry_run_agree_only_on_the_same_version() {
+        let observed = |live: Option<serde_json::Value>, merged| Observation {
+            live,
+            dry_run: DryRun::Merged(merged),
+        };
+        assert!(consistent(&observed(
+            Some(with_version("7")),
+            with_version("7")
+        )));
+        assert!(!consistent(&observed(
+            Some(with_version("7")),
+            with_version("8")
+        )));
+        assert!(consistent(&observed(None, with_version(""))), "a create");
+        assert!(
+            !consistent(&observed(None, with_version("9"))),
+            "created by someone in between"
+        );
+        let refused = Observation {
+            live: Some(with_version("7")),
+            dry_run: DryRun::Rejected("invalid".into()),
+        };
+        assert!(consistent(&refused), "nothing to compare");
+    }
 }

@@ -13,6 +13,7 @@ pub use dir::read_dir;
 pub use filter::{FilterSpec, Limits};
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -37,10 +38,22 @@ pub struct Snapshot {
 pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// How much a source may hold and which of its files count.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SourceOptions {
     pub limits: Limits,
     pub filter: FilterSpec,
+    /// How long reading one revision may take (a Git remote that stops answering).
+    pub fetch_timeout: Duration,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            limits: Limits::default(),
+            filter: FilterSpec::default(),
+            fetch_timeout: Duration::from_secs(120),
+        }
+    }
 }
 
 /// A configured source.
@@ -85,16 +98,24 @@ impl Source {
         options: &SourceOptions,
         last: Option<&str>,
     ) -> Result<Option<Snapshot>> {
-        let (source, options, last) = (self.clone(), options.clone(), last.map(str::to_string));
-        tokio::task::spawn_blocking(move || match &source {
+        let (source, timeout) = (self.clone(), options.fetch_timeout);
+        let (options, last) = (options.clone(), last.map(str::to_string));
+        let read = tokio::task::spawn_blocking(move || match &source {
             Source::Dir(path) => read_dir(path, &options).map(Some),
             Source::Git(git) => git.fetch_if_changed(&options, last.as_deref()),
-        })
-        .await
-        .map_err(|e| Error::Source {
-            path: PathBuf::from(self.describe()),
-            reason: format!("reader failed: {e}"),
-        })?
+        });
+        // libgit2 has no deadline of its own here: a remote that stops answering would hold
+        // the run forever. The blocking read is left to end by itself.
+        match tokio::time::timeout(timeout, read).await {
+            Ok(read) => read.map_err(|e| Error::Source {
+                path: PathBuf::from(self.describe()),
+                reason: format!("reader failed: {e}"),
+            })?,
+            Err(_) => Err(Error::Fetch {
+                origin: self.describe(),
+                reason: format!("no answer within {}s (--fetch-timeout)", timeout.as_secs()),
+            }),
+        }
     }
 
     /// The revision the cluster last got from this source, when the source tracks one.

@@ -94,6 +94,14 @@ pub(super) async fn apply(
             })
             .collect();
     }
+    let writes = plans
+        .iter()
+        .flat_map(|p| &p.objects)
+        .filter(|o| o.needs_write)
+        .count();
+    if writes > 0 {
+        tracing::info!(objects = writes, "applying");
+    }
     let apply_options = ApplyOptions {
         concurrency: options.concurrency,
         force_conflicts: options.force_conflicts,

@@ -4,22 +4,40 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The requests one identity made, by verb (`get`, `list`, `patch`, `create`, ...). Dry-run
-/// requests are counted apart as `dryrun-<verb>`: they write nothing.
+/// The requests one identity made, by verb (`get`, `list`, `patch`, `create`, ...), and by
+/// answer. Dry-run requests are counted apart as `dryrun-<verb>`: they write nothing. Requests
+/// the server refused with 429 are counted only in `codes`.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Requests(pub BTreeMap<String, usize>);
+pub struct Requests {
+    pub verbs: BTreeMap<String, usize>,
+    pub codes: BTreeMap<u16, usize>,
+}
 
 impl Requests {
-    /// Requests that write: create, update, patch, delete.
+    /// Requests that wrote (or failed to): create, update, patch, delete.
     pub fn writes(&self) -> usize {
         ["create", "update", "patch", "delete", "deletecollection"]
             .iter()
-            .filter_map(|v| self.0.get(*v))
+            .filter_map(|v| self.verbs.get(*v))
             .sum()
     }
 
+    /// Requests the server served (not throttled).
     pub fn total(&self) -> usize {
-        self.0.values().sum()
+        self.verbs.values().sum()
+    }
+
+    /// Requests answered with anything but 429.
+    pub fn answered(&self) -> usize {
+        self.codes
+            .iter()
+            .filter(|(c, _)| **c != 429)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn throttled(&self) -> usize {
+        self.codes.get(&429).copied().unwrap_or(0)
     }
 }
 
@@ -61,12 +79,17 @@ pub async fn requests_since(log: &std::path::Path, from: u64, user: &str) -> Req
 fn count(log: &std::path::Path, from: u64, user: &str) -> Requests {
     let bytes = std::fs::read(log).unwrap_or_default();
     let tail = bytes.get(from as usize..).unwrap_or_default();
-    let mut counts = BTreeMap::new();
+    let mut requests = Requests::default();
     for line in String::from_utf8_lossy(tail).lines() {
         let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if event["stage"] != "ResponseComplete" || event["user"]["username"] != user {
+            continue;
+        }
+        let code = event["responseStatus"]["code"].as_u64().unwrap_or(0) as u16;
+        *requests.codes.entry(code).or_insert(0) += 1;
+        if code == 429 {
             continue;
         }
         let verb = event["verb"].as_str().unwrap_or("?");
@@ -76,7 +99,7 @@ fn count(log: &std::path::Path, from: u64, user: &str) -> Requests {
         } else {
             verb.to_string()
         };
-        *counts.entry(key).or_insert(0) += 1;
+        *requests.verbs.entry(key).or_insert(0) += 1;
     }
-    Requests(counts)
+    requests
 }

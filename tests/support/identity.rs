@@ -8,7 +8,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{client, cluster, unique};
+use super::{client, client_for, cluster, unique};
 
 /// An identity for `driftless --kubeconfig`, with the RBAC objects it needs; they are removed
 /// when it is dropped (best effort).
@@ -17,6 +17,8 @@ pub struct Identity {
     /// The name the API server (and its audit log) knows it by.
     pub username: String,
     bindings: Vec<String>,
+    /// The admin kubeconfig of the cluster it lives in, for cleanup.
+    cluster: std::path::PathBuf,
 }
 
 impl Identity {
@@ -29,7 +31,7 @@ impl Identity {
             json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}),
         )
         .await;
-        let mut config = admin_config();
+        let mut config = read_config(&cluster().kubeconfig);
         for u in config["users"].as_array_mut().unwrap() {
             u["user"]["as"] = json!(user);
         }
@@ -37,14 +39,20 @@ impl Identity {
             kubeconfig: write_config(&config),
             username: user.clone(),
             bindings: vec![user],
+            cluster: cluster().kubeconfig.clone(),
         }
     }
 
     /// A ServiceAccount in `namespace` (created here, with the namespace) bound to
     /// cluster-admin, authenticating with its own token.
     pub async fn service_account(namespace: &str) -> Identity {
+        Identity::service_account_on(&cluster().kubeconfig, namespace).await
+    }
+
+    /// The same, on the cluster of `kubeconfig` (a private control plane).
+    pub async fn service_account_on(kubeconfig: &std::path::Path, namespace: &str) -> Identity {
         let name = unique("dl-sa");
-        let c = client().await;
+        let c = client_for(kubeconfig).await;
         let ns: k8s_openapi::api::core::v1::Namespace =
             serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
         let _ = Api::all(c.clone())
@@ -57,7 +65,7 @@ impl Identity {
         accounts.create(&PostParams::default(), &sa).await.unwrap();
         let binding = unique("dl-sa-admin");
         let subject = json!({"kind": "ServiceAccount", "name": name, "namespace": namespace});
-        bind_to(&binding, "cluster-admin", subject).await;
+        bind_to(&c, &binding, "cluster-admin", subject).await;
         let request = TokenRequest {
             spec: TokenRequestSpec {
                 audiences: vec![],
@@ -73,7 +81,7 @@ impl Identity {
             .status
             .unwrap()
             .token;
-        let mut config = admin_config();
+        let mut config = read_config(kubeconfig);
         for u in config["users"].as_array_mut().unwrap() {
             u["user"] = json!({"token": token});
         }
@@ -81,6 +89,7 @@ impl Identity {
             kubeconfig: write_config(&config),
             username: format!("system:serviceaccount:{namespace}:{name}"),
             bindings: vec![binding],
+            cluster: kubeconfig.to_path_buf(),
         }
     }
 
@@ -92,13 +101,14 @@ impl Identity {
 impl Drop for Identity {
     fn drop(&mut self) {
         let bindings = std::mem::take(&mut self.bindings);
+        let cluster = self.cluster.clone();
         // Drop cannot await; a short-lived runtime on its own thread does the cleanup.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Runtime::new() else {
                 return;
             };
             rt.block_on(async {
-                let c = client().await;
+                let c = client_for(&cluster).await;
                 for name in bindings {
                     let _ = Api::<ClusterRoleBinding>::all(c.clone())
                         .delete(&name, &DeleteParams::default())
@@ -116,28 +126,29 @@ impl Drop for Identity {
 async fn bind(name: &str, rules: Value, subject: Value) {
     let role: ClusterRole =
         serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
-    Api::<ClusterRole>::all(client().await)
+    let c = client().await;
+    Api::<ClusterRole>::all(c.clone())
         .create(&PostParams::default(), &role)
         .await
         .unwrap();
-    bind_to(name, name, subject).await;
+    bind_to(&c, name, name, subject).await;
 }
 
-async fn bind_to(name: &str, role: &str, subject: Value) {
+async fn bind_to(c: &kube::Client, name: &str, role: &str, subject: Value) {
     let binding: ClusterRoleBinding = serde_json::from_value(json!({
         "metadata": {"name": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
         "subjects": [subject]
     }))
     .unwrap();
-    Api::<ClusterRoleBinding>::all(client().await)
+    Api::<ClusterRoleBinding>::all(c.clone())
         .create(&PostParams::default(), &binding)
         .await
         .unwrap();
 }
 
-fn admin_config() -> Value {
-    let admin = std::fs::read_to_string(&cluster().kubeconfig).unwrap();
+fn read_config(path: &std::path::Path) -> Value {
+    let admin = std::fs::read_to_string(path).unwrap();
     serde_saphyr::from_str(&admin).unwrap()
 }
 

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod git;
 pub mod gitops;
 pub mod identity;
+pub mod private;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -98,7 +99,12 @@ pub fn require_controller_manager(test: &str) -> bool {
 
 /// A client for assertions, for the calling test's runtime.
 pub async fn client() -> Client {
-    let kubeconfig = Kubeconfig::read_from(&cluster().kubeconfig).expect("read test kubeconfig");
+    client_for(&cluster().kubeconfig).await
+}
+
+/// A client for the cluster of `kubeconfig` (a private control plane).
+pub async fn client_for(kubeconfig: &Path) -> Client {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig).expect("read test kubeconfig");
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .expect("test kubeconfig");
@@ -159,16 +165,24 @@ fn set_name() -> &'static str {
     NAME.get_or_init(|| unique("set"))
 }
 
-/// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
-pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+/// `driftless ARGS --kubeconfig KUBECONFIG`, with this process's set and inventory namespace,
+/// ready to run or spawn.
+pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_driftless"));
+    command
         .args(args)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .env_remove("RUST_LOG")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .env("DRIFTLESS_NAME", set_name())
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    command
+}
+
+/// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
+pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = command(kubeconfig, args, env)
         .output()
         .expect("run driftless");
     let run = Run {

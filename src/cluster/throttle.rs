@@ -1,0 +1,209 @@
+//! How many requests are in flight, when the server says 429.
+//!
+//! Two windows, as the API server has two limits: reads (GET, LIST) and mutations (applies,
+//! dry-runs included, deletes). Each is additive-increase, multiplicative-decrease, as TCP's
+//! congestion window, shared by every worker: a 429 halves it (once per round: requests sent
+//! before the decrease do not decrease it again), and the refused request itself waits the
+//! server's `Retry-After` before it is sent again, while the others go on at the smaller window.
+//! (A second-long stall of every worker per 429 would leave most of the server's capacity
+//! unused: its slots free up in milliseconds.) The window grows back by one per window of
+//! successes, but only after a hold: the hold doubles each time a probe past the server's
+//! capacity fails (up to 30 s) and halves back once the window holds.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::failure::Op;
+
+const MIN_HOLD: Duration = Duration::from_secs(2);
+const MAX_HOLD: Duration = Duration::from_secs(30);
+
+/// The windows of one connection.
+#[derive(Debug)]
+pub(super) struct Throttle {
+    reads: Window,
+    writes: Window,
+}
+
+impl Throttle {
+    pub fn new(max_in_flight: usize) -> Throttle {
+        Throttle {
+            reads: Window::new(max_in_flight),
+            writes: Window::new(max_in_flight),
+        }
+    }
+
+    pub fn window(&self, op: Op) -> &Window {
+        match op {
+            Op::Read => &self.reads,
+            Op::Apply | Op::Delete | Op::Guarded => &self.writes,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Window {
+    max: f64,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    limit: f64,
+    in_flight: usize,
+    /// The last decrease: 429s to requests sent before it do not decrease again.
+    decreased_at: Option<Instant>,
+    /// No growth before this.
+    hold_until: Option<Instant>,
+    hold: Duration,
+}
+
+pub(super) struct Permit<'a>(&'a Window);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        self.0.changed.notify_waiters();
+    }
+}
+
+impl Window {
+    fn new(max: usize) -> Window {
+        let max = max.max(1) as f64;
+        Window {
+            max,
+            state: Mutex::new(State {
+                limit: max,
+                in_flight: 0,
+                decreased_at: None,
+                hold_until: None,
+                hold: MIN_HOLD,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    pub fn limit(&self) -> f64 {
+        self.state.lock().map(|s| s.limit).unwrap_or(1.0)
+    }
+
+    /// Waits for room in the window (bounded: every request in flight ends within the request
+    /// timeout).
+    pub async fn acquire(&self) -> Permit<'_> {
+        loop {
+            let notified = self.changed.notified();
+            {
+                let Ok(mut s) = self.state.lock() else {
+                    return Permit(self);
+                };
+                if (s.in_flight as f64) < s.limit.floor().max(1.0) {
+                    s.in_flight += 1;
+                    return Permit(self);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    pub fn succeeded(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            let now = Instant::now();
+            if s.hold_until.is_none_or(|h| now >= h) && s.limit < self.max {
+                s.limit = (s.limit + 1.0 / s.limit).min(self.max);
+                // A whole hold without a 429 since growing: the server has room again.
+                if s.decreased_at.is_some_and(|d| now >= d + s.hold * 2) {
+                    s.hold = (s.hold / 2).max(MIN_HOLD);
+                }
+            }
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// A request sent at `sent` was refused with 429.
+    pub fn throttled(&self, sent: Instant) {
+        if let Ok(mut s) = self.state.lock() {
+            let now = Instant::now();
+            if s.decreased_at.is_none_or(|at| sent >= at) {
+                let probing = s.hold_until.is_some_and(|h| now >= h);
+                if probing {
+                    s.hold = (s.hold * 2).min(MAX_HOLD);
+                }
+                s.limit = (s.limit / 2.0).max(1.0);
+                s.decreased_at = Some(now);
+                s.hold_until = Some(now + s.hold);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_halves_the_window_once_per_round() {
+        let w = Window::new(16);
+        let sent = Instant::now();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        w.throttled(sent);
+        w.throttled(sent);
+        assert_eq!(w.limit(), 8.0, "one decrease for requests sent together");
+        w.throttled(Instant::now());
+        assert_eq!(
+            w.limit(),
+            4.0,
+            "a request sent after the decrease decreases again"
+        );
+        let permits: Vec<_> = futures::future::join_all((0..4).map(|_| w.acquire())).await;
+        let fifth = tokio::time::timeout(Duration::from_secs(1), w.acquire()).await;
+        assert!(fifth.is_err(), "four in flight at most");
+        drop(permits);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), w.acquire())
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_grows_back_only_after_a_hold_that_doubles_when_probes_fail() {
+        let w = Window::new(4);
+        w.throttled(Instant::now());
+        assert_eq!(w.limit(), 2.0);
+        w.succeeded();
+        assert_eq!(w.limit(), 2.0, "held");
+        tokio::time::advance(MIN_HOLD).await;
+        w.succeeded();
+        w.succeeded();
+        let grown = w.limit();
+        assert!((2.8..3.0).contains(&grown), "about one per window: {grown}");
+        // The probe fails: the hold doubles.
+        tokio::time::advance(Duration::from_millis(1)).await;
+        w.throttled(Instant::now());
+        assert_eq!(w.limit(), grown / 2.0);
+        tokio::time::advance(MIN_HOLD).await;
+        w.succeeded();
+        assert_eq!(
+            w.limit(),
+            grown / 2.0,
+            "still held: the hold is now twice as long"
+        );
+        tokio::time::advance(MIN_HOLD).await;
+        w.succeeded();
+        assert!(w.limit() > grown / 2.0);
+    }
+
+    #[test]
+    fn reads_and_writes_have_windows_of_their_own() {
+        let t = Throttle::new(8);
+        t.window(Op::Apply).throttled(Instant::now());
+        assert_eq!(t.window(Op::Delete).limit(), 4.0);
+        assert_eq!(t.window(Op::Read).limit(), 8.0);
+    }
+}
