@@ -5,6 +5,7 @@
 mod support;
 
 mod git_source;
+mod node;
 mod ownership;
 mod prune;
 mod sync_diff;
