@@ -35,6 +35,7 @@ node_tools() {
   [ -x /usr/sbin/iptables ] || missing+=(iptables)
   [ -x /usr/sbin/conntrack ] || missing+=(conntrack)
   command -v jq >/dev/null || missing+=(jq)
+  command -v ip >/dev/null || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
