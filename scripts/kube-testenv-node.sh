@@ -292,9 +292,9 @@ node_start_kubelet() { # server token
   done
   write_kubeconfig "$1" "$2"
   node_wait_containerd
-  # --oom-score-adj=0: this sandbox refuses negative values. The status check every second
-  # (it only writes on a change) reports Ready at once rather than 10 s after registering. The image GC thresholds keep the
-  # imported images (nothing could pull them again); no hard eviction on a busy disk.
+  # --oom-score-adj=0: this sandbox refuses negative values. The image GC thresholds keep the
+  # imported images (nothing could pull them again); no hard eviction on a busy disk. A status
+  # check every second (it writes only on a change) reports Ready at once, not 10 s later.
   start_bg kubelet "$DIR/logs/kubelet.log" "${NSENTER[@]}" "$NODE_BIN/kubelet" \
     --kubeconfig="$DIR/kubeconfig" --container-runtime=remote \
     --container-runtime-endpoint="unix://$DIR/node/containerd.sock" \
@@ -329,12 +329,18 @@ node_start() { # token api_port
 
 # Ready and untainted (the node lifecycle controller lifts node.kubernetes.io/not-ready), and
 # kube-proxy has programmed the `kubernetes` Service, so pods can run and reach the API server.
+# Fails at once if a daemon has died, with its log's tail.
 node_wait_ready() { # token api_port
-  local deadline=$((SECONDS + 120)) node=""
+  local deadline=$((SECONDS + 120)) node="" pid name
   until node=$(curl -skf -H "Authorization: Bearer $1" "https://$API_IP:$2/api/v1/nodes/$NODE_NAME") &&
     jq -e '(.status.conditions // [] | any(.type == "Ready" and .status == "True"))
       and ((.spec.taints // []) | length == 0)' <<<"$node" >/dev/null &&
     in_node iptables -w -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- '-d 10.96.0.1/32'; do
+    while read -r pid name; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        tail -n 30 "$DIR/logs/$name.log" >&2; die "$name exited (logs: $DIR/logs)"
+      fi
+    done <"$DIR/pids"
     if [ $SECONDS -ge $deadline ]; then
       local f; for f in kubelet containerd kube-proxy kube-controller-manager; do
         log "--- $f.log (last 20 lines)"; tail -n 20 "$DIR/logs/$f.log" >&2
