@@ -75,7 +75,7 @@ pub fn cluster() -> &'static TestCluster {
 }
 
 fn start_own_cluster() -> TestCluster {
-    // A node needs root (network namespaces, cgroups, mounts); it adds about 10 s to the start.
+    // A node needs root (network namespaces, cgroups, mounts); it adds about 5 s to the start.
     let node: &[&str] = if running_as_root() { &["--node"] } else { &[] };
     let binary = ("DRIFTLESS_IMAGE_BINARY", env!("CARGO_BIN_EXE_driftless"));
     let env = start_testenv_with("kube-testenv", node, &[binary], "");
