@@ -65,9 +65,6 @@ node_assets() {
   echo "$CACHE_DIR"
 }
 
-# Runs a command inside the node's network and mount namespaces (NSENTER: for start_bg).
-in_node() { "${NSENTER[@]}" "$@"; }
-
 node_vars() { # n: the cluster's slot, 1-250, which names everything host-visible
   NODE_ID=$1
   NODE_NETNS=driftless-$1
@@ -79,6 +76,7 @@ node_vars() { # n: the cluster's slot, 1-250, which names everything host-visibl
   NODE_IP=10.201.$1.2
   POD_CIDR=10.202.$1.0/24
   POD_GATEWAY=10.202.$1.1
+  # A command prefix: run inside the node's network and mount namespaces.
   NSENTER=(nsenter "--net=/run/netns/$NODE_NETNS" "--mount=$DIR/node/ns/mnt" --)
 }
 
@@ -335,7 +333,7 @@ node_wait_ready() { # token api_port
   until node=$(curl -skf -H "Authorization: Bearer $1" "https://$API_IP:$2/api/v1/nodes/$NODE_NAME") &&
     jq -e '(.status.conditions // [] | any(.type == "Ready" and .status == "True"))
       and ((.spec.taints // []) | length == 0)' <<<"$node" >/dev/null &&
-    in_node iptables -w -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- '-d 10.96.0.1/32'; do
+    "${NSENTER[@]}" iptables -w -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- '-d 10.96.0.1/32'; do
     while read -r pid name; do
       if ! kill -0 "$pid" 2>/dev/null; then
         tail -n 30 "$DIR/logs/$name.log" >&2; die "$name exited (logs: $DIR/logs)"

@@ -34,23 +34,17 @@ async fn a_synced_deployment_becomes_available() {
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let deployments = Api::<Deployment>::namespaced(support::client().await, &ns);
-    let available = poll(POD_TIMEOUT, || async {
-        let status = deployments
-            .get("web")
-            .await
-            .unwrap()
-            .status
-            .unwrap_or_default();
-        status.available_replicas == Some(2)
-            && status
-                .conditions
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Available" && c.status == "True")
+    let available = poll_some(POD_TIMEOUT, || async {
+        let status = deployments.get("web").await.unwrap().status?;
+        let available = status
+            .conditions?
+            .into_iter()
+            .any(|c| c.type_ == "Available" && c.status == "True");
+        (available && status.available_replicas == Some(2)).then_some(())
     })
     .await;
     assert!(
-        available,
+        available.is_some(),
         "web is not available: {}",
         pods_summary(&ns).await
     );
@@ -217,21 +211,8 @@ impl Drop for NamespaceGuard {
     }
 }
 
-/// Polls `check` every 500 ms until it holds or `timeout` passes.
-async fn poll<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    poll_some(timeout, || {
-        let done = check();
-        async move { done.await.then_some(()) }
-    })
-    .await
-    .is_some()
-}
-
-/// Polls `check` every 500 ms until it gives a value or `timeout` passes.
+/// Polls `check` every 500 ms until it gives a value or `timeout` passes (`support::eventually`
+/// gives a bool, within 30 s: pods on a loaded machine may need longer).
 async fn poll_some<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
 where
     F: FnMut() -> Fut,
