@@ -6,6 +6,7 @@ mod support;
 
 mod faults;
 mod git_source;
+mod node;
 mod ownership;
 mod prune;
 mod sync_diff;

@@ -5,7 +5,8 @@
 //!    `scripts/test` starts once for the whole run). Tests create only uniquely named
 //!    namespaces there.
 //! 2. Otherwise this process starts one with `scripts/kube-testenv up`, shared by every test in
-//!    the process and torn down when the process exits.
+//!    the process and torn down when the process exits. As root it gets a node (`--node`) that
+//!    runs pods from images imported into it, the driftless binary under test among them.
 
 pub mod audit;
 pub mod git;
@@ -30,6 +31,29 @@ pub use workspace::Workspace;
 pub struct TestCluster {
     pub kubeconfig: PathBuf,
     pub controller_manager: bool,
+    /// The node that runs pods, if there is one.
+    pub node: Option<NodeImages>,
+}
+
+/// The images a test node holds. Nothing can be pulled: pods use `imagePullPolicy: Never`.
+pub struct NodeImages {
+    /// busybox: `httpd -f -p 8080 -h /www` as uid 65534, `/www/ready` for readiness probes.
+    pub workload: String,
+    /// The driftless binary under test (uid 65532); None if it was not built before the cluster.
+    pub driftless: Option<String>,
+}
+
+impl NodeImages {
+    /// What `kube-testenv up --node` wrote to its env file (`DRIFTLESS_TEST_NODE=1`, ...).
+    fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<NodeImages> {
+        if var("DRIFTLESS_TEST_NODE").as_deref() != Some("1") {
+            return None;
+        }
+        Some(NodeImages {
+            workload: var("DRIFTLESS_TEST_WORKLOAD_IMAGE")?,
+            driftless: var("DRIFTLESS_TEST_DRIFTLESS_IMAGE").filter(|image| !image.is_empty()),
+        })
+    }
 }
 
 static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
@@ -46,6 +70,7 @@ pub fn cluster() -> &'static TestCluster {
             return TestCluster {
                 kubeconfig: PathBuf::from(path),
                 controller_manager: cm,
+                node: NodeImages::from_env(|name| std::env::var(name).ok()),
             };
         }
         start_own_cluster()
@@ -53,24 +78,45 @@ pub fn cluster() -> &'static TestCluster {
 }
 
 fn start_own_cluster() -> TestCluster {
-    let env = start_testenv("kube-testenv", "");
+    // A node needs root (network namespaces, cgroups, mounts); it adds about 5 s to the start.
+    let node: &[&str] = if running_as_root() { &["--node"] } else { &[] };
+    let binary = ("DRIFTLESS_IMAGE_BINARY", env!("CARGO_BIN_EXE_driftless"));
+    let env = start_testenv_with("kube-testenv", node, &[binary], "");
     TestCluster {
         kubeconfig: PathBuf::from(&env["DRIFTLESS_TEST_KUBECONFIG"]),
         controller_manager: env["DRIFTLESS_TEST_CONTROLLER_MANAGER"] == "1",
+        node: NodeImages::from_env(|name| env.get(name).cloned()),
     }
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// Runs `scripts/SCRIPT up target/SCRIPT-PID --watch-pid PID` (torn down when this process
 /// exits) and returns the variables it wrote to its env file.
 pub fn start_testenv(script: &str, hint: &str) -> HashMap<String, String> {
+    start_testenv_with(script, &[], &[], hint)
+}
+
+/// `start_testenv` with more flags for `up` and variables for the script.
+pub fn start_testenv_with(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    hint: &str,
+) -> HashMap<String, String> {
     let dir = repo_root()
         .join("target")
         .join(format!("{script}-{}", std::process::id()));
     let status = Command::new(repo_root().join("scripts").join(script))
         .arg("up")
         .arg(&dir)
+        .args(args)
         .arg("--watch-pid")
         .arg(std::process::id().to_string())
+        .envs(env.iter().copied())
         .status()
         .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
     assert!(
@@ -95,6 +141,37 @@ pub fn require_controller_manager(test: &str) -> bool {
         }
     }
     cluster().controller_manager
+}
+
+/// For tests that run pods: loud when skipped, and never skipped in CI.
+pub fn require_node(test: &str) -> bool {
+    let found = cluster().node.is_some();
+    if !found {
+        skip_loudly(test, "this cluster has no node holding the test images");
+    }
+    found
+}
+
+/// For tests that run driftless in a pod (`require_node` first).
+pub fn require_driftless_image(test: &str) -> bool {
+    let found = cluster()
+        .node
+        .as_ref()
+        .is_some_and(|n| n.driftless.is_some());
+    if !found {
+        skip_loudly(
+            test,
+            "the node has no driftless image (build driftless first)",
+        );
+    }
+    found
+}
+
+fn skip_loudly(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+    if std::env::var("CI").is_ok() {
+        panic!("{test} was skipped in CI: {why}");
+    }
 }
 
 /// A client for assertions, for the calling test's runtime.
@@ -160,7 +237,7 @@ fn inventory_namespace() -> &'static str {
 
 /// The sync set of runs that name none: one per test process (nextest runs each test in its
 /// own), so tests never share a set by accident.
-fn set_name() -> &'static str {
+pub fn set_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| unique("set"))
 }
