@@ -555,3 +555,78 @@ fn interrupted_line(run: &Run) -> (usize, usize, usize) {
         _ => panic!("unreadable: {line}"),
     }
 }
+
+#[tokio::test]
+async fn a_git_remote_that_stops_answering_applies_nothing_and_names_the_last_good_revision() {
+    use crate::support::git::{TestRepo, servers};
+    use crate::support::proxy::StallingProxy;
+
+    let ns = support::unique("dl-stall");
+    let repo = TestRepo::served();
+    let cm = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\ndata:\n  value: \"{value}\"\n"
+        )
+    };
+    repo.write("app.yaml", &cm("one"));
+    let good = repo.commit("one");
+    // The Git server, reached through a proxy that can stop answering.
+    let direct = servers().url("GIT_TESTENV_HTTP", &repo);
+    let authority = direct
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let proxy = StallingProxy::start(&authority);
+    let url = direct.replace(&authority, &format!("127.0.0.1:{}", proxy.port));
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_string_lossy().into_owned();
+    let token = servers().get("GIT_TESTENV_TOKEN_FILE");
+    let args = [
+        "sync",
+        "--source",
+        &url,
+        "--cache-dir",
+        &cache_dir,
+        "--git-token-file",
+        token,
+        "--fetch-timeout",
+        "3s",
+    ];
+    assert_eq!(support::driftless(&args).code, 0);
+
+    repo.write("app.yaml", &cm("two"));
+    repo.commit("two");
+    proxy.stall(true);
+    let started = Instant::now();
+    let stalled = support::driftless(&args);
+    assert_eq!(stalled.code, 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stalled.stderr.contains("--fetch-timeout")
+            && stalled.stderr.contains(&format!(
+                "nothing applied; the cluster keeps revision {good}"
+            )),
+        "{}",
+        stalled.stderr
+    );
+    let live = Api::<ConfigMap>::namespaced(support::client().await, &ns)
+        .get("settings")
+        .await
+        .unwrap();
+    assert_eq!(live.data.unwrap()["value"], "one", "nothing applied");
+
+    proxy.stall(false);
+    assert_eq!(support::driftless(&args).code, 0, "the next run converges");
+    let live = Api::<ConfigMap>::namespaced(support::client().await, &ns)
+        .get("settings")
+        .await
+        .unwrap();
+    assert_eq!(live.data.unwrap()["value"], "two");
+    support::delete_namespaces(&[ns]).await;
+}

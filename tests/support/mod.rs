@@ -13,6 +13,7 @@ pub mod git;
 pub mod gitops;
 pub mod identity;
 pub mod private;
+pub mod proxy;
 pub mod workspace;
 
 use std::collections::HashMap;
