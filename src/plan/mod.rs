@@ -136,4 +136,6 @@ pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
