@@ -48,10 +48,16 @@ impl Manifest {
             "" => "<no name>",
             name => name,
         };
-        match self.namespace() {
-            Some(ns) => format!("{} {} {ns}/{name}", self.api_version(), self.kind()),
-            None => format!("{} {} {name}", self.api_version(), self.kind()),
-        }
+        let name = match self.namespace() {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        // A missing apiVersion or kind leaves no gap: the message says it is missing.
+        [self.api_version(), self.kind(), &name]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 

@@ -237,7 +237,7 @@ fn generate_name_says_apply_needs_a_name() {
     let text = only_issue("job.yaml", "kind: Job\nmetadata:\n  generateName: train-\n");
     assert!(
         text.starts_with(
-            "job.yaml:1:  Job <no name>: missing or empty apiVersion; metadata.name is required"
+            "job.yaml:1: Job <no name>: missing or empty apiVersion; metadata.name is required"
         ),
         "{text}"
     );
