@@ -329,7 +329,7 @@ fn anchors_aliases_and_merges_are_explained() {
 }
 
 #[test]
-fn parse_limits_are_named_in_drift_less_terms() {
+fn parse_limits_are_named_in_driftless_terms() {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
@@ -340,6 +340,23 @@ fn parse_limits_are_named_in_drift_less_terms() {
         text.ends_with(
             ": invalid YAML: aliases (`*name`) expand to too much: driftless replays at most \
              200000 values per document"
+        ),
+        "{text}"
+    );
+    let mut aliases: String = (0..1100).map(|i| format!("a{i}: &a{i} x\n")).collect();
+    aliases.push_str("l: [");
+    aliases.push_str(
+        &(0..10_001)
+            .map(|i| format!("*a{}", i % 1100))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    aliases.push_str("]\n");
+    let text = only_issue("aliases.yaml", &aliases);
+    assert!(
+        text.ends_with(
+            ": invalid YAML: too many aliases (`*name`) in one document: driftless reads at most \
+             10000"
         ),
         "{text}"
     );
