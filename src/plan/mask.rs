@@ -72,8 +72,9 @@ fn mask_all(map: &mut serde_json::Map<String, Value>) {
     }
 }
 
-/// Removes any of a Secret's values (as written, and base64-decoded for `data`) from a message,
-/// for server errors that might quote them back.
+/// Removes any of a Secret's values (as written, base64-decoded for `data`, base64-encoded for
+/// `stringData`, which the server stores encoded in `data`) from a message, for server errors
+/// that might quote them back.
 pub fn scrub(message: &str, secret: &Value) -> String {
     let mut values: Vec<String> = Vec::new();
     for field in SECRET_FIELDS {
@@ -85,11 +86,15 @@ pub fn scrub(message: &str, secret: &Value) -> String {
                 Some(s) => s.to_string(),
                 None => v.to_string(),
             };
+            let engine = base64::engine::general_purpose::STANDARD;
             if field == "data"
-                && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text.trim())
+                && let Ok(decoded) = engine.decode(text.trim())
                 && let Ok(decoded) = String::from_utf8(decoded)
             {
                 values.push(decoded);
+            }
+            if field == "stringData" {
+                values.push(engine.encode(&text));
             }
             values.push(text);
         }
@@ -149,5 +154,13 @@ mod tests {
             "{out}"
         );
         assert_eq!(out, "bad value \"***\" and *** and ***");
+    }
+
+    #[test]
+    fn scrub_hides_string_data_as_the_server_stores_it() {
+        // The server moves stringData into data, base64-encoded; its messages may quote that.
+        let secret = json!({"stringData": {"t": "tok-123456"}});
+        let msg = "data[t]: Invalid value: \"dG9rLTEyMzQ1Ng==\"";
+        assert_eq!(scrub(msg, &secret), "data[t]: Invalid value: \"***\"");
     }
 }

@@ -140,4 +140,6 @@ pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

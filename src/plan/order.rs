@@ -68,13 +68,17 @@ pub fn is_foundation(id: &ObjectId) -> bool {
     rank(&id.group, &id.kind) < 2
 }
 
-/// Sort key for apply order: rank, then namespace, kind and name for a stable order.
-pub fn apply_key(id: &ObjectId) -> (usize, Option<&str>, &str, &str) {
+/// Sort key for apply order: rank, then namespace, kind and name; group and version last, so
+/// two different objects never tie (`a.example.com` and `b.example.com` Widgets of one name) and
+/// the order never depends on the order the objects came in.
+pub fn apply_key(id: &ObjectId) -> (usize, Option<&str>, &str, &str, &str, &str) {
     (
         rank(&id.group, &id.kind),
         id.namespace.as_deref(),
         &id.kind,
         &id.name,
+        &id.group,
+        &id.version,
     )
 }
 
@@ -136,6 +140,26 @@ mod tests {
                 "Widget",
                 "ValidatingWebhookConfiguration"
             ]
+        );
+    }
+
+    #[test]
+    fn objects_differing_only_in_group_or_version_never_tie() {
+        let a = id("a.example.com", "Widget", "w");
+        let b = id("b.example.com", "Widget", "w");
+        let v2 = ObjectId {
+            version: "v2".into(),
+            ..a.clone()
+        };
+        assert_ne!(apply_key(&a), apply_key(&b));
+        assert_ne!(apply_key(&a), apply_key(&v2));
+        let sorted = |mut ids: Vec<ObjectId>| {
+            ids.sort_by(|x, y| apply_key(x).cmp(&apply_key(y)));
+            ids
+        };
+        assert_eq!(
+            sorted(vec![a.clone(), b.clone(), v2.clone()]),
+            sorted(vec![v2, b, a])
         );
     }
 

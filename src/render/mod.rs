@@ -44,16 +44,20 @@ impl Manifest {
     }
     /// `Kind name` for messages before the object is fully resolved.
     pub fn describe(&self) -> String {
-        match self.namespace() {
-            Some(ns) => format!(
-                "{} {} {}/{}",
-                self.api_version(),
-                self.kind(),
-                ns,
-                self.name()
-            ),
-            None => format!("{} {} {}", self.api_version(), self.kind(), self.name()),
-        }
+        let name = match self.name() {
+            "" => "<no name>",
+            name => name,
+        };
+        let name = match self.namespace() {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        // A missing apiVersion or kind leaves no gap: the message says it is missing.
+        [self.api_version(), self.kind(), &name]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -178,22 +182,47 @@ fn expand(value: Value, origin: Origin, out: &mut Vec<Manifest>, issues: &mut Ve
         object: value,
         origin: origin.clone(),
     };
-    let mut missing = Vec::new();
+    let meta = &manifest.object["metadata"];
+    let generate_name = meta["generateName"].as_str().filter(|s| !s.is_empty());
+    let (mut missing, mut not_strings) = (Vec::new(), Vec::new());
     for (field, value) in [
         ("apiVersion", &manifest.object["apiVersion"]),
         ("kind", &manifest.object["kind"]),
-        ("metadata.name", &manifest.object["metadata"]["name"]),
+        ("metadata.name", &meta["name"]),
     ] {
-        if value.as_str().is_none_or(str::is_empty) {
-            missing.push(field);
+        match value {
+            Value::String(s) if !s.is_empty() => {}
+            Value::Null | Value::String(_) => missing.push(field),
+            _ => not_strings.push(field),
         }
     }
-    let ns = &manifest.object["metadata"]["namespace"];
+    let failed = missing.len() + not_strings.len();
+    // kubectl refuses this too ("cannot use generate name with apply"): apply finds the object
+    // by its name on every run, and a server-made name differs each time.
+    let generated = match generate_name {
+        Some(prefix) if missing.contains(&"metadata.name") => {
+            missing.retain(|f| *f != "metadata.name");
+            Some(format!(
+                "metadata.name is required: apply cannot use metadata.generateName ({}), as each \
+                 sync must find the same object by its name (kubectl apply refuses it too)",
+                yaml::quoted(prefix)
+            ))
+        }
+        _ => None,
+    };
+    let mut problems = Vec::new();
     if !missing.is_empty() {
-        let reason = format!("missing or empty {}", missing.join(", "));
+        problems.push(format!("missing or empty {}", missing.join(", ")));
+    }
+    if !not_strings.is_empty() {
+        problems.push(format!("{} must be a string", not_strings.join(", ")));
+    }
+    problems.extend(generated);
+    let ns = &meta["namespace"];
+    if !problems.is_empty() {
         issues.push(issue(
-            Some(manifest.describe()).filter(|_| missing.len() < 3),
-            reason,
+            Some(manifest.describe()).filter(|_| failed < 3),
+            problems.join("; "),
         ));
     } else if !(ns.is_null() || ns.is_string()) {
         issues.push(issue(

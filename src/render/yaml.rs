@@ -27,7 +27,7 @@ pub fn parse_file(content: &str, is_json: bool) -> Result<Vec<Document>, ParseEr
         return serde_json::from_str::<Value>(content)
             .map(|value| vec![Document { line: 1, value }])
             .map_err(|e| ParseError {
-                line: e.line(),
+                line: e.line().clamp(1, last_line(1, content)),
                 reason: strip_position(&e.to_string()),
             });
     }
@@ -37,7 +37,8 @@ pub fn parse_file(content: &str, is_json: bool) -> Result<Vec<Document>, ParseEr
             .map_err(|e| {
                 let at = e.location().map(|l| l.line() as usize).unwrap_or(1).max(1);
                 ParseError {
-                    line: line + at - 1,
+                    // Some errors are found only at the end of the stream, past the last line.
+                    line: (line + at - 1).min(last_line(line, text)),
                     reason: describe(&e),
                 }
             })?;
@@ -49,6 +50,11 @@ pub fn parse_file(content: &str, is_json: bool) -> Result<Vec<Document>, ParseEr
         );
     }
     Ok(docs)
+}
+
+/// The last line of `text`, which starts on line `first`.
+fn last_line(first: usize, text: &str) -> usize {
+    first + text.lines().count().max(1) - 1
 }
 
 /// Splits on lines that are `---`, optionally followed by whitespace or a comment.
@@ -78,15 +84,21 @@ fn is_separator(line: &str) -> bool {
     }
 }
 
-fn options() -> serde_saphyr::Options {
+/// Alias replay allowed in one document (billion-laughs protection).
+const MAX_REPLAYED_EVENTS: usize = 200_000;
+
+fn budget() -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = 100;
     budget.max_nodes = 1_000_000;
     budget.max_aliases = 10_000;
+    budget
+}
+
+fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    // Billion-laughs: cap how much alias replay one document may cause.
-    options.alias_limits.max_total_replayed_events = 200_000;
+    options.budget = Some(budget());
+    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     // `defaultMode: 0644` means octal to kubectl (YAML 1.1); keep that meaning.
     options.legacy_octal_numbers = true;
     // Never echo source text back: the document may be a Secret.
@@ -95,9 +107,123 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
-/// The parser's reason, without its own position suffix (we report file:line ourselves).
+/// The parser's reason in the user's terms. The parser's own texts for some errors name its
+/// options or Rust types (`set DuplicateKeyPolicy in Options`, `use Option<String>`), which a
+/// manifest author can do nothing with; those are rewritten here. Plain YAML syntax errors
+/// (`mapping values are not allowed in this context`) pass through as they are.
 fn describe(err: &serde_saphyr::Error) -> String {
-    strip_position(&err.to_string())
+    use serde_saphyr::Error as E;
+    let text = match err {
+        E::AliasError { error, .. } | E::WithSnippet { error, .. } => return describe(error),
+        E::DuplicateMappingKey { key: Some(key), .. } => {
+            format!(
+                "duplicate key {}: a key may appear only once in a mapping",
+                quoted(key)
+            )
+        }
+        E::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key: a key may appear only once in a mapping".into()
+        }
+        // The only strings a JSON value asks for are mapping keys.
+        E::NullIntoString { .. } => {
+            "a key is null (`~`, `null` or empty): keys must be strings (quote `\"null\"` if meant)"
+                .into()
+        }
+        E::Unexpected { expected, .. } if expected.contains("string") => {
+            "a key must be a string, not a list or a mapping".into()
+        }
+        E::NonFiniteFloat { .. } => {
+            "`.nan`, `.inf` and numbers beyond a float's range (like 1e999) \
+            cannot be sent to Kubernetes: quote the value to make it a string"
+                .into()
+        }
+        E::InvalidScalar { ty, .. } => {
+            let (tag, what) = if ty.contains("float") {
+                ("!!float", "number")
+            } else if ty.contains("bool") {
+                ("!!bool", "boolean")
+            } else {
+                ("!!int", "integer")
+            };
+            format!("a value tagged `{tag}` is not a valid {what}")
+        }
+        E::InvalidBinaryBase64 { .. } => "a `!!binary` value is not valid base64".into(),
+        E::BinaryNotUtf8 { .. } => "a `!!binary` value must decode to UTF-8 text here; \
+            put binary Secret values under `data:` as base64, without the tag"
+            .into(),
+        E::UnsupportedTag { tag, .. } => format!("tag {} is not supported", quoted(tag)),
+        E::UnknownAnchor { .. } => {
+            "an alias (`*name`) refers to no anchor (`&name`) defined before it in the document"
+                .into()
+        }
+        E::MergeValueNotMapOrSeqOfMaps { .. } => {
+            "a merge key (`<<`) must be followed by a mapping or a list of mappings".into()
+        }
+        E::Budget { breach, .. } => over_budget(breach),
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => format!(
+            "aliases (`*name`) expand to too much: driftless replays at most \
+             {MAX_REPLAYED_EVENTS} values per document"
+        ),
+        _ => strip_position(&err.to_string()),
+    };
+    if LIBRARY_WORDS.iter().any(|w| text.contains(w)) {
+        // A parser text we have not rewritten that speaks of its API, not of YAML.
+        return "not a Kubernetes manifest: values must be strings, numbers, booleans, \
+            null, lists or mappings with string keys"
+            .into();
+    }
+    text
+}
+
+/// Words of the parser's API (options, Rust types) that mean nothing to a manifest author.
+const LIBRARY_WORDS: [&str; 6] = [
+    "Options",
+    "Option<",
+    "deserialize",
+    "policy",
+    "Policy",
+    "budget",
+];
+
+/// Which of driftless's parse limits a document broke, and what the limit is.
+fn over_budget(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let limits = budget();
+    let (what, limit) = match breach {
+        B::Depth { .. } => ("levels of nesting", limits.max_depth),
+        B::Nodes { .. } => ("values in one document", limits.max_nodes),
+        B::Events { .. } => ("YAML events in one document", limits.max_events),
+        B::Aliases { .. } => ("aliases (`*name`) in one document", limits.max_aliases),
+        B::Anchors { .. } => ("anchors (`&name`) in one document", limits.max_anchors),
+        B::Documents { .. } => ("documents in one file", limits.max_documents),
+        B::MergeKeys { .. } => ("merge keys (`<<`) in one document", limits.max_merge_keys),
+        B::ScalarBytes { .. } => (
+            "bytes of text in one document",
+            limits.max_total_scalar_bytes,
+        ),
+        B::AliasAnchorRatio { .. } => {
+            return format!(
+                "far more aliases (`*name`) than anchors (`&name`): driftless allows at most \
+                 {} aliases per anchor",
+                limits.alias_anchor_ratio_multiplier
+            );
+        }
+        B::SequenceUnbalanced => return "a list or mapping ends that never started".into(),
+        _ => return "too large or too complex to read safely".into(),
+    };
+    format!("too many {what}: driftless reads at most {limit}")
+}
+
+/// A key or tag for a message, cut short: it is source text, and names, not values, belong here.
+pub(super) fn quoted(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("`{}...`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -205,5 +331,18 @@ mod tests {
     fn errors_do_not_echo_source_text() {
         let err = parse_file("data:\n  password: \"hunter2-secret\n", false).unwrap_err();
         assert!(!err.reason.contains("hunter2"), "{}", err.reason);
+    }
+
+    #[test]
+    fn parser_api_words_never_reach_the_user() {
+        let err = serde_saphyr::Error::Message {
+            msg: "cannot deserialize a map; set MapPolicy in Options".into(),
+            location: serde_saphyr::Location::UNKNOWN,
+        };
+        assert_eq!(
+            describe(&err),
+            "not a Kubernetes manifest: values must be strings, numbers, booleans, null, lists \
+             or mappings with string keys"
+        );
     }
 }

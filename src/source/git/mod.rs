@@ -5,7 +5,7 @@
 //! network at all.
 
 mod auth;
-mod known_hosts;
+pub mod known_hosts;
 mod tree;
 mod url;
 
