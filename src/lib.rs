@@ -19,6 +19,7 @@ pub mod cli;
 pub mod cluster;
 pub mod error;
 pub mod halt;
+pub mod health;
 pub mod inventory;
 pub mod plan;
 pub mod render;
