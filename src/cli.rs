@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::ConnectOptions;
 use crate::cluster::Propagation;
+use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
 use crate::report::Format;
@@ -80,6 +81,14 @@ pub struct SyncArgs {
     /// Do not write: dry-run everything and print the diff (the same as `driftless diff`).
     #[arg(long)]
     pub dry_run: bool,
+    /// After applying, wait until what the sync manages is healthy (Deployments, StatefulSets
+    /// and DaemonSets rolled out, Jobs complete, claims bound); an object that fails or is not
+    /// healthy within --wait-timeout fails its namespace.
+    #[arg(long, env = "DRIFTLESS_WAIT", conflicts_with = "dry_run")]
+    pub wait: bool,
+    /// How long --wait waits (`30s`, `5m`).
+    #[arg(long, env = "DRIFTLESS_WAIT_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -363,6 +372,19 @@ impl Cli {
                 crds: inv.prune_crds,
                 allow_empty: inv.allow_empty,
             }),
+            wait: self.wait_options(),
+        }
+    }
+
+    /// `sync --wait`: how long, and how progress shows on stderr.
+    fn wait_options(&self) -> Option<WaitOptions> {
+        match &self.command {
+            Command::Sync(sync) if sync.wait && !sync.dry_run => Some(WaitOptions {
+                timeout: sync.wait_timeout,
+                progress: ProgressStyle::for_stderr(),
+                ..WaitOptions::default()
+            }),
+            _ => None,
         }
     }
 }
@@ -401,6 +423,33 @@ mod tests {
             cli.connect_options().request_timeout,
             Duration::from_secs(30)
         );
+    }
+
+    #[test]
+    fn wait_is_for_syncs_that_write() {
+        let cli = parse(&["driftless", "sync", "--source", "d", "--wait"]);
+        let wait = cli.sync_options().wait.unwrap();
+        assert_eq!(wait.timeout, Duration::from_secs(300));
+        let cli = parse(&[
+            "driftless",
+            "sync",
+            "--source",
+            "d",
+            "--wait",
+            "--wait-timeout",
+            "30s",
+        ]);
+        assert_eq!(
+            cli.sync_options().wait.unwrap().timeout,
+            Duration::from_secs(30)
+        );
+        let cli = parse(&["driftless", "sync", "--source", "d"]);
+        assert!(cli.sync_options().wait.is_none());
+        assert!(
+            Cli::try_parse_from(["driftless", "sync", "--source", "d", "--wait", "--dry-run"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["driftless", "diff", "--source", "d", "--wait"]).is_err());
     }
 
     #[test]

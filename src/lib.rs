@@ -11,7 +11,8 @@
 //!
 //! [`inventory`] is what a sync set owns (its ApplySets, its prune rules, its Lease); [`cluster`]
 //! is the only module that talks to the API server; [`sync`] strings the stages together for
-//! one revision, and [`runner`] runs passes over a source (once, or on every change) for the CLI
+//! one revision ([`health`] then waits, with `--wait`, until what it applied runs), and
+//! [`runner`] runs passes over a source (once, or on every change) for the CLI
 //! and the daemon, which stay thin layers over this library.
 
 pub mod apply;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod cluster;
 pub mod error;
 pub mod halt;
+pub mod health;
 pub mod inventory;
 pub mod plan;
 pub mod render;

@@ -1,6 +1,7 @@
 //! What driftless syncs really runs: Deployments roll out (or fail to), Jobs end, and driftless
 //! itself works inside a pod with its in-cluster credentials. Needs the test node
-//! (`scripts/kube-testenv up --node`): its images are imported, never pulled.
+//! (`scripts/kube-testenv up --node`): its images are imported, never pulled. `sync --wait` on
+//! the node: [`wait`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 
 use crate::support::{self, NodeImages, Workspace};
+
+mod wait;
 
 /// Pods start in seconds on an idle machine; this bound leaves room for a loaded one.
 const POD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -340,7 +343,16 @@ fn deployment(ns: &str, name: &str, replicas: u32, image: &str) -> String {
     periodSeconds: 1
 ";
     let command = "[/bin/httpd, -f, -p, '8080', -h, /www]";
-    let spec = pod_spec(image, command, 65534, probe, "", "");
+    deployment_of(
+        ns,
+        name,
+        replicas,
+        &pod_spec(image, command, 65534, probe, "", ""),
+    )
+}
+
+/// A Deployment of pods labelled `app: NAME` with the pod spec `spec` (at indent 0).
+fn deployment_of(ns: &str, name: &str, replicas: u32, spec: &str) -> String {
     format!(
         "apiVersion: apps/v1
 kind: Deployment
@@ -356,7 +368,7 @@ spec:
       labels: {{app: {name}}}
     spec:
 {}",
-        indent(&spec, 6)
+        indent(spec, 6)
     )
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Mode, Outcome, Report};
+use crate::health::HealthState;
 use crate::plan::namespace_label;
 
 pub fn render_markdown(report: &Report) -> String {
@@ -34,11 +35,18 @@ pub fn render_markdown(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if report.waited() {
+        let states: Vec<String> = HealthState::ALL
+            .iter()
+            .map(|&s| format!("{} {}", report.count_health(s), s.label()))
+            .collect();
+        let _ = writeln!(out, "\nHealth after the sync: {}.", states.join(", "));
+    }
     for ns in &report.namespaces {
         let problems: Vec<_> = ns
             .objects
             .iter()
-            .filter(|o| o.outcome == Outcome::Failed)
+            .filter(|o| o.outcome == Outcome::Failed || o.unhealthy())
             .collect();
         let diffs: Vec<_> = ns.objects.iter().filter(|o| !o.diff.is_empty()).collect();
         if problems.is_empty() && diffs.is_empty() && ns.errors.is_empty() {
@@ -55,7 +63,11 @@ pub fn render_markdown(report: &Report) -> String {
             let _ = writeln!(out, "- **error**: {}", error.replace('\n', " "));
         }
         for p in problems {
-            let msg = p.message.as_deref().unwrap_or("failed");
+            let health = p.health.as_ref().filter(|_| p.outcome != Outcome::Failed);
+            let msg = match health {
+                Some(health) => health.to_string(),
+                None => p.message.as_deref().unwrap_or("failed").to_string(),
+            };
             let _ = writeln!(
                 out,
                 "- **{}** (`{}`): {}",

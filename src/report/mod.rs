@@ -21,6 +21,7 @@ pub enum Format {
     Json,
 }
 
+use crate::health::{Health, HealthState};
 use crate::inventory::PruneDecision;
 use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
 use crate::render::{ObjectId, Origin};
@@ -97,6 +98,8 @@ pub struct ObjectReport {
     pub conflict: Option<String>,
     /// Fields changed out of band by kubectl (or another takeover manager), taken back.
     pub drift: Option<String>,
+    /// How it runs after the sync (`sync --wait`); `None` when not waited on.
+    pub health: Option<Health>,
 }
 
 impl ObjectReport {
@@ -118,6 +121,7 @@ impl ObjectReport {
             message: plan.message,
             conflict: plan.conflict,
             drift: plan.drift,
+            health: None,
         }
     }
 
@@ -126,6 +130,11 @@ impl ObjectReport {
         self.origin
             .as_ref()
             .map_or_else(|| "inventory".to_string(), ToString::to_string)
+    }
+
+    /// Waited on, and not healthy at the end of the wait (failed, or still in progress).
+    pub fn unhealthy(&self) -> bool {
+        self.health.as_ref().is_some_and(|h| *h != Health::Healthy)
     }
 
     /// The report line of an inventory member that Git no longer holds, before pruning.
@@ -142,6 +151,7 @@ impl ObjectReport {
             message,
             conflict: None,
             drift: None,
+            health: None,
         }
     }
 
@@ -163,6 +173,7 @@ impl ObjectReport {
             message: Some("outside the namespaces this sync manages".into()),
             conflict: None,
             drift: None,
+            health: None,
         }
     }
 }
@@ -181,10 +192,15 @@ impl NamespaceReport {
     }
     pub fn failed(&self) -> bool {
         !self.errors.is_empty()
-            || self
-                .objects
-                .iter()
-                .any(|o| matches!(o.outcome, Outcome::Failed | Outcome::NotAttempted))
+            || self.objects.iter().any(|o| {
+                matches!(o.outcome, Outcome::Failed | Outcome::NotAttempted) || o.unhealthy()
+            })
+    }
+
+    /// How many objects waited on ended in `state`.
+    pub fn count_health(&self, state: HealthState) -> usize {
+        let states = self.objects.iter().filter_map(|o| o.health.as_ref());
+        states.filter(|h| h.state() == state).count()
     }
 }
 
@@ -263,6 +279,16 @@ impl Report {
                 Outcome::Created | Outcome::Configured | Outcome::Pruned
             )
         })
+    }
+
+    /// How many objects waited on ended in `state`.
+    pub fn count_health(&self, state: HealthState) -> usize {
+        self.namespaces.iter().map(|n| n.count_health(state)).sum()
+    }
+
+    /// Whether anything was waited on (`sync --wait`).
+    pub fn waited(&self) -> bool {
+        self.objects().any(|o| o.health.is_some())
     }
 
     /// How many objects ended with `outcome`.

@@ -20,6 +20,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         message: (outcome == Outcome::Failed).then(|| "denied (403 Forbidden)".to_string()),
         conflict: None,
         drift: None,
+        health: None,
     }
 }
 
@@ -177,4 +178,91 @@ fn a_namespace_can_fail_without_a_failed_object() {
     );
     assert!(render_json(&r).contains("\"errors\": [\n        \"cannot write the inventory\""));
     assert!(render_markdown(&r).contains("- **error**: cannot write the inventory"));
+}
+
+#[test]
+fn health_after_a_wait_is_in_every_output_and_fails_only_its_namespace() {
+    use crate::health::Health;
+    let mut r = Report::new(Mode::Sync, "a".into(), "dir".into(), None);
+    let mut healthy = obj("ConfigMap", "ok", Outcome::Created, "+x\n");
+    healthy.health = Some(Health::Healthy);
+    r.extend(Some("good".into()), vec![healthy]);
+    let mut broken = obj("Job", "migrate", Outcome::Unchanged, "");
+    broken.health = Some(Health::Failed(
+        "job failed: BackoffLimitExceeded: Job has reached the specified backoff limit".into(),
+    ));
+    let mut slow = obj("Deployment", "web", Outcome::Configured, "-a\n+b\n");
+    slow.health = Some(Health::InProgress(
+        "1/2 replicas available (not healthy within 30s)".into(),
+    ));
+    r.extend(Some("bad".into()), vec![broken, slow]);
+    assert_eq!(r.exit_code(), 2);
+    assert!(!r.namespaces[1].failed() && r.namespaces[0].failed());
+
+    let text = render_summary(&r);
+    assert!(text.contains("namespace good: ok: 1 created\n"), "{text}");
+    assert!(
+        text.contains(
+            "v1 Job ns/migrate [unhealthy: job failed: BackoffLimitExceeded: Job has reached \
+             the specified backoff limit] (a.yaml:3)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("v1 Deployment ns/web [in progress: 1/2 replicas available"),
+        "{text}"
+    );
+    assert!(text.contains("v1 ConfigMap ns/ok [healthy]\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "3 objects in 2 namespaces, 0 failed; health: 1 healthy, 1 unhealthy, 1 in progress\n"
+        ),
+        "{text}"
+    );
+
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    assert_eq!(v["exitCode"], 2);
+    assert_eq!(v["healthCounts"]["inProgress"], 1);
+    let bad = &v["namespaces"][0];
+    assert_eq!(
+        (
+            bad["failed"].as_bool(),
+            bad["healthCounts"]["unhealthy"].as_u64()
+        ),
+        (Some(true), Some(1))
+    );
+    assert_eq!(bad["objects"][0]["health"], "unhealthy");
+    assert!(
+        bad["objects"][0]["healthMessage"]
+            .as_str()
+            .unwrap()
+            .contains("BackoffLimitExceeded")
+    );
+    assert_eq!(v["namespaces"][1]["objects"][0]["health"], "healthy");
+    assert!(v["namespaces"][1]["objects"][0]["healthMessage"].is_null());
+
+    let md = render_markdown(&r);
+    assert!(
+        md.contains("Health after the sync: 1 healthy, 1 unhealthy, 1 in progress."),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- **v1 Job ns/migrate** (`a.yaml:3`): unhealthy: job failed: BackoffLimitExceeded"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn reports_without_a_wait_say_nothing_of_health() {
+    let mut r = Report::new(Mode::Sync, "a".into(), "dir".into(), None);
+    r.extend(
+        Some("n".into()),
+        vec![obj("ConfigMap", "z", Outcome::Created, "")],
+    );
+    assert!(render_summary(&r).ends_with("1 objects in 1 namespaces, 0 failed\n"));
+    assert!(!render_markdown(&r).contains("Health"));
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    assert!(v["namespaces"][0]["objects"][0]["health"].is_null());
 }

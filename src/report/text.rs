@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Mode, Outcome, Report};
+use crate::health::HealthState;
 use crate::plan::namespace_label;
 
 /// The per-namespace summary: counts, then each object that is not unchanged, by name.
@@ -56,7 +57,10 @@ pub fn render_summary(report: &Report) -> String {
             if let Some(drift) = &obj.drift {
                 let _ = write!(out, " [drift: {drift}]");
             }
-            if matches!(obj.outcome, Outcome::Failed) {
+            if let Some(health) = &obj.health {
+                let _ = write!(out, " [{health}]");
+            }
+            if matches!(obj.outcome, Outcome::Failed) || obj.unhealthy() {
                 let _ = write!(out, " ({})", obj.source());
             }
             out.push('\n');
@@ -69,12 +73,19 @@ pub fn render_summary(report: &Report) -> String {
         "{total} objects in {} namespaces, {failed} failed",
         report.namespaces.len()
     );
-    match report.count(Outcome::NotAttempted) {
-        0 => out.push('\n'),
-        n => {
-            let _ = writeln!(out, ", {n} not attempted");
-        }
+    if let n @ 1.. = report.count(Outcome::NotAttempted) {
+        let _ = write!(out, ", {n} not attempted");
     }
+    if report.waited() {
+        let states: Vec<String> = HealthState::ALL
+            .iter()
+            .map(|&s| (report.count_health(s), s.label()))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, label)| format!("{n} {label}"))
+            .collect();
+        let _ = write!(out, "; health: {}", states.join(", "));
+    }
+    out.push('\n');
     out
 }
 

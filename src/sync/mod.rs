@@ -3,7 +3,8 @@
 //! 2. load the set's inventory; with `--prune`, find what Git dropped and check the guards;
 //! 3. Namespaces and CRDs: plan, record the cluster-scoped parent, apply, wait for the CRDs;
 //! 4. everything else: plan, record the namespaces' parents, apply;
-//! 5. prune, and record what the parents hold now.
+//! 5. prune, and record what the parents hold now;
+//! 6. with `--wait`, once the Lease is given back, wait until what the sync manages is healthy.
 //!
 //! A preview writes nothing. A sync takes the set's Lease just before its first write, so a sync
 //! with nothing to do writes nothing at all; if another writer of the set ran since planning
@@ -19,6 +20,7 @@ use tracing::Instrument as _;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::halt::Halt;
+use crate::health::WaitOptions;
 use crate::inventory::{
     self, Inventory, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock, SetRef,
     Taken,
@@ -48,6 +50,8 @@ pub struct SyncOptions {
     pub lock_timeout: Duration,
     /// `None`: never delete anything.
     pub prune: Option<PruneSettings>,
+    /// `Some`: after applying, wait until what the sync manages is healthy (`--wait`).
+    pub wait: Option<WaitOptions>,
 }
 
 impl Default for SyncOptions {
@@ -70,6 +74,7 @@ impl Default for SyncOptions {
             },
             lock_timeout: Duration::from_secs(60),
             prune: None,
+            wait: None,
         }
     }
 }
@@ -121,10 +126,15 @@ async fn run_locked(
     if let Some(lock) = lock {
         lock.release().await;
     }
-    result.map_err(|stop| match stop {
+    let mut report = result.map_err(|stop| match stop {
         Stop::Failed(e) => e,
         Stop::Replan => Error::Lock("the sync set changed under its own Lease".into()),
-    })
+    })?;
+    // After the Lease is given back: waiting writes nothing and must not keep writers out.
+    if let Some(wait) = options.wait.as_ref().filter(|_| !options.dry_run) {
+        crate::health::wait(cluster, &mut report, wait, options.concurrency, halt).await;
+    }
+    Ok(report)
 }
 
 /// Why a pass ended early.
