@@ -76,7 +76,8 @@ fn yaml_bombs_and_oversized_files_fail_fast_with_clear_errors() {
     let run = driftless(&["render", "--source", &ws.path().to_string_lossy()]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("bomb.yaml:") && run.stderr.contains("alias replay limit"),
+        run.stderr.contains("bomb.yaml:")
+            && run.stderr.contains("aliases (`*name`) expand to too much"),
         "{}",
         run.stderr
     );
