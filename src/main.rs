@@ -157,12 +157,13 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
-    // kube's client logs every failed request at error level: one per object and attempt when
-    // the server is gone. driftless reports failures itself, once per cause.
+    // kube's client is never on: it logs every failed request at error level (one per object
+    // and attempt when the server is gone), and at debug and trace the bodies the server sends
+    // back, Secrets included. driftless reports failures itself, once per cause, masked.
     let default = match verbose {
         0 => "warn,kube_client=off",
         1 => "driftless=debug,info,kube_client=off",
-        _ => "trace",
+        _ => "driftless=trace,debug,kube_client=off",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -6,6 +6,7 @@ mod support;
 
 mod faults;
 mod git_source;
+mod leaks;
 mod node;
 mod ownership;
 mod prune;

@@ -80,19 +80,13 @@ pub async fn execute(
 
 async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport {
     let result = cluster.apply(&plan.object, false, force).await;
-    let secret = plan.object.id.is_secret();
-    let manifest = plan.object.manifest.clone();
+    let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
     match result {
         Ok(_) => tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied"),
         Err(e) if e.is_unreachable() => return line.not_attempted(format!("not attempted: {e}")),
         Err(e) => {
-            let message = e.to_string();
-            let message = if secret {
-                crate::plan::mask::scrub(&message, &manifest)
-            } else {
-                message
-            };
+            let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest);
             tracing::debug!(object = %line.id, error = %message, "apply failed");
             line.outcome = Outcome::Failed;
             line.message = Some(message);

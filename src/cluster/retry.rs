@@ -92,6 +92,7 @@ impl Flow {
                 Err(_) => Err(self.timed_out()),
             };
             drop(permit);
+            tracing::trace!(%what, ms = sent.elapsed().as_millis() as u64, code = result.as_ref().err().map_or(200, |e| e.code), "request");
             let e = match result {
                 Ok(value) => {
                     window.succeeded();

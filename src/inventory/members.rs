@@ -366,9 +366,7 @@ fn prune_plan(
     revision: Option<&str>,
 ) -> PrunePlan {
     let mut before = normalize::normalize(live);
-    if id.is_secret() {
-        mask::mask_secret(&mut before);
-    }
+    mask::mask_object(&id, &mut before);
     let diff = diff::unified(&id, Some(&before), None, revision);
     PrunePlan {
         id,

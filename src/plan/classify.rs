@@ -36,14 +36,10 @@ pub fn no_foreign_owner(_: &ObjectId, _: &Value) -> Option<String> {
 
 /// Decides what to do with one object, given what the server said.
 pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) -> ObjectPlan {
-    let secret = object.id.is_secret();
     let hide = |msg: String| -> String {
-        if !secret {
-            return msg;
-        }
-        let msg = mask::scrub(&msg, &object.manifest);
+        let msg = mask::scrub_object(&msg, &object.id, &object.manifest);
         match &observed.live {
-            Some(live) => mask::scrub(&msg, live),
+            Some(live) => mask::scrub_object(&msg, &object.id, live),
             None => msg,
         }
     };
@@ -116,9 +112,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
     };
     let mut before = observed.live.as_ref().map(normalize::normalize);
     let mut after = normalize::normalize(merged);
-    if secret {
-        mask::mask_secret_pair(before.as_mut(), Some(&mut after));
-    }
+    mask::mask_pair(&object.id, before.as_mut(), Some(&mut after));
     let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
     let (action, needs_write, note) = match &observed.live {
         None => (Action::Create, true, note),

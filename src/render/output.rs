@@ -30,9 +30,7 @@ fn ordered(rendered: &Rendered) -> Vec<(ObjectId, &Manifest)> {
 
 fn masked(id: &ObjectId, m: &Manifest) -> Value {
     let mut object = m.object.clone();
-    if id.is_secret() {
-        mask::mask_secret(&mut object);
-    }
+    mask::mask_object(id, &mut object);
     object
 }
 
