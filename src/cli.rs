@@ -101,6 +101,10 @@ pub struct RunArgs {
     /// Take fields that another field manager owns instead of failing the object.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Dry-run every object, even those the set's ledger proves unchanged since driftless last
+    /// applied or verified them.
+    #[arg(long, env = "DRIFTLESS_VERIFY")]
+    pub verify: bool,
     /// Seconds to wait for a new CRD to become Established.
     #[arg(long, default_value_t = 60)]
     pub crd_timeout: u64,
@@ -373,6 +377,7 @@ impl Cli {
                 allow_empty: inv.allow_empty,
             }),
             wait: self.wait_options(),
+            verify: run.verify,
         }
     }
 

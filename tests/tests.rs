@@ -4,6 +4,7 @@
 
 mod support;
 
+mod fast_path;
 mod faults;
 mod git_source;
 mod leaks;

@@ -10,6 +10,7 @@ use futures::{StreamExt, stream};
 
 use crate::cluster::Cluster;
 use crate::halt::Halt;
+use crate::plan::ledger::{Record, desired_hash};
 use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, order};
 use crate::report::{ObjectReport, Outcome};
 
@@ -83,7 +84,11 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
     let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
     match result {
-        Ok(_) => tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied"),
+        Ok(applied) => {
+            tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied");
+            let hash = desired_hash(&manifest);
+            line.record = Record::of(&hash, &applied, cluster.field_manager());
+        }
         Err(e) if e.is_unreachable() => return line.not_attempted(format!("not attempted: {e}")),
         Err(e) => {
             let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest);

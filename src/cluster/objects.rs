@@ -57,9 +57,26 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<Value>, ApiFailure> {
-        let api = self.dynamic(kind, namespace);
         let mut out = Vec::new();
+        self.list_each(kind, namespace, selector, |item| out.push(item))
+            .await?;
+        Ok(out)
+    }
+
+    /// The same, handing each object to `each` as its page arrives: memory stays one page.
+    pub async fn list_each(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+        mut each: impl FnMut(Value),
+    ) -> Result<(), ApiFailure> {
+        let api = self.dynamic(kind, namespace);
         let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
+        let types = kube::core::TypeMeta {
+            api_version: api_resource(kind).api_version,
+            kind: kind.kind.clone(),
+        };
         loop {
             let page = self
                 .flow
@@ -67,17 +84,32 @@ impl Cluster {
                 .await?;
             for mut item in page.items {
                 // List items omit apiVersion/kind; put them back for uniform handling.
-                item.types = Some(kube::core::TypeMeta {
-                    api_version: api_resource(kind).api_version,
-                    kind: kind.kind.clone(),
-                });
-                out.push(to_value(item)?);
+                item.types = Some(types.clone());
+                each(to_value(item)?);
             }
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
-                None => return Ok(out),
+                None => return Ok(()),
             }
         }
+    }
+
+    /// The names of every namespace, from one metadata-only LIST.
+    pub async fn namespace_names(&self) -> Result<std::collections::BTreeSet<String>, ApiFailure> {
+        let kind = KindInfo::core("Namespace", "namespaces", false);
+        let api = self.dynamic(&kind, None);
+        let params = ListParams::default();
+        let list = self
+            .flow
+            .call("list namespaces", Op::Read, || async {
+                Ok(api.list_metadata(&params).await?)
+            })
+            .await?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect())
     }
 
     /// One object by name, or `None` when it does not exist.

@@ -14,13 +14,17 @@
 //!
 //! Parents are written only when their content changes.
 
+mod ledger;
+mod listing;
 mod lock;
 mod members;
 mod name;
 mod parent;
+mod record;
 mod rules;
 mod scope;
 
+pub use listing::ListOptions;
 pub use lock::{LockOptions, SetLock, Taken};
 pub use members::PruneSettings;
 pub use name::{DEFAULT_SET, SetName};
@@ -33,13 +37,13 @@ pub use scope::{Scope, ScopeSet};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::plan::NamespaceKey;
 use crate::render::{DesiredObject, KindInfo};
+use ledger::Ledger;
 use members::Members;
 use parent::LiveParent;
 
@@ -90,8 +94,10 @@ struct Entry {
     live: Option<LiveParent>,
     /// The pre-sync-sets parent of this key (set `default` only), until it tracks nothing.
     legacy: Option<(Parent, LiveParent)>,
-    /// Members, once listed (`--prune` only).
+    /// Members, once listed.
     members: Option<Members>,
+    /// The members' records to write: the live parent's, updated by this sync.
+    ledger: Ledger,
 }
 
 impl Entry {
@@ -155,7 +161,9 @@ impl Inventory {
             }
             let entry = inventory.entry(&key);
             if entry.parent.is(live) {
-                entry.live = Some(LiveParent::read(live, &set.name));
+                let state = LiveParent::read(live, &set.name);
+                entry.ledger = state.ledger.clone();
+                entry.live = Some(state);
             } else {
                 let legacy = Parent::legacy(&key, &set.inventory_namespace);
                 let state = LiveParent::read(live, &set.name);
@@ -199,118 +207,12 @@ impl Inventory {
             live: None,
             legacy: None,
             members: None,
+            ledger: Ledger::default(),
         })
     }
 
     pub fn set(&self) -> &SetRef {
         &self.set
-    }
-
-    /// Whether writing the parents that `which` selects, listing what they record plus
-    /// `desired`, would change any of them.
-    pub fn needs_record(
-        &self,
-        desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-        which: impl Fn(&NamespaceKey) -> bool,
-    ) -> bool {
-        self.pending_records(desired, &which).next().is_some()
-    }
-
-    fn pending_records<'a>(
-        &'a self,
-        desired: &'a BTreeMap<NamespaceKey, BTreeSet<String>>,
-        which: &'a dyn Fn(&NamespaceKey) -> bool,
-    ) -> impl Iterator<Item = (NamespaceKey, BTreeSet<String>)> + 'a {
-        let keys: BTreeSet<&NamespaceKey> = self.entries.keys().chain(desired.keys()).collect();
-        keys.into_iter().filter(|k| which(k)).filter_map(|key| {
-            let mut kinds = self
-                .entries
-                .get(key)
-                .map(Entry::recorded)
-                .unwrap_or_default();
-            kinds.extend(desired.get(key).into_iter().flatten().cloned());
-            let live = self.entries.get(key).and_then(|e| e.live.as_ref());
-            let changes = match live {
-                Some(live) => live.differs(&kinds),
-                None => !kinds.is_empty(),
-            };
-            changes.then(|| (key.clone(), kinds))
-        })
-    }
-
-    /// Before applying: the parents `which` selects list what they recorded plus what the sync
-    /// is about to apply. Returns the keys whose parent could not be written, with the reason:
-    /// nothing may be applied there.
-    pub async fn record(
-        &mut self,
-        cluster: &Cluster,
-        desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
-        which: impl Fn(&NamespaceKey) -> bool,
-    ) -> BTreeMap<NamespaceKey, String> {
-        let writes: Vec<_> = self.pending_records(desired, &which).collect();
-        self.write(cluster, writes).await
-    }
-
-    /// Writes each (key, kinds): a parent listing them, or no parent when they are empty.
-    async fn write(
-        &mut self,
-        cluster: &Cluster,
-        writes: Vec<(NamespaceKey, BTreeSet<String>)>,
-    ) -> BTreeMap<NamespaceKey, String> {
-        let mut failed = BTreeMap::new();
-        let ns = &self.set.inventory_namespace;
-        if writes
-            .iter()
-            .any(|(k, kinds)| k.is_none() && !kinds.is_empty())
-            && let Err(e) = cluster.ensure_namespace(ns).await
-        {
-            failed.insert(
-                None,
-                format!("cannot create the inventory namespace {ns}: {e}"),
-            );
-        }
-        let jobs = writes
-            .into_iter()
-            .filter(|(k, _)| !failed.contains_key(k))
-            .map(|(key, kinds)| {
-                let parent = self.set.parent(&key);
-                let manifest = parent.manifest(&self.set.name, &kinds);
-                async move {
-                    let result = if kinds.is_empty() {
-                        let secret = KindInfo::secret();
-                        let ns = Some(parent.namespace.as_str());
-                        cluster
-                            .delete(&secret, ns, &parent.name, Default::default())
-                            .await
-                    } else {
-                        cluster.apply_own(&KindInfo::secret(), &manifest).await
-                    };
-                    let result = result.map_err(|e| {
-                        format!("cannot write the inventory {}: {e}", parent.describe())
-                    });
-                    (key, kinds, result)
-                }
-            });
-        let results: Vec<_> = stream::iter(jobs)
-            .buffer_unordered(WRITE_CONCURRENCY)
-            .collect()
-            .await;
-        for (key, kinds, result) in results {
-            match result {
-                Ok(()) => {
-                    let entry = self.entry(&key);
-                    entry.live = (!kinds.is_empty()).then_some(LiveParent {
-                        group_kinds: kinds,
-                        current: true,
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "inventory not written");
-                    failed.insert(key, e);
-                }
-            }
-        }
-        failed
     }
 }
 

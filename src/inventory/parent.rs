@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::SetName;
+use super::ledger::{LEDGER_KEY, Ledger};
 use crate::plan::NamespaceKey;
 
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
@@ -83,9 +84,14 @@ impl Parent {
         format!("Secret {}/{}", self.namespace, self.name)
     }
 
-    /// The parent Secret's manifest, listing `group_kinds`.
-    pub fn manifest(&self, set: &SetName, group_kinds: &BTreeSet<String>) -> Value {
-        json!({
+    /// The parent Secret's manifest, listing `group_kinds`, with its members' `ledger`.
+    pub fn manifest(
+        &self,
+        set: &SetName,
+        group_kinds: &BTreeSet<String>,
+        ledger: &Ledger,
+    ) -> Value {
+        let mut manifest = json!({
             "apiVersion": "v1",
             "kind": "Secret",
             "type": "Opaque",
@@ -98,7 +104,11 @@ impl Parent {
                     GROUP_KINDS_ANNOTATION: group_kinds.iter().cloned().collect::<Vec<_>>().join(","),
                 },
             },
-        })
+        });
+        if !ledger.is_empty() {
+            manifest["data"] = json!({LEDGER_KEY: ledger.encode()});
+        }
+        manifest
     }
 
     /// Whether `live` is this parent: the right name and namespace, and our id label (a Secret
@@ -115,7 +125,9 @@ impl Parent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveParent {
     pub group_kinds: BTreeSet<String>,
-    /// Labels and tooling as this version writes them: a rewrite changes nothing but the kinds.
+    pub ledger: Ledger,
+    /// Labels and tooling as this version writes them: a rewrite changes nothing but the kinds
+    /// and the ledger.
     pub current: bool,
 }
 
@@ -124,14 +136,15 @@ impl LiveParent {
         let meta = &live["metadata"];
         LiveParent {
             group_kinds: parent_group_kinds(live),
+            ledger: Ledger::read(live),
             current: meta["labels"][SET_LABEL] == set.as_str()
                 && meta["annotations"][TOOLING_ANNOTATION] == tooling().as_str(),
         }
     }
 
-    /// Whether writing a parent listing `kinds` would change it.
-    pub fn differs(&self, kinds: &BTreeSet<String>) -> bool {
-        !self.current || &self.group_kinds != kinds
+    /// Whether writing a parent listing `kinds` and holding `ledger` would change it.
+    pub fn differs(&self, kinds: &BTreeSet<String>, ledger: &Ledger) -> bool {
+        !self.current || &self.group_kinds != kinds || &self.ledger != ledger
     }
 }
 

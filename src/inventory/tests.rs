@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use super::ledger::Ledger;
 use super::parent::{LiveParent, label_member, split_group_kind};
 use super::*;
 use crate::render::ObjectId;
@@ -88,7 +89,21 @@ fn parent_manifest_carries_id_set_tooling_and_sorted_group_kinds() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let m = parent.manifest(&platform.name, &kinds);
+    let mut ledger = Ledger::default();
+    let web = crate::render::ObjectId {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "Deployment".into(),
+        namespace: Some("team".into()),
+        name: "web".into(),
+    };
+    let record = crate::plan::ledger::Record {
+        desired: "d".into(),
+        fields: "f".into(),
+        generation: Some(1),
+    };
+    ledger.insert(&web, record.clone());
+    let m = parent.manifest(&platform.name, &kinds, &ledger);
     assert_eq!(m["metadata"]["labels"][ID_LABEL], parent.id());
     assert_eq!(m["metadata"]["labels"][SET_LABEL], "platform");
     assert_eq!(
@@ -104,12 +119,23 @@ fn parent_manifest_carries_id_set_tooling_and_sorted_group_kinds() {
     assert!(parent.is(&m) && !platform.parent(&ns("other")).is(&m));
     let live = LiveParent::read(&m, &platform.name);
     assert_eq!(live.group_kinds, kinds);
-    assert!(!live.differs(&kinds), "a rewrite would change nothing");
+    assert_eq!(
+        live.ledger.get(&web),
+        Some(&record),
+        "the ledger travels on the parent"
+    );
+    assert!(
+        !live.differs(&kinds, &ledger),
+        "a rewrite would change nothing"
+    );
+    let mut newer = ledger.clone();
+    newer.remove(&web);
+    assert!(live.differs(&kinds, &newer), "a new ledger is a change");
     let mut more = kinds.clone();
     more.insert("Secret".into());
-    assert!(live.differs(&more));
+    assert!(live.differs(&more, &ledger));
     assert!(
-        LiveParent::read(&m, &"other".parse().unwrap()).differs(&kinds),
+        LiveParent::read(&m, &"other".parse().unwrap()).differs(&kinds, &ledger),
         "another set's labels are rewritten"
     );
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::ledger::{Record, desired_hash};
 use super::{Action, DesiredObject, DryRun, ObjectPlan, Observation, diff, mask, normalize};
 use crate::render::ObjectId;
 
@@ -58,6 +59,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
             )),
             conflict: Some(owner),
             drift: None,
+            record: None,
         };
     }
     let (merged, conflict, drift, note) = match &observed.dry_run {
@@ -70,6 +72,19 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
                 message: Some(why.clone()),
                 conflict: None,
                 drift: None,
+                record: None,
+            };
+        }
+        DryRun::Proven => {
+            return ObjectPlan {
+                object,
+                action: Action::Unchanged,
+                diff: String::new(),
+                needs_write: false,
+                message: None,
+                conflict: None,
+                drift: None,
+                record: None,
             };
         }
         DryRun::Rejected(reason) => {
@@ -82,6 +97,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
                 message,
                 conflict: None,
                 drift: None,
+                record: None,
             };
         }
         DryRun::Merged(merged) => (merged, None, None, None),
@@ -134,6 +150,13 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
     } else {
         diff
     };
+    // Verified unchanged and nothing to write: the ledger may record it as it stands.
+    let record = match (&observed.live, action, needs_write) {
+        (Some(live), Action::Unchanged, false) => {
+            Record::of(&desired_hash(&object.manifest), live, ctx.field_manager)
+        }
+        _ => None,
+    };
     ObjectPlan {
         object,
         action,
@@ -142,6 +165,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
         message: note,
         conflict,
         drift,
+        record,
     }
 }
 

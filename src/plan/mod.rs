@@ -3,13 +3,15 @@
 
 mod classify;
 pub mod diff;
+pub mod ledger;
+pub mod live;
 pub mod mask;
 pub mod normalize;
 mod observe;
 pub mod order;
 
 pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, ForeignOwner, classify, no_foreign_owner};
-pub use observe::observe;
+pub use observe::{Reads, observe};
 
 use serde_json::Value;
 
@@ -64,6 +66,9 @@ pub enum DryRun {
     Rejected(String),
     /// Never asked: the run was halted or the server is unreachable (the reason).
     NotAttempted(String),
+    /// Not asked: the set's ledger proves the object unchanged since driftless last applied or
+    /// verified it (see [`ledger`]).
+    Proven,
 }
 
 /// Everything the planner needs to know about one object's present.
@@ -89,6 +94,8 @@ pub struct ObjectPlan {
     /// Set when kubectl (or another takeover manager) changed fields out of band: the apply
     /// takes them back, and this says who changed what.
     pub drift: Option<String>,
+    /// For the ledger: what a dry-run verified unchanged (a write records what it applied).
+    pub record: Option<ledger::Record>,
 }
 
 impl ObjectPlan {

@@ -1,25 +1,43 @@
-//! The thin async layer of planning: each object's live state and dry-run result, fetched with
-//! bounded concurrency, then classified.
+//! The thin async layer of planning: each object's dry-run result (when its answer is not
+//! already known) against its live state, fetched with bounded concurrency, then classified.
+//!
+//! Live state comes from the set's listing ([`LiveIndex`]): an object proven unchanged needs no
+//! request at all; a listed one needs its dry-run; one the listing did not find is dry-run
+//! first, and read (GET) only if the dry-run shows it exists (an object without the set's
+//! label: adoption, or another owner). A cold sync thus costs a dry-run and an apply per
+//! object, nothing more.
 
 use std::collections::BTreeSet;
 
 use futures::{StreamExt, stream};
+use serde_json::Value;
 
+use super::live::{Live, LiveIndex};
 use super::{Context, DryRun, ObjectPlan, Observation, classify};
 use crate::cluster::{ApiFailure, Cluster};
 use crate::halt::Halt;
 use crate::render::DesiredObject;
 
-/// Plans every object: GET and SSA dry-run, up to `concurrency` objects at a time.
-/// `namespaces_to_create` are namespaces this same sync creates: objects in them that cannot be
-/// dry-run yet are planned from their manifest. So are, in a `preview`, custom resources whose
-/// CRD this sync creates.
+/// How many times a read and a dry-run are tried until they see the same state.
+const CONSISTENT_ATTEMPTS: usize = 3;
+
+/// What planning reads, and how.
+#[derive(Clone, Copy)]
+pub struct Reads<'a> {
+    pub index: &'a LiveIndex,
+    /// Namespaces this same sync creates: objects in them that cannot be dry-run yet are
+    /// planned from their manifest. So are, in a preview, custom resources whose CRD this sync
+    /// creates.
+    pub new_namespaces: &'a BTreeSet<String>,
+    pub preview: bool,
+    pub concurrency: usize,
+}
+
+/// Plans every object, up to `concurrency` at a time.
 pub async fn observe(
     cluster: &Cluster,
     objects: Vec<DesiredObject>,
-    namespaces_to_create: &BTreeSet<String>,
-    preview: bool,
-    concurrency: usize,
+    reads: Reads<'_>,
     ctx: Context<'_>,
     halt: &Halt,
 ) -> Vec<ObjectPlan> {
@@ -30,21 +48,16 @@ pub async fn observe(
                     live: None,
                     dry_run: DryRun::NotAttempted(why),
                 },
-                None => observe_one(cluster, &object, namespaces_to_create, preview).await,
+                None => observe_one(cluster, &object, reads).await,
             };
             classify(object, observation, ctx)
         })
-        .buffered(concurrency.max(1))
+        .buffered(reads.concurrency.max(1))
         .collect()
         .await
 }
 
-async fn observe_one(
-    cluster: &Cluster,
-    object: &DesiredObject,
-    new_namespaces: &BTreeSet<String>,
-    preview: bool,
-) -> Observation {
+async fn observe_one(cluster: &Cluster, object: &DesiredObject, reads: Reads<'_>) -> Observation {
     let Some(kind) = &object.kind else {
         return Observation {
             live: None,
@@ -53,7 +66,7 @@ async fn observe_one(
     };
     if !kind.served {
         let crd = format!("{}.{}", kind.plural, kind.group);
-        let dry_run = if preview {
+        let dry_run = if reads.preview {
             DryRun::Pending(format!("its CRD is created by this sync ({crd})"))
         } else {
             DryRun::Rejected(format!("its CRD ({crd}) is not Established"))
@@ -63,41 +76,73 @@ async fn observe_one(
             dry_run,
         };
     }
-    // The live object and the dry-run must see the same state of the object: a controller
-    // writing in between (a Deployment's revision annotation, just after it was created) would
-    // show as a change of ours. The dry-run answers with the resourceVersion it was based on.
-    let mut observation = read_and_dry_run(cluster, object, new_namespaces).await;
-    for _ in 1..CONSISTENT_ATTEMPTS {
-        if consistent(&observation) {
-            break;
+    let listed = match reads.index.get(&object.id) {
+        Some(Live::Proven) => {
+            return Observation {
+                live: None,
+                dry_run: DryRun::Proven,
+            };
         }
-        tracing::debug!(object = %object.id, "changed between the read and the dry-run; reading again");
-        observation = read_and_dry_run(cluster, object, new_namespaces).await;
-    }
-    observation
+        Some(Live::Object(live)) => Some(live.clone()),
+        None => None,
+    };
+    observe_by_dry_run(cluster, object, listed, reads.new_namespaces).await
 }
 
-/// How many times a read and a dry-run are tried until they see the same state.
-const CONSISTENT_ATTEMPTS: usize = 3;
+/// Dry-runs the object against its live state. The two must describe the same state of the
+/// object: a controller writing in between (a Deployment's revision annotation, just after it
+/// was created) would show as a change of ours. The dry-run answers with the resourceVersion it
+/// was based on; on a mismatch the object is read again (GET, then dry-run: never both at once
+/// for one object, as kube-apiserver 1.20 can crash when they overlap on a custom resource).
+async fn observe_by_dry_run(
+    cluster: &Cluster,
+    object: &DesiredObject,
+    listed: Option<Value>,
+    new_namespaces: &BTreeSet<String>,
+) -> Observation {
+    let mut live = listed;
+    let mut dry_run = dry_run(cluster, object, new_namespaces).await;
+    for attempt in 0..CONSISTENT_ATTEMPTS {
+        let observation = Observation {
+            live: live.take(),
+            dry_run,
+        };
+        if consistent(&observation) || attempt + 1 == CONSISTENT_ATTEMPTS {
+            return observation;
+        }
+        if observation.live.is_some() {
+            tracing::debug!(object = %object.id, "changed between the read and the dry-run; reading again");
+        }
+        live = match cluster.get(object).await {
+            Ok(live) => live,
+            Err(e) if e.is_missing_namespace() => None,
+            Err(e) => {
+                return Observation {
+                    live: None,
+                    dry_run: refused(e),
+                };
+            }
+        };
+        // The first mismatch of an unlisted object is only "it exists": the dry-run stands
+        // if the object did not change since.
+        dry_run = if consistent(&Observation {
+            live: live.clone(),
+            dry_run: observation.dry_run.clone(),
+        }) {
+            observation.dry_run
+        } else {
+            self::dry_run(cluster, object, new_namespaces).await
+        };
+    }
+    Observation { live, dry_run }
+}
 
-/// GET, then dry-run: never both at once for one object. kube-apiserver 1.20 can crash (a
-/// concurrent map access in the custom resource handler) when they overlap.
-async fn read_and_dry_run(
+async fn dry_run(
     cluster: &Cluster,
     object: &DesiredObject,
     new_namespaces: &BTreeSet<String>,
-) -> Observation {
-    let live = match cluster.get(object).await {
-        Ok(live) => live,
-        Err(e) if e.is_missing_namespace() => None,
-        Err(e) => {
-            return Observation {
-                live: None,
-                dry_run: refused(e),
-            };
-        }
-    };
-    let dry_run = match cluster.apply(object, true, false).await {
+) -> DryRun {
+    match cluster.apply(object, true, false).await {
         Ok(merged) => DryRun::Merged(merged),
         Err(e) if e.is_unreachable() => refused(e),
         Err(e) if e.is_conflict() => forced(cluster, object, e).await,
@@ -105,8 +150,7 @@ async fn read_and_dry_run(
             DryRun::Pending("its namespace is created by this sync".into())
         }
         Err(e) => DryRun::Rejected(e.to_string()),
-    };
-    Observation { live, dry_run }
+    }
 }
 
 /// Whether the dry-run was based on the very object that was read (or both saw none).
@@ -115,7 +159,7 @@ fn consistent(observation: &Observation) -> bool {
         DryRun::Merged(m) | DryRun::Conflict { merged: m, .. } => m,
         _ => return true,
     };
-    let version = |v: &serde_json::Value| {
+    let version = |v: &Value| {
         v["metadata"]["resourceVersion"]
             .as_str()
             .filter(|s| !s.is_empty())
@@ -158,13 +202,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn with_version(rv: &str) -> serde_json::Value {
+    fn with_version(rv: &str) -> Value {
         json!({"metadata": {"name": "x", "resourceVersion": rv}})
     }
 
     #[test]
     fn a_read_and_a_dry_run_agree_only_on_the_same_version() {
-        let observed = |live: Option<serde_json::Value>, merged| Observation {
+        let observed = |live: Option<Value>, merged| Observation {
             live,
             dry_run: DryRun::Merged(merged),
         };
@@ -179,7 +223,7 @@ mod tests {
         assert!(consistent(&observed(None, with_version(""))), "a create");
         assert!(
             !consistent(&observed(None, with_version("9"))),
-            "created by someone in between"
+            "it exists without the set's label: read it"
         );
         let refused = Observation {
             live: Some(with_version("7")),

@@ -100,6 +100,8 @@ pub struct ObjectReport {
     pub drift: Option<String>,
     /// How it runs after the sync (`sync --wait`); `None` when not waited on.
     pub health: Option<Health>,
+    /// For the set's ledger, not for display: what this sync applied or verified.
+    pub record: Option<crate::plan::ledger::Record>,
 }
 
 impl ObjectReport {
@@ -122,6 +124,7 @@ impl ObjectReport {
             conflict: plan.conflict,
             drift: plan.drift,
             health: None,
+            record: plan.record,
         }
     }
 
@@ -152,6 +155,7 @@ impl ObjectReport {
             conflict: None,
             drift: None,
             health: None,
+            record: None,
         }
     }
 
@@ -174,6 +178,7 @@ impl ObjectReport {
             conflict: None,
             drift: None,
             health: None,
+            record: None,
         }
     }
 }

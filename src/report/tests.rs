@@ -21,6 +21,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         conflict: None,
         drift: None,
         health: None,
+        record: None,
     }
 }
 

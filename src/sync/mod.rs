@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::health::WaitOptions;
 use crate::inventory::{
-    self, Inventory, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock, SetRef,
-    Taken,
+    self, Inventory, ListOptions, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock,
+    SetRef, Taken,
 };
 use crate::plan::{DEFAULT_TAKEOVER_MANAGERS, NamespaceKey, order};
 use crate::render::{self, DesiredObject, Manifest, Rendered};
@@ -52,6 +52,8 @@ pub struct SyncOptions {
     pub prune: Option<PruneSettings>,
     /// `Some`: after applying, wait until what the sync manages is healthy (`--wait`).
     pub wait: Option<WaitOptions>,
+    /// Take the dry-run path for every object, even those the ledger proves unchanged.
+    pub verify: bool,
 }
 
 impl Default for SyncOptions {
@@ -74,6 +76,7 @@ impl Default for SyncOptions {
             },
             lock_timeout: Duration::from_secs(60),
             prune: None,
+            verify: false,
             wait: None,
         }
     }
@@ -196,26 +199,33 @@ async fn pass(
         halt,
     };
 
-    // 1. The desired set, in scope.
+    // 1. The desired set, in scope, labelled as the set's.
     let scope = ScopeSet::new(&options.scope);
-    let desired = in_scope(
+    let mut desired = in_scope(
         resolve(cluster, &rendered.manifests, options)?,
         &scope,
         &mut report,
     );
+    options.set.label(&mut desired);
     tracing::info!(objects = desired.len(), source = %rendered.origin, "resolved");
 
-    // 2. The inventory, and what Git dropped.
+    // 2. The inventory, what the set holds (one LIST per namespace and kind), and what Git
+    //    dropped.
     let mut inventory = Inventory::load(cluster, &options.set, &scope, &desired).await?;
+    let rules = options.prune.as_ref().map(|prune| PruneRules {
+        field_manager: cluster.field_manager(),
+        namespaces: prune.namespaces,
+        crds: prune.crds,
+    });
+    let list = ListOptions {
+        field_manager: cluster.field_manager(),
+        prune: rules,
+        verify: options.verify,
+        revision: pass.revision,
+        concurrency: options.concurrency,
+    };
+    let index = inventory.list(cluster, &desired, list).await;
     if let Some(prune) = &options.prune {
-        let rules = PruneRules {
-            field_manager: cluster.field_manager(),
-            namespaces: prune.namespaces,
-            crds: prune.crds,
-        };
-        inventory
-            .find_prunes(cluster, &desired, rules, pass.revision, options.concurrency)
-            .await;
         inventory.guard(desired.len(), prune)?;
     }
 
@@ -228,7 +238,15 @@ async fn pass(
         .filter(|o| o.id.is_namespace())
         .map(|o| o.id.name.clone())
         .collect();
-    let plans = phase::plan(cluster, &pass, &inventory, foundation, &new_namespaces).await;
+    let plans = phase::plan(
+        cluster,
+        &pass,
+        &inventory,
+        &index,
+        foundation,
+        &new_namespaces,
+    )
+    .await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &kinds, |k| {
         k.is_none()
     })
@@ -253,16 +271,16 @@ async fn pass(
         .collect();
     let wanted = inventory::desired_kinds(&desired);
     let (_, rest) = split(desired);
-    let plans = phase::plan(cluster, &pass, &inventory, rest, &new_namespaces).await;
+    let plans = phase::plan(cluster, &pass, &inventory, &index, rest, &new_namespaces).await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &wanted, |k| {
         k.is_some()
     })
     .await?;
     report.extend_all(phase::apply(cluster, &pass, plans, &held).await);
 
-    // 5. Prune, then record what remains.
+    // 5. Prune, then record what each parent holds now and what was applied or verified.
+    let failed = failed_namespaces(&report);
     if let Some(prune) = &options.prune {
-        let failed = failed_namespaces(&report);
         if !options.dry_run && inventory.has_prunes() {
             pass.writer(cluster).await?;
         }
@@ -277,14 +295,18 @@ async fn pass(
             )
             .await;
         report.extend_all(lines);
-        // After a halt the parents keep what they list: a superset, never a leak.
-        if !options.dry_run && !halt.is_halted() {
-            if inventory.needs_record_pruned(&wanted, &failed) {
-                pass.writer(cluster).await?;
-            }
-            let failures = inventory.record_pruned(cluster, &wanted, &failed).await;
-            report_inventory_failures(&mut report, failures);
+    }
+    // After a halt the parents keep what they list: a superset, never a leak.
+    if !options.dry_run && !halt.is_halted() {
+        inventory.note(&report);
+        let pruning = options.prune.is_some();
+        if inventory.needs_record_after(&wanted, &failed, pruning) {
+            pass.writer(cluster).await?;
         }
+        let failures = inventory
+            .record_after(cluster, &wanted, &failed, pruning)
+            .await;
+        report_inventory_failures(&mut report, failures);
     }
     Ok(report)
 }

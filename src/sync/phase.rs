@@ -9,7 +9,8 @@ use super::{Pass, Stop};
 use crate::apply::{self, ApplyOptions};
 use crate::cluster::Cluster;
 use crate::inventory::Inventory;
-use crate::plan::{self, Context, NamespaceKey, NamespacePlan};
+use crate::plan::live::LiveIndex;
+use crate::plan::{self, Context, NamespaceKey, NamespacePlan, Reads};
 use crate::render::{DesiredObject, ObjectId};
 use crate::report::ObjectReport;
 
@@ -18,6 +19,7 @@ pub(super) async fn plan(
     cluster: &Cluster,
     pass: &Pass<'_>,
     inventory: &Inventory,
+    index: &LiveIndex,
     mut objects: Vec<DesiredObject>,
     new_namespaces: &BTreeSet<String>,
 ) -> Vec<NamespacePlan> {
@@ -40,16 +42,13 @@ pub(super) async fn plan(
         takeover_managers: &options.takeover_managers,
         foreign_owner: &foreign_owner,
     };
-    let plans = plan::observe(
-        cluster,
-        objects,
-        pending_ok,
-        options.dry_run,
-        options.concurrency,
-        ctx,
-        pass.halt,
-    )
-    .await;
+    let reads = Reads {
+        index,
+        new_namespaces: pending_ok,
+        preview: options.dry_run,
+        concurrency: options.concurrency,
+    };
+    let plans = plan::observe(cluster, objects, reads, ctx, pass.halt).await;
     plan::group_by_namespace(plans)
 }
 

@@ -1,0 +1,207 @@
+//! Reading what the set holds: one LIST per (namespace, kind), selected by the set's `part-of`
+//! label, serves both the plan (the live state of each desired object, or the proof that it is
+//! unchanged) and the prune (the members Git dropped). Namespaces that do not exist are not
+//! read at all.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use super::members::{Candidate, Members};
+use super::parent::{PART_OF_LABEL, group_kind, split_group_kind};
+use super::rules::{PruneRules, decide};
+use super::{Entry, Inventory, Ledger};
+use crate::cluster::Cluster;
+use crate::plan::ledger::desired_hash;
+use crate::plan::live::{Live, LiveIndex};
+use crate::plan::{NamespaceKey, PrunePlan, diff, mask, normalize};
+use crate::render::{DesiredObject, KindInfo, ObjectId};
+
+/// How the listing reads what it finds.
+#[derive(Debug, Clone, Copy)]
+pub struct ListOptions<'a> {
+    pub field_manager: &'a str,
+    /// With `--prune`: also list the kinds only the parents record, and decide what Git
+    /// dropped.
+    pub prune: Option<PruneRules<'a>>,
+    /// `--verify`: prove nothing unchanged from the ledger; every object takes the dry-run.
+    pub verify: bool,
+    pub revision: Option<&'a str>,
+    pub concurrency: usize,
+}
+
+impl Inventory {
+    /// Lists the set's members in scope (desired objects, and with `--prune` every kind the
+    /// parents record), proving what it can unchanged from the ledger.
+    pub async fn list(
+        &mut self,
+        cluster: &Cluster,
+        desired: &[DesiredObject],
+        options: ListOptions<'_>,
+    ) -> LiveIndex {
+        let wanted_kinds = super::desired_kinds(desired);
+        // Each desired object's hash, as a listed member is matched against it.
+        let wanted: HashMap<_, String> = desired
+            .iter()
+            .map(|o| (o.id.key(), desired_hash(&o.manifest)))
+            .collect();
+        // Namespaces that do not exist hold nothing; one metadata LIST says which exist (a
+        // namespace-scoped identity may not read it: then every namespace is read).
+        let existing = match self.entries.keys().any(Option::is_some) {
+            true => cluster.namespace_names().await.ok(),
+            false => None,
+        };
+        let jobs = self.entries.iter().filter_map(|(key, entry)| {
+            if let (Some(ns), Some(existing)) = (key, &existing)
+                && !existing.contains(ns)
+            {
+                return None;
+            }
+            let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
+            if options.prune.is_some() {
+                kinds.extend(entry.recorded());
+            }
+            let (wanted, scope, ids) = (&wanted, &self.scope, self.set.ids(key));
+            Some(async move {
+                let listed =
+                    list_key(cluster, key, entry, &kinds, &ids, wanted, scope, options).await;
+                (key.clone(), listed)
+            })
+        });
+        let results: Vec<_> = stream::iter(jobs)
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        let mut index = LiveIndex::default();
+        for (key, (members, found)) in results {
+            index.extend(found);
+            if let Some(entry) = self.entries.get_mut(&key) {
+                entry.members = Some(members);
+            }
+        }
+        tracing::debug!(
+            listed = index.len(),
+            proven = index.proven(),
+            "listed the set's members"
+        );
+        index
+    }
+}
+
+/// Lists one parent's members of `kinds`: the live index of the desired ones, and (with
+/// `--prune`) what Git dropped.
+#[allow(clippy::too_many_arguments)]
+async fn list_key(
+    cluster: &Cluster,
+    key: &NamespaceKey,
+    entry: &Entry,
+    kinds: &BTreeSet<String>,
+    ids: &[String],
+    wanted: &HashMap<(&str, &str, Option<&str>, &str), String>,
+    scope: &super::ScopeSet,
+    options: ListOptions<'_>,
+) -> (Members, LiveIndex) {
+    let mut members = Members::default();
+    let mut index = LiveIndex::default();
+    let legacy = entry.legacy.as_ref().map(|(p, _)| p.id());
+    let selector = match ids {
+        [one] => format!("{PART_OF_LABEL}={one}"),
+        many => format!("{PART_OF_LABEL} in ({})", many.join(",")),
+    };
+    for gk in kinds {
+        let (group, kind) = split_group_kind(gk);
+        let catalog = cluster.catalog();
+        let Some(info) = catalog.lookup_group_kind(&group, &kind) else {
+            if let Some(reason) = catalog.unavailable_reason_for_group(&group) {
+                members.error = Some(format!("cannot list {gk} members: {reason}"));
+                return (members, index);
+            }
+            // A kind this sync's own CRD brings (not served yet), or one the server dropped.
+            continue;
+        };
+        let mut each = |live: Value| {
+            let id = live_id(&info, &live);
+            let is_legacy = legacy
+                .as_deref()
+                .is_some_and(|l| live["metadata"]["labels"][PART_OF_LABEL] == l);
+            if !scope.contains(&id) {
+                // Not this sync's to touch: it stays, and so does its kind.
+                members.remaining.insert(group_kind(&id.group, &id.kind));
+                members.legacy_remaining += usize::from(is_legacy);
+                return;
+            }
+            members.in_scope.push(id.clone());
+            if let Some(w) = wanted.get(&id.key()) {
+                index.insert(&id, found(&entry.ledger, w, &id, live, options));
+                return;
+            }
+            if let Some(rules) = options.prune {
+                let decision = decide(&id, &live, ids, rules);
+                let plan = prune_plan(id, info.clone(), decision, &live, options.revision);
+                members.candidates.push(Candidate {
+                    plan,
+                    legacy: is_legacy,
+                });
+            }
+        };
+        let listed = cluster
+            .list_each(&info, key.as_deref(), &selector, &mut each)
+            .await;
+        if let Err(e) = listed {
+            members.error = Some(format!("cannot list {gk} members: {e}"));
+            return (members, index);
+        }
+    }
+    (members, index)
+}
+
+/// A listed desired object: proven unchanged by its ledger record, or kept to dry-run against.
+fn found(
+    ledger: &Ledger,
+    hash: &str,
+    id: &ObjectId,
+    live: Value,
+    options: ListOptions<'_>,
+) -> Live {
+    let proven = !options.verify
+        && ledger
+            .get(id)
+            .is_some_and(|r| r.proves_unchanged(hash, &live, options.field_manager));
+    if proven {
+        Live::Proven
+    } else {
+        Live::Object(live)
+    }
+}
+
+fn prune_plan(
+    id: ObjectId,
+    kind: KindInfo,
+    decision: super::PruneDecision,
+    live: &Value,
+    revision: Option<&str>,
+) -> PrunePlan {
+    let mut before = normalize::normalize(live);
+    mask::mask_object(&id, &mut before);
+    let diff = diff::unified(&id, Some(&before), None, revision);
+    PrunePlan {
+        id,
+        kind,
+        decision,
+        diff,
+    }
+}
+
+fn live_id(info: &KindInfo, live: &Value) -> ObjectId {
+    ObjectId {
+        group: info.group.clone(),
+        version: info.version.clone(),
+        kind: info.kind.clone(),
+        namespace: live["metadata"]["namespace"].as_str().map(str::to_string),
+        name: live["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
