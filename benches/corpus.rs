@@ -17,7 +17,8 @@ pub const KINDS: [&str; 5] = [
 ];
 
 /// Writes `per_namespace` objects into each of `namespaces` namespaces named `{prefix}-{n}`
-/// (with their Namespace objects), under `dir`. Returns the namespace names. `version` goes
+/// (their Namespace objects in `00-namespace.yaml`, first in file order as kubectl applies them),
+/// under `dir`. Returns the namespace names. `version` goes
 /// into every ConfigMap and Secret, so a second call with another version changes those.
 pub fn write(
     dir: &Path,
@@ -32,7 +33,7 @@ pub fn write(
             let folder = dir.join(&ns);
             std::fs::create_dir_all(&folder).expect("create corpus folder");
             let namespace = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
-            std::fs::write(folder.join("namespace.yaml"), namespace).expect("write namespace");
+            std::fs::write(folder.join("00-namespace.yaml"), namespace).expect("write namespace");
             for i in 0..per_namespace {
                 let (name, text) = object(&ns, i, version);
                 std::fs::write(folder.join(format!("{name}.yaml")), text).expect("write object");

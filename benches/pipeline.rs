@@ -69,7 +69,7 @@ fn main() {
     let rendered = render::render(&snapshot).unwrap();
     let parse = t.elapsed();
     let t = Instant::now();
-    let desired = render::resolve(&rendered.manifests, &Builtins, None).unwrap();
+    let desired = render::resolve(rendered.manifests.clone(), &Builtins, None).unwrap();
     let resolve = t.elapsed();
     let ctx = Context {
         field_manager: "driftless",
@@ -81,9 +81,9 @@ fn main() {
     let t = Instant::now();
     let mut changed = 0;
     for object in desired.objects {
-        let mut live = object.manifest.clone();
+        let mut live = object.manifest.value();
         live["spec"]["replicas"] = serde_json::json!(3);
-        let merged = object.manifest.clone();
+        let merged = object.manifest.value();
         let plan = classify(
             object,
             Observation {

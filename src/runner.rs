@@ -100,7 +100,7 @@ impl Runner {
         cluster.flow().reset();
         let halt = self.halt.child();
         let deadline = self.pass_timeout.map(|t| halt.with_deadline(t));
-        let result = sync::run(cluster, &rendered, &self.sync_options, &halt).await;
+        let result = sync::run(cluster, rendered, &self.sync_options, &halt).await;
         if let Some(timer) = deadline {
             timer.abort();
         }

@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
             assert_masked(object);
         }
     }
-    if let Ok(set) = render::resolve(&rendered.manifests, &AnyKind, Some("default")) {
+    if let Ok(set) = render::resolve(rendered.manifests.clone(), &AnyKind, Some("default")) {
         let mut ids: Vec<_> = set.objects.iter().map(|o| &o.id).collect();
         ids.sort_by(|a, b| order::apply_key(a).cmp(&order::apply_key(b)));
         for pair in ids.windows(2) {

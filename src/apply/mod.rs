@@ -10,7 +10,7 @@ use futures::{StreamExt, stream};
 
 use crate::cluster::Cluster;
 use crate::halt::Halt;
-use crate::plan::ledger::{Record, desired_hash};
+use crate::plan::ledger::Record;
 use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, order};
 use crate::report::{ObjectReport, Outcome};
 
@@ -86,12 +86,12 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
     match result {
         Ok(applied) => {
             tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied");
-            let hash = desired_hash(&manifest);
+            let hash = manifest.hash();
             line.record = Record::of(&hash, &applied, cluster.field_manager());
         }
         Err(e) if e.is_unreachable() => return line.not_attempted(format!("not attempted: {e}")),
         Err(e) => {
-            let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest);
+            let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest.value());
             tracing::debug!(object = %line.id, error = %message, "apply failed");
             line.outcome = Outcome::Failed;
             line.message = Some(message);

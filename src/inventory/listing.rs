@@ -4,6 +4,7 @@
 //! read at all.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
@@ -13,7 +14,6 @@ use super::parent::{PART_OF_LABEL, group_kind, split_group_kind};
 use super::rules::{PruneRules, decide};
 use super::{Entry, Inventory, Ledger};
 use crate::cluster::Cluster;
-use crate::plan::ledger::desired_hash;
 use crate::plan::live::{Live, LiveIndex};
 use crate::plan::{NamespaceKey, PrunePlan, diff, mask, normalize};
 use crate::render::{DesiredObject, KindInfo, ObjectId};
@@ -37,14 +37,14 @@ impl Inventory {
     pub async fn list(
         &mut self,
         cluster: &Cluster,
-        desired: &[DesiredObject],
+        desired: &[Arc<DesiredObject>],
         options: ListOptions<'_>,
     ) -> LiveIndex {
         let wanted_kinds = super::desired_kinds(desired);
         // Each desired object's hash, as a listed member is matched against it.
         let wanted: HashMap<_, String> = desired
             .iter()
-            .map(|o| (o.id.key(), desired_hash(&o.manifest)))
+            .map(|o| (o.id.key(), o.manifest.hash()))
             .collect();
         // Namespaces that do not exist hold nothing; one metadata LIST says which exist (a
         // namespace-scoped identity may not read it: then every namespace is read).

@@ -36,6 +36,7 @@ pub use rules::{Budget, OPT_OUTS, Owner, PruneDecision, PruneRules, decide, owne
 pub use scope::{Scope, ScopeSet};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -82,7 +83,8 @@ impl SetRef {
     pub fn label(&self, desired: &mut [DesiredObject]) {
         for o in desired {
             let id = self.parent(&o.id.namespace).id();
-            parent::label_member(&mut o.manifest, &id, &self.name);
+            o.manifest
+                .edit(|m| parent::label_member(m, &id, &self.name));
         }
     }
 }
@@ -123,7 +125,7 @@ pub struct Inventory {
 }
 
 /// Group-kinds of the desired objects, per inventory key.
-pub fn desired_kinds(desired: &[DesiredObject]) -> BTreeMap<NamespaceKey, BTreeSet<String>> {
+pub fn desired_kinds(desired: &[Arc<DesiredObject>]) -> BTreeMap<NamespaceKey, BTreeSet<String>> {
     let mut kinds: BTreeMap<NamespaceKey, BTreeSet<String>> = BTreeMap::new();
     for o in desired {
         kinds
@@ -141,7 +143,7 @@ impl Inventory {
         cluster: &Cluster,
         set: &SetRef,
         scope: &ScopeSet,
-        desired: &[DesiredObject],
+        desired: &[Arc<DesiredObject>],
     ) -> Result<Inventory> {
         let found = read_parents(cluster, set, scope).await?;
         let mut inventory = Inventory {

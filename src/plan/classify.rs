@@ -1,9 +1,11 @@
 //! The pure decision for one object: create, update, unchanged, fail or skip, with its diff,
 //! and how conflicts with other field managers are read (drift to take back, or a conflict).
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
-use super::ledger::{Record, desired_hash};
+use super::ledger::Record;
 use super::{Action, DesiredObject, DryRun, ObjectPlan, Observation, diff, mask, normalize};
 use crate::render::ObjectId;
 
@@ -36,9 +38,14 @@ pub fn no_foreign_owner(_: &ObjectId, _: &Value) -> Option<String> {
 }
 
 /// Decides what to do with one object, given what the server said.
-pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) -> ObjectPlan {
+pub fn classify(
+    object: impl Into<Arc<DesiredObject>>,
+    observed: Observation,
+    ctx: Context<'_>,
+) -> ObjectPlan {
+    let object = object.into();
     let hide = |msg: String| -> String {
-        let msg = mask::scrub_object(&msg, &object.id, &object.manifest);
+        let msg = mask::scrub_object(&msg, &object.id, &object.manifest.value());
         match &observed.live {
             Some(live) => mask::scrub_object(&msg, &object.id, live),
             None => msg,
@@ -62,6 +69,11 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
             record: None,
         };
     }
+    // A manifest planned as written (its namespace or CRD comes with this sync).
+    let written = match &observed.dry_run {
+        DryRun::Pending(_) => object.manifest.value(),
+        _ => Value::Null,
+    };
     let (merged, conflict, drift, note) = match &observed.dry_run {
         DryRun::NotAttempted(why) => {
             return ObjectPlan {
@@ -124,7 +136,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
                 (merged, Some(describe_owners(&owners, "owns")), None, None)
             }
         }
-        DryRun::Pending(why) => (&object.manifest, None, None, Some(why.clone())),
+        DryRun::Pending(why) => (&written, None, None, Some(why.clone())),
     };
     let mut before = observed.live.as_ref().map(normalize::normalize);
     let mut after = normalize::normalize(merged);
@@ -153,7 +165,7 @@ pub fn classify(object: DesiredObject, observed: Observation, ctx: Context<'_>) 
     // Verified unchanged and nothing to write: the ledger may record it as it stands.
     let record = match (&observed.live, action, needs_write) {
         (Some(live), Action::Unchanged, false) => {
-            Record::of(&desired_hash(&object.manifest), live, ctx.field_manager)
+            Record::of(&object.manifest.hash(), live, ctx.field_manager)
         }
         _ => None,
     };

@@ -91,7 +91,7 @@ fn fingerprint(live: &Value, field_manager: &str) -> Option<String> {
 }
 
 /// 64 bits of SHA-256, as hex: enough to tell versions of one object apart.
-fn short_hash(bytes: &[u8]) -> String {
+pub fn short_hash(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

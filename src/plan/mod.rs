@@ -81,7 +81,7 @@ pub struct Observation {
 /// The plan for one object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectPlan {
-    pub object: DesiredObject,
+    pub object: std::sync::Arc<DesiredObject>,
     pub action: Action,
     /// Unified diff of normalized, masked objects; empty when nothing visible changes.
     pub diff: String,

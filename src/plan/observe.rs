@@ -8,6 +8,7 @@
 //! object, nothing more.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
@@ -36,7 +37,7 @@ pub struct Reads<'a> {
 /// Plans every object, up to `concurrency` at a time.
 pub async fn observe(
     cluster: &Cluster,
-    objects: Vec<DesiredObject>,
+    objects: Vec<Arc<DesiredObject>>,
     reads: Reads<'_>,
     ctx: Context<'_>,
     halt: &Halt,

@@ -244,7 +244,7 @@ proptest! {
         let object = DesiredObject {
             id: secret_id(),
             kind: None,
-            manifest: desired.clone(),
+            manifest: desired.clone().into(),
             origin: Origin { file: PathBuf::from("s.yaml"), line: 1 },
         };
         let ctx = Context { field_manager: "driftless", revision: None, adopt: true, takeover_managers: &[], foreign_owner: &super::no_foreign_owner };

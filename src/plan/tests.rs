@@ -31,7 +31,7 @@ fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
             namespaced: true,
             served: true,
         }),
-        manifest,
+        manifest: manifest.into(),
         origin: Origin {
             file: PathBuf::from("f.yaml"),
             line: 1,

@@ -5,13 +5,15 @@
 //! [`resolve`] then gives each manifest its API resource and namespace using API discovery (or a
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
+mod body;
 mod object;
 pub mod output;
 mod resolve;
 pub mod yaml;
 
+pub use body::Body;
 pub use object::{ObjectId, Origin};
-pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, resolve};
+pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, refresh_kinds, resolve};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -20,27 +22,49 @@ use serde_json::Value;
 
 use crate::source::Snapshot;
 
-/// One object from the source, checked for apiVersion, kind and metadata.name.
+/// One object from the source, checked for apiVersion, kind and metadata.name. Kept compact
+/// (see [`Body`]), with the fields that name it at hand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
-    pub object: Value,
+    pub body: Body,
     pub origin: Origin,
+    api_version: String,
+    kind: String,
+    name: String,
+    /// `metadata.namespace` as written (maybe empty).
+    namespace: Option<String>,
 }
 
 impl Manifest {
+    pub fn new(object: &Value, origin: Origin) -> Manifest {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let meta = &object["metadata"];
+        Manifest {
+            body: Body::new(object),
+            origin,
+            api_version: text(&object["apiVersion"]),
+            kind: text(&object["kind"]),
+            name: text(&meta["name"]),
+            namespace: meta["namespace"].as_str().map(str::to_string),
+        }
+    }
+
+    /// The object as a tree (parsed again from its compact form).
+    pub fn value(&self) -> Value {
+        self.body.value()
+    }
+
     pub fn api_version(&self) -> &str {
-        self.object["apiVersion"].as_str().unwrap_or_default()
+        &self.api_version
     }
     pub fn kind(&self) -> &str {
-        self.object["kind"].as_str().unwrap_or_default()
+        &self.kind
     }
     pub fn name(&self) -> &str {
-        self.object["metadata"]["name"].as_str().unwrap_or_default()
+        &self.name
     }
     pub fn namespace(&self) -> Option<&str> {
-        self.object["metadata"]["namespace"]
-            .as_str()
-            .filter(|s| !s.is_empty())
+        self.namespace.as_deref().filter(|s| !s.is_empty())
     }
     /// `Kind name` for messages before the object is fully resolved.
     pub fn describe(&self) -> String {
@@ -178,16 +202,13 @@ fn expand(value: Value, origin: Origin, out: &mut Vec<Manifest>, issues: &mut Ve
         }
         return;
     }
-    let manifest = Manifest {
-        object: value,
-        origin: origin.clone(),
-    };
-    let meta = &manifest.object["metadata"];
+    let manifest = Manifest::new(&value, origin.clone());
+    let meta = &value["metadata"];
     let generate_name = meta["generateName"].as_str().filter(|s| !s.is_empty());
     let (mut missing, mut not_strings) = (Vec::new(), Vec::new());
     for (field, value) in [
-        ("apiVersion", &manifest.object["apiVersion"]),
-        ("kind", &manifest.object["kind"]),
+        ("apiVersion", &value["apiVersion"]),
+        ("kind", &value["kind"]),
         ("metadata.name", &meta["name"]),
     ] {
         match value {

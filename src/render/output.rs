@@ -29,7 +29,7 @@ fn ordered(rendered: &Rendered) -> Vec<(ObjectId, &Manifest)> {
 }
 
 fn masked(id: &ObjectId, m: &Manifest) -> Value {
-    let mut object = m.object.clone();
+    let mut object = m.value();
     mask::mask_object(id, &mut object);
     object
 }
@@ -64,13 +64,11 @@ mod tests {
     use std::path::PathBuf;
 
     fn manifest(object: Value, line: usize) -> Manifest {
-        Manifest {
-            object,
-            origin: Origin {
-                file: PathBuf::from("a.yaml"),
-                line,
-            },
-        }
+        let origin = Origin {
+            file: PathBuf::from("a.yaml"),
+            line,
+        };
+        Manifest::new(&object, origin)
     }
 
     #[test]

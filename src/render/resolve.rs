@@ -35,7 +35,7 @@ pub struct DesiredObject {
     /// (in its namespace only) when planned.
     pub kind: Option<KindInfo>,
     /// The manifest as written, with `metadata.namespace` set for namespaced kinds.
-    pub manifest: Value,
+    pub manifest: super::Body,
     pub origin: Origin,
 }
 
@@ -45,13 +45,14 @@ pub struct DesiredSet {
     pub objects: Vec<DesiredObject>,
 }
 
-/// Resolves every manifest. `default_namespace` is used for namespaced kinds that name none.
+/// Resolves every manifest (taking them: the desired set is the one copy kept). `default_namespace`
+/// is used for namespaced kinds that name none.
 pub fn resolve(
-    manifests: &[Manifest],
+    manifests: Vec<Manifest>,
     lookup: &dyn KindLookup,
     default_namespace: Option<&str>,
 ) -> Result<DesiredSet, RenderError> {
-    let crds = CrdKinds::from_manifests(manifests);
+    let crds = CrdKinds::from_manifests(&manifests);
     let mut issues = Vec::new();
     let mut seen: HashMap<(String, String, Option<String>, String), Origin> = HashMap::new();
     let mut objects = Vec::with_capacity(manifests.len());
@@ -102,28 +103,47 @@ pub fn resolve(
             continue;
         }
         seen.insert(key, m.origin.clone());
-        let mut manifest = m.object.clone();
-        if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
-            match &namespace {
-                Some(ns) => {
-                    meta.insert("namespace".into(), Value::String(ns.clone()));
+        let mut manifest = m.body;
+        // The namespace as resolved: defaulted, or dropped from a cluster-scoped object.
+        if m.namespace.as_deref() != namespace.as_deref() {
+            manifest.edit(|v| {
+                if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                    match &namespace {
+                        Some(ns) => {
+                            meta.insert("namespace".into(), Value::String(ns.clone()));
+                        }
+                        None => {
+                            meta.remove("namespace");
+                        }
+                    }
                 }
-                None => {
-                    meta.remove("namespace");
-                }
-            }
+            });
         }
         objects.push(DesiredObject {
             id,
             kind,
             manifest,
-            origin: m.origin.clone(),
+            origin: m.origin,
         });
     }
     if issues.is_empty() {
         Ok(DesiredSet { objects })
     } else {
         Err(RenderError { issues })
+    }
+}
+
+/// Looks up again the kinds a CRD of the set itself defined, once discovery serves them (after
+/// the sync established the CRDs).
+pub fn refresh_kinds(objects: &mut [std::sync::Arc<DesiredObject>], lookup: &dyn KindLookup) {
+    for o in objects.iter_mut() {
+        if o.kind.as_ref().is_some_and(|k| k.served) {
+            continue;
+        }
+        let id = &o.id;
+        if let Some(kind) = lookup.lookup(&id.group, &id.version, &id.kind) {
+            std::sync::Arc::make_mut(o).kind = Some(kind);
+        }
     }
 }
 
@@ -138,7 +158,8 @@ impl CrdKinds {
             if group != "apiextensions.k8s.io" || m.kind() != "CustomResourceDefinition" {
                 continue;
             }
-            let spec = &m.object["spec"];
+            let object = m.value();
+            let spec = &object["spec"];
             let (Some(g), Some(kind), Some(plural)) = (
                 spec["group"].as_str(),
                 spec["names"]["kind"].as_str(),

@@ -110,15 +110,18 @@ fn resolve_sets_namespaces_and_scope() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n  namespace: ignored\n",
     )]);
     let manifests = render(&snap).unwrap().manifests;
-    let set = resolve(&manifests, &Builtins, Some("dflt")).unwrap();
+    let set = resolve(manifests.clone(), &Builtins, Some("dflt")).unwrap();
     assert_eq!(set.objects[0].id.to_string(), "apps/v1 Deployment dflt/web");
-    assert_eq!(set.objects[0].manifest["metadata"]["namespace"], "dflt");
+    assert_eq!(
+        set.objects[0].manifest.value()["metadata"]["namespace"],
+        "dflt"
+    );
     assert_eq!(
         set.objects[1].id.to_string(),
         "rbac.authorization.k8s.io/v1 ClusterRole r"
     );
     assert!(
-        set.objects[1].manifest["metadata"]
+        set.objects[1].manifest.value()["metadata"]
             .get("namespace")
             .is_none()
     );
@@ -132,7 +135,7 @@ fn namespaced_object_without_namespace_is_a_clear_error() {
     )]))
     .unwrap()
     .manifests;
-    let err = resolve(&manifests, &Builtins, None)
+    let err = resolve(manifests.clone(), &Builtins, None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -147,7 +150,7 @@ fn duplicates_name_both_places() {
     let manifests = render(&snapshot(&[("a.yaml", CM), ("b.yaml", CM)]))
         .unwrap()
         .manifests;
-    let err = resolve(&manifests, &Builtins, None)
+    let err = resolve(manifests.clone(), &Builtins, None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -179,7 +182,7 @@ fn kinds_from_crds_in_the_set_resolve_as_not_yet_served() {
             Builtins.lookup(g, v, k)
         }
     }
-    let set = resolve(&manifests, &WithCrdKind, None).unwrap();
+    let set = resolve(manifests.clone(), &WithCrdKind, None).unwrap();
     let widget = set.objects.iter().find(|o| o.id.kind == "Widget").unwrap();
     let kind = widget.kind.as_ref().unwrap();
     assert!(kind.namespaced && !kind.served);

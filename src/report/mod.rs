@@ -116,8 +116,8 @@ impl ObjectReport {
             Action::NotAttempted => Outcome::NotAttempted,
         };
         ObjectReport {
-            id: plan.object.id,
-            origin: Some(plan.object.origin),
+            id: plan.object.id.clone(),
+            origin: Some(plan.object.origin.clone()),
             outcome,
             diff: plan.diff,
             message: plan.message,

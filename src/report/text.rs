@@ -40,7 +40,12 @@ pub fn render_summary(report: &Report) -> String {
         for error in &ns.errors {
             let _ = writeln!(out, "  error: {error}");
         }
-        for obj in &ns.objects {
+        // Unchanged objects are counted, not listed (as `kubectl diff` says nothing of them),
+        // unless there is more to say of them (health, a note).
+        let told = |o: &&super::ObjectReport| {
+            o.outcome != Outcome::Unchanged || o.message.is_some() || o.health.is_some()
+        };
+        for obj in ns.objects.iter().filter(told) {
             let label = match (report.mode, obj.outcome) {
                 (Mode::Preview, Outcome::Created) => "would create",
                 (Mode::Preview, Outcome::Configured) => "would configure",

@@ -13,6 +13,7 @@
 mod phase;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::Instrument as _;
@@ -26,7 +27,7 @@ use crate::inventory::{
     SetRef, Taken,
 };
 use crate::plan::{DEFAULT_TAKEOVER_MANAGERS, NamespaceKey, order};
-use crate::render::{self, DesiredObject, Manifest, Rendered};
+use crate::render::{self, DesiredObject, Rendered};
 use crate::report::{Mode, ObjectReport, Outcome, Report};
 
 #[derive(Debug, Clone)]
@@ -90,7 +91,7 @@ impl Default for SyncOptions {
 /// are never shrunk after a halt).
 pub async fn run(
     cluster: &mut Cluster,
-    rendered: &Rendered,
+    rendered: Rendered,
     options: &SyncOptions,
     halt: &Halt,
 ) -> Result<Report> {
@@ -105,12 +106,53 @@ pub async fn run(
         .await
 }
 
+/// A revision's desired set, resolved once: every pass and phase shares these objects.
+struct Desired {
+    origin: String,
+    revision: Option<String>,
+    scope: ScopeSet,
+    /// In scope, labelled as the set's members.
+    objects: Vec<Arc<DesiredObject>>,
+    /// Out of scope, reported as skipped.
+    outside: Vec<ObjectReport>,
+}
+
+impl Desired {
+    /// Resolves the manifests (taking them: the desired set is the one copy kept), keeps what
+    /// is in scope and labels it as the set's.
+    fn resolve(cluster: &Cluster, rendered: Rendered, options: &SyncOptions) -> Result<Desired> {
+        let resolved = render::resolve(
+            rendered.manifests,
+            cluster.catalog(),
+            options.default_namespace.as_deref(),
+        )?;
+        let scope = ScopeSet::new(&options.scope);
+        let (mut inside, outside): (Vec<_>, Vec<_>) = resolved
+            .objects
+            .into_iter()
+            .partition(|o| scope.contains(&o.id));
+        options.set.label(&mut inside);
+        tracing::info!(objects = inside.len(), source = %rendered.origin, "resolved");
+        Ok(Desired {
+            origin: rendered.origin,
+            revision: rendered.revision,
+            scope,
+            objects: inside.into_iter().map(Arc::new).collect(),
+            outside: outside
+                .into_iter()
+                .map(ObjectReport::out_of_scope)
+                .collect(),
+        })
+    }
+}
+
 async fn run_locked(
     cluster: &mut Cluster,
-    rendered: &Rendered,
+    rendered: Rendered,
     options: &SyncOptions,
     halt: &Halt,
 ) -> Result<Report> {
+    let source = Desired::resolve(cluster, rendered, options)?;
     let mut lock = match options.dry_run {
         true => None,
         false => {
@@ -121,10 +163,10 @@ async fn run_locked(
             Some(lock)
         }
     };
-    let mut result = pass(cluster, rendered, options, lock.as_mut(), halt).await;
+    let mut result = pass(cluster, &source, options, lock.as_mut(), halt).await;
     if matches!(result, Err(Stop::Replan)) {
         tracing::info!("another writer of this sync set ran meanwhile: planning again");
-        result = pass(cluster, rendered, options, lock.as_mut(), halt).await;
+        result = pass(cluster, &source, options, lock.as_mut(), halt).await;
     }
     if let Some(lock) = lock {
         lock.release().await;
@@ -176,7 +218,7 @@ impl Pass<'_> {
 
 async fn pass(
     cluster: &mut Cluster,
-    rendered: &Rendered,
+    source: &Desired,
     options: &SyncOptions,
     lock: Option<&mut SetLock>,
     halt: &Halt,
@@ -189,29 +231,26 @@ async fn pass(
     let mut report = Report::new(
         mode,
         options.set.name.to_string(),
-        rendered.origin.clone(),
-        rendered.revision.clone(),
+        source.origin.clone(),
+        source.revision.clone(),
     );
     let mut pass = Pass {
         options,
-        revision: rendered.revision.as_deref(),
+        revision: source.revision.as_deref(),
         lock,
         halt,
     };
 
-    // 1. The desired set, in scope, labelled as the set's.
-    let scope = ScopeSet::new(&options.scope);
-    let mut desired = in_scope(
-        resolve(cluster, &rendered.manifests, options)?,
-        &scope,
-        &mut report,
-    );
-    options.set.label(&mut desired);
-    tracing::info!(objects = desired.len(), source = %rendered.origin, "resolved");
+    // 1. The desired set, in scope, labelled as the set's (resolved once, before any pass).
+    let scope = &source.scope;
+    for line in &source.outside {
+        report.extend(line.id.namespace.clone(), vec![line.clone()]);
+    }
+    let desired = source.objects.clone();
 
     // 2. The inventory, what the set holds (one LIST per namespace and kind), and what Git
     //    dropped.
-    let mut inventory = Inventory::load(cluster, &options.set, &scope, &desired).await?;
+    let mut inventory = Inventory::load(cluster, &options.set, scope, &desired).await?;
     let rules = options.prune.as_ref().map(|prune| PruneRules {
         field_manager: cluster.field_manager(),
         namespaces: prune.namespaces,
@@ -263,14 +302,10 @@ async fn pass(
         cluster.refresh_catalog().await?;
     }
 
-    // 4. Everything else. Resolved again: CRDs established above make their kinds known.
-    let desired = resolve(cluster, &rendered.manifests, options)?;
-    let desired: Vec<DesiredObject> = desired
-        .into_iter()
-        .filter(|o| scope.contains(&o.id))
-        .collect();
-    let wanted = inventory::desired_kinds(&desired);
-    let (_, rest) = split(desired);
+    // 4. Everything else; CRDs established above make their kinds known.
+    let wanted = inventory::desired_kinds(&source.objects);
+    let (_, mut rest) = split(source.objects.clone());
+    render::refresh_kinds(&mut rest, cluster.catalog());
     let plans = phase::plan(cluster, &pass, &inventory, &index, rest, &new_namespaces).await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &wanted, |k| {
         k.is_some()
@@ -311,34 +346,7 @@ async fn pass(
     Ok(report)
 }
 
-fn resolve(
-    cluster: &Cluster,
-    manifests: &[Manifest],
-    options: &SyncOptions,
-) -> Result<Vec<DesiredObject>> {
-    let resolved = render::resolve(
-        manifests,
-        cluster.catalog(),
-        options.default_namespace.as_deref(),
-    )?;
-    Ok(resolved.objects)
-}
-
-/// The desired objects in scope; the others are reported as skipped.
-fn in_scope(
-    desired: Vec<DesiredObject>,
-    scope: &ScopeSet,
-    report: &mut Report,
-) -> Vec<DesiredObject> {
-    let (inside, outside): (Vec<_>, Vec<_>) =
-        desired.into_iter().partition(|o| scope.contains(&o.id));
-    for o in outside {
-        report.extend(o.id.namespace.clone(), vec![ObjectReport::out_of_scope(o)]);
-    }
-    inside
-}
-
-fn split(desired: Vec<DesiredObject>) -> (Vec<DesiredObject>, Vec<DesiredObject>) {
+fn split(desired: Vec<Arc<DesiredObject>>) -> (Vec<Arc<DesiredObject>>, Vec<Arc<DesiredObject>>) {
     desired
         .into_iter()
         .partition(|o| order::is_foundation(&o.id))

@@ -2,6 +2,7 @@
 //! apply.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -20,12 +21,11 @@ pub(super) async fn plan(
     pass: &Pass<'_>,
     inventory: &Inventory,
     index: &LiveIndex,
-    mut objects: Vec<DesiredObject>,
+    objects: Vec<Arc<DesiredObject>>,
     new_namespaces: &BTreeSet<String>,
 ) -> Vec<NamespacePlan> {
     let options = pass.options;
     let set = inventory.set();
-    set.label(&mut objects);
     // A sync has already created its namespaces and CRDs by the second phase; only a preview
     // may plan objects whose namespace or CRD does not exist yet.
     let empty = BTreeSet::new();

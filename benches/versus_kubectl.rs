@@ -1,0 +1,487 @@
+//! driftless against kubectl on one API server, in one run: a generated corpus, then, alternating
+//! the two tools, a cold sync into fresh namespaces, a no-change diff and a 5%-changed diff; each
+//! side's time (median), requests (from the server's audit log, per identity) and peak RSS.
+//!
+//!   cargo bench --bench versus_kubectl                      # 1,000 objects in 10 namespaces
+//!   DRIFTLESS_BENCH_SIZES=1000x10,4000x20 cargo bench --bench versus_kubectl
+//!   DRIFTLESS_BENCH_THROTTLE=1 cargo bench --bench versus_kubectl   # a throttling API server
+//!
+//! Needs `kubectl` on PATH (1.27+ for `diff --concurrency`) and GNU `time` (`/usr/bin/time`).
+//! It starts a control plane of its own with `scripts/kube-testenv`; run nothing else meanwhile.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "corpus.rs"]
+mod corpus;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const REPEATS: usize = 5;
+const COLD_REPEATS: usize = 3;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One timed run of a command.
+struct Sample {
+    seconds: f64,
+    peak_kib: u64,
+    requests: Requests,
+}
+
+#[derive(Default, Clone)]
+struct Requests {
+    total: usize,
+    dry_runs: usize,
+    lists: usize,
+    gets: usize,
+    throttled: usize,
+}
+
+/// The control plane and the two identities.
+struct Bench {
+    dir: PathBuf,
+    audit: PathBuf,
+    driftless: (PathBuf, String),
+    kubectl: (PathBuf, String),
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/kube-testenv"))
+            .args(["down", &self.dir.to_string_lossy()])
+            .status();
+    }
+}
+
+fn main() {
+    let throttle = std::env::var("DRIFTLESS_BENCH_THROTTLE").is_ok();
+    let sizes: Vec<(usize, usize)> = std::env::var("DRIFTLESS_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000x10".into())
+        .split(',')
+        .filter_map(|s| {
+            let (n, ns) = s.split_once('x')?;
+            Some((n.parse().ok()?, ns.parse().ok()?))
+        })
+        .collect();
+    let bin = repo().join("target/release/driftless");
+    let built = Command::new("cargo")
+        .args(["build", "--release", "--bin", "driftless"])
+        .status()
+        .unwrap();
+    assert!(built.success(), "build driftless --release");
+    let bench = start(throttle);
+    println!("machine: {}", machine());
+    println!("kubectl: {}", kubectl_version());
+    for (objects, namespaces) in sizes {
+        if throttle {
+            throttled(&bench, &bin, objects, namespaces);
+        } else {
+            compare(&bench, &bin, objects, namespaces);
+        }
+    }
+}
+
+fn start(throttle: bool) -> Bench {
+    let dir = std::env::temp_dir().join(format!("driftless-bench-{}", std::process::id()));
+    let mut args = vec!["up".to_string(), dir.to_string_lossy().into_owned()];
+    if throttle {
+        args.push("--throttle".into());
+    }
+    let up = Command::new(repo().join("scripts/kube-testenv"))
+        .args(&args)
+        .status()
+        .unwrap();
+    assert!(up.success(), "start the control plane");
+    let admin = dir.join("kubeconfig");
+    let driftless = identity(&admin, &dir, "bench-driftless");
+    let kubectl = identity(&admin, &dir, "bench-kubectl");
+    Bench {
+        audit: dir.join("logs/audit.log"),
+        dir,
+        driftless,
+        kubectl,
+    }
+}
+
+/// A cluster-admin ServiceAccount (never `system:masters`: the server throttles it like any
+/// client) and a kubeconfig with its token.
+fn identity(admin: &Path, dir: &Path, name: &str) -> (PathBuf, String) {
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(admin)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    kubectl(&["create", "namespace", name]);
+    kubectl(&["-n", name, "create", "serviceaccount", name]);
+    let subject = format!("{name}:{name}");
+    kubectl(&[
+        "create",
+        "clusterrolebinding",
+        name,
+        "--clusterrole=cluster-admin",
+        &format!("--serviceaccount={subject}"),
+    ]);
+    let token = kubectl(&["-n", name, "create", "token", name, "--duration=10h"]);
+    let config = std::fs::read_to_string(admin).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| match l.trim_start().starts_with("token:") {
+            true => format!("    token: {token}"),
+            false => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join(format!("{name}.kubeconfig"));
+    std::fs::write(&path, config).unwrap();
+    (path, format!("system:serviceaccount:{name}:{name}"))
+}
+
+/// Runs `cmd` under GNU time; returns the sample and the exit code.
+fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
+    let mark = std::fs::metadata(&bench.audit)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let rss = bench.dir.join("rss");
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss)
+        .arg(program)
+        .args(args)
+        .output()
+        .expect("GNU time at /usr/bin/time");
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_kib = std::fs::read_to_string(&rss)
+        .ok()
+        .and_then(|s| s.lines().last()?.trim().parse().ok())
+        .unwrap_or(0);
+    // The server logs a request just after answering it: count once the log has settled.
+    let mut requests = count(&bench.audit, mark, user);
+    for _ in 0..25 {
+        std::thread::sleep(Duration::from_millis(200));
+        let again = count(&bench.audit, mark, user);
+        if again.total + again.throttled == requests.total + requests.throttled {
+            break;
+        }
+        requests = again;
+    }
+    (
+        Sample {
+            seconds,
+            peak_kib,
+            requests,
+        },
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn count(log: &Path, from: u64, user: &str) -> Requests {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let mut r = Requests::default();
+    for line in String::from_utf8_lossy(&bytes[from as usize..]).lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if e["stage"] != "ResponseComplete" || e["user"]["username"] != user {
+            continue;
+        }
+        if e["responseStatus"]["code"] == 429 {
+            r.throttled += 1;
+            continue;
+        }
+        r.total += 1;
+        let uri = e["requestURI"].as_str().unwrap_or_default();
+        match e["verb"].as_str().unwrap_or_default() {
+            "patch" if uri.contains("dryRun=All") => r.dry_runs += 1,
+            "list" => r.lists += 1,
+            "get" => r.gets += 1,
+            _ => {}
+        }
+    }
+    r
+}
+
+fn driftless(bench: &Bench, bin: &Path, cmd: &str, src: &Path, set: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.args([cmd, "--source"])
+        .arg(src)
+        .args([
+            "--name",
+            set,
+            "--inventory-namespace",
+            "bench-driftless",
+            "--kubeconfig",
+        ])
+        .arg(&bench.driftless.0)
+        .args(["-o", "json"]);
+    c
+}
+
+fn kubectl(bench: &Bench, args: &[&str], src: &Path) -> Command {
+    let mut c = Command::new("kubectl");
+    c.arg("--kubeconfig")
+        .arg(&bench.kubectl.0)
+        .args(args)
+        .arg("-R")
+        .arg("-f")
+        .arg(src);
+    c
+}
+
+fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
+    let per = objects / namespaces;
+    println!("\n## {objects} objects in {namespaces} namespaces");
+    let mut rows: BTreeMap<&str, (Vec<Sample>, Vec<Sample>)> = BTreeMap::new();
+    // Cold syncs, each into fresh namespaces; the last pair's copies are kept for the diffs.
+    let (mut d_src, mut k_src) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for rep in 0..COLD_REPEATS {
+        d_src = tempfile::tempdir().unwrap();
+        k_src = tempfile::tempdir().unwrap();
+        corpus::write(
+            d_src.path(),
+            &format!("bench-d{objects}-{rep}"),
+            namespaces,
+            per - 1,
+            "v1",
+        );
+        corpus::write(
+            k_src.path(),
+            &format!("bench-k{objects}-{rep}"),
+            namespaces,
+            per - 1,
+            "v1",
+        );
+        let (d, code) = measure(
+            bench,
+            &bench.driftless.1,
+            &mut driftless(
+                bench,
+                bin,
+                "sync",
+                d_src.path(),
+                &format!("bench-{objects}-{rep}"),
+            ),
+        );
+        assert_eq!(code, 0, "driftless sync");
+        let (k, code) = measure(
+            bench,
+            &bench.kubectl.1,
+            &mut kubectl(
+                bench,
+                &["apply", "--server-side", "--field-manager=kubectl-bench"],
+                k_src.path(),
+            ),
+        );
+        assert_eq!(code, 0, "kubectl apply");
+        let row = rows.entry("cold sync / apply --server-side").or_default();
+        row.0.push(d);
+        row.1.push(k);
+    }
+    let set = format!("bench-{objects}-{}", COLD_REPEATS - 1);
+    for (label, version) in [("no-change diff", None), ("5% changed diff", Some("v2"))] {
+        if let Some(v) = version {
+            change_five_percent(d_src.path(), v);
+            change_five_percent(k_src.path(), v);
+        }
+        for _ in 0..REPEATS {
+            let (d, code) = measure(
+                bench,
+                &bench.driftless.1,
+                &mut driftless(bench, bin, "diff", d_src.path(), &set),
+            );
+            assert_eq!(
+                code,
+                i32::from(version.is_some()),
+                "driftless diff exit code"
+            );
+            let (k, code) = measure(
+                bench,
+                &bench.kubectl.1,
+                &mut kubectl(
+                    bench,
+                    &[
+                        "diff",
+                        "--server-side",
+                        "--field-manager=kubectl-bench",
+                        "--concurrency=8",
+                    ],
+                    k_src.path(),
+                ),
+            );
+            assert_eq!(code, i32::from(version.is_some()), "kubectl diff exit code");
+            let row = rows.entry(label).or_default();
+            row.0.push(d);
+            row.1.push(k);
+        }
+    }
+    print_table(objects, &rows);
+}
+
+/// Changes the version of every 20th object's ConfigMap-like content (5% of the corpus).
+fn change_five_percent(dir: &Path, version: &str) {
+    let mut files: Vec<PathBuf> = walk(dir)
+        .into_iter()
+        .filter(|p| !p.ends_with("namespace.yaml"))
+        .collect();
+    files.sort();
+    for file in files.iter().step_by(20) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let changed = if text.contains("kind: ConfigMap") || text.contains("kind: Secret") {
+            // The ConfigMap's `version: "v1"`, the Secret's `...-v1"`.
+            text.replace("v1\"", &format!("{version}\""))
+        } else {
+            text.replace(
+                "kind: ServiceAccount\nmetadata:\n",
+                "kind: ServiceAccount\nmetadata:\n  labels:\n    changed: \"yes\"\n",
+            )
+            .replace("replicas: 1", "replicas: 2")
+            .replace("port: 80\n", "port: 81\n")
+        };
+        std::fs::write(file, changed).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+fn print_table(objects: usize, rows: &BTreeMap<&str, (Vec<Sample>, Vec<Sample>)>) {
+    println!(
+        "| case | driftless | kubectl | ratio | driftless requests (dry-runs, LISTs, GETs) | kubectl requests | driftless peak RSS | kubectl peak RSS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (label, (d, k)) in rows {
+        let (dt, kt) = (
+            median(d.iter().map(|s| s.seconds).collect()),
+            median(k.iter().map(|s| s.seconds).collect()),
+        );
+        let dr = &d[d.len() - 1].requests;
+        let kr = &k[k.len() - 1].requests;
+        let dm = d.iter().map(|s| s.peak_kib).max().unwrap_or(0);
+        let km = k.iter().map(|s| s.peak_kib).max().unwrap_or(0);
+        println!(
+            "| {label} | {dt:.2} s | {kt:.2} s | {:.1}x | {} ({}, {}, {}; {:.2}/object) | {} | {:.1} MiB | {:.1} MiB |",
+            kt / dt,
+            dr.total,
+            dr.dry_runs,
+            dr.lists,
+            dr.gets,
+            dr.total as f64 / objects as f64,
+            kr.total,
+            dm as f64 / 1024.0,
+            km as f64 / 1024.0
+        );
+    }
+}
+
+/// The throttling server: a cold sync of `objects` at `--concurrency 16`, against kubectl.
+fn throttled(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
+    let per = objects / namespaces;
+    let (d_src, k_src) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    corpus::write(
+        d_src.path(),
+        &format!("thr-d{objects}"),
+        namespaces,
+        per - 1,
+        "v1",
+    );
+    corpus::write(
+        k_src.path(),
+        &format!("thr-k{objects}"),
+        namespaces,
+        per - 1,
+        "v1",
+    );
+    let mut sync = driftless(bench, bin, "sync", d_src.path(), "bench-throttled");
+    sync.args(["--concurrency", "16"]);
+    let (d, code) = measure(bench, &bench.driftless.1, &mut sync);
+    let (k, kcode) = measure(
+        bench,
+        &bench.kubectl.1,
+        &mut kubectl(
+            bench,
+            &["apply", "--server-side", "--field-manager=kubectl-bench"],
+            k_src.path(),
+        ),
+    );
+    println!(
+        "\n## throttling API server (--max-requests-inflight=1 --max-mutating-requests-inflight=1, APF off), {objects} objects, ServiceAccount identities"
+    );
+    println!("| tool | exit | time | answered requests | 429s | peak RSS |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (tool, s, c) in [
+        ("driftless sync --concurrency 16", &d, code),
+        ("kubectl apply --server-side", &k, kcode),
+    ] {
+        println!(
+            "| {tool} | {c} | {:.1} s | {} | {} | {:.1} MiB |",
+            s.seconds,
+            s.requests.total,
+            s.requests.throttled,
+            s.peak_kib as f64 / 1024.0
+        );
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    format!("{cpus} cores ({model}), API server v1.20.2 on the same machine")
+}
+
+fn kubectl_version() -> String {
+    Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
