@@ -169,6 +169,7 @@ fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
         .output()
         .expect("GNU time at /usr/bin/time");
     let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::write(bench.dir.join("stdout"), &out.stdout);
     let peak_kib = std::fs::read_to_string(&rss)
         .ok()
         .and_then(|s| s.lines().last()?.trim().parse().ok())
@@ -297,8 +298,9 @@ fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
     }
     let set = format!("bench-{objects}-{}", COLD_REPEATS - 1);
     for (label, version) in [("no-change diff", None), ("5% changed diff", Some("v2"))] {
+        let mut changed_files = 0;
         if let Some(v) = version {
-            change_five_percent(d_src.path(), v);
+            changed_files = change_five_percent(d_src.path(), v);
             change_five_percent(k_src.path(), v);
         }
         for _ in 0..REPEATS {
@@ -311,6 +313,13 @@ fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
                 code,
                 i32::from(version.is_some()),
                 "driftless diff exit code"
+            );
+            let out = std::fs::read_to_string(bench.dir.join("stdout")).unwrap_or_default();
+            let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            let changed = report["counts"]["configured"].as_u64().unwrap_or(0) as usize;
+            assert_eq!(
+                changed, changed_files,
+                "driftless reports every changed object"
             );
             let (k, code) = measure(
                 bench,
@@ -335,11 +344,11 @@ fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
     print_table(objects, &rows);
 }
 
-/// Changes the version of every 20th object's ConfigMap-like content (5% of the corpus).
-fn change_five_percent(dir: &Path, version: &str) {
+/// Changes every 20th object (5% of the corpus); returns how many.
+fn change_five_percent(dir: &Path, version: &str) -> usize {
     let mut files: Vec<PathBuf> = walk(dir)
         .into_iter()
-        .filter(|p| !p.ends_with("namespace.yaml"))
+        .filter(|p| !p.to_string_lossy().ends_with("namespace.yaml"))
         .collect();
     files.sort();
     for file in files.iter().step_by(20) {
@@ -357,6 +366,7 @@ fn change_five_percent(dir: &Path, version: &str) {
         };
         std::fs::write(file, changed).unwrap();
     }
+    files.len().div_ceil(20)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

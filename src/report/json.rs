@@ -1,24 +1,77 @@
 //! The report as JSON, for machines (a stable shape, built explicitly rather than derived so the
-//! internal types can change without breaking consumers).
+//! internal types can change without breaking consumers). Written object by object: a report of
+//! thousands of objects is never a tree in memory. Keys come in sorted order.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
 
 pub fn render_json(report: &Report) -> String {
-    let namespaces: Vec<Value> = report.namespaces.iter().map(namespace).collect();
-    let doc = json!({
-        "mode": match report.mode { Mode::Sync => "sync", Mode::Preview => "preview" },
-        "set": report.set,
-        "source": report.source,
-        "revision": report.revision,
-        "exitCode": report.exit_code(),
-        "counts": counts(|o| report.objects().filter(|r| r.outcome == o).count()),
-        "healthCounts": health_counts(|s| report.count_health(s)),
-        "namespaces": namespaces,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    serde_json::to_string_pretty(&Doc(report)).unwrap_or_default() + "\n"
+}
+
+struct Doc<'a>(&'a Report);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let mode = match report.mode {
+            Mode::Sync => "sync",
+            Mode::Preview => "preview",
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("counts", &counts(|o| report.count(o)))?;
+        m.serialize_entry("exitCode", &report.exit_code())?;
+        m.serialize_entry("healthCounts", &health_counts(|s| report.count_health(s)))?;
+        m.serialize_entry("mode", mode)?;
+        m.serialize_entry("namespaces", &Namespaces(&report.namespaces))?;
+        m.serialize_entry("revision", &report.revision)?;
+        m.serialize_entry("set", &report.set)?;
+        m.serialize_entry("source", &report.source)?;
+        m.end()
+    }
+}
+
+struct Namespaces<'a>(&'a [NamespaceReport]);
+
+impl Serialize for Namespaces<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for ns in self.0 {
+            seq.serialize_element(&Namespace(ns))?;
+        }
+        seq.end()
+    }
+}
+
+struct Namespace<'a>(&'a NamespaceReport);
+
+impl Serialize for Namespace<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ns = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("counts", &counts(|o| ns.count(o)))?;
+        m.serialize_entry("errors", &ns.errors)?;
+        m.serialize_entry("failed", &ns.failed())?;
+        m.serialize_entry("healthCounts", &health_counts(|s| ns.count_health(s)))?;
+        m.serialize_entry("namespace", &ns.namespace)?;
+        m.serialize_entry("objects", &Objects(&ns.objects))?;
+        m.end()
+    }
+}
+
+struct Objects<'a>(&'a [ObjectReport]);
+
+impl Serialize for Objects<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for o in self.0 {
+            seq.serialize_element(&object(o))?;
+        }
+        seq.end()
+    }
 }
 
 fn counts(count: impl Fn(Outcome) -> usize) -> Value {
@@ -36,17 +89,6 @@ fn health_counts(count: impl Fn(HealthState) -> usize) -> Value {
         .map(|&s| (s.key().to_string(), json!(count(s))))
         .collect();
     Value::Object(map)
-}
-
-fn namespace(ns: &NamespaceReport) -> Value {
-    json!({
-        "namespace": ns.namespace,
-        "failed": ns.failed(),
-        "errors": ns.errors,
-        "counts": counts(|o| ns.count(o)),
-        "healthCounts": health_counts(|s| ns.count_health(s)),
-        "objects": ns.objects.iter().map(object).collect::<Vec<_>>(),
-    })
 }
 
 fn object(o: &ObjectReport) -> Value {
