@@ -11,7 +11,10 @@ use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
 use crate::report::Format;
-use crate::source::git::{GitAuth, GitSpec};
+use crate::settings::file::Overrides;
+pub use crate::settings::parse_duration;
+use crate::settings::{SetSettings, default_cache_dir};
+use crate::source::git::{GitAuth, GitSpec, SecretText};
 use crate::source::{FilterSpec, Limits, Source, SourceOptions};
 use crate::sync::SyncOptions;
 
@@ -46,21 +49,25 @@ pub struct GlobalArgs {
         value_delimiter = ','
     )]
     pub namespace: Vec<String>,
-    /// Field manager name for server-side apply.
-    #[arg(
-        long,
-        global = true,
-        env = "DRIFTLESS_FIELD_MANAGER",
-        default_value = "driftless"
-    )]
-    pub field_manager: String,
+    /// Field manager name for server-side apply [default: driftless].
+    #[arg(long, global = true, env = "DRIFTLESS_FIELD_MANAGER")]
+    pub field_manager: Option<String>,
     /// How long one API request may go without an answer before it is retried or fails
-    /// (`30s`, `1m`; as kubectl's flag of that name).
-    #[arg(long, global = true, env = "DRIFTLESS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    /// (`30s`, `1m`; as kubectl's flag of that name) [default: 30s].
+    #[arg(long, global = true, env = "DRIFTLESS_REQUEST_TIMEOUT", value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
     /// More logging on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as one JSON object per line (for a log pipeline).
+    #[arg(long, global = true, env = "DRIFTLESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +79,35 @@ pub enum Command {
     /// Print the rendered desired set, in apply order, with each object's source; no cluster
     /// needed. Exit 2 on any render error.
     Render(RenderArgs),
+    /// Run in the cluster: keep every sync set of the config file in line with its source,
+    /// one replica writing per set, and serve /metrics, /healthz, /readyz and /report.
+    Agent(AgentArgs),
+}
+
+/// The agent's flags; each wins over the config file.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The config file: the sync sets, their sources and policies (see the README).
+    #[arg(long, env = "DRIFTLESS_CONFIG")]
+    pub config: PathBuf,
+    /// Only read and validate the config file, then exit (0 valid, 2 not).
+    #[arg(long)]
+    pub check: bool,
+    /// Address for /metrics, /healthz, /readyz and /report [default: 0.0.0.0:8080].
+    #[arg(long, env = "DRIFTLESS_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// This replica's name in Leases and Events [default: $POD_NAME, else host and pid].
+    #[arg(long, env = "DRIFTLESS_IDENTITY")]
+    pub identity: Option<String>,
+    /// Namespace for each set's Lease and cluster-scoped inventory [default: driftless-system].
+    #[arg(long, env = "DRIFTLESS_INVENTORY_NAMESPACE")]
+    pub inventory_namespace: Option<String>,
+    /// Where Git caches live (an emptyDir in a pod).
+    #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Every set's interval, whatever the file says (`30s`, `5m`).
+    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -242,28 +278,28 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// The configured source; reads the credential files (their content never prints).
+    /// The configured source. Credential files are read at every fetch (never printed); they
+    /// must be readable now.
     pub fn source(&self) -> Result<Source, String> {
-        let read_secret = |path: &Option<PathBuf>, what: &str| -> Result<Option<String>, String> {
-            path.as_ref()
-                .map(|p| {
-                    std::fs::read_to_string(p)
-                        .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                        .map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
-                })
-                .transpose()
-        };
+        let secret_file =
+            |path: &Option<PathBuf>, what: &str| -> Result<Option<SecretText>, String> {
+                let Some(path) = path else { return Ok(None) };
+                let secret = SecretText::File(path.clone());
+                secret.read().map_err(|e| format!("{what}: {e}"))?;
+                Ok(Some(secret))
+            };
         let auth = GitAuth {
             username: self.git_username.clone(),
             // A token file wins; else the DRIFTLESS_GIT_TOKEN environment variable (never a flag:
             // flags show in process listings).
-            token: read_secret(&self.git_token_file, "--git-token-file")?.or_else(|| {
+            token: secret_file(&self.git_token_file, "--git-token-file")?.or_else(|| {
                 std::env::var("DRIFTLESS_GIT_TOKEN")
                     .ok()
                     .filter(|t| !t.is_empty())
+                    .map(SecretText::Value)
             }),
             ssh_key: self.git_ssh_key_file.clone(),
-            ssh_passphrase: read_secret(
+            ssh_passphrase: secret_file(
                 &self.git_ssh_passphrase_file,
                 "--git-ssh-passphrase-file",
             )?,
@@ -296,43 +332,55 @@ impl SourceArgs {
     }
 }
 
-fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("driftless").join("git")
-}
-
-/// `30s`, `5m`, `1h`, `250ms`, or plain seconds (`30`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: a number with a unit (30s, 5m, 1h)"))?;
-    let unit_ms = match unit {
-        "ms" => 1,
-        "" | "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(format!("invalid duration {s:?}: units are ms, s, m, h")),
-    };
-    Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
-}
-
 impl Cli {
     pub fn connect_options(&self) -> ConnectOptions {
         let max_in_flight = self
             .run_args()
             .map_or(8, |(run, _)| usize::from(run.concurrency));
+        let defaults = ConnectOptions::default();
         ConnectOptions {
             kubeconfig: self.global.kubeconfig.clone(),
             context: self.global.context.clone(),
-            field_manager: self.global.field_manager.clone(),
-            request_timeout: self.global.request_timeout.max(Duration::from_millis(100)),
+            field_manager: self
+                .global
+                .field_manager
+                .clone()
+                .unwrap_or(defaults.field_manager),
+            request_timeout: self
+                .global
+                .request_timeout
+                .unwrap_or(defaults.request_timeout)
+                .max(Duration::from_millis(100)),
             max_in_flight,
+        }
+    }
+
+    /// The sync set a `sync` or `diff` runs: its source, options and pacing.
+    pub fn set_settings(&self) -> Result<SetSettings, String> {
+        let Some((run, _)) = self.run_args() else {
+            return Err("not a sync".into());
+        };
+        Ok(SetSettings {
+            source: run.source.source()?,
+            source_options: run.source.options(),
+            sync: self.sync_options(),
+            interval: Duration::from_secs(run.interval.max(1)),
+            timeout: run.timeout,
+        })
+    }
+
+    /// What the agent's flags (and environment) set over its config file.
+    pub fn agent_overrides(&self, agent: &AgentArgs) -> Overrides {
+        Overrides {
+            listen: agent.listen,
+            identity: agent.identity.clone(),
+            inventory_namespace: agent.inventory_namespace.clone(),
+            field_manager: self.global.field_manager.clone(),
+            cache_dir: agent.cache_dir.clone(),
+            request_timeout: self.global.request_timeout,
+            kubeconfig: self.global.kubeconfig.clone(),
+            context: self.global.context.clone(),
+            interval: agent.interval,
         }
     }
 
@@ -341,7 +389,7 @@ impl Cli {
         match &self.command {
             Command::Sync(s) => Some((&s.run, s.dry_run)),
             Command::Diff(r) => Some((r, true)),
-            Command::Render(_) => None,
+            Command::Render(_) | Command::Agent(_) => None,
         }
     }
 
@@ -375,6 +423,7 @@ impl Cli {
                 namespaces: inv.prune_namespaces,
                 crds: inv.prune_crds,
                 allow_empty: inv.allow_empty,
+                unpruned_namespaces: Default::default(),
             }),
             wait: self.wait_options(),
             verify: run.verify,
@@ -414,11 +463,6 @@ mod tests {
 
     #[test]
     fn durations_read_as_kubectl_writes_them() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("soon").is_err() && parse_duration("5d").is_err());
         let cli = parse(&["driftless", "sync", "--source", "d", "--timeout", "10m"]);
         let Command::Sync(sync) = &cli.command else {
             panic!("sync")

@@ -6,6 +6,14 @@ use std::path::PathBuf;
 /// run: they are recorded in the [`crate::report::Report`] and fail only their namespace.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The agent's config file: where, and what is wrong.
+    #[error("config {}{}: {reason}", .path.display(), line_note(.line))]
+    Config {
+        path: PathBuf,
+        line: Option<u64>,
+        reason: String,
+    },
+
     #[error("source {path}: {reason}")]
     Source { path: PathBuf, reason: String },
 
@@ -45,6 +53,10 @@ pub enum Error {
     },
 }
 
+fn line_note(line: &Option<u64>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
 fn revision_note(revision: &Option<String>) -> String {
     revision
         .as_ref()
@@ -65,6 +77,7 @@ impl Error {
     /// A short, stable label for metrics and logs.
     pub fn stage(&self) -> &'static str {
         match self {
+            Error::Config { .. } => "config",
             Error::Source { .. } => "source",
             Error::Fetch { .. } => "fetch",
             Error::Render(_) => "render",

@@ -15,6 +15,8 @@ pub enum HaltReason {
     Terminate,
     /// The run's `--timeout` passed.
     Deadline,
+    /// The agent lost the sync set's Lease: another replica may be writing now.
+    LeaseLost,
 }
 
 impl HaltReason {
@@ -24,6 +26,7 @@ impl HaltReason {
             HaltReason::Interrupt => "interrupted (SIGINT)",
             HaltReason::Terminate => "interrupted (SIGTERM)",
             HaltReason::Deadline => "the run's deadline (--timeout) passed",
+            HaltReason::LeaseLost => "this replica lost the sync set's Lease",
         }
     }
 
@@ -32,7 +35,7 @@ impl HaltReason {
         match self {
             HaltReason::Interrupt => Some(130),
             HaltReason::Terminate => Some(143),
-            HaltReason::Deadline => None,
+            HaltReason::Deadline | HaltReason::LeaseLost => None,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! [`runner`] runs passes over a source (once, or on every change) for the CLI
 //! and the daemon, which stay thin layers over this library.
 
+pub mod agent;
 pub mod apply;
 pub mod cli;
 pub mod cluster;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod settings;
 pub mod source;
 pub mod sync;
 

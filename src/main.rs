@@ -1,19 +1,20 @@
 //! The `driftless` binary: parse flags, start logging, run, map the result to an exit code.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use driftless::cli::{Cli, Command, RenderArgs, RenderFormat};
+use driftless::cli::{AgentArgs, Cli, Command, LogFormat, RenderArgs, RenderFormat};
 use driftless::halt::{Halt, HaltReason};
 use driftless::render;
 use driftless::report::{self, Format, Mode, Outcome, Report};
-use driftless::runner::Runner;
+use driftless::runner::{PassResult, Runner};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    // The agent is a daemon: its passes are logged at info (one line each) from the start.
+    let agent = matches!(cli.command, Command::Agent(_));
+    init_tracing(cli.global.verbose, agent, cli.global.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let args = match &cli.command {
         Command::Render(render_args) => return render_only(render_args).await,
+        Command::Agent(agent) => return run_agent(&cli, agent).await,
         Command::Sync(sync) => &sync.run,
         Command::Diff(run) => run,
     };
@@ -38,31 +40,31 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             "note: --namespaces-from-source is deprecated and changes nothing: a sync touches only its own sync set's objects (--name)"
         );
     }
-    let source = args.source.source().map_err(anyhow::Error::msg)?;
+    let settings = cli.set_settings().map_err(anyhow::Error::msg)?;
     let halt = Halt::new();
-    watch_signals(&halt)?;
-    let mut runner = Runner::new(
-        source,
-        args.source.options(),
-        cli.sync_options(),
-        cli.connect_options(),
-    )
-    .halted_by(halt.clone())
-    .pass_timeout(args.timeout);
+    watch_signals(&halt, true)?;
+    let mut runner = Runner::new(settings, cli.connect_options()).halted_by(halt.clone());
     let format = args.output;
     if args.watch {
-        let interval = Duration::from_secs(args.interval.max(1));
+        let triggers = runner.watch_triggers()?;
         let mut pass = 0u64;
         runner
-            .watch(interval, |result| {
-                pass += 1;
-                eprintln!("--- pass {pass} ---");
-                match result {
-                    Ok(report) => print_report(&report, format),
-                    Err(e) => eprintln!("error: {e:#}"),
+            .run(triggers, |pass_done| match &pass_done.result {
+                PassResult::Report(report) => {
+                    pass += 1;
+                    eprintln!("--- pass {pass} ---");
+                    print_report(report, format);
+                }
+                PassResult::Unchanged(revision) => {
+                    tracing::debug!(?revision, "unchanged");
+                }
+                PassResult::Failed(e) => {
+                    pass += 1;
+                    eprintln!("--- pass {pass} ---");
+                    eprintln!("error: {e:#}");
                 }
             })
-            .await?;
+            .await;
         return Ok(halt.reason().and_then(HaltReason::exit_code).unwrap_or(0));
     }
     let result = runner.run_once().await;
@@ -93,10 +95,29 @@ fn interrupted_line(report: &Report) -> String {
     )
 }
 
+/// The agent: validate its config, then run until SIGTERM (exit 0 once every Lease is given
+/// back) or SIGINT.
+async fn run_agent(cli: &Cli, args: &AgentArgs) -> anyhow::Result<u8> {
+    let settings = driftless::settings::file::load(&args.config, &cli.agent_overrides(args))?;
+    if args.check {
+        eprintln!(
+            "{}: valid ({} sync set{})",
+            args.config.display(),
+            settings.sets.len(),
+            if settings.sets.len() == 1 { "" } else { "s" }
+        );
+        return Ok(0);
+    }
+    let halt = Halt::new();
+    watch_signals(&halt, false)?;
+    driftless::agent::run(settings, halt.clone()).await?;
+    Ok(0)
+}
+
 /// SIGINT and SIGTERM halt the run: no new write starts, the writes in flight finish, and the
 /// partial report is printed. A second signal exits at once. Installed even when the signal
 /// was inherited as ignored (a background job of a non-interactive shell).
-fn watch_signals(halt: &Halt) -> anyhow::Result<()> {
+fn watch_signals(halt: &Halt, chatty: bool) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -111,10 +132,17 @@ fn watch_signals(halt: &Halt) -> anyhow::Result<()> {
                 eprintln!("second signal: exiting now");
                 std::process::exit(i32::from(reason.exit_code().unwrap_or(2)));
             }
-            eprintln!(
-                "{}: finishing the writes in flight, starting no new ones (signal again to exit at once)",
-                reason.describe()
-            );
+            if chatty {
+                eprintln!(
+                    "{}: finishing the writes in flight, starting no new ones (signal again to exit at once)",
+                    reason.describe()
+                );
+            } else {
+                tracing::info!(
+                    signal = reason.describe(),
+                    "shutting down: finishing the writes in flight, giving back the Leases"
+                );
+            }
             halt.halt(reason);
         }
     });
@@ -156,21 +184,31 @@ fn fail(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, agent: bool, format: LogFormat) {
     // kube's client is never on: it logs every failed request at error level (one per object
     // and attempt when the server is gone), and at debug and trace the bodies the server sends
     // back, Secrets included. driftless reports failures itself, once per cause, masked.
     let default = match verbose {
+        0 if agent => "info,kube_client=off",
         0 => "warn,kube_client=off",
         1 => "driftless=debug,info,kube_client=off",
         _ => "driftless=trace,debug,kube_client=off",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_target(false);
+    match format {
+        // One object per line, span fields (set, revision) included, for a log pipeline.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .init(),
         // Colours only for a terminal: logs piped to a file or a CI log stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }

@@ -3,6 +3,7 @@
 //! Leases). Nothing here decides anything.
 
 mod discovery;
+mod events;
 mod failure;
 mod lease;
 mod objects;
@@ -10,6 +11,7 @@ mod retry;
 mod throttle;
 
 pub use discovery::Catalog;
+pub use events::{EventSpec, NOTE_LIMIT};
 pub use failure::ApiFailure;
 use failure::failure;
 pub use failure::{NoAnswer, Op};
@@ -18,8 +20,8 @@ pub use objects::Propagation;
 pub use retry::Flow;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -29,7 +31,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::render::{DesiredObject, KindInfo};
+use crate::render::{DesiredObject, KindInfo, KindLookup};
 
 /// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
 /// kubeconfig (`$KUBECONFIG`, `~/.kube/config`).
@@ -57,12 +59,28 @@ impl Default for ConnectOptions {
 }
 
 /// A connected cluster: the client, the discovery cache, our field manager, and the policy
-/// every request follows.
+/// every request follows. Cheap to clone: every clone shares one connection pool, one discovery
+/// cache and one request policy (the agent's sets share one).
+#[derive(Clone)]
 pub struct Cluster {
     client: Client,
-    catalog: Catalog,
+    catalog: Arc<Mutex<Discovered>>,
     field_manager: String,
     flow: Arc<Flow>,
+}
+
+/// The discovery cache and when it was filled.
+struct Discovered {
+    catalog: Arc<Catalog>,
+    at: Instant,
+}
+
+/// How long a discovery cache is trusted when nothing says it is stale.
+const DISCOVERY_TTL: Duration = Duration::from_secs(600);
+
+/// `driftless/<version>`, sent with every request.
+pub fn user_agent() -> String {
+    format!("driftless/{}", env!("CARGO_PKG_VERSION"))
 }
 
 impl Cluster {
@@ -75,9 +93,16 @@ impl Cluster {
         // kube retries 429s and 5xx on its own, per request, unseen: the request policy here
         // must see every answer to throttle all workers together and to bound each attempt.
         config.default_retry = false;
+        if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
+            config.headers.push((http::header::USER_AGENT, agent));
+        }
         let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
         let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
         let catalog = Catalog::discover(&client, &flow).await?;
+        let catalog = Arc::new(Mutex::new(Discovered {
+            catalog: Arc::new(catalog),
+            at: Instant::now(),
+        }));
         Ok(Cluster {
             client,
             catalog,
@@ -95,8 +120,12 @@ impl Cluster {
         &self.client
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The discovery cache as it stands (a refresh replaces it; holders keep theirs).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.catalog.lock() {
+            Ok(d) => d.catalog.clone(),
+            Err(poisoned) => poisoned.into_inner().catalog.clone(),
+        }
     }
 
     pub fn field_manager(&self) -> &str {
@@ -104,8 +133,38 @@ impl Cluster {
     }
 
     /// Re-runs discovery, after this sync established CRDs.
-    pub async fn refresh_catalog(&mut self) -> Result<()> {
-        self.catalog = Catalog::discover(&self.client, &self.flow).await?;
+    pub async fn refresh_catalog(&self) -> Result<()> {
+        let catalog = Catalog::discover(&self.client, &self.flow).await?;
+        let fresh = Discovered {
+            catalog: Arc::new(catalog),
+            at: Instant::now(),
+        };
+        match self.catalog.lock() {
+            Ok(mut d) => *d = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// Runs discovery again when the cache is older than its TTL or does not know one of
+    /// `kinds` (group, version, kind): a new CRD, an API server upgraded since.
+    pub async fn refresh_catalog_if_stale<'a>(
+        &self,
+        kinds: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<()> {
+        let (catalog, age) = match self.catalog.lock() {
+            Ok(d) => (d.catalog.clone(), d.at.elapsed()),
+            Err(p) => {
+                let d = p.into_inner();
+                (d.catalog.clone(), d.at.elapsed())
+            }
+        };
+        let unknown = kinds
+            .into_iter()
+            .any(|(g, v, k)| catalog.lookup(g, v, k).is_none());
+        if unknown || age >= DISCOVERY_TTL {
+            self.refresh_catalog().await?;
+        }
         Ok(())
     }
 
@@ -168,7 +227,7 @@ impl Cluster {
     /// The failure for a kind that neither the server nor a CRD in the source knows.
     pub fn unknown_kind(&self, object: &DesiredObject) -> ApiFailure {
         let id = &object.id;
-        match self.catalog.unavailable_reason(&id.group, &id.version) {
+        match self.catalog().unavailable_reason(&id.group, &id.version) {
             Some(reason) => failure(format!(
                 "discovery of {} failed, kind {} unknown: {reason}",
                 id.api_version(),

@@ -52,23 +52,28 @@ impl Inventory {
             true => cluster.namespace_names().await.ok(),
             false => None,
         };
-        let jobs = self.entries.iter().filter_map(|(key, entry)| {
-            if let (Some(ns), Some(existing)) = (key, &existing)
-                && !existing.contains(ns)
-            {
-                return None;
-            }
-            let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
-            if options.prune.is_some() {
-                kinds.extend(entry.recorded());
-            }
-            let (wanted, scope, ids) = (&wanted, &self.scope, self.set.ids(key));
-            Some(async move {
-                let listed =
-                    list_key(cluster, key, entry, &kinds, &ids, wanted, scope, options).await;
-                (key.clone(), listed)
+        // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
+        let jobs: Vec<_> = self
+            .entries
+            .iter()
+            .filter_map(|(key, entry)| {
+                if let (Some(ns), Some(existing)) = (key, &existing)
+                    && !existing.contains(ns)
+                {
+                    return None;
+                }
+                let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
+                if options.prune.is_some() {
+                    kinds.extend(entry.recorded());
+                }
+                let (wanted, scope, ids) = (&wanted, &self.scope, self.set.ids(key));
+                Some(async move {
+                    let listed =
+                        list_key(cluster, key, entry, &kinds, &ids, wanted, scope, options).await;
+                    (key.clone(), listed)
+                })
             })
-        });
+            .collect();
         let results: Vec<_> = stream::iter(jobs)
             .buffer_unordered(options.concurrency.max(1))
             .collect()

@@ -1,20 +1,22 @@
 //! One writer per sync set: a Lease (`coordination.k8s.io/v1`, `driftless-<set>` in the
-//! inventory namespace) held for a sync's write phase. The daemon holds the same Lease.
+//! inventory namespace). A CLI sync holds it for its write phase; the agent holds it as long as
+//! it leads the set, and its standby waits to take it over.
 //!
 //! A sync plans without the Lease and takes it only when it has something to write, so a sync
 //! that changes nothing writes nothing. It remembers the Lease's resourceVersion from before it
 //! planned: if the Lease is still at that version when taken, no other writer of the set ran in
 //! between and the plan stands; otherwise the sync plans again under the Lease. Expiry is judged
 //! as client-go does, by how long this process has seen the same record, never by comparing
-//! clocks across machines.
+//! clocks across machines. The Lease also carries the set's last synced revision, so a new
+//! leader (or a CI job) knows what the cluster runs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -23,6 +25,9 @@ use crate::cluster::{ApiFailure, Cluster, Leases};
 use crate::error::Error;
 use crate::halt::Halt;
 
+/// The annotation on the Lease naming the revision the set last synced.
+pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
+
 /// How the Lease is held.
 #[derive(Debug, Clone)]
 pub struct LockOptions {
@@ -30,8 +35,10 @@ pub struct LockOptions {
     pub identity: String,
     /// How long a holder that stops renewing keeps the Lease.
     pub lease_duration: Duration,
-    /// How long to wait for another holder before giving up.
-    pub timeout: Duration,
+    /// How long to wait for another holder before giving up; `None`: until halted (a standby).
+    pub timeout: Option<Duration>,
+    /// How often a waiting run looks again.
+    pub poll: Duration,
 }
 
 impl LockOptions {
@@ -40,7 +47,20 @@ impl LockOptions {
         LockOptions {
             identity: cli_identity(),
             lease_duration: Duration::from_secs(15),
-            timeout,
+            timeout: Some(timeout),
+            poll: Duration::from_millis(500),
+        }
+    }
+
+    /// The agent: a 10 s lease, renewed every 3.3 s, looked at every 2 s by a standby. A standby
+    /// judges expiry by its own clock from when it first saw the last renewal, so it leads
+    /// within 10 s + two polls = 14 s of the leader's death.
+    pub fn for_agent(identity: String) -> LockOptions {
+        LockOptions {
+            identity,
+            lease_duration: Duration::from_secs(10),
+            timeout: None,
+            poll: Duration::from_secs(2),
         }
     }
 }
@@ -54,12 +74,22 @@ pub enum Taken {
     AfterAnotherWriter,
 }
 
-/// The set's Lease, as this run sees and holds it.
+/// The set's Lease, as this process sees and holds it. Shared (`Arc`) between the agent's set
+/// worker and its passes.
 pub struct SetLock {
     leases: Leases,
     name: String,
     namespace: String,
     options: LockOptions,
+    state: Mutex<State>,
+    /// `true` once a held Lease was lost.
+    lost: watch::Sender<bool>,
+    /// The revision to record on the Lease at its next write (shared with the renewer).
+    revision: watch::Sender<Option<String>>,
+}
+
+#[derive(Default)]
+struct State {
     /// The Lease's resourceVersion when planning began (`None`: it did not exist).
     seen: Option<Option<String>>,
     held: Option<Held>,
@@ -67,8 +97,14 @@ pub struct SetLock {
 
 struct Held {
     renewer: JoinHandle<()>,
-    lost: Arc<AtomicBool>,
-    lease: Arc<tokio::sync::Mutex<Lease>>,
+    lease: Arc<Mutex<Lease>>,
+}
+
+impl Drop for Held {
+    /// A holder that goes away (a task aborted, a panic) stops renewing: the Lease expires.
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
 }
 
 impl SetLock {
@@ -78,37 +114,75 @@ impl SetLock {
             name: format!("driftless-{set}"),
             namespace: namespace.to_string(),
             options,
-            seen: None,
-            held: None,
+            state: Mutex::new(State::default()),
+            lost: watch::channel(false).0,
+            revision: watch::channel(None).0,
         }
     }
 
     /// Notes the Lease's version before planning (one GET, no write).
-    pub async fn observe(&mut self) -> Result<(), Error> {
+    pub async fn observe(&self) -> Result<(), Error> {
         let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
-        self.seen = Some(lease.and_then(|l| l.metadata.resource_version));
+        self.state.lock().await.seen = Some(lease.and_then(|l| l.metadata.resource_version));
         Ok(())
     }
 
-    pub fn is_held(&self) -> bool {
-        self.held.is_some()
+    pub async fn is_held(&self) -> bool {
+        self.state.lock().await.held.is_some()
     }
 
     /// Fails once the Lease was lost (renewals failed or someone took it): stop writing.
     pub fn check(&self) -> Result<(), Error> {
-        match &self.held {
-            Some(h) if h.lost.load(Ordering::SeqCst) => Err(Error::Lock(format!(
+        if *self.lost.borrow() {
+            return Err(Error::Lock(format!(
                 "lost Lease {}/{} while writing; stopped (another writer may have taken over)",
                 self.namespace, self.name
-            ))),
-            _ => Ok(()),
+            )));
         }
+        Ok(())
     }
 
-    /// Takes the Lease, waiting up to the timeout for another holder. Creates the inventory
-    /// namespace if needed.
-    pub async fn take(&mut self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
-        if self.held.is_some() {
+    /// Resolves once a held Lease is lost.
+    pub async fn lost(&self) {
+        let mut lost = self.lost.subscribe();
+        let _ = lost.wait_for(|l| *l).await;
+    }
+
+    /// The revision the Lease records (or will at its next write), as this holder knows it.
+    pub fn revision(&self) -> Option<String> {
+        self.revision.borrow().clone()
+    }
+
+    /// The revision the set last synced, as the Lease records it.
+    pub async fn recorded_revision(&self) -> Result<Option<String>, Error> {
+        let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
+        Ok(lease.and_then(|l| revision_of(&l)))
+    }
+
+    /// Who holds the Lease now (as recorded: a holder that died still shows until it expires),
+    /// and the revision it records.
+    pub async fn holder(&self) -> Result<(Option<String>, Option<String>), Error> {
+        let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
+        Ok((
+            lease.as_ref().and_then(holder_of),
+            lease.as_ref().and_then(revision_of),
+        ))
+    }
+
+    /// The Lease's name and namespace (`driftless-<set>`).
+    pub fn lease_name(&self) -> (&str, &str) {
+        (&self.namespace, &self.name)
+    }
+
+    /// Records `revision` on the Lease (at its next renewal, which costs no extra request).
+    pub fn record_revision(&self, revision: &str) {
+        self.revision.send_replace(Some(revision.to_string()));
+    }
+
+    /// Takes the Lease, waiting for another holder up to the timeout (or until halted).
+    /// Creates the inventory namespace if needed.
+    pub async fn take(&self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
+        if self.is_held().await {
             return Ok(Taken::Unchanged);
         }
         cluster
@@ -116,7 +190,6 @@ impl SetLock {
             .await
             .map_err(|e| self.err(e))?;
         let started = Instant::now();
-        let deadline = started + self.options.timeout;
         // The record as first seen unchanged, and since when: a holder that stopped renewing.
         let mut watched: Option<(Option<String>, Instant)> = None;
         let mut last_holder = String::new();
@@ -135,42 +208,27 @@ impl SetLock {
                     false
                 }
             };
-            if holder.is_none() || expired {
-                let attempt = match &current {
-                    None => self.leases.create(&self.new_lease(None)).await,
-                    Some(lease) => self.leases.replace(&self.new_lease(Some(lease))).await,
-                };
-                match attempt {
-                    Ok(lease) => {
-                        if let Some(previous) = &holder {
-                            tracing::warn!(lease = %self.name, %previous, "took over an expired Lease");
-                        }
-                        let taken = match &self.seen {
-                            Some(seen) if *seen == base => Taken::Unchanged,
-                            _ => Taken::AfterAnotherWriter,
-                        };
-                        self.start_renewing(lease);
-                        tracing::debug!(lease = %self.name, waited_ms = started.elapsed().as_millis() as u64, ?taken, "Lease taken");
-                        return Ok(taken);
-                    }
-                    // Someone else won the race: look again.
-                    Err(e) if e.code == 409 => {}
-                    Err(e) => return Err(self.err(e)),
+            let mine = holder.as_deref() == Some(self.options.identity.as_str());
+            if holder.is_none() || expired || mine {
+                if let Some(taken) = self.try_take(current, base, holder.clone()).await? {
+                    tracing::debug!(lease = %self.name, waited_ms = started.elapsed().as_millis() as u64, ?taken, "Lease taken");
+                    return Ok(taken);
                 }
             } else if let Some(h) = holder {
                 last_holder = h;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if let Some(timeout) = self.options.timeout
+                && started.elapsed() >= timeout
+            {
                 return Err(Error::Lock(format!(
                     "sync set is locked by {last_holder} (Lease {}/{}); gave up after {}s (--lock-timeout)",
                     self.namespace,
                     self.name,
-                    self.options.timeout.as_secs()
+                    timeout.as_secs()
                 )));
             }
             tokio::select! {
-                _ = tokio::time::sleep((deadline - now).min(Duration::from_millis(500))) => {}
+                _ = tokio::time::sleep(self.options.poll) => {}
                 _ = halt.halted() => {
                     return Err(Error::Lock(format!(
                         "stopped waiting for Lease {}/{} (held by {last_holder}): {}",
@@ -183,17 +241,54 @@ impl SetLock {
         }
     }
 
+    /// One attempt to take the Lease at version `base`; `None` when another writer won the
+    /// race (look again).
+    async fn try_take(
+        &self,
+        current: Option<Lease>,
+        base: Option<String>,
+        holder: Option<String>,
+    ) -> Result<Option<Taken>, Error> {
+        let mut state = self.state.lock().await;
+        // The Lease keeps the revision it records until this holder syncs one.
+        let recorded = current.as_ref().and_then(revision_of);
+        let next = self.next_lease(current.as_ref(), &recorded);
+        let attempt = match current {
+            None => self.leases.create(&next).await,
+            Some(_) => self.leases.replace(&next).await,
+        };
+        let lease = match attempt {
+            Ok(lease) => lease,
+            Err(e) if e.code == 409 => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        if let Some(previous) = &holder
+            && previous != &self.options.identity
+        {
+            tracing::warn!(lease = %self.name, %previous, "took over an expired Lease");
+        }
+        let taken = match &state.seen {
+            Some(seen) if *seen == base => Taken::Unchanged,
+            _ => Taken::AfterAnotherWriter,
+        };
+        self.revision.send_replace(revision_of(&lease));
+        let _ = self.lost.send(false);
+        state.held = Some(self.start_renewing(lease));
+        Ok(Some(taken))
+    }
+
     /// Gives the Lease back (if held) so the next writer need not wait for it to expire.
-    pub async fn release(mut self) {
-        let Some(held) = self.held.take() else {
+    pub async fn release(&self) {
+        let Some(mut held) = self.state.lock().await.held.take() else {
             return;
         };
         held.renewer.abort();
-        let _ = held.renewer.await;
-        if held.lost.load(Ordering::SeqCst) {
+        let _ = (&mut held.renewer).await;
+        if *self.lost.borrow() {
             return;
         }
         let mut lease = held.lease.lock().await.clone();
+        set_revision(&mut lease.metadata, &self.revision.borrow().clone());
         if let Some(spec) = lease.spec.as_mut() {
             spec.holder_identity = None;
             spec.renew_time = Some(MicroTime(Timestamp::now()));
@@ -203,12 +298,11 @@ impl SetLock {
         }
     }
 
-    fn new_lease(&self, current: Option<&Lease>) -> Lease {
+    fn next_lease(&self, current: Option<&Lease>, revision: &Option<String>) -> Lease {
         let now = MicroTime(Timestamp::now());
-        let transitions = current
-            .and_then(|l| l.spec.as_ref())
-            .and_then(|s| s.lease_transitions)
-            .unwrap_or(0);
+        let spec = current.and_then(|l| l.spec.as_ref());
+        let ours = spec.and_then(|s| s.holder_identity.as_deref()) == Some(&self.options.identity);
+        let transitions = spec.and_then(|s| s.lease_transitions).unwrap_or(0);
         let mut metadata = current
             .map(|l| l.metadata.clone())
             .unwrap_or_else(|| ObjectMeta {
@@ -217,6 +311,7 @@ impl SetLock {
                 ..ObjectMeta::default()
             });
         metadata.managed_fields = None;
+        set_revision(&mut metadata, revision);
         Lease {
             metadata,
             spec: Some(LeaseSpec {
@@ -224,21 +319,19 @@ impl SetLock {
                 lease_duration_seconds: Some(self.options.lease_duration.as_secs().max(1) as i32),
                 acquire_time: Some(now.clone()),
                 renew_time: Some(now),
-                lease_transitions: Some(transitions + i32::from(current.is_some())),
+                lease_transitions: Some(transitions + i32::from(current.is_some() && !ours)),
                 ..LeaseSpec::default()
             }),
         }
     }
 
-    fn start_renewing(&mut self, lease: Lease) {
-        let lost = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(tokio::sync::Mutex::new(lease));
-        let (leases, period, duration) = (
-            self.leases.clone(),
-            self.options.lease_duration / 3,
-            self.options.lease_duration,
-        );
-        let (task_lost, task_lease) = (lost.clone(), shared.clone());
+    fn start_renewing(&self, lease: Lease) -> Held {
+        let shared = Arc::new(Mutex::new(lease));
+        let (leases, lost) = (self.leases.clone(), self.lost.clone());
+        let (period, duration) = (self.options.lease_duration / 3, self.options.lease_duration);
+        let task_lease = shared.clone();
+        let revision = Arc::new(self.name.clone());
+        let state_revision = self.revision.subscribe();
         let renewer = tokio::spawn(async move {
             let mut renewed = Instant::now();
             loop {
@@ -248,6 +341,8 @@ impl SetLock {
                 if let Some(spec) = next.spec.as_mut() {
                     spec.renew_time = Some(MicroTime(Timestamp::now()));
                 }
+                let wanted = state_revision.borrow().clone();
+                set_revision(&mut next.metadata, &wanted);
                 match leases.replace(&next).await {
                     Ok(updated) => {
                         *lease = updated;
@@ -256,22 +351,21 @@ impl SetLock {
                     Err(e) if e.code == 409 || renewed.elapsed() >= duration => {
                         // A server that is gone was reported once already.
                         if e.is_unreachable() {
-                            tracing::debug!(error = %e, "lost the sync set's Lease");
+                            tracing::debug!(lease = %revision, error = %e, "lost the sync set's Lease");
                         } else {
-                            tracing::error!(error = %e, "lost the sync set's Lease");
+                            tracing::error!(lease = %revision, error = %e, "lost the sync set's Lease");
                         }
-                        task_lost.store(true, Ordering::SeqCst);
+                        let _ = lost.send(true);
                         return;
                     }
                     Err(e) => tracing::debug!(error = %e, "Lease renewal failed; retrying"),
                 }
             }
         });
-        self.held = Some(Held {
+        Held {
             renewer,
-            lost,
             lease: shared,
-        });
+        }
     }
 
     fn err(&self, e: ApiFailure) -> Error {
@@ -285,6 +379,23 @@ fn holder_of(lease: &Lease) -> Option<String> {
         .as_ref()
         .and_then(|s| s.holder_identity.clone())
         .filter(|h| !h.is_empty())
+}
+
+fn revision_of(lease: &Lease) -> Option<String> {
+    lease
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION_ANNOTATION).cloned())
+}
+
+fn set_revision(metadata: &mut ObjectMeta, revision: &Option<String>) {
+    if let Some(revision) = revision {
+        metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(REVISION_ANNOTATION.into(), revision.clone());
+    }
 }
 
 fn lease_duration(lease: Option<&Lease>, options: &LockOptions) -> Duration {

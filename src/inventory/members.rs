@@ -40,13 +40,15 @@ pub(super) struct Candidate {
 }
 
 /// What `--prune` allows, and how deletions run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PruneSettings {
     pub budget: Budget,
     pub propagation: Propagation,
     pub namespaces: bool,
     pub crds: bool,
     pub allow_empty: bool,
+    /// Namespaces where nothing is pruned.
+    pub unpruned_namespaces: std::collections::BTreeSet<String>,
 }
 
 impl Default for PruneSettings {
@@ -57,6 +59,7 @@ impl Default for PruneSettings {
             namespaces: false,
             crds: false,
             allow_empty: false,
+            unpruned_namespaces: Default::default(),
         }
     }
 }

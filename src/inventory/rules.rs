@@ -68,6 +68,8 @@ pub struct PruneRules<'a> {
     pub field_manager: &'a str,
     pub namespaces: bool,
     pub crds: bool,
+    /// Namespaces where nothing is pruned (the agent config's `namespaceOverrides`).
+    pub unpruned: Option<&'a std::collections::BTreeSet<String>>,
 }
 
 /// Decides whether a live member that is not desired any more may be deleted. `ours` are the
@@ -105,6 +107,17 @@ pub fn decide(
         if meta["annotations"][key] == value {
             return PruneDecision::Keep(format!("not pruned: annotated {key}: {value}"));
         }
+    }
+    let namespace = id
+        .namespace
+        .as_deref()
+        .or(id.is_namespace().then_some(id.name.as_str()));
+    if let (Some(ns), Some(unpruned)) = (namespace, rules.unpruned)
+        && unpruned.contains(ns)
+    {
+        return PruneDecision::Keep(format!(
+            "not pruned: pruning is off in namespace {ns} (namespaceOverrides)"
+        ));
     }
     if id.is_namespace() && !rules.namespaces {
         return PruneDecision::Keep(

@@ -16,6 +16,9 @@ pub enum Scope {
     /// Only these namespaces (and their Namespace objects); other cluster-scoped objects are
     /// skipped.
     Namespaces(BTreeSet<String>),
+    /// Everything but these namespaces (suspended in the agent's config): neither applied nor
+    /// pruned there, and their Namespace objects left alone.
+    AllExcept(BTreeSet<String>),
 }
 
 /// The scope resolved against a desired set.
@@ -25,6 +28,8 @@ pub struct ScopeSet {
     namespaces: Option<BTreeSet<String>>,
     /// Whether cluster-scoped objects (besides Namespaces named in `namespaces`) are in scope.
     cluster: bool,
+    /// Namespaces left alone even when `namespaces` is every namespace.
+    excluded: BTreeSet<String>,
 }
 
 impl ScopeSet {
@@ -33,10 +38,17 @@ impl ScopeSet {
             Scope::All => ScopeSet {
                 namespaces: None,
                 cluster: true,
+                excluded: BTreeSet::new(),
             },
             Scope::Namespaces(set) => ScopeSet {
                 namespaces: Some(set.clone()),
                 cluster: false,
+                excluded: BTreeSet::new(),
+            },
+            Scope::AllExcept(set) => ScopeSet {
+                namespaces: None,
+                cluster: true,
+                excluded: set.clone(),
             },
         }
     }
@@ -47,14 +59,16 @@ impl ScopeSet {
     }
 
     fn has_namespace(&self, ns: &str) -> bool {
-        self.namespaces.as_ref().is_none_or(|set| set.contains(ns))
+        !self.excluded.contains(ns) && self.namespaces.as_ref().is_none_or(|set| set.contains(ns))
     }
 
     /// Whether the sync may apply (or prune) this object.
     pub fn contains(&self, id: &ObjectId) -> bool {
         match &id.namespace {
             Some(ns) => self.has_namespace(ns),
-            None if id.is_namespace() => self.cluster || self.has_namespace(&id.name),
+            None if id.is_namespace() => {
+                !self.excluded.contains(&id.name) && (self.cluster || self.has_namespace(&id.name))
+            }
             None => self.cluster,
         }
     }
@@ -103,5 +117,17 @@ mod tests {
         assert!(scope.contains(&id("ConfigMap", Some("z"), "x")));
         assert!(scope.contains(&id("ClusterRole", None, "r")));
         assert!(scope.contains_inventory(&Some("z".into())) && scope.namespaces().is_none());
+    }
+
+    #[test]
+    fn suspended_namespaces_are_left_alone() {
+        let scope = ScopeSet::new(&Scope::AllExcept(["off".to_string()].into()));
+        assert!(scope.contains(&id("ConfigMap", Some("on"), "x")));
+        assert!(!scope.contains(&id("ConfigMap", Some("off"), "x")));
+        assert!(!scope.contains(&id("Namespace", None, "off")));
+        assert!(scope.contains(&id("Namespace", None, "on")));
+        assert!(scope.contains(&id("ClusterRole", None, "r")));
+        assert!(!scope.contains_inventory(&Some("off".into())));
+        assert!(scope.namespaces().is_none(), "one cluster-wide LIST still");
     }
 }

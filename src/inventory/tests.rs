@@ -19,6 +19,7 @@ const RULES: PruneRules<'static> = PruneRules {
     field_manager: "driftless",
     namespaces: false,
     crds: false,
+    unpruned: None,
 };
 
 fn member(applyset: &str, extra_meta: serde_json::Value) -> serde_json::Value {
@@ -250,6 +251,15 @@ fn namespaces_and_crds_need_their_flag() {
     };
     assert_eq!(decide(&ns, &obj, ours, all), PruneDecision::Prune);
     assert_eq!(decide(&crd, &obj, ours, all), PruneDecision::Prune);
+    let off: std::collections::BTreeSet<String> = ["team".to_string()].into();
+    let overridden = PruneRules {
+        unpruned: Some(&off),
+        ..all
+    };
+    let member_of_team = id("", "ConfigMap", "x");
+    assert!(
+        matches!(decide(&member_of_team, &obj, ours, overridden), PruneDecision::Keep(r) if r.contains("namespaceOverrides"))
+    );
 }
 
 #[test]

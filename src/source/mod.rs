@@ -56,6 +56,15 @@ impl Default for SourceOptions {
     }
 }
 
+/// What one read of a source got.
+#[derive(Debug)]
+pub struct Read {
+    /// `None`: the revision was the one given as already processed.
+    pub snapshot: Option<Snapshot>,
+    /// Git objects were downloaded (the remote ref moved); `false` for a directory.
+    pub downloaded: bool,
+}
+
 /// A configured source.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -98,11 +107,25 @@ impl Source {
         options: &SourceOptions,
         last: Option<&str>,
     ) -> Result<Option<Snapshot>> {
+        Ok(self.read(options, last).await?.snapshot)
+    }
+
+    /// Like [`Source::load_if_changed`], and says whether Git downloaded anything.
+    pub async fn read(&self, options: &SourceOptions, last: Option<&str>) -> Result<Read> {
         let (source, timeout) = (self.clone(), options.fetch_timeout);
         let (options, last) = (options.clone(), last.map(str::to_string));
         let read = tokio::task::spawn_blocking(move || match &source {
-            Source::Dir(path) => read_dir(path, &options).map(Some),
-            Source::Git(git) => git.fetch_if_changed(&options, last.as_deref()),
+            Source::Dir(path) => Ok(Read {
+                snapshot: Some(read_dir(path, &options)?),
+                downloaded: false,
+            }),
+            Source::Git(git) => {
+                git.read(&options, last.as_deref())
+                    .map(|(snapshot, downloaded)| Read {
+                        snapshot,
+                        downloaded,
+                    })
+            }
         });
         // libgit2 has no deadline of its own here: a remote that stops answering would hold
         // the run forever. The blocking read is left to end by itself.

@@ -90,7 +90,7 @@ impl Default for SyncOptions {
 /// not attempted, and the inventories stay consistent (they record before every apply, and
 /// are never shrunk after a halt).
 pub async fn run(
-    cluster: &mut Cluster,
+    cluster: &Cluster,
     rendered: Rendered,
     options: &SyncOptions,
     halt: &Halt,
@@ -123,7 +123,7 @@ impl Desired {
     fn resolve(cluster: &Cluster, rendered: Rendered, options: &SyncOptions) -> Result<Desired> {
         let resolved = render::resolve(
             rendered.manifests,
-            cluster.catalog(),
+            &*cluster.catalog(),
             options.default_namespace.as_deref(),
         )?;
         let scope = ScopeSet::new(&options.scope);
@@ -147,30 +147,86 @@ impl Desired {
 }
 
 async fn run_locked(
-    cluster: &mut Cluster,
+    cluster: &Cluster,
     rendered: Rendered,
     options: &SyncOptions,
     halt: &Halt,
 ) -> Result<Report> {
     let source = Desired::resolve(cluster, rendered, options)?;
-    let mut lock = match options.dry_run {
-        true => None,
-        false => {
-            let set = &options.set;
-            let lock_options = LockOptions::for_cli(options.lock_timeout);
-            let mut lock = SetLock::new(cluster, &set.name, &set.inventory_namespace, lock_options);
-            lock.observe().await?;
-            Some(lock)
+    if options.dry_run {
+        return finish(
+            cluster,
+            run_passes(cluster, &source, options, None, halt).await,
+            options,
+            halt,
+        )
+        .await;
+    }
+    let set = &options.set;
+    let lock_options = LockOptions::for_cli(options.lock_timeout);
+    let lock = SetLock::new(cluster, &set.name, &set.inventory_namespace, lock_options);
+    lock.observe().await?;
+    let result = run_passes(cluster, &source, options, Some(&lock), halt).await;
+    if let (Ok(report), Some(revision)) = (&result, &source.revision)
+        && !report.failed()
+    {
+        lock.record_revision(revision);
+    }
+    lock.release().await;
+    finish(cluster, result, options, halt).await
+}
+
+/// Syncs one rendered revision under a Lease the caller already holds (the agent, which
+/// leads the set): the Lease stays held, and records the revision once the sync succeeds.
+pub async fn run_held(
+    cluster: &Cluster,
+    rendered: Rendered,
+    options: &SyncOptions,
+    lock: &SetLock,
+    halt: &Halt,
+) -> Result<Report> {
+    let span = tracing::info_span!(
+        "sync",
+        set = %options.set.name,
+        revision = rendered.revision.as_deref().unwrap_or("-")
+    );
+    async {
+        let source = Desired::resolve(cluster, rendered, options)?;
+        let result = run_passes(cluster, &source, options, Some(lock), halt).await;
+        if let (Ok(report), Some(revision)) = (&result, &source.revision)
+            && !options.dry_run
+            && !report.failed()
+        {
+            lock.record_revision(revision);
         }
-    };
-    let mut result = pass(cluster, &source, options, lock.as_mut(), halt).await;
-    if matches!(result, Err(Stop::Replan)) {
-        tracing::info!("another writer of this sync set ran meanwhile: planning again");
-        result = pass(cluster, &source, options, lock.as_mut(), halt).await;
+        finish(cluster, result, options, halt).await
     }
-    if let Some(lock) = lock {
-        lock.release().await;
+    .instrument(span)
+    .await
+}
+
+/// One pass, and a second one if another writer of the set ran while the first planned.
+async fn run_passes(
+    cluster: &Cluster,
+    source: &Desired,
+    options: &SyncOptions,
+    lock: Option<&SetLock>,
+    halt: &Halt,
+) -> Result<Report, Stop> {
+    let result = pass(cluster, source, options, lock, halt).await;
+    if !matches!(result, Err(Stop::Replan)) {
+        return result;
     }
+    tracing::info!("another writer of this sync set ran meanwhile: planning again");
+    pass(cluster, source, options, lock, halt).await
+}
+
+async fn finish(
+    cluster: &Cluster,
+    result: Result<Report, Stop>,
+    options: &SyncOptions,
+    halt: &Halt,
+) -> Result<Report> {
     let mut report = result.map_err(|stop| match stop {
         Stop::Failed(e) => e,
         Stop::Replan => Error::Lock("the sync set changed under its own Lease".into()),
@@ -199,17 +255,19 @@ impl From<Error> for Stop {
 struct Pass<'a> {
     options: &'a SyncOptions,
     revision: Option<&'a str>,
-    lock: Option<&'a mut SetLock>,
+    lock: Option<&'a SetLock>,
     halt: &'a Halt,
 }
 
 impl Pass<'_> {
     /// Takes the set's Lease before the first write (nothing to take in a preview).
     async fn writer(&mut self, cluster: &Cluster) -> Result<(), Stop> {
-        let Some(lock) = self.lock.as_deref_mut() else {
+        let Some(lock) = self.lock else {
             return Ok(());
         };
-        if !lock.is_held() && lock.take(cluster, self.halt).await? == Taken::AfterAnotherWriter {
+        if !lock.is_held().await
+            && lock.take(cluster, self.halt).await? == Taken::AfterAnotherWriter
+        {
             return Err(Stop::Replan);
         }
         Ok(lock.check()?)
@@ -217,10 +275,10 @@ impl Pass<'_> {
 }
 
 async fn pass(
-    cluster: &mut Cluster,
+    cluster: &Cluster,
     source: &Desired,
     options: &SyncOptions,
-    lock: Option<&mut SetLock>,
+    lock: Option<&SetLock>,
     halt: &Halt,
 ) -> Result<Report, Stop> {
     let mode = if options.dry_run {
@@ -255,6 +313,7 @@ async fn pass(
         field_manager: cluster.field_manager(),
         namespaces: prune.namespaces,
         crds: prune.crds,
+        unpruned: Some(&prune.unpruned_namespaces),
     });
     let list = ListOptions {
         field_manager: cluster.field_manager(),
@@ -305,7 +364,7 @@ async fn pass(
     // 4. Everything else; CRDs established above make their kinds known.
     let wanted = inventory::desired_kinds(&source.objects);
     let (_, mut rest) = split(source.objects.clone());
-    render::refresh_kinds(&mut rest, cluster.catalog());
+    render::refresh_kinds(&mut rest, &*cluster.catalog());
     let plans = phase::plan(cluster, &pass, &inventory, &index, rest, &new_namespaces).await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &wanted, |k| {
         k.is_some()

@@ -9,15 +9,50 @@ use git2::{CertificateCheckStatus, Cred, CredentialType, RemoteCallbacks};
 use super::known_hosts::{self, Verdict};
 use super::url::GitUrl;
 
+/// A credential: given as is (an environment variable), or a file read at every fetch, so a
+/// mounted Secret that rotates is picked up without a restart. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretText {
+    Value(String),
+    File(PathBuf),
+}
+
+impl SecretText {
+    /// The credential now (a file's content without its trailing newline).
+    pub fn read(&self) -> Result<String, String> {
+        match self {
+            SecretText::Value(v) => Ok(v.clone()),
+            SecretText::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        }
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretText::Value(_) => f.write_str("***"),
+            SecretText::File(path) => write!(f, "File({})", path.display()),
+        }
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(value: &str) -> Self {
+        SecretText::Value(value.to_string())
+    }
+}
+
 /// How to authenticate to a Git remote. `Debug` never prints secrets.
 #[derive(Clone, Default)]
 pub struct GitAuth {
     /// User for https basic auth (default `git`) and for ssh when the URL names none.
     pub username: Option<String>,
     /// https token or password.
-    pub token: Option<String>,
+    pub token: Option<SecretText>,
     pub ssh_key: Option<PathBuf>,
-    pub ssh_passphrase: Option<String>,
+    pub ssh_passphrase: Option<SecretText>,
     /// known_hosts file for ssh; default `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
     pub insecure_skip_host_key_check: bool,
@@ -27,12 +62,9 @@ impl fmt::Debug for GitAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GitAuth")
             .field("username", &self.username)
-            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token", &self.token)
             .field("ssh_key", &self.ssh_key)
-            .field(
-                "ssh_passphrase",
-                &self.ssh_passphrase.as_ref().map(|_| "***"),
-            )
+            .field("ssh_passphrase", &self.ssh_passphrase)
             .field("known_hosts", &self.known_hosts)
             .field(
                 "insecure_skip_host_key_check",
@@ -117,15 +149,21 @@ fn credential(
             .ssh_key
             .as_ref()
             .ok_or("the server wants an ssh key: pass --git-ssh-key-file")?;
-        return Cred::ssh_key(user, None, key, auth.ssh_passphrase.as_deref())
+        let passphrase = auth
+            .ssh_passphrase
+            .as_ref()
+            .map(SecretText::read)
+            .transpose()?;
+        return Cred::ssh_key(user, None, key, passphrase.as_deref())
             .map_err(|e| format!("cannot use ssh key {}: {}", key.display(), e.message()));
     }
     if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
         let token = auth
             .token
             .as_ref()
-            .ok_or("the server wants a token: pass --git-token-file")?;
-        return Cred::userpass_plaintext(auth.username.as_deref().unwrap_or(user), token)
+            .ok_or("the server wants a token: pass --git-token-file")?
+            .read()?;
+        return Cred::userpass_plaintext(auth.username.as_deref().unwrap_or(user), &token)
             .map_err(|e| e.message().to_string());
     }
     if allowed.contains(CredentialType::USERNAME) {
@@ -189,5 +227,21 @@ mod tests {
             !text.contains("supersecret") && !text.contains("pw-123"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn secret_files_are_read_each_time() {
+        let dir = std::env::temp_dir().join(format!("driftless-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "first\n").unwrap();
+        let secret = SecretText::File(path.clone());
+        assert_eq!(secret.read().unwrap(), "first");
+        std::fs::write(&path, "rotated").unwrap();
+        assert_eq!(secret.read().unwrap(), "rotated");
+        assert!(!format!("{secret:?}").contains("rotated"));
+        std::fs::remove_file(&path).unwrap();
+        assert!(secret.read().unwrap_err().contains("cannot read"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -9,7 +9,7 @@ pub mod known_hosts;
 mod tree;
 mod url;
 
-pub use auth::GitAuth;
+pub use auth::{GitAuth, SecretText};
 pub use url::{GitUrl, Transport, redact};
 
 use std::path::{Path, PathBuf};
@@ -51,6 +51,11 @@ impl GitSource {
         &self.spec.url
     }
 
+    /// The bare repository this source caches into.
+    pub fn cache_dir(&self) -> &Path {
+        &self.repo_dir
+    }
+
     /// The source as printed everywhere: URL without credentials, and the path.
     pub fn describe(&self) -> String {
         match self.spec.path.trim_matches('/') {
@@ -72,11 +77,21 @@ impl GitSource {
         options: &SourceOptions,
         last: Option<&str>,
     ) -> Result<Option<Snapshot>> {
+        self.read(options, last).map(|(snapshot, _)| snapshot)
+    }
+
+    /// The revision's manifests unless it is `last`, and whether objects were downloaded (a
+    /// remote ref that did not move costs one ref listing, no fetch).
+    pub fn read(
+        &self,
+        options: &SourceOptions,
+        last: Option<&str>,
+    ) -> Result<(Option<Snapshot>, bool)> {
         let subpath = tree::check_subpath(&self.spec.path).map_err(|e| self.fail(e.reason))?;
         let repo = self.open_cache()?;
-        let oid = self.resolve(&repo)?;
+        let (oid, downloaded) = self.resolve(&repo)?;
         if last == Some(oid.to_string().as_str()) {
-            return Ok(None);
+            return Ok((None, downloaded));
         }
         let commit = repo.find_commit(oid).map_err(|e| self.fail(e.message()))?;
         let tree = commit.tree().map_err(|e| self.fail(e.message()))?;
@@ -90,12 +105,13 @@ impl GitSource {
                 )),
                 reason: e.reason,
             })?;
-        tracing::debug!(source = %self.describe(), revision = %oid, files = files.len(), "fetched");
-        Ok(Some(Snapshot {
+        tracing::debug!(source = %self.describe(), revision = %oid, files = files.len(), downloaded, "read");
+        let snapshot = Snapshot {
             origin: self.describe(),
             revision: Some(oid.to_string()),
             files,
-        }))
+        };
+        Ok((Some(snapshot), downloaded))
     }
 
     /// The revision last synced from this source on this machine, if any.
@@ -124,14 +140,14 @@ impl GitSource {
         Repository::init_bare(&self.repo_dir).map_err(|e| self.cache_err(e.message()))
     }
 
-    /// Finds the commit to sync, fetching what is missing.
-    fn resolve(&self, repo: &Repository) -> Result<Oid> {
+    /// Finds the commit to sync, fetching what is missing; and whether anything was fetched.
+    fn resolve(&self, repo: &Repository) -> Result<(Oid, bool)> {
         let wanted = self.spec.revision.as_deref();
         // A commit is immutable: once cached, no need to ask the remote.
         if let Some(rev) = wanted.filter(|r| looks_like_sha(r))
             && let Ok(commit) = repo.revparse_single(rev).and_then(|o| o.peel_to_commit())
         {
-            return Ok(commit.id());
+            return Ok((commit.id(), false));
         }
         let trouble = auth::AuthTrouble::default();
         let mut remote = repo
@@ -174,7 +190,7 @@ impl GitSource {
         let Some(reference) = reference else {
             let rev = wanted.unwrap_or("HEAD");
             if looks_like_sha(rev) {
-                return self.fetch_all_for_sha(repo, &mut remote, rev);
+                return Ok((self.fetch_all_for_sha(repo, &mut remote, rev)?, true));
             }
             return Err(self.fail(format!("revision {rev} not found: no such branch or tag")));
         };
@@ -198,7 +214,7 @@ impl GitSource {
             .revparse_single(TARGET_REF)
             .and_then(|o| o.peel_to_commit())
             .map_err(|e| self.fail(e.message()))?;
-        Ok(target.id())
+        Ok((target.id(), !have))
     }
 
     /// A SHA that is no branch or tag tip: fetch all branches and tags (servers refuse to send

@@ -64,6 +64,17 @@ impl GitUrl {
         userinfo.split(':').next().filter(|u| !u.is_empty())
     }
 
+    /// Whether the URL carries a password or token (`https://user:token@host/...`).
+    pub fn has_password(&self) -> bool {
+        let Some((_, rest)) = self.raw.split_once("://") else {
+            return false;
+        };
+        let host_end = rest.find('/').unwrap_or(rest.len());
+        rest[..host_end]
+            .rfind('@')
+            .is_some_and(|at| rest[..at].contains(':'))
+    }
+
     /// The URL with any userinfo removed: safe for logs, reports and errors.
     pub fn redacted(&self) -> String {
         redact(&self.raw)

@@ -1,0 +1,106 @@
+//! The agent's HTTP endpoints: `/metrics` (OpenMetrics), `/healthz` (the process works),
+//! `/readyz` (every set has loaded), `/report` (JSON: per set and namespace, the revisions
+//! applied and attempted, and the failures). Read-only; nothing here writes to the cluster.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use super::metrics::Metrics;
+use super::state::{AgentState, SetStatus};
+use crate::halt::Halt;
+
+#[derive(Clone)]
+struct Shared {
+    state: Arc<AgentState>,
+    metrics: Arc<Metrics>,
+    identity: Arc<str>,
+}
+
+pub fn router(state: Arc<AgentState>, metrics: Arc<Metrics>, identity: &str) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/report", get(report))
+        .with_state(Shared {
+            state,
+            metrics,
+            identity: identity.into(),
+        })
+}
+
+/// Binds `listen` and serves until `halt` fires.
+pub async fn serve(
+    listen: SocketAddr,
+    router: Router,
+    halt: Halt,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, "serving /metrics, /healthz, /readyz, /report");
+    Ok(tokio::spawn(async move {
+        let shutdown = async move { halt.halted().await };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    }))
+}
+
+async fn metrics_text(State(s): State<Shared>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn healthz(State(s): State<Shared>) -> Response {
+    match s.state.stopped_sets() {
+        stopped if stopped.is_empty() => (StatusCode::OK, "ok\n").into_response(),
+        stopped => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("set workers stopped: {}\n", stopped.join(", ")),
+        )
+            .into_response(),
+    }
+}
+
+async fn readyz(State(s): State<Shared>) -> Response {
+    match s.state.ready() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(waiting) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not loaded yet: {}\n", waiting.join(", ")),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportBody {
+    identity: String,
+    version: &'static str,
+    sets: Vec<SetStatus>,
+}
+
+async fn report(State(s): State<Shared>) -> Response {
+    axum::Json(ReportBody {
+        identity: s.identity.to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        sets: s.state.snapshot(),
+    })
+    .into_response()
+}

@@ -1,0 +1,222 @@
+//! The agent's Prometheus metrics (OpenMetrics text at `/metrics`). Every name starts with
+//! `driftless_`; labels are bounded (set, namespace, kind, outcome, result), never an object's
+//! name.
+
+use std::sync::atomic::AtomicU64;
+
+use k8s_openapi::jiff::Timestamp;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::plan::namespace_label;
+use crate::report::{Outcome, Report};
+use crate::runner::{Pass, PassResult};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SetLabels {
+    set: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    set: String,
+    /// `synced`, `degraded`, `unchanged`, `failed`.
+    result: String,
+    /// The stage a failed run stopped at (`render`, `fetch`, ...); empty otherwise.
+    stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ObjectLabels {
+    set: String,
+    namespace: String,
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FetchLabels {
+    set: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisionLabels {
+    set: String,
+    revision: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<RunLabels, Counter>,
+    duration: Family<SetLabels, Histogram>,
+    objects: Family<ObjectLabels, Counter>,
+    prunes: Family<ObjectLabels, Counter>,
+    fetches: Family<FetchLabels, Counter>,
+    last_success: Family<SetLabels, Gauge<f64, AtomicU64>>,
+    revision: Family<RevisionLabels, Gauge>,
+    /// Each set's revision in `revision`, to drop the series when it changes.
+    revisions: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    leader: Family<SetLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("driftless");
+        let runs = Family::<RunLabels, Counter>::default();
+        registry.register("sync_runs", "Sync passes, by result", runs.clone());
+        let duration = Family::<SetLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.0, 14))
+        });
+        registry.register(
+            "sync_duration_seconds",
+            "How long a sync pass took (fetch, render, plan, apply, prune)",
+            duration.clone(),
+        );
+        let objects = Family::<ObjectLabels, Counter>::default();
+        registry.register(
+            "objects",
+            "Objects handled by sync passes, by outcome",
+            objects.clone(),
+        );
+        let prunes = Family::<ObjectLabels, Counter>::default();
+        registry.register(
+            "prunes",
+            "Objects deleted because Git no longer holds them",
+            prunes.clone(),
+        );
+        let fetches = Family::<FetchLabels, Counter>::default();
+        registry.register(
+            "git_fetches",
+            "Reads of a Git source: fetched (the ref moved), up_to_date, failed",
+            fetches.clone(),
+        );
+        let last_success = Family::<SetLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "last_success_timestamp_seconds",
+            "When a pass last synced the set with no failure (Unix time)",
+            last_success.clone(),
+        );
+        let revision = Family::<RevisionLabels, Gauge>::default();
+        registry.register(
+            "revision_info",
+            "The revision the set last synced with no failure (value 1)",
+            revision.clone(),
+        );
+        let leader = Family::<SetLabels, Gauge>::default();
+        registry.register(
+            "is_leader",
+            "1 when this replica holds the set's Lease and writes",
+            leader.clone(),
+        );
+        Metrics {
+            registry,
+            runs,
+            duration,
+            objects,
+            prunes,
+            fetches,
+            last_success,
+            revision,
+            revisions: Default::default(),
+            leader,
+        }
+    }
+
+    pub fn set_leader(&self, set: &str, leading: bool) {
+        let labels = SetLabels { set: set.into() };
+        self.leader.get_or_create(&labels).set(i64::from(leading));
+    }
+
+    /// The revision the set runs (one series per set: the previous one is dropped).
+    pub fn set_revision(&self, set: &str, revision: Option<&str>) {
+        let Some(revision) = revision else { return };
+        let labels = RevisionLabels {
+            set: set.into(),
+            revision: revision.into(),
+        };
+        let mut current = self.revisions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = current.insert(set.to_string(), revision.to_string())
+            && old != revision
+        {
+            self.revision.remove(&RevisionLabels {
+                set: set.into(),
+                revision: old,
+            });
+        }
+        self.revision.get_or_create(&labels).set(1);
+    }
+
+    /// Counts one pass.
+    pub fn record(&self, set: &str, pass: &Pass) {
+        let labels = SetLabels { set: set.into() };
+        if let Some(fetch) = pass.fetch {
+            let fetch = FetchLabels {
+                set: set.into(),
+                result: fetch.label().into(),
+            };
+            self.fetches.get_or_create(&fetch).inc();
+        }
+        let (result, stage) = match &pass.result {
+            PassResult::Report(r) if r.failed() => ("degraded", ""),
+            PassResult::Report(_) => ("synced", ""),
+            PassResult::Unchanged(_) => ("unchanged", ""),
+            PassResult::Failed(e) => ("failed", e.stage()),
+        };
+        let run = RunLabels {
+            set: set.into(),
+            result: result.into(),
+            stage: stage.into(),
+        };
+        self.runs.get_or_create(&run).inc();
+        if !matches!(pass.result, PassResult::Unchanged(_)) {
+            self.duration
+                .get_or_create(&labels)
+                .observe(pass.elapsed.as_secs_f64());
+        }
+        if let PassResult::Report(report) = &pass.result {
+            self.count_objects(set, report);
+            if !report.failed() {
+                let now = Timestamp::now().as_millisecond() as f64 / 1000.0;
+                self.last_success.get_or_create(&labels).set(now);
+                self.set_revision(set, report.revision.as_deref());
+            }
+        }
+    }
+
+    fn count_objects(&self, set: &str, report: &Report) {
+        for ns in &report.namespaces {
+            let namespace = namespace_label(&ns.namespace);
+            for o in &ns.objects {
+                let labels = ObjectLabels {
+                    set: set.into(),
+                    namespace: namespace.into(),
+                    kind: o.id.kind.clone(),
+                    outcome: o.outcome.key().into(),
+                };
+                self.objects.get_or_create(&labels).inc();
+                if o.outcome == Outcome::Pruned {
+                    self.prunes.get_or_create(&labels).inc();
+                }
+            }
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,149 @@
+//! The in-cluster agent: keeps each sync set of its config in line with its source. Per set, one
+//! replica leads (holds the set's Lease) and writes; the others stand by, ready to take over.
+//! Every replica serves `/metrics`, `/healthz`, `/readyz` and `/report`.
+//!
+//! ```text
+//!   config ─> per set: worker ─ standby ⇄ leader ─> Runner (triggers: schedule, files)
+//!                                                    └─> report ─> state, metrics, Events
+//! ```
+
+mod events;
+mod http;
+mod metrics;
+mod state;
+mod worker;
+
+pub use events::{REPEAT_AFTER, events_for};
+pub use metrics::Metrics;
+pub use state::{AgentState, Role, SetStatus};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::halt::Halt;
+use crate::inventory::{LockOptions, SetLock};
+use crate::runner::backoff;
+use crate::settings::AgentSettings;
+use worker::SetWorker;
+
+/// How long a stopping agent lets passes finish their writes before it gives the Leases back
+/// anyway (a pod gets `terminationGracePeriodSeconds`, 30 s by default; this leaves room).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
+
+/// Runs until `halt` fires, then finishes the writes in flight and gives every Lease back.
+pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
+    let state = Arc::new(AgentState::new(
+        settings
+            .sets
+            .iter()
+            .map(|s| (s.sync.set.name.to_string(), s.source.describe())),
+    ));
+    let metrics = Arc::new(Metrics::new());
+    for set in &settings.sets {
+        metrics.set_leader(&set.sync.set.name.to_string(), false);
+    }
+    let router = http::router(state.clone(), metrics.clone(), &settings.identity);
+    let server = http::serve(settings.listen, router, halt.clone())
+        .await
+        .map_err(|e| Error::Connect(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let Some(cluster) = connect(&settings, &halt).await else {
+        let _ = server.await;
+        return Ok(());
+    };
+    let events = events::Publisher::start(cluster.clone(), settings.identity.clone());
+    let mut workers = JoinSet::new();
+    let mut names = HashMap::new();
+    let mut locks = Vec::new();
+    for set in settings.sets {
+        let name = set.sync.set.name.to_string();
+        let lock = Arc::new(SetLock::new(
+            &cluster,
+            &set.sync.set.name,
+            &set.sync.set.inventory_namespace,
+            LockOptions::for_agent(settings.identity.clone()),
+        ));
+        locks.push(lock.clone());
+        let worker = SetWorker {
+            settings: set,
+            connect: settings.connect.clone(),
+            cluster: cluster.clone(),
+            lock,
+            identity: settings.identity.clone(),
+            state: state.clone(),
+            metrics: metrics.clone(),
+            events: events.clone(),
+            halt: halt.clone(),
+        };
+        let handle = workers.spawn(worker.run());
+        names.insert(handle.id(), name);
+    }
+    supervise(&mut workers, &names, &state, &halt).await;
+    // Shutting down: passes start no new write; give them a bounded time to finish.
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "writes still in flight after {}s: stopping them",
+            SHUTDOWN_GRACE.as_secs()
+        );
+        workers.abort_all();
+        while workers.join_next().await.is_some() {}
+    }
+    for lock in &locks {
+        let _ = tokio::time::timeout(Duration::from_secs(2), lock.release()).await;
+    }
+    let _ = server.await;
+    tracing::info!("stopped; every Lease given back");
+    Ok(())
+}
+
+/// Waits for the halt; a worker that ends before it (a panic) is reported, and `/healthz`
+/// fails so the kubelet restarts the pod.
+async fn supervise(
+    workers: &mut JoinSet<()>,
+    names: &HashMap<tokio::task::Id, String>,
+    state: &AgentState,
+    halt: &Halt,
+) {
+    loop {
+        tokio::select! {
+            _ = halt.halted() => return,
+            joined = workers.join_next_with_id() => {
+                let (id, why) = match joined {
+                    None => return,
+                    Some(Ok((id, ()))) => (id, "stopped".to_string()),
+                    Some(Err(e)) => (e.id(), format!("failed: {e}")),
+                };
+                let name = names.get(&id).map_or("?", String::as_str);
+                tracing::error!(set = name, "sync set worker {why}");
+                state.stopped(name, Some(format!("worker {why}")));
+            }
+        }
+    }
+}
+
+/// Connects, trying again (backing off) until the API server answers or the agent stops.
+async fn connect(settings: &AgentSettings, halt: &Halt) -> Option<Cluster> {
+    let mut failures = 0;
+    loop {
+        match Cluster::connect(&settings.connect).await {
+            Ok(cluster) => return Some(cluster),
+            Err(e) => {
+                failures += 1;
+                let wait = backoff(Duration::from_secs(30), failures);
+                tracing::error!(error = %e, retry_in_s = wait.as_secs(), "cannot reach the API server");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = halt.halted() => return None,
+                }
+            }
+        }
+    }
+}

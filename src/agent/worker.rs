@@ -1,0 +1,155 @@
+//! One sync set on one replica: stand by until the set's Lease is free, then lead: run a pass
+//! on every trigger under the Lease until it is lost (stand by again) or the agent stops (give
+//! it back).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::events::{Publisher, events_for};
+use super::metrics::Metrics;
+use super::state::AgentState;
+use crate::cluster::{Cluster, ConnectOptions};
+use crate::halt::{Halt, HaltReason};
+use crate::inventory::SetLock;
+use crate::report::Outcome;
+use crate::runner::{Pass, PassResult, Runner, Schedule, Triggers};
+use crate::settings::SetSettings;
+use crate::source::Source;
+
+/// How long to wait after the Lease could not be read before looking again.
+const RETRY: Duration = Duration::from_secs(5);
+
+pub struct SetWorker {
+    pub settings: SetSettings,
+    pub connect: ConnectOptions,
+    pub cluster: Cluster,
+    pub lock: Arc<SetLock>,
+    pub identity: String,
+    pub state: Arc<AgentState>,
+    pub metrics: Arc<Metrics>,
+    pub events: Publisher,
+    pub halt: Halt,
+}
+
+impl SetWorker {
+    fn name(&self) -> String {
+        self.settings.sync.set.name.to_string()
+    }
+
+    pub async fn run(self) {
+        let name = self.name();
+        while !self.halt.is_halted() {
+            self.metrics.set_leader(&name, false);
+            match self.lock.holder().await {
+                Ok((holder, revision)) if holder.as_deref() != Some(self.identity.as_str()) => {
+                    self.state.standby(&name, holder, revision);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(set = %name, error = %e, "cannot read the sync set's Lease");
+                    self.pause(RETRY).await;
+                    continue;
+                }
+            }
+            if let Err(e) = self.lock.take(&self.cluster, &self.halt).await {
+                if !self.halt.is_halted() {
+                    tracing::warn!(set = %name, error = %e, "cannot take the sync set's Lease");
+                    self.pause(RETRY).await;
+                }
+                continue;
+            }
+            self.lead().await;
+        }
+        self.lock.release().await;
+        self.metrics.set_leader(&name, false);
+        self.state.stopped(&name, None);
+    }
+
+    async fn lead(&self) {
+        let name = self.name();
+        let live = self.lock.revision();
+        tracing::info!(set = %name, revision = live.as_deref().unwrap_or("-"), "leading the sync set");
+        self.state.leading(&name, &self.identity, live.clone());
+        self.metrics.set_leader(&name, true);
+        self.metrics.set_revision(&name, live.as_deref());
+        let halt = self.halt.child();
+        let lock = self.lock.clone();
+        let on_loss = halt.clone();
+        let guard = tokio::spawn(async move {
+            tokio::select! {
+                _ = lock.lost() => on_loss.halt(HaltReason::LeaseLost),
+                _ = on_loss.halted() => {}
+            }
+        });
+        let mut runner = Runner::new(self.settings.clone(), self.connect.clone())
+            .on_cluster(self.cluster.clone())
+            .leading(self.lock.clone(), live)
+            .halted_by(halt.clone());
+        let mut triggers = Triggers::new(Some(Schedule::new(self.settings.interval)));
+        if let Source::Dir(path) = &self.settings.source
+            && let Err(e) = triggers.watch_dir(path)
+        {
+            tracing::warn!(set = %name, error = %e, "cannot watch the directory: polling only");
+        }
+        runner.run(triggers, |pass| self.observe(pass)).await;
+        guard.abort();
+        if halt.reason() == Some(HaltReason::LeaseLost) {
+            tracing::warn!(set = %name, "lost the sync set's Lease: standing by");
+            self.lock.release().await;
+        }
+    }
+
+    /// Everything one pass tells the outside: a log line, `/report`, metrics, Events.
+    fn observe(&self, pass: &Pass) {
+        let name = self.name();
+        log_pass(&name, pass);
+        self.state.record(&name, pass);
+        self.metrics.record(&name, pass);
+        self.events.send(events_for(&self.settings.sync.set, pass));
+    }
+
+    async fn pause(&self, wait: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.halt.halted() => {}
+        }
+    }
+}
+
+fn log_pass(set: &str, pass: &Pass) {
+    let elapsed_ms = pass.elapsed.as_millis() as u64;
+    let trigger = pass.trigger.label();
+    match &pass.result {
+        PassResult::Report(report) => {
+            let count = |o| report.count(o);
+            tracing::info!(
+                set,
+                trigger,
+                revision = report.revision.as_deref().unwrap_or("-"),
+                created = count(Outcome::Created),
+                configured = count(Outcome::Configured),
+                unchanged = count(Outcome::Unchanged),
+                pruned = count(Outcome::Pruned),
+                failed = count(Outcome::Failed),
+                elapsed_ms,
+                "{}",
+                if report.failed() {
+                    "synced with failures"
+                } else {
+                    "synced"
+                }
+            );
+        }
+        PassResult::Unchanged(revision) => {
+            tracing::debug!(
+                set,
+                trigger,
+                revision = revision.as_deref().unwrap_or("-"),
+                "unchanged"
+            );
+        }
+        PassResult::Failed(e) => {
+            tracing::error!(set, trigger, stage = e.stage(), elapsed_ms, error = %format!("{e:#}"), "nothing applied");
+        }
+    }
+}

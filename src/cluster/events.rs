@@ -1,0 +1,90 @@
+//! Events (`events.k8s.io/v1`): created through the request policy like every other call, so
+//! they are bounded, throttled and never retried into a flood. What to say is decided above.
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, PostParams};
+
+use super::failure::Op;
+use super::{ApiFailure, Cluster};
+
+/// One Event to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSpec {
+    pub regarding: ObjectReference,
+    pub warning: bool,
+    /// `SyncFailed`, `Pruned`: stable, PascalCase.
+    pub reason: &'static str,
+    /// What driftless did (`Sync`, `Prune`, `Render`).
+    pub action: &'static str,
+    /// At most 1 KiB, never holding a secret.
+    pub note: String,
+}
+
+/// The most the API server accepts in an Event's note.
+pub const NOTE_LIMIT: usize = 1024;
+
+impl Cluster {
+    /// Creates the Event in the namespace of the object it regards.
+    pub async fn publish_event(
+        &self,
+        event: &EventSpec,
+        controller: &str,
+        instance: &str,
+    ) -> Result<(), ApiFailure> {
+        let namespace = event
+            .regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let now = Timestamp::now();
+        let object = Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!(
+                    "{}.",
+                    event.regarding.name.as_deref().unwrap_or(controller)
+                )),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            event_time: Some(MicroTime(now)),
+            type_: Some(if event.warning { "Warning" } else { "Normal" }.into()),
+            reason: Some(event.reason.into()),
+            action: Some(event.action.into()),
+            note: Some(truncate(&event.note, NOTE_LIMIT)),
+            regarding: Some(event.regarding.clone()),
+            reporting_controller: Some(controller.into()),
+            reporting_instance: Some(instance.into()),
+            ..Event::default()
+        };
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let params = PostParams::default();
+        let create = || async { Ok(api.create(&params, &object).await.map(|_| ())?) };
+        // Guarded: a lost answer is not retried (a second Event would be a duplicate).
+        self.flow.call("create event", Op::Guarded, create).await
+    }
+}
+
+/// Cuts `text` to at most `limit` bytes, on a character boundary, marking the cut.
+pub fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notes_are_cut_on_character_boundaries() {
+        assert_eq!(super::truncate("short", 10), "short");
+        let cut = super::truncate(&"é".repeat(600), 1024);
+        assert!(cut.len() <= 1024 && cut.ends_with("..."), "{}", cut.len());
+    }
+}

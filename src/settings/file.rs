@@ -1,0 +1,495 @@
+//! The agent's config file (`driftless agent --config FILE`): one or more sync sets, each with a
+//! source, an interval and a policy. Read strictly (unknown keys are errors, so a typo never
+//! turns into a silent default), and every error names the file and line.
+//!
+//! ```yaml
+//! apiVersion: driftless.dev/v1alpha1
+//! kind: AgentConfig
+//! sets:
+//!   - name: platform
+//!     source:
+//!       git: {url: https://git.example.com/platform.git, revision: main, tokenFile: /etc/git/token}
+//!     interval: 60s
+//!     prune: {enabled: true, maxPrune: 25%}
+//!     namespaceOverrides:
+//!       mlops-training: {prune: false}
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{AgentSettings, DEFAULT_INTERVAL, DEFAULT_LISTEN, SetSettings, parse_duration};
+use crate::cluster::{ConnectOptions, Propagation};
+use crate::error::{Error, Result};
+use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
+use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
+use crate::source::{FilterSpec, Source, SourceOptions};
+use crate::sync::SyncOptions;
+
+pub const API_VERSION: &str = "driftless.dev/v1alpha1";
+pub const KIND: &str = "AgentConfig";
+
+/// What flags and the environment set; each wins over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub identity: Option<String>,
+    pub inventory_namespace: Option<String>,
+    pub field_manager: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub request_timeout: Option<Duration>,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Every set's interval.
+    pub interval: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileConfig {
+    api_version: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    inventory_namespace: Option<String>,
+    field_manager: Option<String>,
+    cache_dir: Option<PathBuf>,
+    request_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    sets: Vec<Spanned<SetConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SetConfig {
+    name: Spanned<String>,
+    source: Spanned<SourceConfig>,
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    /// The namespaces the set manages; none: every namespace its source names.
+    #[serde(default)]
+    namespaces: Vec<String>,
+    default_namespace: Option<String>,
+    #[serde(default)]
+    prune: PruneConfig,
+    #[serde(default)]
+    adopt: bool,
+    #[serde(default)]
+    force_conflicts: bool,
+    concurrency: Option<Spanned<u16>>,
+    takeover_managers: Option<Vec<String>>,
+    #[serde(default)]
+    namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SourceConfig {
+    git: Option<GitConfig>,
+    directory: Option<PathBuf>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    fetch_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GitConfig {
+    url: Spanned<String>,
+    revision: Option<String>,
+    #[serde(default)]
+    path: String,
+    username: Option<String>,
+    token_file: Option<PathBuf>,
+    ssh_key_file: Option<PathBuf>,
+    ssh_passphrase_file: Option<PathBuf>,
+    known_hosts_file: Option<PathBuf>,
+    #[serde(default)]
+    insecure_skip_host_key_check: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PruneConfig {
+    #[serde(default)]
+    enabled: bool,
+    max_prune: Option<Spanned<String>>,
+    #[serde(default)]
+    namespaces: bool,
+    #[serde(default)]
+    crds: bool,
+    propagation: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_empty: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NamespaceOverride {
+    /// `false`: nothing in this namespace is pruned.
+    prune: Option<bool>,
+    /// `true`: the namespace is left alone (neither applied nor pruned).
+    #[serde(default)]
+    suspend: bool,
+}
+
+/// Reads and validates the config file; flags and environment (`overrides`) win over it.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<AgentSettings> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        line: None,
+        reason: format!("cannot read: {e}"),
+    })?;
+    parse(path, &text, overrides)
+}
+
+/// Validates a config file's text (`path` is only named in errors).
+pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<AgentSettings> {
+    let at = |line: Option<u64>, reason: String| Error::Config {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut options = serde_saphyr::Options::default();
+    // Never echo the file back: it may hold something secret by mistake.
+    options.with_snippet = false;
+    let config: FileConfig = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| at(e.location().map(|l| l.line()), plain(&e)))?;
+    Builder { at: &at }.agent(config, overrides)
+}
+
+/// A parser error without its own position (the `Error::Config` carries it).
+fn plain(e: &serde_saphyr::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rsplit_once(" at line ") {
+        Some((head, _)) => head.to_string(),
+        None => text,
+    };
+    text.replace("unknown field", "unknown key")
+}
+
+struct Builder<'a> {
+    at: &'a dyn Fn(Option<u64>, String) -> Error,
+}
+
+impl Builder<'_> {
+    fn fail<T>(&self, line: u64, reason: impl Into<String>) -> Result<T> {
+        Err((self.at)(Some(line), reason.into()))
+    }
+
+    fn agent(&self, config: FileConfig, overrides: &Overrides) -> Result<AgentSettings> {
+        if let Some(v) = &config.api_version
+            && v.value != API_VERSION
+        {
+            return self.fail(
+                v.referenced.line(),
+                format!("apiVersion {:?} is not {API_VERSION:?}", v.value),
+            );
+        }
+        if let Some(k) = &config.kind
+            && k.value != KIND
+        {
+            return self.fail(
+                k.referenced.line(),
+                format!("kind {:?} is not {KIND:?}", k.value),
+            );
+        }
+        if config.sets.is_empty() {
+            return Err((self.at)(
+                None,
+                "no sync sets: list at least one under `sets:`".into(),
+            ));
+        }
+        let listen = match (&overrides.listen, &config.listen) {
+            (Some(addr), _) => *addr,
+            (None, Some(text)) => text.value.parse().or_else(|_| {
+                self.fail(
+                    text.referenced.line(),
+                    format!(
+                        "listen {:?} is not an address and port (0.0.0.0:8080)",
+                        text.value
+                    ),
+                )
+            })?,
+            (None, None) => DEFAULT_LISTEN
+                .parse()
+                .map_err(|_| (self.at)(None, format!("bad default address {DEFAULT_LISTEN}")))?,
+        };
+        let defaults = ConnectOptions::default();
+        let request_timeout = match (&overrides.request_timeout, &config.request_timeout) {
+            (Some(t), _) => *t,
+            (None, Some(text)) => self.duration(text, "requestTimeout")?,
+            (None, None) => defaults.request_timeout,
+        };
+        let agent = AgentLevel {
+            inventory_namespace: overrides
+                .inventory_namespace
+                .clone()
+                .or(config.inventory_namespace)
+                .unwrap_or_else(|| SyncOptions::default().set.inventory_namespace),
+            cache_dir: overrides
+                .cache_dir
+                .clone()
+                .or(config.cache_dir)
+                .unwrap_or_else(super::default_cache_dir),
+            interval: overrides.interval,
+        };
+        let mut names = BTreeMap::new();
+        let mut sets = Vec::new();
+        for set in config.sets {
+            let line = set.referenced.line();
+            let settings = self.set(set.value, &agent)?;
+            let name = settings.sync.set.name.to_string();
+            if let Some(first) = names.insert(name.clone(), line) {
+                return self.fail(
+                    line,
+                    format!("sync set {name:?} is defined twice (first at line {first})"),
+                );
+            }
+            sets.push(settings);
+        }
+        let max_in_flight = sets.iter().map(|s| s.sync.concurrency).max().unwrap_or(8);
+        Ok(AgentSettings {
+            connect: ConnectOptions {
+                kubeconfig: overrides.kubeconfig.clone(),
+                context: overrides.context.clone(),
+                field_manager: overrides
+                    .field_manager
+                    .clone()
+                    .or(config.field_manager)
+                    .unwrap_or(defaults.field_manager),
+                request_timeout,
+                max_in_flight,
+            },
+            sets,
+            listen,
+            identity: overrides
+                .identity
+                .clone()
+                .unwrap_or_else(super::default_identity),
+        })
+    }
+
+    fn set(&self, config: SetConfig, agent: &AgentLevel) -> Result<SetSettings> {
+        let name_line = config.name.referenced.line();
+        let name: SetName = config
+            .name
+            .value
+            .parse()
+            .or_else(|e: String| self.fail(name_line, e))?;
+        let interval = match (&agent.interval, &config.interval) {
+            (Some(i), _) => *i,
+            (None, Some(text)) => self.duration(text, "interval")?,
+            (None, None) => DEFAULT_INTERVAL,
+        };
+        if interval < Duration::from_secs(1) {
+            let line = config
+                .interval
+                .as_ref()
+                .map_or(name_line, |i| i.referenced.line());
+            return self.fail(line, "interval must be at least 1s");
+        }
+        let timeout = config
+            .timeout
+            .as_ref()
+            .map(|t| self.duration(t, "timeout"))
+            .transpose()?;
+        let (source, source_options) = self.source(config.source, &name, agent)?;
+        let mut sync = SyncOptions {
+            adopt: config.adopt,
+            force_conflicts: config.force_conflicts,
+            default_namespace: config.default_namespace,
+            set: SetRef {
+                name,
+                inventory_namespace: agent.inventory_namespace.clone(),
+            },
+            ..SyncOptions::default()
+        };
+        if let Some(c) = &config.concurrency {
+            if !(1..=256).contains(&c.value) {
+                return self.fail(c.referenced.line(), "concurrency must be 1 to 256");
+            }
+            sync.concurrency = usize::from(c.value);
+        }
+        if let Some(managers) = config.takeover_managers {
+            sync.takeover_managers = managers;
+        }
+        sync.prune = self.prune(config.prune)?;
+        let (suspended, unpruned) =
+            self.overrides(&config.namespace_overrides, &config.namespaces)?;
+        sync.scope = match config.namespaces.is_empty() {
+            true if suspended.is_empty() => Scope::All,
+            true => Scope::AllExcept(suspended),
+            false => Scope::Namespaces(
+                config
+                    .namespaces
+                    .into_iter()
+                    .filter(|ns| !suspended.contains(ns))
+                    .collect(),
+            ),
+        };
+        if let Some(prune) = sync.prune.as_mut() {
+            prune.unpruned_namespaces = unpruned;
+        }
+        Ok(SetSettings {
+            source,
+            source_options,
+            sync,
+            interval,
+            timeout,
+        })
+    }
+
+    /// Namespaces left alone, and namespaces where nothing is pruned.
+    fn overrides(
+        &self,
+        overrides: &BTreeMap<String, Spanned<NamespaceOverride>>,
+        scope: &[String],
+    ) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+        let (mut suspended, mut unpruned) = (BTreeSet::new(), BTreeSet::new());
+        for (namespace, o) in overrides {
+            if !scope.is_empty() && !scope.contains(namespace) {
+                return self.fail(
+                    o.referenced.line(),
+                    format!("namespaceOverrides names {namespace}, which is not in `namespaces:`"),
+                );
+            }
+            if o.value.suspend {
+                suspended.insert(namespace.clone());
+            }
+            if o.value.prune == Some(false) {
+                unpruned.insert(namespace.clone());
+            }
+        }
+        Ok((suspended, unpruned))
+    }
+
+    fn prune(&self, config: PruneConfig) -> Result<Option<PruneSettings>> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let mut prune = PruneSettings {
+            namespaces: config.namespaces,
+            crds: config.crds,
+            allow_empty: config.allow_empty,
+            ..PruneSettings::default()
+        };
+        if let Some(text) = &config.max_prune {
+            prune.budget = text
+                .value
+                .parse::<Budget>()
+                .or_else(|e| self.fail(text.referenced.line(), e))?;
+        }
+        if let Some(text) = &config.propagation {
+            prune.propagation = match text.value.to_ascii_lowercase().as_str() {
+                "background" => Propagation::Background,
+                "foreground" => Propagation::Foreground,
+                "orphan" => Propagation::Orphan,
+                other => {
+                    return self.fail(
+                        text.referenced.line(),
+                        format!("propagation {other:?}: background, foreground or orphan"),
+                    );
+                }
+            };
+        }
+        Ok(Some(prune))
+    }
+
+    fn source(
+        &self,
+        config: Spanned<SourceConfig>,
+        set: &SetName,
+        agent: &AgentLevel,
+    ) -> Result<(Source, SourceOptions)> {
+        let line = config.referenced.line();
+        let config = config.value;
+        let mut options = SourceOptions {
+            filter: FilterSpec {
+                include: config.include,
+                exclude: config.exclude,
+            },
+            ..SourceOptions::default()
+        };
+        if let Some(t) = &config.fetch_timeout {
+            options.fetch_timeout = self.duration(t, "fetchTimeout")?;
+        }
+        let source = match (config.git, config.directory) {
+            (Some(git), None) => self.git(git, set, agent)?,
+            (None, Some(dir)) => Source::Dir(dir),
+            _ => {
+                return self.fail(
+                    line,
+                    "a source is either `git:` or `directory:`, not both or neither",
+                );
+            }
+        };
+        Ok((source, options))
+    }
+
+    fn git(&self, config: GitConfig, set: &SetName, agent: &AgentLevel) -> Result<Source> {
+        let line = config.url.referenced.line();
+        let Some(url) = GitUrl::parse(&config.url.value) else {
+            return self.fail(
+                line,
+                format!(
+                    "{:?} is not a Git URL (https://, ssh://, git@host:path, file://)",
+                    config.url.value
+                ),
+            );
+        };
+        if url.has_password() {
+            return self.fail(line, "the URL holds a password: put it in a file mounted from a Secret, and name it in tokenFile");
+        }
+        for (key, file) in [
+            ("tokenFile", &config.token_file),
+            ("sshKeyFile", &config.ssh_key_file),
+            ("sshPassphraseFile", &config.ssh_passphrase_file),
+            ("knownHostsFile", &config.known_hosts_file),
+        ] {
+            if let Some(file) = file
+                && let Err(e) = std::fs::metadata(file)
+            {
+                return self.fail(line, format!("{key} {}: {e}", file.display()));
+            }
+        }
+        let auth = GitAuth {
+            username: config.username,
+            token: config.token_file.map(SecretText::File),
+            ssh_key: config.ssh_key_file,
+            ssh_passphrase: config.ssh_passphrase_file.map(SecretText::File),
+            known_hosts: config.known_hosts_file,
+            insecure_skip_host_key_check: config.insecure_skip_host_key_check,
+        };
+        // One cache per set: two sets of one repository never share a working lock.
+        let cache_dir = agent.cache_dir.join(set.to_string());
+        Ok(Source::Git(Box::new(GitSource::new(GitSpec {
+            url,
+            revision: config.revision,
+            path: config.path,
+            auth,
+            cache_dir,
+        }))))
+    }
+
+    fn duration(&self, text: &Spanned<String>, key: &str) -> Result<Duration> {
+        parse_duration(&text.value)
+            .or_else(|e| self.fail(text.referenced.line(), format!("{key}: {e}")))
+    }
+}
+
+/// Agent-wide values each set inherits.
+struct AgentLevel {
+    inventory_namespace: String,
+    cache_dir: PathBuf,
+    interval: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests;

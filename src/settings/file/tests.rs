@@ -1,0 +1,185 @@
+use super::*;
+
+fn parse_text(text: &str) -> Result<AgentSettings> {
+    parse(Path::new("agent.yaml"), text, &Overrides::default())
+}
+
+fn error_of(text: &str) -> String {
+    match parse_text(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const FULL: &str = "\
+apiVersion: driftless.dev/v1alpha1
+kind: AgentConfig
+listen: 127.0.0.1:9090
+inventoryNamespace: platform-system
+sets:
+  - name: platform
+    source:
+      git:
+        url: https://git.example.com/platform.git
+        revision: main
+        path: clusters/prod
+      exclude: ['**/secrets.yaml']
+    interval: 30s
+    timeout: 5m
+    prune:
+      enabled: true
+      maxPrune: 10
+    namespaceOverrides:
+      mlops-training:
+        prune: false
+      scratch:
+        suspend: true
+  - name: monitoring
+    source:
+      directory: /manifests/monitoring
+    namespaces: [mlops-monitoring]
+";
+
+#[test]
+fn a_full_config_becomes_settings() {
+    let agent = parse_text(FULL).unwrap();
+    assert_eq!(agent.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(agent.sets.len(), 2);
+    let platform = &agent.sets[0];
+    assert_eq!(platform.sync.set.name.to_string(), "platform");
+    assert_eq!(platform.sync.set.inventory_namespace, "platform-system");
+    assert_eq!(platform.interval, Duration::from_secs(30));
+    assert_eq!(platform.timeout, Some(Duration::from_secs(300)));
+    assert_eq!(
+        platform.source.describe(),
+        "https://git.example.com/platform.git (path clusters/prod)"
+    );
+    assert_eq!(platform.source_options.filter.exclude, ["**/secrets.yaml"]);
+    let prune = platform.sync.prune.as_ref().unwrap();
+    assert_eq!(prune.budget, Budget::Count(10));
+    assert!(prune.unpruned_namespaces.contains("mlops-training"));
+    assert_eq!(
+        platform.sync.scope,
+        Scope::AllExcept(["scratch".to_string()].into())
+    );
+    let monitoring = &agent.sets[1];
+    assert_eq!(monitoring.interval, DEFAULT_INTERVAL);
+    assert!(monitoring.sync.prune.is_none(), "pruning is opt-in");
+    assert_eq!(
+        monitoring.sync.scope,
+        Scope::Namespaces(["mlops-monitoring".to_string()].into())
+    );
+    assert!(matches!(monitoring.source, Source::Dir(_)));
+}
+
+#[test]
+fn flags_win_over_the_file() {
+    let overrides = Overrides {
+        listen: Some("0.0.0.0:1234".parse().unwrap()),
+        interval: Some(Duration::from_secs(5)),
+        inventory_namespace: Some("elsewhere".into()),
+        identity: Some("pod-a".into()),
+        ..Overrides::default()
+    };
+    let agent = parse(Path::new("agent.yaml"), FULL, &overrides).unwrap();
+    assert_eq!(agent.listen.port(), 1234);
+    assert_eq!(agent.identity, "pod-a");
+    assert!(
+        agent
+            .sets
+            .iter()
+            .all(|s| s.interval == Duration::from_secs(5))
+    );
+    assert!(
+        agent
+            .sets
+            .iter()
+            .all(|s| s.sync.set.inventory_namespace == "elsewhere")
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_line() {
+    let typo = "sets:\n  - name: a\n    source:\n      directory: /m\n    intervall: 30s\n";
+    let e = error_of(typo);
+    assert!(e.starts_with("config agent.yaml:5:"), "{e}");
+    assert!(e.contains("intervall"), "{e}");
+
+    let bad = "sets:\n  - name: a\n    source:\n      directory: /m\n    interval: soon\n";
+    let e = error_of(bad);
+    assert!(
+        e.starts_with("config agent.yaml:5: interval: invalid duration"),
+        "{e}"
+    );
+
+    let twice = "sets:\n  - name: a\n    source: {directory: /m}\n  - name: a\n    source: {directory: /n}\n";
+    let e = error_of(twice);
+    assert!(
+        e.starts_with("config agent.yaml:4:") && e.contains("defined twice (first at line 2)"),
+        "{e}"
+    );
+
+    let both =
+        "sets:\n  - name: a\n    source:\n      directory: /m\n      git: {url: https://h/r.git}\n";
+    let e = error_of(both);
+    assert!(
+        e.contains("agent.yaml:4") && e.contains("either `git:` or `directory:`"),
+        "{e}"
+    );
+
+    let budget = "sets:\n  - name: a\n    source: {directory: /m}\n    prune:\n      enabled: true\n      maxPrune: lots\n";
+    let e = error_of(budget);
+    assert!(
+        e.starts_with("config agent.yaml:6:") && e.contains("prune budget"),
+        "{e}"
+    );
+
+    let name = "sets:\n  - name: Not_Valid\n    source: {directory: /m}\n";
+    assert!(error_of(name).starts_with("config agent.yaml:2:"));
+
+    assert!(error_of("sets: []\n").contains("no sync sets"));
+    assert!(error_of("kind: Deployment\nsets: []\n").contains("kind \"Deployment\""));
+}
+
+#[test]
+fn credentials_stay_out_of_the_file() {
+    let inline =
+        "sets:\n  - name: a\n    source:\n      git: {url: 'https://bot:ghp_secret@h/r.git'}\n";
+    let e = error_of(inline);
+    assert!(
+        e.contains("holds a password") && !e.contains("ghp_secret"),
+        "{e}"
+    );
+
+    let missing = "sets:\n  - name: a\n    source:\n      git: {url: https://h/r.git, tokenFile: /nonexistent/token}\n";
+    let e = error_of(missing);
+    assert!(e.contains("tokenFile /nonexistent/token"), "{e}");
+}
+
+#[test]
+fn overrides_must_name_managed_namespaces() {
+    let text = "sets:\n  - name: a\n    source: {directory: /m}\n    namespaces: [x]\n    namespaceOverrides:\n      y: {prune: false}\n";
+    let e = error_of(text);
+    assert!(
+        e.starts_with("config agent.yaml:6:") && e.contains("not in `namespaces:`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn git_caches_are_per_set() {
+    let text = "cacheDir: /cache\nsets:\n  - name: a\n    source: {git: {url: https://h/r.git}}\n  - name: b\n    source: {git: {url: https://h/r.git}}\n";
+    let agent = parse_text(text).unwrap();
+    let dirs: Vec<String> = agent
+        .sets
+        .iter()
+        .map(|s| match &s.source {
+            Source::Git(g) => g.cache_dir().display().to_string(),
+            Source::Dir(_) => unreachable!(),
+        })
+        .collect();
+    assert!(
+        dirs[0].starts_with("/cache/a/") && dirs[1].starts_with("/cache/b/"),
+        "{dirs:?}"
+    );
+}

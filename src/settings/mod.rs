@@ -1,0 +1,97 @@
+//! Validated settings: what one sync set reads, how it syncs, and how often; and what the agent
+//! serves. Built once, from the command line (`sync`, `diff`) or from the agent's config file
+//! ([`file`]); every default lives in the types' `Default`s, so both paths agree.
+
+pub mod file;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cluster::ConnectOptions;
+use crate::source::{Source, SourceOptions};
+use crate::sync::SyncOptions;
+
+/// How often the agent looks for a new revision when the config names no interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Where the agent serves `/metrics`, `/healthz`, `/readyz` and `/report`.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+
+/// One sync set, ready to run.
+#[derive(Debug, Clone)]
+pub struct SetSettings {
+    pub source: Source,
+    pub source_options: SourceOptions,
+    pub sync: SyncOptions,
+    /// How often the source is looked at (Git is polled; a directory is also watched).
+    pub interval: Duration,
+    /// A deadline for each pass: past it, no new write starts.
+    pub timeout: Option<Duration>,
+}
+
+/// The agent: its sets and how it serves them.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub connect: ConnectOptions,
+    pub sets: Vec<SetSettings>,
+    pub listen: SocketAddr,
+    /// Who this replica is, as Leases and Events name it (the pod's name).
+    pub identity: String,
+}
+
+/// `30s`, `5m`, `1h`, `250ms`, or plain seconds (`30`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: a number with a unit (30s, 5m, 1h)"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("invalid duration {s:?}: units are ms, s, m, h")),
+    };
+    Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
+}
+
+/// `~/.cache/driftless/git` (or `$XDG_CACHE_HOME/driftless/git`).
+pub fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("driftless").join("git")
+}
+
+/// This replica's name: `$POD_NAME` in a pod (the Deployment sets it), else host and pid.
+pub fn default_identity() -> String {
+    if let Ok(pod) = std::env::var("POD_NAME")
+        && !pod.is_empty()
+    {
+        return pod;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("agent@{host}:{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_kubectl_writes_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err() && parse_duration("5d").is_err());
+    }
+}
