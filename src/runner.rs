@@ -86,7 +86,8 @@ impl Runner {
     async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
         let revision = snapshot.revision.clone();
         // Render before connecting: a broken revision is reported even with no cluster at hand.
-        let rendered = render::render(&snapshot)
+        let rendered = render::renderers::render_snapshot(&snapshot, &self.source_options.render)
+            .await
             .map_err(|e| self.not_applied(e.into(), revision.as_deref()))?;
         let cluster = match self.cluster.take() {
             Some(mut c) => {
