@@ -174,7 +174,20 @@ fn chart_job<'a>(
         }
         None => HelmSettings::default(),
     };
-    let settings = own.with(&options.helm);
+    let mut settings = own.with(&options.helm);
+    if settings.release_name.is_none() {
+        // The chart folder's name; for a directory source that is one chart, the directory's.
+        let named = match folder.path.file_name() {
+            Some(name) => Some(name.to_os_string()),
+            None if snapshot.revision.is_none() => Path::new(&snapshot.origin)
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(Into::into)),
+            None => None,
+        };
+        let name = named.map_or("release".into(), |n| n.to_string_lossy().into_owned());
+        settings.release_name = Some(name);
+    }
     settings.check(|p| tree.file(&folder.path.join(p)).is_some())?;
     let mut secrets = Secrets::default();
     let values =
@@ -259,13 +272,7 @@ async fn render_folder(
         false => folder.path.clone(),
     };
     let args: Vec<OsString> = match (&job.helm, &helm_tool) {
-        (Some(settings), _) => {
-            let name = folder
-                .path
-                .file_name()
-                .map_or("release".into(), |n| n.to_string_lossy());
-            settings.args(&dir, &name)
-        }
+        (Some(settings), _) => settings.args(&dir, "release"),
         (None, helm) => {
             let mut args: Vec<OsString> = match tool.kubectl {
                 true => vec!["kustomize".into()],
