@@ -10,6 +10,7 @@ use crate::cluster::Propagation;
 use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
+use crate::render::renderers::{HelmSettings, RenderOptions, Tools};
 use crate::report::Format;
 use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
@@ -275,6 +276,65 @@ pub struct SourceArgs {
     /// Most manifest bytes in one revision.
     #[arg(long, default_value_t = Limits::default().max_total_bytes)]
     pub max_total_size: u64,
+    #[command(flatten)]
+    pub renderers: RendererArgs,
+}
+
+/// Kustomizations and Helm charts in the source: which binaries render them, and how.
+#[derive(Debug, Args)]
+pub struct RendererArgs {
+    /// helm binary for charts (default: helm on PATH).
+    #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
+    pub helm_binary: Option<PathBuf>,
+    /// kustomize binary, or a kubectl binary to run as `kubectl kustomize` (default: kustomize
+    /// on PATH, else kubectl).
+    #[arg(long, env = "DRIFTLESS_KUSTOMIZE_BINARY")]
+    pub kustomize_binary: Option<PathBuf>,
+    /// Let kustomize fetch remote bases and charts (it fetches arbitrary URLs).
+    #[arg(long, env = "DRIFTLESS_ALLOW_REMOTE_BASES")]
+    pub allow_remote_bases: bool,
+    /// Let kustomize render the helmCharts of a kustomization (with --helm-binary's helm).
+    #[arg(long)]
+    pub kustomize_enable_helm: bool,
+    /// How long one render may take (`60s`, `2m`).
+    #[arg(long, env = "DRIFTLESS_RENDER_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub render_timeout: Duration,
+    /// Charts: release name (default: the chart folder's name), over driftless-helm.yaml's.
+    #[arg(long)]
+    pub helm_release: Option<String>,
+    /// Charts: release namespace, over driftless-helm.yaml's.
+    #[arg(long)]
+    pub helm_namespace: Option<String>,
+    /// Charts: a values file of the chart folder, after driftless-helm.yaml's (repeatable).
+    #[arg(long)]
+    pub helm_values: Vec<String>,
+    /// Charts: a value (key=value, as helm --set), after driftless-helm.yaml's (repeatable).
+    #[arg(long)]
+    pub helm_set: Vec<String>,
+}
+
+impl RendererArgs {
+    /// The render settings; `max_output`: the most one render may print.
+    pub fn options(&self, max_output: u64) -> RenderOptions {
+        RenderOptions {
+            tools: Tools {
+                helm: self.helm_binary.clone(),
+                kustomize: self.kustomize_binary.clone(),
+            },
+            allow_remote_bases: self.allow_remote_bases,
+            kustomize_enable_helm: self.kustomize_enable_helm,
+            timeout: self.render_timeout,
+            max_output,
+            helm: HelmSettings {
+                release_name: self.helm_release.clone(),
+                namespace: self.helm_namespace.clone(),
+                values_files: self.helm_values.clone(),
+                set: self.helm_set.clone(),
+                ..HelmSettings::default()
+            },
+            ..RenderOptions::default()
+        }
+    }
 }
 
 impl SourceArgs {
@@ -328,6 +388,7 @@ impl SourceArgs {
                 exclude: self.exclude.clone(),
             },
             fetch_timeout: self.fetch_timeout,
+            render: self.renderers.options(self.max_total_size),
         }
     }
 }

@@ -151,8 +151,10 @@ fn watch_signals(halt: &Halt, chatty: bool) -> anyhow::Result<()> {
 
 async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
     let source = args.source.source().map_err(anyhow::Error::msg)?;
-    let snapshot = source.load(&args.source.options()).await?;
-    let rendered = render::render(&snapshot).map_err(|e| match &snapshot.revision {
+    let options = args.source.options();
+    let snapshot = source.load(&options).await?;
+    let rendered = render::renderers::render_snapshot(&snapshot, &options.render).await;
+    let rendered = rendered.map_err(|e| match &snapshot.revision {
         Some(rev) => anyhow::Error::new(e).context(format!(
             "revision {rev} of {} does not render",
             snapshot.origin

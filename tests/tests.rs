@@ -11,6 +11,7 @@ mod leaks;
 mod node;
 mod ownership;
 mod prune;
+mod renderers;
 mod sync_diff;
 mod sync_sets;
 mod validation;

@@ -103,13 +103,13 @@ fn yaml_bombs_and_oversized_files_fail_fast_with_clear_errors() {
 }
 
 /// A running `driftless ... --watch`, its stdout and stderr lines merged into one channel.
-struct Watcher {
+pub(crate) struct Watcher {
     child: std::process::Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Watcher {
-    fn start(args: &[&str]) -> Watcher {
+    pub(crate) fn start(args: &[&str]) -> Watcher {
         let mut child = Command::new(env!("CARGO_BIN_EXE_driftless"))
             .args(args)
             .arg("--kubeconfig")
@@ -135,7 +135,7 @@ impl Watcher {
     }
 
     /// Waits (up to a minute) for a line containing `needle`.
-    fn wait_for(&self, needle: &str) -> bool {
+    pub(crate) fn wait_for(&self, needle: &str) -> bool {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))

@@ -41,6 +41,7 @@ fn snapshot(text: &str) -> Snapshot {
         origin: "fuzz".into(),
         revision: Some("0123456789abcdef".into()),
         files,
+        ..Snapshot::default()
     }
 }
 
@@ -73,10 +74,10 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => {
             assert!(!err.issues.is_empty());
             for issue in &err.issues {
-                let at = format!("{}:{}: ", issue.file.display(), issue.line);
+                let at = format!("{}:{}: ", issue.origin.file.display(), issue.origin.line);
                 assert!(issue.to_string().starts_with(&at), "{issue}");
                 assert!(
-                    (1..=last_line(&issue.file)).contains(&issue.line),
+                    (1..=last_line(&issue.origin.file)).contains(&issue.origin.line),
                     "{issue}"
                 );
                 assert!(!issue.reason.is_empty());

@@ -245,7 +245,7 @@ proptest! {
             id: secret_id(),
             kind: None,
             manifest: desired.clone().into(),
-            origin: Origin { file: PathBuf::from("s.yaml"), line: 1 },
+            origin: Origin { file: PathBuf::from("s.yaml"), line: 1, rendered_by: None },
         };
         let ctx = Context { field_manager: "driftless", revision: None, adopt: true, takeover_managers: &[], foreign_owner: &super::no_foreign_owner };
         let observed = Observation { live: Some(live), dry_run: DryRun::Merged(desired) };

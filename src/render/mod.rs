@@ -8,15 +8,15 @@
 mod body;
 mod object;
 pub mod output;
+pub mod renderers;
 mod resolve;
 pub mod yaml;
 
 pub use body::Body;
-pub use object::{ObjectId, Origin};
+pub use object::{ObjectId, Origin, RenderedBy};
 pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, refresh_kinds, resolve};
 
 use std::fmt;
-use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -85,11 +85,10 @@ impl Manifest {
     }
 }
 
-/// One problem found while rendering, at a file and line.
+/// One problem found while rendering, at a file and line (or in a rendered folder).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderIssue {
-    pub file: PathBuf,
-    pub line: usize,
+    pub origin: Origin,
     /// The object concerned, when the document got far enough to name one.
     pub object: Option<String>,
     pub reason: String,
@@ -97,7 +96,7 @@ pub struct RenderIssue {
 
 impl fmt::Display for RenderIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", self.file.display(), self.line)?;
+        write!(f, "{}: ", self.origin)?;
         if let Some(obj) = &self.object {
             write!(f, "{obj}: ")?;
         }
@@ -146,16 +145,12 @@ pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
         match yaml::parse_file(&file.content, is_json) {
             Ok(docs) => {
                 for doc in docs {
-                    let origin = Origin {
-                        file: file.path.clone(),
-                        line: doc.line,
-                    };
+                    let origin = Origin::file(&file.path, doc.line);
                     expand(doc.value, origin, &mut manifests, &mut issues);
                 }
             }
             Err(e) => issues.push(RenderIssue {
-                file: file.path.clone(),
-                line: e.line,
+                origin: Origin::file(&file.path, e.line),
                 object: None,
                 reason: format!(
                     "invalid {}: {}",
@@ -176,10 +171,14 @@ pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
 }
 
 /// Checks one document, expanding `kind: List` into its items.
-fn expand(value: Value, origin: Origin, out: &mut Vec<Manifest>, issues: &mut Vec<RenderIssue>) {
+pub(crate) fn expand(
+    value: Value,
+    origin: Origin,
+    out: &mut Vec<Manifest>,
+    issues: &mut Vec<RenderIssue>,
+) {
     let issue = |object: Option<String>, reason: String| RenderIssue {
-        file: origin.file.clone(),
-        line: origin.line,
+        origin: origin.clone(),
         object,
         reason,
     };

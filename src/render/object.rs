@@ -3,16 +3,60 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where a manifest came from.
+/// Where a manifest came from: a file and line, or a folder a renderer made it from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin {
+    /// The file, or the rendered folder, relative to the source root.
     pub file: PathBuf,
+    /// 1-based line in `file`; 0 when a renderer made the object (its output is no file).
     pub line: usize,
+    /// The renderer that made the object from the folder `file`, if one did.
+    pub rendered_by: Option<RenderedBy>,
 }
 
+/// What rendered a folder of the source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RenderedBy {
+    /// `kustomize build` of a folder with a kustomization.
+    Kustomize,
+    /// `helm template` of a chart folder; the template that made the object, as helm named it
+    /// (relative to the chart), when helm said.
+    Helm { template: Option<String> },
+}
+
+impl Origin {
+    /// A plain manifest file's document starting at `line`.
+    pub fn file(file: impl Into<PathBuf>, line: usize) -> Origin {
+        Origin {
+            file: file.into(),
+            line,
+            rendered_by: None,
+        }
+    }
+
+    /// An object (or a problem) of the rendered folder `folder`.
+    pub fn rendered(folder: impl Into<PathBuf>, by: RenderedBy) -> Origin {
+        Origin {
+            file: folder.into(),
+            line: 0,
+            rendered_by: Some(by),
+        }
+    }
+}
+
+/// `mlops-platform/nginx.yaml:12`, `overlays/prod (kustomization)`,
+/// `charts/mlflow, template templates/deployment.yaml`.
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        let file = self.file.display();
+        match &self.rendered_by {
+            None => write!(f, "{file}:{}", self.line),
+            Some(RenderedBy::Kustomize) => write!(f, "{file} (kustomization)"),
+            Some(RenderedBy::Helm { template: None }) => write!(f, "{file} (chart)"),
+            Some(RenderedBy::Helm {
+                template: Some(template),
+            }) => write!(f, "{file}, template {template}"),
+        }
     }
 }
 

@@ -61,14 +61,9 @@ pub fn to_json(rendered: &Rendered) -> String {
 mod tests {
     use super::*;
     use crate::render::Origin;
-    use std::path::PathBuf;
 
     fn manifest(object: Value, line: usize) -> Manifest {
-        let origin = Origin {
-            file: PathBuf::from("a.yaml"),
-            line,
-        };
-        Manifest::new(&object, origin)
+        Manifest::new(&object, Origin::file("a.yaml", line))
     }
 
     #[test]

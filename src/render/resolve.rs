@@ -67,8 +67,7 @@ pub fn resolve(
                 Some(ns) => Some(ns.to_string()),
                 None => {
                     issues.push(RenderIssue {
-                        file: m.origin.file.clone(),
-                        line: m.origin.line,
+                        origin: m.origin.clone(),
                         object: Some(m.describe()),
                         reason: format!(
                             "{} is namespaced but names no namespace: set metadata.namespace or pass --namespace",
@@ -95,8 +94,7 @@ pub fn resolve(
         );
         if let Some(first) = seen.get(&key) {
             issues.push(RenderIssue {
-                file: m.origin.file.clone(),
-                line: m.origin.line,
+                origin: m.origin.clone(),
                 object: Some(id.to_string()),
                 reason: format!("defined twice: first at {first}"),
             });

@@ -8,7 +8,6 @@ use crate::source::{Snapshot, SourceFile};
 fn snapshot(files: &[(&str, &str)]) -> Snapshot {
     Snapshot {
         origin: "test".into(),
-        revision: None,
         files: files
             .iter()
             .map(|(p, c)| SourceFile {
@@ -16,6 +15,7 @@ fn snapshot(files: &[(&str, &str)]) -> Snapshot {
                 content: c.to_string(),
             })
             .collect(),
+        ..Snapshot::default()
     }
 }
 
@@ -81,9 +81,9 @@ fn missing_fields_are_named_with_file_and_line() {
     ]);
     let err = render(&snap).unwrap_err();
     assert_eq!(err.issues.len(), 2, "{err}");
-    assert_eq!(err.issues[0].line, 1);
+    assert_eq!(err.issues[0].origin.line, 1);
     assert!(err.issues[0].reason.contains("metadata.name"), "{err}");
-    assert_eq!(err.issues[1].line, 6);
+    assert_eq!(err.issues[1].origin.line, 6);
     assert!(
         err.to_string()
             .contains("bad.yaml:6: a document must be a mapping"),
@@ -98,8 +98,8 @@ fn yaml_syntax_errors_name_file_and_line() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n",
     )]);
     let err = render(&snap).unwrap_err();
-    assert_eq!(err.issues[0].file, PathBuf::from("dir/broken.yaml"));
-    assert!(err.issues[0].line >= 4, "{err}");
+    assert_eq!(err.issues[0].origin.file, PathBuf::from("dir/broken.yaml"));
+    assert!(err.issues[0].origin.line >= 4, "{err}");
     assert!(err.to_string().contains("invalid YAML"), "{err}");
 }
 

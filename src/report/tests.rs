@@ -14,6 +14,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         origin: Some(Origin {
             file: PathBuf::from("a.yaml"),
             line: 3,
+            rendered_by: None,
         }),
         outcome,
         diff: diff.into(),

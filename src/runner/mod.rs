@@ -211,7 +211,12 @@ impl Runner {
     async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
         let revision = snapshot.revision.clone();
         // Render before connecting: a broken revision is reported even with no cluster at hand.
-        let rendered = match render::render(&snapshot) {
+        let rendered = match render::renderers::render_snapshot(
+            &snapshot,
+            &self.settings.source_options.render,
+        )
+        .await
+        {
             Ok(rendered) => rendered,
             Err(e) => {
                 self.broken_revision = revision.clone();

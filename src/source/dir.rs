@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::filter::{Budget, Filter, IGNORE_FILE};
+use super::folders::{RenderFolder, TreeFile, folder_kind};
 use super::{Snapshot, SourceFile, SourceOptions};
 use crate::error::{Error, Result};
 
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 /// that leave the root are errors.
 pub fn read_dir(root: &Path, options: &SourceOptions) -> Result<Snapshot> {
     let meta = fs::metadata(root).map_err(|e| source_err(root, format!("cannot read: {e}")))?;
-    let mut files = Vec::new();
+    let (mut files, mut folders, mut tree) = (Vec::new(), Vec::new(), Vec::new());
     let mut budget = Budget::new(options.limits);
     if meta.is_file() {
         let name = root.file_name().map(PathBuf::from).unwrap_or_default();
@@ -36,14 +37,21 @@ pub fn read_dir(root: &Path, options: &SourceOptions) -> Result<Snapshot> {
             budget: &mut budget,
             seen: HashSet::new(),
             out: &mut files,
+            folders: &mut folders,
+            tree: &mut tree,
+            in_folder: false,
         };
         walk.dir(Path::new(""))?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        folders.sort_by(|a, b| a.path.cmp(&b.path));
+        tree.sort_by(|a, b| a.path.cmp(&b.path));
     }
     Ok(Snapshot {
         origin: root.display().to_string(),
         revision: None,
         files,
+        folders,
+        tree,
     })
 }
 
@@ -55,6 +63,10 @@ struct Walk<'a> {
     /// Canonical directories already walked: a symlink loop ends here.
     seen: HashSet<PathBuf>,
     out: &'a mut Vec<SourceFile>,
+    folders: &'a mut Vec<RenderFolder>,
+    tree: &'a mut Vec<TreeFile>,
+    /// Inside a render folder: every file is read, as bytes, into `tree`.
+    in_folder: bool,
 }
 
 impl Walk<'_> {
@@ -71,6 +83,28 @@ impl Walk<'_> {
             .map_err(|e| source_err(&dir, format!("cannot list: {e}")))?;
         // Sorted, so which path a symlinked directory is read under never depends on the OS.
         entries.sort_by_key(|e| e.file_name());
+        if !self.in_folder {
+            let names: Vec<String> = entries
+                .iter()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            let kind = folder_kind(&names).map_err(|r| source_err(rel, r))?;
+            if let Some((kind, marker)) = kind
+                && self.filter.wants_folder(&rel.join(&marker))
+            {
+                self.folders.push(RenderFolder {
+                    path: rel.to_path_buf(),
+                    kind,
+                    marker,
+                });
+                // A folder of its own: what it links to is read for it even if read before.
+                let outer = std::mem::take(&mut self.seen);
+                self.in_folder = true;
+                let read = self.dir(rel);
+                (self.in_folder, self.seen) = (false, outer);
+                return read;
+            }
+        }
         for entry in entries {
             let rel_path = rel.join(entry.file_name());
             let path = entry.path();
@@ -82,7 +116,14 @@ impl Walk<'_> {
             } else {
                 file_type.is_dir()
             };
-            if is_dir {
+            if self.in_folder {
+                // Hidden files count (`.helmignore`); hidden folders (`.git`) do not.
+                if !is_dir {
+                    self.tree_file(&path, rel_path)?;
+                } else if !entry.file_name().to_string_lossy().starts_with('.') {
+                    self.dir(&rel_path)?;
+                }
+            } else if is_dir {
                 if self.filter.enter_dir(&rel_path) {
                     self.dir(&rel_path)?;
                 }
@@ -99,6 +140,15 @@ impl Walk<'_> {
                 });
             }
         }
+        Ok(())
+    }
+
+    fn tree_file(&mut self, path: &Path, rel: PathBuf) -> Result<()> {
+        let bytes = fs::read(path).map_err(|e| source_err(&rel, format!("cannot read: {e}")))?;
+        self.budget
+            .admit(bytes.len() as u64)
+            .map_err(|r| source_err(&rel, r))?;
+        self.tree.push(TreeFile { path: rel, bytes });
         Ok(())
     }
 

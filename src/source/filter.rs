@@ -74,20 +74,28 @@ impl Filter {
 
     /// Whether a file (relative path) is a manifest to read.
     pub fn wants_file(&self, rel: &Path) -> bool {
-        if is_hidden(rel) || !is_manifest(rel) {
-            return false;
-        }
-        if self
-            .ignore
-            .matched_path_or_any_parents(rel, false)
-            .is_ignore()
+        is_manifest(rel) && self.wants_folder(rel)
+    }
+
+    /// Whether the folder holding `marker` (its kustomization or Chart.yaml, a relative path) is
+    /// to be rendered: the marker is matched as a manifest file would be.
+    pub fn wants_folder(&self, marker: &Path) -> bool {
+        if is_hidden(marker)
+            || self
+                .ignore
+                .matched_path_or_any_parents(marker, false)
+                .is_ignore()
         {
             return false;
         }
-        if self.include.as_ref().is_some_and(|inc| !inc.is_match(rel)) {
+        if self
+            .include
+            .as_ref()
+            .is_some_and(|inc| !inc.is_match(marker))
+        {
             return false;
         }
-        !self.exclude.is_match(rel)
+        !self.exclude.is_match(marker)
     }
 }
 

@@ -3,19 +3,23 @@
 //!
 //! Two kinds: a local directory ([`read_dir`]) and a Git repository ([`git`]). Both apply the same
 //! [`filter`]: hidden paths skipped, `.driftlessignore`, include/exclude globs, size limits, and
-//! never a file outside the source.
+//! never a file outside the source. Folders that a renderer makes manifests from (a
+//! kustomization, a Helm chart: see [`folders`]) are read whole, into [`Snapshot::tree`].
 
 mod dir;
 pub mod filter;
+pub mod folders;
 pub mod git;
 
 pub use dir::read_dir;
 pub use filter::{FilterSpec, Limits};
+pub use folders::{FolderKind, RenderFolder, TreeFile};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::render::renderers::RenderOptions;
 
 /// One manifest file, with its path relative to the source root (used in every error message).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,13 +29,18 @@ pub struct SourceFile {
 }
 
 /// The manifest files of one revision of a source, sorted by path.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Human-readable name of the source (a directory, or a Git URL without credentials).
     pub origin: String,
     /// The exact revision the files came from, when the source has one (a Git commit).
     pub revision: Option<String>,
+    /// Plain manifest files (none inside a render folder).
     pub files: Vec<SourceFile>,
+    /// Kustomizations and charts, outermost only, sorted by path.
+    pub folders: Vec<RenderFolder>,
+    /// Every file inside those folders, sorted by path.
+    pub tree: Vec<TreeFile>,
 }
 
 /// File extensions that hold manifests.
@@ -44,6 +53,8 @@ pub struct SourceOptions {
     pub filter: FilterSpec,
     /// How long reading one revision may take (a Git remote that stops answering).
     pub fetch_timeout: Duration,
+    /// How kustomizations and charts are rendered (and the cache of what they rendered).
+    pub render: RenderOptions,
 }
 
 impl Default for SourceOptions {
@@ -52,6 +63,7 @@ impl Default for SourceOptions {
             limits: Limits::default(),
             filter: FilterSpec::default(),
             fetch_timeout: Duration::from_secs(120),
+            render: RenderOptions::default(),
         }
     }
 }

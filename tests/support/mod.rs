@@ -14,6 +14,7 @@ pub mod gitops;
 pub mod identity;
 pub mod private;
 pub mod proxy;
+pub mod renderers;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -254,6 +255,9 @@ pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Comman
         .env_remove("RUST_LOG")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .env("DRIFTLESS_NAME", set_name())
+        // The pinned renderers, for sources with kustomizations and charts (the example's).
+        .env("DRIFTLESS_HELM_BINARY", renderers::helm())
+        .env("DRIFTLESS_KUSTOMIZE_BINARY", renderers::kubectl())
         .envs(env.iter().copied());
     command
 }

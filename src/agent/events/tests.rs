@@ -22,10 +22,7 @@ fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> Object
             namespace: Some(ns.into()),
             name: name.into(),
         },
-        origin: Some(Origin {
-            file: PathBuf::from("a.yaml"),
-            line: 3,
-        }),
+        origin: Some(Origin::file(PathBuf::from("a.yaml"), 3)),
         outcome,
         diff: String::new(),
         message: message.map(str::to_string),

@@ -95,7 +95,7 @@ impl GitSource {
         }
         let commit = repo.find_commit(oid).map_err(|e| self.fail(e.message()))?;
         let tree = commit.tree().map_err(|e| self.fail(e.message()))?;
-        let files =
+        let read =
             tree::read_commit(&repo, &tree, &subpath, options).map_err(|e| Error::Source {
                 path: PathBuf::from(format!(
                     "{}@{}:{}",
@@ -105,11 +105,13 @@ impl GitSource {
                 )),
                 reason: e.reason,
             })?;
-        tracing::debug!(source = %self.describe(), revision = %oid, files = files.len(), downloaded, "read");
+        tracing::debug!(source = %self.describe(), revision = %oid, files = read.files.len(), folders = read.folders.len(), downloaded, "read");
         let snapshot = Snapshot {
             origin: self.describe(),
             revision: Some(oid.to_string()),
-            files,
+            files: read.files,
+            folders: read.folders,
+            tree: read.tree,
         };
         Ok((Some(snapshot), downloaded))
     }

@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use crate::source::filter::{Budget, Filter, IGNORE_FILE};
+use crate::source::folders::{RenderFolder, TreeFile, folder_kind};
 use crate::source::{SourceFile, SourceOptions};
 
 const SYMLINK_MODE: i32 = 0o120000;
@@ -45,13 +46,21 @@ pub fn check_subpath(subpath: &str) -> Result<PathBuf, TreeError> {
         .collect())
 }
 
-/// Every manifest under `subpath` of the commit's tree, sorted, paths relative to `subpath`.
+/// What one commit holds under `subpath`, paths relative to it, each list sorted.
+#[derive(Debug, Default)]
+pub struct CommitFiles {
+    pub files: Vec<SourceFile>,
+    pub folders: Vec<RenderFolder>,
+    pub tree: Vec<TreeFile>,
+}
+
+/// Every manifest under `subpath` of the commit's tree, and every file of its render folders.
 pub fn read_commit(
     repo: &Repository,
     tree: &Tree<'_>,
     subpath: &Path,
     options: &SourceOptions,
-) -> Result<Vec<SourceFile>, TreeError> {
+) -> Result<CommitFiles, TreeError> {
     let base = if subpath.as_os_str().is_empty() {
         tree.clone()
     } else {
@@ -76,12 +85,15 @@ pub fn read_commit(
         filter: &filter,
         budget: Budget::new(options.limits),
         stack: Vec::new(),
-        out: Vec::new(),
+        out: CommitFiles::default(),
+        in_folder: false,
     };
     walk.tree(&base, subpath, Path::new(""))?;
-    let mut files = walk.out;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    let mut out = walk.out;
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    out.folders.sort_by(|a, b| a.path.cmp(&b.path));
+    out.tree.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }
 
 struct Walk<'r, 't> {
@@ -91,7 +103,9 @@ struct Walk<'r, 't> {
     budget: Budget,
     /// Trees on the current path: a symlink back into one of them is a loop.
     stack: Vec<Oid>,
-    out: Vec<SourceFile>,
+    out: CommitFiles,
+    /// Inside a render folder: every file is read, as bytes, into `out.tree`.
+    in_folder: bool,
 }
 
 impl<'r> Walk<'r, '_> {
@@ -100,12 +114,38 @@ impl<'r> Walk<'r, '_> {
         if self.stack.contains(&tree.id()) {
             return Ok(());
         }
+        if !self.in_folder {
+            let kind = folder_kind(tree.iter().filter_map(|e| e.name().ok().map(str::to_owned)))
+                .map_err(|r| err(repo_path, r))?;
+            if let Some((kind, marker)) = kind
+                && self.filter.wants_folder(&rel.join(&marker))
+            {
+                self.out.folders.push(RenderFolder {
+                    path: rel.to_path_buf(),
+                    kind,
+                    marker,
+                });
+                self.in_folder = true;
+                let read = self.entries(tree, repo_path, rel);
+                self.in_folder = false;
+                return read;
+            }
+        }
+        self.entries(tree, repo_path, rel)
+    }
+
+    fn entries(&mut self, tree: &Tree<'r>, repo_path: &Path, rel: &Path) -> Result<(), TreeError> {
         self.stack.push(tree.id());
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
             let (entry_repo_path, entry_rel) = (repo_path.join(name), rel.join(name));
+            // Inside a render folder, hidden folders (`.git`) are skipped, hidden files are not.
+            let enter = match self.in_folder {
+                true => !name.starts_with('.'),
+                false => self.filter.enter_dir(&entry_rel),
+            };
             match entry.kind() {
-                Some(ObjectType::Tree) if self.filter.enter_dir(&entry_rel) => {
+                Some(ObjectType::Tree) if enter => {
                     let sub = self
                         .repo
                         .find_tree(entry.id())
@@ -125,7 +165,7 @@ impl<'r> Walk<'r, '_> {
     }
 
     fn file(&mut self, id: Oid, repo_path: &Path, rel: &Path) -> Result<(), TreeError> {
-        if !self.filter.wants_file(rel) {
+        if !self.in_folder && !self.filter.wants_file(rel) {
             return Ok(());
         }
         let blob = self
@@ -135,9 +175,16 @@ impl<'r> Walk<'r, '_> {
         self.budget
             .admit(blob.size() as u64)
             .map_err(|r| err(repo_path, r))?;
+        if self.in_folder {
+            self.out.tree.push(TreeFile {
+                path: rel.to_path_buf(),
+                bytes: blob.content().to_vec(),
+            });
+            return Ok(());
+        }
         let content = String::from_utf8(blob.content().to_vec())
             .map_err(|_| err(repo_path, "not valid UTF-8"))?;
-        self.out.push(SourceFile {
+        self.out.files.push(SourceFile {
             path: rel.to_path_buf(),
             content,
         });
@@ -156,7 +203,7 @@ impl<'r> Walk<'r, '_> {
                 .map_err(|_| err(&link_path, format!("broken symlink to {target}")))?;
             match entry.kind() {
                 Some(ObjectType::Tree) => {
-                    if !self.filter.enter_dir(rel) {
+                    if !self.in_folder && !self.filter.enter_dir(rel) {
                         return Ok(());
                     }
                     let sub = self

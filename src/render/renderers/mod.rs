@@ -1,0 +1,397 @@
+//! Kustomizations and Helm charts of a source, rendered by `kustomize build` (or `kubectl
+//! kustomize`) and `helm template`: offline, from a private copy of exactly the files a folder
+//! uses, in a scrubbed environment, with a deadline and an output cap; and cached by a hash of
+//! those files, the renderer and its options, so unchanged inputs start no process.
+//!
+//! The surface is small: [`RenderOptions`] (with [`Tools`] and [`HelmSettings`]) and
+//! [`render_snapshot`], which renders a whole [`Snapshot`]: its plain files and its folders.
+
+mod cache;
+mod exec;
+mod helm;
+mod kustomize;
+mod scrub;
+mod tools;
+
+pub use cache::RenderCache;
+pub use helm::{HELM_SETTINGS_FILE, HelmSettings};
+pub use tools::Tools;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Manifest, Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
+use crate::source::{FolderKind, RenderFolder, Snapshot, TreeFile};
+use cache::Key;
+use kustomize::{Allow, Reach, Tree};
+use scrub::Secrets;
+
+/// How folders are rendered. Cloning shares the cache.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub tools: Tools,
+    /// Let kustomize fetch remote bases and charts (arbitrary URLs). Such folders are never
+    /// cached: what they fetch may change.
+    pub allow_remote_bases: bool,
+    /// Let kustomize render `helmCharts` (with the same helm).
+    pub kustomize_enable_helm: bool,
+    /// Each render's deadline.
+    pub timeout: Duration,
+    /// Most bytes one render may print.
+    pub max_output: u64,
+    /// Settings for every chart, on top of its own file (flags).
+    pub helm: HelmSettings,
+    pub cache: RenderCache,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            tools: Tools::default(),
+            allow_remote_bases: false,
+            kustomize_enable_helm: false,
+            timeout: Duration::from_secs(60),
+            max_output: 128 << 20,
+            helm: HelmSettings::default(),
+            cache: RenderCache::default(),
+        }
+    }
+}
+
+/// Renders the snapshot: plain files as [`super::render`] does, and each kustomization and
+/// chart with its renderer. Every problem is collected; any problem fails the whole revision.
+pub async fn render_snapshot(
+    snapshot: &Snapshot,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let (mut manifests, mut issues) = match super::render(snapshot) {
+        Ok(rendered) => (rendered.manifests, Vec::new()),
+        Err(e) => (Vec::new(), e.issues),
+    };
+    if !snapshot.folders.is_empty() {
+        let (jobs, refused) = plan(snapshot, options);
+        issues.extend(refused);
+        for job in jobs {
+            match render_folder(&job, options).await {
+                Ok(rendered) => manifests.extend(rendered.iter().cloned()),
+                Err(issue) => issues.push(issue),
+            }
+        }
+        // Plain files and folders in path order, each in its own order.
+        manifests.sort_by(|a, b| a.origin.file.cmp(&b.origin.file));
+    }
+    if !issues.is_empty() {
+        return Err(RenderError { issues });
+    }
+    Ok(Rendered {
+        origin: snapshot.origin.clone(),
+        revision: snapshot.revision.clone(),
+        manifests,
+    })
+}
+
+/// One folder to render, with every file it reads.
+struct Job<'a> {
+    folder: &'a RenderFolder,
+    inputs: Vec<&'a TreeFile>,
+    /// Charts: the release's settings.
+    helm: Option<HelmSettings>,
+    /// Values to keep out of error text.
+    secrets: Secrets,
+    /// Fetches something remote: never served from the cache.
+    remote: bool,
+}
+
+/// The folders to render and what each reads; what is refused before any renderer runs.
+fn plan<'a>(snapshot: &'a Snapshot, options: &RenderOptions) -> (Vec<Job<'a>>, Vec<RenderIssue>) {
+    let tree = Tree::new(&snapshot.tree);
+    let allow = Allow {
+        remote: options.allow_remote_bases,
+        helm: options.kustomize_enable_helm,
+    };
+    let mut issues = Vec::new();
+    let mut reaches: HashMap<&Path, Reach> = HashMap::new();
+    for folder in snapshot
+        .folders
+        .iter()
+        .filter(|f| f.kind == FolderKind::Kustomize)
+    {
+        match kustomize::reach(&tree, &folder.path, allow) {
+            Ok(reach) => {
+                reaches.insert(&folder.path, reach);
+            }
+            Err(reason) => issues.push(issue(folder, reason)),
+        }
+    }
+    let (roots, orphans) = kustomize::roots(&snapshot.folders, &reaches);
+    issues.extend(orphans.into_iter().map(|(f, reason)| issue(f, reason)));
+    let mut jobs = Vec::new();
+    for folder in roots {
+        let Some(reach) = reaches.remove(folder.path.as_path()) else {
+            continue;
+        };
+        let inputs = snapshot
+            .tree
+            .iter()
+            .filter(|f| reach.dirs.iter().any(|d| f.path.starts_with(d)))
+            .collect();
+        jobs.push(Job {
+            folder,
+            inputs,
+            helm: None,
+            secrets: reach.secrets,
+            remote: reach.remote,
+        });
+    }
+    for folder in snapshot
+        .folders
+        .iter()
+        .filter(|f| f.kind == FolderKind::Helm)
+    {
+        match chart_job(folder, &tree, snapshot, options) {
+            Ok(job) => jobs.push(job),
+            Err(reason) => issues.push(issue(folder, reason)),
+        }
+    }
+    jobs.sort_by(|a, b| a.folder.path.cmp(&b.folder.path));
+    (jobs, issues)
+}
+
+fn chart_job<'a>(
+    folder: &'a RenderFolder,
+    tree: &Tree<'_>,
+    snapshot: &'a Snapshot,
+    options: &RenderOptions,
+) -> Result<Job<'a>, String> {
+    let own = match tree.file(&folder.path.join(HELM_SETTINGS_FILE)) {
+        Some(file) => {
+            let text = std::str::from_utf8(&file.bytes)
+                .map_err(|_| format!("{HELM_SETTINGS_FILE}: not valid UTF-8"))?;
+            HelmSettings::from_yaml(text).map_err(|e| format!("{HELM_SETTINGS_FILE}: {e}"))?
+        }
+        None => HelmSettings::default(),
+    };
+    let mut settings = own.with(&options.helm);
+    if settings.release_name.is_none() {
+        // The chart folder's name; for a directory source that is one chart, the directory's.
+        let named = match folder.path.file_name() {
+            Some(name) => Some(name.to_os_string()),
+            None if snapshot.revision.is_none() => Path::new(&snapshot.origin)
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(Into::into)),
+            None => None,
+        };
+        let name = named.map_or("release".into(), |n| n.to_string_lossy().into_owned());
+        settings.release_name = Some(name);
+    }
+    settings.check(|p| tree.file(&folder.path.join(p)).is_some())?;
+    let mut secrets = Secrets::default();
+    let values =
+        std::iter::once("values.yaml").chain(settings.values_files.iter().map(String::as_str));
+    for name in values {
+        let Some(file) = tree.file(&folder.path.join(name)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&file.bytes);
+        // A values file that does not parse is helm's to report (its words, scrubbed of what
+        // did parse).
+        if let Ok(docs) = yaml::parse_file(&text, false) {
+            docs.iter().for_each(|d| secrets.values(&d.value));
+        }
+    }
+    settings.set_values().for_each(|(k, v)| secrets.pair(k, v));
+    let inputs = snapshot
+        .tree
+        .iter()
+        .filter(|f| f.path.starts_with(&folder.path))
+        .collect();
+    Ok(Job {
+        folder,
+        inputs,
+        helm: Some(settings),
+        secrets,
+        remote: false,
+    })
+}
+
+fn issue(folder: &RenderFolder, reason: String) -> RenderIssue {
+    RenderIssue {
+        origin: folder_origin(folder, None),
+        object: None,
+        reason,
+    }
+}
+
+fn folder_origin(folder: &RenderFolder, template: Option<String>) -> Origin {
+    let path = match folder.path.as_os_str().is_empty() {
+        true => PathBuf::from("."),
+        false => folder.path.clone(),
+    };
+    let by = match folder.kind {
+        FolderKind::Kustomize => RenderedBy::Kustomize,
+        FolderKind::Helm => RenderedBy::Helm { template },
+    };
+    Origin::rendered(path, by)
+}
+
+/// Renders one folder, from the cache when nothing it reads changed.
+async fn render_folder(
+    job: &Job<'_>,
+    options: &RenderOptions,
+) -> Result<Arc<Vec<Manifest>>, RenderIssue> {
+    let folder = job.folder;
+    let fail = |reason: String| issue(folder, job.secrets.scrub(&reason));
+    let work = tempfile::Builder::new()
+        .prefix("driftless-render-")
+        .tempdir()
+        .map_err(|e| fail(format!("cannot make a folder to render in: {e}")))?;
+    let (src, home) = (work.path().join("src"), work.path().join("home"));
+    for dir in [&src, &home, &home.join("tmp")] {
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot make {dir:?}: {e}")))?;
+    }
+    let cache = &options.cache;
+    let tool = match folder.kind {
+        FolderKind::Kustomize => tools::kustomize(&options.tools, cache, &home).await,
+        FolderKind::Helm => tools::helm(&options.tools, cache, &home).await,
+    }
+    .map_err(fail)?;
+    let helm_tool = match (folder.kind, options.kustomize_enable_helm) {
+        (FolderKind::Kustomize, true) => Some(
+            tools::helm(&options.tools, cache, &home)
+                .await
+                .map_err(fail)?,
+        ),
+        _ => None,
+    };
+    let dir = match folder.path.as_os_str().is_empty() {
+        true => PathBuf::from("."),
+        false => folder.path.clone(),
+    };
+    let args: Vec<OsString> = match (&job.helm, &helm_tool) {
+        (Some(settings), _) => settings.args(&dir, "release"),
+        (None, helm) => {
+            let mut args: Vec<OsString> = match tool.kubectl {
+                true => vec!["kustomize".into()],
+                false => vec!["build".into()],
+            };
+            args.extend([
+                dir.clone().into_os_string(),
+                "--load-restrictor".into(),
+                "LoadRestrictionsRootOnly".into(),
+            ]);
+            if let Some(helm) = helm {
+                args.extend([
+                    "--enable-helm".into(),
+                    "--helm-command".into(),
+                    helm.path.clone().into_os_string(),
+                ]);
+            }
+            args
+        }
+    };
+    let mut key = Key::default();
+    key.part("driftless render 1")
+        .part(&tool.identity)
+        .part(&tool.version);
+    helm_tool.iter().for_each(|h| {
+        key.part(&h.identity);
+    });
+    args.iter().for_each(|a| {
+        key.part(a.as_encoded_bytes());
+    });
+    for file in &job.inputs {
+        key.part(file.path.as_os_str().as_encoded_bytes())
+            .part(&file.bytes);
+    }
+    let key = key.finish();
+    if !job.remote
+        && let Some(hit) = cache.get(&folder.path, &key)
+    {
+        tracing::debug!(folder = %folder.path.display(), "render cached: inputs unchanged");
+        return Ok(hit);
+    }
+    for file in &job.inputs {
+        let path = src.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot copy: {e}")))?;
+        }
+        std::fs::write(&path, &file.bytes).map_err(|e| fail(format!("cannot copy: {e}")))?;
+    }
+    let started = Instant::now();
+    tracing::debug!(folder = %folder.path.display(), renderer = %tool.version, "renderer started");
+    let run = exec::Run {
+        program: &tool.path,
+        args,
+        cwd: &src,
+        home: &home,
+        network: options.allow_remote_bases,
+        timeout: options.timeout,
+        max_output: options.max_output,
+    };
+    let name = match folder.kind {
+        FolderKind::Kustomize if tool.kubectl => "kubectl kustomize",
+        FolderKind::Kustomize => "kustomize build",
+        FolderKind::Helm => "helm template",
+    };
+    let output = exec::run(run).await.map_err(|e| {
+        // Paths as the source has them, not as the private copy does.
+        let said = e.to_string().replace(&format!("{}/", src.display()), "");
+        fail(format!(
+            "{name} failed: {}",
+            said.replace(&work.path().display().to_string(), "<render>")
+        ))
+    })?;
+    tracing::debug!(folder = %folder.path.display(), ms = started.elapsed().as_millis() as u64, "rendered");
+    let text = String::from_utf8(output)
+        .map_err(|_| fail(format!("{name} printed text that is not UTF-8")))?;
+    let manifests = Arc::new(manifests(job, &text, name)?);
+    if !job.remote {
+        cache.put(&folder.path, key, manifests.clone());
+    }
+    Ok(manifests)
+}
+
+/// The renderer's output as manifests, each naming the folder (and, for a chart, its template).
+fn manifests(job: &Job<'_>, text: &str, name: &str) -> Result<Vec<Manifest>, RenderIssue> {
+    let folder = job.folder;
+    let docs = yaml::parse_file(text, false).map_err(|e| {
+        let reason = format!(
+            "{name} printed invalid YAML (line {} of its output): {}",
+            e.line, e.reason
+        );
+        issue(folder, job.secrets.scrub(&reason))
+    })?;
+    let templates = helm::Templates::new(text);
+    let (mut out, mut issues) = (Vec::new(), Vec::new());
+    for doc in docs {
+        let template = job.helm.as_ref().and_then(|_| templates.at(doc.line));
+        let mut value = doc.value;
+        // As helm install would: the release namespace for objects that name none (dropped
+        // again from cluster-scoped ones when resolved).
+        let is_list = value.get("kind").and_then(|k| k.as_str()) == Some("List");
+        if let Some(ns) = job.helm.as_ref().and_then(|h| h.namespace.as_ref())
+            && !is_list
+            && let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut())
+            && meta.get("namespace").is_none_or(|n| n.is_null())
+        {
+            meta.insert("namespace".into(), ns.clone().into());
+        }
+        super::expand(
+            value,
+            folder_origin(folder, template),
+            &mut out,
+            &mut issues,
+        );
+    }
+    match issues.into_iter().next() {
+        None => Ok(out),
+        Some(mut first) => {
+            first.reason = job.secrets.scrub(&first.reason);
+            Err(first)
+        }
+    }
+}
