@@ -4,6 +4,8 @@
 
 mod support;
 
+mod agent;
+
 mod fast_path;
 mod faults;
 mod git_source;

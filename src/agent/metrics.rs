@@ -45,6 +45,13 @@ struct FetchLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TakeoverLabels {
+    set: String,
+    /// `none`, `released`, `expired`, `self`.
+    previous: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RevisionLabels {
     set: String,
     revision: String,
@@ -62,6 +69,7 @@ pub struct Metrics {
     /// Each set's revision in `revision`, to drop the series when it changes.
     revisions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     leader: Family<SetLabels, Gauge>,
+    takeovers: Family<TakeoverLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -119,7 +127,14 @@ impl Metrics {
             "1 when this replica holds the set's Lease and writes",
             leader.clone(),
         );
+        let takeovers = Family::<TakeoverLabels, Counter>::default();
+        registry.register(
+            "leader_takeovers",
+            "Times this replica took the set's Lease, by how the previous holder left it",
+            takeovers.clone(),
+        );
         Metrics {
+            takeovers,
             registry,
             runs,
             duration,
@@ -136,6 +151,14 @@ impl Metrics {
     pub fn set_leader(&self, set: &str, leading: bool) {
         let labels = SetLabels { set: set.into() };
         self.leader.get_or_create(&labels).set(i64::from(leading));
+    }
+
+    pub fn took_over(&self, set: &str, from: crate::inventory::TookFrom) {
+        let labels = TakeoverLabels {
+            set: set.into(),
+            previous: from.label().into(),
+        };
+        self.takeovers.get_or_create(&labels).inc();
     }
 
     /// The revision the set runs (one series per set: the previous one is dropped).

@@ -68,7 +68,11 @@ impl SetWorker {
     async fn lead(&self) {
         let name = self.name();
         let live = self.lock.revision();
-        tracing::info!(set = %name, revision = live.as_deref().unwrap_or("-"), "leading the sync set");
+        let from = self.lock.took_from().await;
+        if let Some(from) = from {
+            self.metrics.took_over(&name, from);
+        }
+        tracing::info!(set = %name, revision = live.as_deref().unwrap_or("-"), previous = from.map_or("-", |f| f.label()), "leading the sync set");
         self.state.leading(&name, &self.identity, live.clone());
         self.metrics.set_leader(&name, true);
         self.metrics.set_revision(&name, live.as_deref());

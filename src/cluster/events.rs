@@ -42,9 +42,11 @@ impl Cluster {
         let now = Timestamp::now();
         let object = Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!(
-                    "{}.",
-                    event.regarding.name.as_deref().unwrap_or(controller)
+                // `<object>.<nanoseconds in hex>`, as kubectl and client-go name Events.
+                name: Some(format!(
+                    "{}.{:x}",
+                    event.regarding.name.as_deref().unwrap_or("driftless"),
+                    now.as_nanosecond()
                 )),
                 namespace: Some(namespace.clone()),
                 ..ObjectMeta::default()

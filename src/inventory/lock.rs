@@ -74,6 +74,30 @@ pub enum Taken {
     AfterAnotherWriter,
 }
 
+/// Whom the Lease was taken from, last time this process took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TookFrom {
+    /// There was no Lease yet.
+    Nobody,
+    /// Its holder gave it back (a clean shutdown).
+    Released,
+    /// Its holder stopped renewing it (a crash, a partition).
+    Expired,
+    /// It named this process already (a restart under the same identity).
+    Itself,
+}
+
+impl TookFrom {
+    pub fn label(self) -> &'static str {
+        match self {
+            TookFrom::Nobody => "none",
+            TookFrom::Released => "released",
+            TookFrom::Expired => "expired",
+            TookFrom::Itself => "self",
+        }
+    }
+}
+
 /// The set's Lease, as this process sees and holds it. Shared (`Arc`) between the agent's set
 /// worker and its passes.
 pub struct SetLock {
@@ -93,6 +117,7 @@ struct State {
     /// The Lease's resourceVersion when planning began (`None`: it did not exist).
     seen: Option<Option<String>>,
     held: Option<Held>,
+    took_from: Option<TookFrom>,
 }
 
 struct Held {
@@ -146,6 +171,11 @@ impl SetLock {
     pub async fn lost(&self) {
         let mut lost = self.lost.subscribe();
         let _ = lost.wait_for(|l| *l).await;
+    }
+
+    /// Whom the Lease was last taken from by this process.
+    pub async fn took_from(&self) -> Option<TookFrom> {
+        self.state.lock().await.took_from
     }
 
     /// The revision the Lease records (or will at its next write), as this holder knows it.
@@ -253,6 +283,7 @@ impl SetLock {
         // The Lease keeps the revision it records until this holder syncs one.
         let recorded = current.as_ref().and_then(revision_of);
         let next = self.next_lease(current.as_ref(), &recorded);
+        let current_existed = current.is_some();
         let attempt = match current {
             None => self.leases.create(&next).await,
             Some(_) => self.leases.replace(&next).await,
@@ -262,11 +293,15 @@ impl SetLock {
             Err(e) if e.code == 409 => return Ok(None),
             Err(e) => return Err(self.err(e)),
         };
-        if let Some(previous) = &holder
-            && previous != &self.options.identity
-        {
-            tracing::warn!(lease = %self.name, %previous, "took over an expired Lease");
-        }
+        state.took_from = Some(match (&current_existed, &holder) {
+            (false, _) => TookFrom::Nobody,
+            (true, None) => TookFrom::Released,
+            (true, Some(previous)) if previous == &self.options.identity => TookFrom::Itself,
+            (true, Some(previous)) => {
+                tracing::warn!(lease = %self.name, %previous, "took over an expired Lease");
+                TookFrom::Expired
+            }
+        });
         let taken = match &state.seen {
             Some(seen) if *seen == base => Taken::Unchanged,
             _ => Taken::AfterAnotherWriter,

@@ -25,7 +25,7 @@ mod rules;
 mod scope;
 
 pub use listing::ListOptions;
-pub use lock::{LockOptions, SetLock, Taken};
+pub use lock::{LockOptions, SetLock, Taken, TookFrom};
 pub use members::PruneSettings;
 pub use name::{DEFAULT_SET, SetName};
 pub use parent::{
@@ -122,6 +122,9 @@ pub struct Inventory {
     set: SetRef,
     scope: ScopeSet,
     entries: BTreeMap<NamespaceKey, Entry>,
+    /// Namespaces whose parents could not be read (a tenant's identity refused there): nothing
+    /// is applied, listed or pruned in them, and they fail.
+    unreadable: BTreeMap<String, String>,
 }
 
 /// Group-kinds of the desired objects, per inventory key.
@@ -145,14 +148,17 @@ impl Inventory {
         scope: &ScopeSet,
         desired: &[Arc<DesiredObject>],
     ) -> Result<Inventory> {
-        let found = read_parents(cluster, set, scope).await?;
+        let (found, unreadable) = read_parents(cluster, set, scope).await?;
         let mut inventory = Inventory {
             set: set.clone(),
             scope: scope.clone(),
             entries: BTreeMap::new(),
+            unreadable,
         };
         for key in desired.iter().map(|o| o.id.namespace.clone()) {
-            inventory.entry(&key);
+            if !inventory.is_unreadable(&key) {
+                inventory.entry(&key);
+            }
         }
         for live in &found {
             let Some(key) = inventory.key_of(live) else {
@@ -216,11 +222,46 @@ impl Inventory {
     pub fn set(&self) -> &SetRef {
         &self.set
     }
+
+    fn is_unreadable(&self, key: &NamespaceKey) -> bool {
+        key.as_ref()
+            .is_some_and(|ns| self.unreadable.contains_key(ns))
+    }
+
+    /// Splits off the desired objects of namespaces whose inventory could not be read, with
+    /// why: they are not applied (their members could never be found to prune).
+    pub fn unreadable(
+        &self,
+        desired: Vec<Arc<DesiredObject>>,
+    ) -> (
+        Vec<Arc<DesiredObject>>,
+        BTreeMap<String, (String, Vec<Arc<DesiredObject>>)>,
+    ) {
+        let mut blocked: BTreeMap<String, (String, Vec<Arc<DesiredObject>>)> = self
+            .unreadable
+            .iter()
+            .map(|(ns, why)| (ns.clone(), (why.clone(), Vec::new())))
+            .collect();
+        let mut ok = Vec::with_capacity(desired.len());
+        for o in desired {
+            match o.id.namespace.as_ref().and_then(|ns| blocked.get_mut(ns)) {
+                Some((_, objects)) => objects.push(o),
+                None => ok.push(o),
+            }
+        }
+        (ok, blocked)
+    }
 }
 
 /// Every parent Secret in scope that might be the set's: one cluster-wide LIST, or one per
-/// namespace in scope plus the inventory namespace.
-async fn read_parents(cluster: &Cluster, set: &SetRef, scope: &ScopeSet) -> Result<Vec<Value>> {
+/// namespace in scope plus the inventory namespace. A namespace in scope that refuses the LIST
+/// is returned as unreadable (with why); the inventory namespace, or the cluster-wide LIST,
+/// refusing stops the sync.
+async fn read_parents(
+    cluster: &Cluster,
+    set: &SetRef,
+    scope: &ScopeSet,
+) -> Result<(Vec<Value>, BTreeMap<String, String>)> {
     let secret = KindInfo::secret();
     let fail = |where_: &str, e: crate::cluster::ApiFailure| Error::Inventory {
         set: set.name.to_string(),
@@ -228,22 +269,37 @@ async fn read_parents(cluster: &Cluster, set: &SetRef, scope: &ScopeSet) -> Resu
             "cannot read its inventories ({where_}): {e}; nothing was written (a sync with --namespace reads only those namespaces)"
         ),
     };
-    match scope.namespaces() {
-        None => cluster
+    let Some(namespaces) = scope.namespaces() else {
+        let found = cluster
             .list(&secret, None, ID_LABEL)
             .await
-            .map_err(|e| fail("all namespaces", e)),
-        Some(namespaces) => {
-            let mut wanted: BTreeSet<&str> = namespaces.iter().map(String::as_str).collect();
-            wanted.insert(&set.inventory_namespace);
-            let mut found = Vec::new();
-            for ns in wanted {
-                let listed = cluster.list(&secret, Some(ns), ID_LABEL).await;
-                found.extend(listed.map_err(|e| fail(&format!("namespace {ns}"), e))?);
+            .map_err(|e| fail("all namespaces", e))?;
+        return Ok((found, BTreeMap::new()));
+    };
+    let mut found = cluster
+        .list(&secret, Some(&set.inventory_namespace), ID_LABEL)
+        .await
+        .map_err(|e| fail(&format!("namespace {}", set.inventory_namespace), e))?;
+    let mut unreadable = BTreeMap::new();
+    for ns in namespaces
+        .iter()
+        .filter(|ns| **ns != set.inventory_namespace)
+    {
+        match cluster.list(&secret, Some(ns), ID_LABEL).await {
+            Ok(listed) => found.extend(listed),
+            // Only a refusal is this namespace's own problem; anything else (a server gone, a
+            // timeout) stops the whole sync as before.
+            Err(e) if e.code == 403 => {
+                tracing::warn!(namespace = %ns, error = %e, "cannot read the sync set's inventory here: the namespace is not synced");
+                unreadable.insert(
+                    ns.clone(),
+                    format!("cannot read the sync set's inventory in namespace {ns}: {e}; nothing applied or pruned there"),
+                );
             }
-            Ok(found)
+            Err(e) => return Err(fail(&format!("namespace {ns}"), e)),
         }
     }
+    Ok((found, unreadable))
 }
 
 #[cfg(test)]

@@ -167,6 +167,21 @@ impl ObjectReport {
         self
     }
 
+    /// A desired object not applied because its namespace cannot be synced (`why`).
+    pub fn blocked(object: &crate::render::DesiredObject, why: &str) -> ObjectReport {
+        ObjectReport {
+            id: object.id.clone(),
+            origin: Some(object.origin.clone()),
+            outcome: Outcome::Failed,
+            diff: String::new(),
+            message: Some(why.to_string()),
+            conflict: None,
+            drift: None,
+            health: None,
+            record: None,
+        }
+    }
+
     /// A desired object left alone because its namespace is outside this sync's scope.
     pub fn out_of_scope(object: crate::render::DesiredObject) -> ObjectReport {
         ObjectReport {

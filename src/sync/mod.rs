@@ -309,6 +309,18 @@ async fn pass(
     // 2. The inventory, what the set holds (one LIST per namespace and kind), and what Git
     //    dropped.
     let mut inventory = Inventory::load(cluster, &options.set, scope, &desired).await?;
+    // Namespaces whose inventory this identity may not read fail alone; the others go on.
+    let (desired, unreadable) = inventory.unreadable(desired);
+    for (ns, (why, objects)) in unreadable {
+        let key = Some(ns);
+        report.fail_namespace(key.clone(), why.clone());
+        let lines = objects
+            .iter()
+            .map(|o| ObjectReport::blocked(o, &why))
+            .collect();
+        report.extend(key, lines);
+    }
+    let all_desired = desired.clone();
     let rules = options.prune.as_ref().map(|prune| PruneRules {
         field_manager: cluster.field_manager(),
         namespaces: prune.namespaces,
@@ -362,8 +374,8 @@ async fn pass(
     }
 
     // 4. Everything else; CRDs established above make their kinds known.
-    let wanted = inventory::desired_kinds(&source.objects);
-    let (_, mut rest) = split(source.objects.clone());
+    let wanted = inventory::desired_kinds(&all_desired);
+    let (_, mut rest) = split(all_desired);
     render::refresh_kinds(&mut rest, &*cluster.catalog());
     let plans = phase::plan(cluster, &pass, &inventory, &index, rest, &new_namespaces).await;
     let held = phase::record(cluster, &mut pass, &mut inventory, &plans, &wanted, |k| {

@@ -8,6 +8,7 @@
 //!    the process and torn down when the process exits. As root it gets a node (`--node`) that
 //!    runs pods from images imported into it, the driftless binary under test among them.
 
+pub mod agent;
 pub mod audit;
 pub mod git;
 pub mod gitops;
@@ -232,7 +233,7 @@ pub fn driftless_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// The namespace this test process keeps cluster-scoped inventories in: uniquely named, like
 /// every namespace the tests create (a user's own cluster gets no `driftless-system`).
-fn inventory_namespace() -> &'static str {
+pub fn inventory_namespace() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| unique("dl-inventory"))
 }

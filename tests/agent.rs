@@ -1,0 +1,289 @@
+//! The agent (`driftless agent --config`), run as a process on this machine against the test
+//! cluster: commits land within an interval, a broken commit is reported and never applied,
+//! SIGTERM gives the Lease back, a standby takes over from a leader that died. `agent/pods.rs`
+//! runs it as `deploy/` installs it, in pods on the test node.
+
+mod pods;
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::Api;
+
+use crate::support::agent::{AgentProcess, parse_openmetrics, sample};
+use crate::support::git::TestRepo;
+use crate::support::gitops::{config_map, namespace};
+use crate::support::{self, Workspace};
+
+/// An agent config: one set reading `url` every second, pruning.
+fn config(set: &str, url: &str) -> String {
+    format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {set}\n    \
+         source:\n      git: {{url: '{url}', revision: main}}\n    interval: 1s\n    \
+         prune: {{enabled: true}}\n"
+    )
+}
+
+async fn value_of(ns: &str, name: &str) -> Option<String> {
+    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    let cm = api.get_opt(name).await.ok()??;
+    cm.data?.get("value").cloned()
+}
+
+async fn lease(set: &str) -> Option<Lease> {
+    let api = Api::<Lease>::namespaced(support::client().await, support::inventory_namespace());
+    api.get_opt(&format!("driftless-{set}")).await.ok()?
+}
+
+fn holder(lease: &Option<Lease>) -> Option<String> {
+    lease.as_ref()?.spec.as_ref()?.holder_identity.clone()
+}
+
+/// Events with `reason` about the set's Lease.
+async fn lease_events(set: &str, reason: &str) -> Vec<Event> {
+    let api = Api::<Event>::namespaced(support::client().await, support::inventory_namespace());
+    let lease = format!("driftless-{set}");
+    api.list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(lease.as_str()))
+        .collect()
+}
+
+fn write_config(ws: &Workspace, set: &str, repo: &TestRepo) -> std::path::PathBuf {
+    ws.write("agent.yaml", &config(set, &repo.file_url()));
+    ws.file("agent.yaml")
+}
+
+#[tokio::test]
+async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back() {
+    let (set, ns) = (support::unique("agent"), support::unique("dl-agent"));
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let repo = TestRepo::local();
+    repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v1")),
+    );
+    repo.commit("v1");
+    let mut agent = AgentProcess::start(&write_config(&ws, &set, &repo), "agent-a", ws.path());
+    agent.wait_ready().await;
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v1") }).await,
+        "{}",
+        agent.log()
+    );
+
+    // A new commit lands within the next interval.
+    repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v2")),
+    );
+    let good = repo.commit("v2");
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
+        "{}",
+        agent.log()
+    );
+
+    // A commit that does not render: nothing applied, the failure reported with file:line.
+    repo.write(
+        "app.yaml",
+        &format!(
+            "{}---\n{}  broken: [unclosed\n",
+            namespace(&ns),
+            config_map(&ns, "app", "v3")
+        ),
+    );
+    let broken = repo.commit("broken");
+    let reported = support::eventually(|| async {
+        agent.report()["sets"][0]["lastAttemptedRevision"] == broken.as_str()
+    })
+    .await;
+    let report = agent.report();
+    assert!(reported, "{report:#}\n{}", agent.log());
+    let status = &report["sets"][0];
+    assert_eq!(status["result"], "failed", "{status:#}");
+    assert_eq!(status["lastAppliedRevision"], good.as_str(), "{status:#}");
+    let error = status["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("app.yaml:") && error.contains(&good),
+        "{error}"
+    );
+    assert_eq!(
+        value_of(&ns, "app").await.as_deref(),
+        Some("v2"),
+        "the last good revision runs"
+    );
+    assert!(
+        support::eventually(|| async { lease_events(&set, "RenderFailed").await.len() == 1 }).await,
+        "no RenderFailed Event on the Lease:\n{}",
+        agent.log()
+    );
+    // Passes go on every second; the same failure is not announced again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        lease_events(&set, "RenderFailed").await.len(),
+        1,
+        "the Event was repeated"
+    );
+    let samples = parse_openmetrics(&agent.body("/metrics"));
+    let failed = sample(
+        &samples,
+        "driftless_sync_runs_total",
+        &["result=\"failed\"", "stage=\"render\""],
+    );
+    assert!(failed.is_some_and(|n| n >= 1.0), "{samples:?}");
+    assert_eq!(sample(&samples, "driftless_is_leader", &[&set]), Some(1.0));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_revision_info",
+            &[&format!("revision=\"{good}\"")]
+        ),
+        Some(1.0),
+        "{samples:?}"
+    );
+
+    // Fixed: the next commit lands.
+    repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v4")),
+    );
+    let fixed = repo.commit("fixed");
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v4") }).await,
+        "{}",
+        agent.log()
+    );
+    assert!(
+        support::eventually(|| async {
+            agent.report()["sets"][0]["lastAppliedRevision"] == fixed.as_str()
+        })
+        .await
+    );
+    assert_eq!(holder(&lease(&set).await).as_deref(), Some("agent-a"));
+
+    // SIGTERM: exit 0 within 10 s, the Lease given back, the synced revision recorded on it.
+    let status = agent.terminate(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}:\n{}",
+        agent.log()
+    );
+    let released = lease(&set).await;
+    assert_eq!(
+        holder(&released),
+        None,
+        "the Lease was not given back: {released:?}"
+    );
+    let recorded = released
+        .and_then(|l| l.metadata.annotations)
+        .and_then(|a| a.get("driftless.dev/revision").cloned());
+    assert_eq!(recorded.as_deref(), Some(fixed.as_str()));
+    support::delete_namespaces(&[ns]).await;
+}
+
+#[tokio::test]
+async fn a_standby_takes_over_when_the_leader_dies() {
+    let (set, ns) = (support::unique("agent"), support::unique("dl-agent"));
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let repo = TestRepo::local();
+    repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v1")),
+    );
+    repo.commit("v1");
+    let config = write_config(&ws, &set, &repo);
+    let mut first = AgentProcess::start(&config, "agent-1", ws.path());
+    first.wait_ready().await;
+    let mut second = AgentProcess::start(&config, "agent-2", ws.path());
+    second.wait_ready().await;
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v1") }).await
+    );
+    let leader = holder(&lease(&set).await).expect("a leader");
+    let (leading, standing_by) = match leader.as_str() {
+        "agent-1" => (&mut first, &mut second),
+        _ => (&mut second, &mut first),
+    };
+    // The standby serves metrics, and says it does not lead.
+    let samples = parse_openmetrics(&standing_by.body("/metrics"));
+    assert_eq!(sample(&samples, "driftless_is_leader", &[&set]), Some(0.0));
+    assert_eq!(standing_by.report()["sets"][0]["role"], "standby");
+
+    leading.kill();
+    let next = standing_by.identity.clone();
+    let took_over = async {
+        for _ in 0..100 {
+            if holder(&lease(&set).await).as_deref() == Some(next.as_str()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        false
+    };
+    assert!(
+        took_over.await,
+        "{} did not take over:\n{}",
+        next,
+        standing_by.log()
+    );
+    let samples = parse_openmetrics(&standing_by.body("/metrics"));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_leader_takeovers_total",
+            &["previous=\"expired\""]
+        ),
+        Some(1.0),
+        "{samples:?}"
+    );
+    repo.write(
+        "app.yaml",
+        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v2")),
+    );
+    repo.commit("v2");
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
+        "{}",
+        standing_by.log()
+    );
+    support::delete_namespaces(&[ns]).await;
+}
+
+#[test]
+fn agent_check_names_the_config_line() {
+    let ws = Workspace::new();
+    ws.write(
+        "bad.yaml",
+        "sets:\n  - name: a\n    source: {directory: /m}\n    interval: soon\n",
+    );
+    let run = support::driftless(&[
+        "agent",
+        "--config",
+        &ws.file("bad.yaml").to_string_lossy(),
+        "--check",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("bad.yaml:4: interval: invalid duration"),
+        "{}",
+        run.stderr
+    );
+    ws.write("good.yaml", &config("a", "https://git.example.com/r.git"));
+    let run = support::driftless(&[
+        "agent",
+        "--config",
+        &ws.file("good.yaml").to_string_lossy(),
+        "--check",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
