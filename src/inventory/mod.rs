@@ -116,6 +116,9 @@ impl Entry {
     }
 }
 
+/// Per namespace whose inventory could not be read: why, and its desired objects.
+pub type Unreadable = BTreeMap<String, (String, Vec<Arc<DesiredObject>>)>;
+
 /// A sync set's inventories within one sync's scope.
 #[derive(Debug)]
 pub struct Inventory {
@@ -233,11 +236,8 @@ impl Inventory {
     pub fn unreadable(
         &self,
         desired: Vec<Arc<DesiredObject>>,
-    ) -> (
-        Vec<Arc<DesiredObject>>,
-        BTreeMap<String, (String, Vec<Arc<DesiredObject>>)>,
-    ) {
-        let mut blocked: BTreeMap<String, (String, Vec<Arc<DesiredObject>>)> = self
+    ) -> (Vec<Arc<DesiredObject>>, Unreadable) {
+        let mut blocked: Unreadable = self
             .unreadable
             .iter()
             .map(|(ns, why)| (ns.clone(), (why.clone(), Vec::new())))
