@@ -43,6 +43,17 @@ pub struct TestRepo {
     _holder: Option<tempfile::TempDir>,
 }
 
+/// A global git config that trusts every repository's owner.
+fn trusting_config() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("driftless-test-gitconfig-{}", std::process::id()));
+        std::fs::write(&path, "[safe]\n\tdirectory = *\n").expect("write git config");
+        path
+    })
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
@@ -54,6 +65,9 @@ fn git(dir: &Path, args: &[&str]) -> String {
             "-c",
             "init.defaultBranch=main",
         ])
+        // Some repositories are handed to another user (a pod's) after they are made. Only a
+        // global config trusts them: git drops `-c` options when it runs a local push.
+        .env("GIT_CONFIG_GLOBAL", trusting_config())
         .args(args)
         .output()
         .expect("run git");
