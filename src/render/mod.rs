@@ -12,8 +12,10 @@ mod resolve;
 pub mod yaml;
 
 pub use body::Body;
-pub use object::{ObjectId, Origin};
-pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, refresh_kinds, resolve};
+pub use object::{ObjectId, Origin, split_api_version};
+pub use resolve::{
+    DesiredObject, DesiredSet, KindInfo, KindLookup, crd_kinds, refresh_kinds, resolve,
+};
 
 use std::fmt;
 use std::path::PathBuf;

@@ -118,6 +118,27 @@ impl Source {
         }
     }
 
+    /// A file at the source root that is no manifest (the lint configuration), as of `revision`
+    /// (a Git commit already fetched); `None` when there is none.
+    pub fn root_file(&self, revision: Option<&str>, name: &str) -> Result<Option<String>> {
+        match (self, revision) {
+            (Source::Dir(root), _) => {
+                let path = root.join(name);
+                if !root.is_dir() || !path.is_file() {
+                    return Ok(None);
+                }
+                std::fs::read_to_string(&path)
+                    .map(Some)
+                    .map_err(|e| Error::Source {
+                        path,
+                        reason: format!("cannot read: {e}"),
+                    })
+            }
+            (Source::Git(git), Some(revision)) => git.root_file(revision, name),
+            (Source::Git(_), None) => Ok(None),
+        }
+    }
+
     /// The revision the cluster last got from this source, when the source tracks one.
     pub fn last_synced(&self) -> Option<String> {
         match self {
