@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
+use crate::lint::LintSettings;
 use crate::render;
 use crate::report::{Mode, Report};
 use crate::source::{Snapshot, Source, SourceOptions};
@@ -26,6 +27,8 @@ pub struct Runner {
     halt: Halt,
     /// Each pass's deadline (`--timeout`).
     pass_timeout: Option<Duration>,
+    /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
+    lint: Option<LintSettings>,
 }
 
 impl Runner {
@@ -44,7 +47,14 @@ impl Runner {
             last_revision: None,
             halt: Halt::new(),
             pass_timeout: None,
+            lint: None,
         }
+    }
+
+    /// Lints every revision before planning it (see [`crate::lint`]).
+    pub fn linted(mut self, settings: LintSettings) -> Runner {
+        self.lint = Some(settings);
+        self
     }
 
     /// Stops starting work once `halt` fires (signals, in the CLI and the agent).
@@ -88,6 +98,20 @@ impl Runner {
         // Render before connecting: a broken revision is reported even with no cluster at hand.
         let rendered = render::render(&snapshot)
             .map_err(|e| self.not_applied(e.into(), revision.as_deref()))?;
+        let lint = match &self.lint {
+            Some(settings) => Some(
+                settings
+                    .run(&self.source, &rendered)
+                    .map_err(|e| self.not_applied(e, revision.as_deref()))?,
+            ),
+            None => None,
+        };
+        if let Some(lint) = lint
+            .as_ref()
+            .filter(|l| l.fails() && !self.sync_options.dry_run)
+        {
+            return Err(self.not_applied(Error::Refused(lint.refusal()), revision.as_deref()));
+        }
         let cluster = match self.cluster.take() {
             Some(mut c) => {
                 c.refresh_catalog().await?;
@@ -104,7 +128,8 @@ impl Runner {
         if let Some(timer) = deadline {
             timer.abort();
         }
-        let report = result.map_err(|e| not_applied(&self.source, e, revision.as_deref()))?;
+        let mut report = result.map_err(|e| not_applied(&self.source, e, revision.as_deref()))?;
+        report.lint = lint;
         self.last_revision = revision;
         if report.mode == Mode::Sync && !report.failed() {
             self.source.record_synced(report.revision.as_deref())?;

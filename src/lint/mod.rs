@@ -122,6 +122,9 @@ pub struct LintReport {
     pub fail_on: Option<Severity>,
     /// Compared with a base revision: findings say whether the change added or fixed them.
     pub compared: bool,
+    /// Where the source root sits in its repository (`clusters/prod`, a Git source's `--path`),
+    /// so code scanning finds each finding's file; empty for the repository root.
+    pub root: String,
 }
 
 impl LintReport {
@@ -130,6 +133,7 @@ impl LintReport {
             findings,
             fail_on,
             compared: false,
+            root: String::new(),
         }
     }
 
@@ -169,6 +173,7 @@ impl LintReport {
             findings,
             fail_on,
             compared: true,
+            root: String::new(),
         }
     }
 
@@ -186,6 +191,26 @@ impl LintReport {
 
     pub fn fails(&self) -> bool {
         self.failing().next().is_some()
+    }
+
+    /// Why a sync refuses to apply: the failing findings (the first ten).
+    pub fn refusal(&self) -> String {
+        let failing: Vec<&Finding> = self.failing().collect();
+        let mut listed: Vec<String> = failing
+            .iter()
+            .take(10)
+            .map(|f| format!("{} {} ({}): {}", f.check, f.object, f.origin, f.message))
+            .collect();
+        if failing.len() > 10 {
+            listed.push(format!("and {} more", failing.len() - 10));
+        }
+        format!(
+            "{} lint finding{} at or above --fail-on {}:\n  {}",
+            failing.len(),
+            if failing.len() == 1 { "" } else { "s" },
+            self.fail_on.map_or("never", Severity::label),
+            listed.join("\n  ")
+        )
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -244,6 +269,8 @@ pub struct LintSettings {
     pub fail_on: Option<FailOn>,
     pub default_fail_on: FailOn,
     pub default_namespace: Option<String>,
+    /// See [`LintReport::root`].
+    pub root: String,
 }
 
 impl LintSettings {
