@@ -10,6 +10,7 @@ mod git_source;
 mod leaks;
 mod node;
 mod ownership;
+mod preview;
 mod prune;
 mod sync_diff;
 mod sync_sets;

@@ -41,10 +41,10 @@ pub fn compare(
             &kinds,
             options.default_namespace.as_deref(),
         )
-        .map_err(|source| PreviewError::Render {
+        .map_err(|error| PreviewError::Render {
             side,
             revision,
-            source,
+            error,
         })
     };
     let (base_revision, head_revision) = (base.revision.clone(), head.revision.clone());

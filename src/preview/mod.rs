@@ -20,11 +20,11 @@ pub enum PreviewError {
     Run(#[from] crate::Error),
     /// One of the revisions does not render or resolve (a namespaced object naming no
     /// namespace without `--namespace`, a duplicate, a YAML error).
-    #[error("the {side} ({revision}) does not render: {source}")]
+    #[error("the {side} ({revision}) does not render: {error}")]
     Render {
         side: &'static str,
         revision: String,
-        source: RenderError,
+        error: RenderError,
     },
 }
 
@@ -47,10 +47,10 @@ async fn read(
 ) -> Result<Side, PreviewError> {
     let snapshot: Snapshot = source.load(options).await?;
     let described = describe(&snapshot);
-    let rendered = render::render(&snapshot).map_err(|source| PreviewError::Render {
+    let rendered = render::render(&snapshot).map_err(|error| PreviewError::Render {
         side,
         revision: described.clone(),
-        source,
+        error,
     })?;
     Ok(Side {
         rendered,
@@ -141,3 +141,6 @@ fn compared_lint(
     report.root = settings.root.clone();
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests;

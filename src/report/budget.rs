@@ -261,29 +261,28 @@ fn group_text(objects: &[&ObjectReport]) -> [String; 3] {
     [name, with_fields, full]
 }
 
-/// Chooses each entry's level so that all of them take at most `budget` bytes: every entry
-/// by name first (the least important dropped if even that is too much), then, most important
-/// first, each one as its diff if it fits, else as its fields.
+/// Chooses each entry's level so that all of them take at most `budget` bytes. Passes over
+/// the entries, most important first in each, grow them a level at a time within a growing
+/// share of the budget: names in half of it (so what matters most keeps room for its diff),
+/// changed fields in three quarters, diffs in all; then the names of what is still left out,
+/// and fields where room remains. The most important end up with their diffs, the next with
+/// their fields, the rest with their names; what never fits is left out.
 pub fn fit(entries: &mut [Entry<'_>], budget: usize) {
-    let mut total: usize = 0;
-    for e in entries.iter_mut() {
-        e.level = Level::Name;
-        total += e.size(Level::Name);
-    }
-    for e in entries.iter_mut().rev() {
-        if total <= budget {
-            break;
-        }
-        total -= e.size(Level::Name);
-        e.level = Level::Omitted;
-    }
-    for e in entries.iter_mut().filter(|e| e.level == Level::Name) {
-        for level in [Level::Full, Level::Fields] {
-            let grown = total - e.size(Level::Name) + e.size(level);
-            if grown <= budget {
-                total = grown;
-                e.level = level;
-                break;
+    let passes = [
+        (Level::Omitted, Level::Name, budget / 2),
+        (Level::Name, Level::Fields, budget / 4 * 3),
+        (Level::Fields, Level::Full, budget),
+        (Level::Omitted, Level::Name, budget),
+        (Level::Name, Level::Fields, budget),
+    ];
+    entries.iter_mut().for_each(|e| e.level = Level::Omitted);
+    let mut used = 0;
+    for (from, to, cap) in passes {
+        for e in entries.iter_mut().filter(|e| e.level == from) {
+            let grown = used - e.size(from) + e.size(to);
+            if grown <= cap {
+                used = grown;
+                e.level = to;
             }
         }
     }

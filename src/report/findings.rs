@@ -92,16 +92,17 @@ pub fn markdown(lint: &LintReport, max: usize) -> (String, usize) {
         .filter(|f| f.suppressed.is_some())
         .collect();
     let mut left_out = 0;
-    if !shown.is_empty() {
-        out.push_str(HEADER);
-        for f in &shown {
-            let line = row(f);
-            if out.len() + line.len() > max {
-                left_out += 1;
-            } else {
-                out.push_str(&line);
-            }
+    let mut table = String::from(HEADER);
+    for f in &shown {
+        let line = row(f);
+        if out.len() + table.len() + line.len() > max {
+            left_out += 1;
+        } else {
+            table.push_str(&line);
         }
+    }
+    if table.len() > HEADER.len() {
+        out.push_str(&table);
     }
     if !suppressed.is_empty() {
         let mut block = format!(

@@ -59,7 +59,8 @@ pub fn render_markdown_with(report: &Report, options: &MarkdownOptions) -> Strin
     }
     let mut entries = budget::entries(report);
     let overhead = wrappers(&entries).len();
-    let reserve = 600 + options.full_report.as_ref().map_or(0, String::len);
+    // The note on what was left out: its words, its numbers, where the whole report is.
+    let reserve = 360 + options.full_report.as_ref().map_or(0, String::len);
     let room = max.saturating_sub(out.len() + overhead + reserve);
     budget::fit(&mut entries, room);
     out.push_str(&body(&entries));
@@ -203,10 +204,10 @@ const CLOSE: &str = "\n</details>\n";
 
 fn heading(section: Section, all: &[&Entry<'_>]) -> String {
     let objects: usize = all.iter().map(|e| e.objects.len().max(1)).sum();
-    let noun = if section == Section::Failures {
-        ""
-    } else {
-        " objects"
+    let noun = match (section, objects) {
+        (Section::Failures, _) => "",
+        (_, 1) => " object",
+        _ => " objects",
     };
     format!("\n#### {}: {objects}{noun}\n", section.title())
 }
@@ -252,34 +253,34 @@ fn wrappers(entries: &[Entry<'_>]) -> String {
 
 /// What the comment left out, and where the whole report is; empty when nothing was.
 fn left_out_note(entries: &[Entry<'_>], lint_left_out: usize, options: &MarkdownOptions) -> String {
-    let count = |level: Level| -> usize {
+    // What each entry shows, told apart by text: a creation's fields are its name.
+    let count = |shows: &dyn Fn(&Entry) -> bool| -> usize {
         entries
             .iter()
-            .filter(|e| e.level == level && (level == Level::Omitted || e.text[2] != e.text[0]))
+            .filter(|e| shows(e))
             .map(|e| e.objects.len().max(1))
             .sum()
     };
-    let (fields, names, omitted) = (
-        count(Level::Fields),
-        count(Level::Name),
-        count(Level::Omitted),
-    );
+    let cut = |e: &Entry| e.text[2] != e.shown();
+    let fields = count(&|e| cut(e) && e.level == Level::Fields && e.text[1] != e.text[0]);
+    let names = count(&|e| cut(e) && e.level != Level::Omitted && e.shown() == e.text[0]);
+    let omitted = count(&|e| e.level == Level::Omitted);
+    let objects = |n: usize| format!("{n} object{}", if n == 1 { "" } else { "s" });
     let mut parts = Vec::new();
     if fields > 0 {
-        parts.push(format!(
-            "the diffs of {fields} objects (their changed fields are shown)"
-        ));
+        let n = objects(fields);
+        parts.push(format!("the diffs of {n} (their changed fields are shown)"));
     }
     if names > 0 {
-        parts.push(format!(
-            "the diffs of {names} objects (their names are shown)"
-        ));
+        let n = objects(names);
+        parts.push(format!("the diffs of {n} (their names are shown)"));
     }
     if omitted > 0 {
-        parts.push(format!("{omitted} objects entirely"));
+        parts.push(format!("{} entirely", objects(omitted)));
     }
     if lint_left_out > 0 {
-        parts.push(format!("{lint_left_out} lint findings"));
+        let s = if lint_left_out == 1 { "" } else { "s" };
+        parts.push(format!("{lint_left_out} lint finding{s}"));
     }
     if parts.is_empty() {
         return String::new();

@@ -356,4 +356,6 @@ impl Report {
 }
 
 #[cfg(test)]
+mod comment_tests;
+#[cfg(test)]
 mod tests;
