@@ -8,6 +8,7 @@ mod fast_path;
 mod faults;
 mod git_source;
 mod leaks;
+mod lint_gate;
 mod node;
 mod ownership;
 mod preview;
