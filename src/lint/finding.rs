@@ -261,7 +261,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(check: Check, object: &super::Object, path: String, message: String) -> Finding {
+    pub(crate) fn new(
+        check: Check,
+        object: &super::Object,
+        path: String,
+        message: String,
+    ) -> Finding {
         Finding {
             check,
             severity: check.default_severity(),

@@ -325,5 +325,5 @@ fn sarif_has_every_rule_and_a_located_result_per_finding() {
         results[1]["suppressions"][0]["justification"],
         "pinned at admission"
     );
-    assert_eq!(run["versionControlProvenance"][0]["revisionId"], "abc");
+    assert_eq!(run["properties"]["revision"], "abc");
 }

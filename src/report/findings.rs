@@ -54,16 +54,21 @@ pub fn cell(text: &str) -> String {
 }
 
 const HEADER: &str =
+    "| severity | check | object | where | finding | fix |\n|---|---|---|---|---|---|\n";
+
+/// Against a base, a first column says what the change did.
+const COMPARED_HEADER: &str =
     "| | severity | check | object | where | finding | fix |\n|---|---|---|---|---|---|---|\n";
 
-fn row(f: &Finding) -> String {
+fn row(f: &Finding, compared: bool) -> String {
     let icon = match f.change {
-        Some(Change::Added) => "🆕 added",
-        Some(Change::Fixed) => "✅ fixed",
+        Some(Change::Added) => "| 🆕 added ",
+        Some(Change::Fixed) => "| ✅ fixed ",
+        None if compared => "| ",
         None => "",
     };
     format!(
-        "| {icon} | {} | `{}` | `{}` | `{}` | {} | {} |\n",
+        "{icon}| {} | `{}` | `{}` | `{}` | {} | {} |\n",
         f.severity,
         f.check.id(),
         cell(&f.object.to_string()),
@@ -92,16 +97,21 @@ pub fn markdown(lint: &LintReport, max: usize) -> (String, usize) {
         .filter(|f| f.suppressed.is_some())
         .collect();
     let mut left_out = 0;
-    let mut table = String::from(HEADER);
+    let header = if lint.compared {
+        COMPARED_HEADER
+    } else {
+        HEADER
+    };
+    let mut table = String::from(header);
     for f in &shown {
-        let line = row(f);
+        let line = row(f, lint.compared);
         if out.len() + table.len() + line.len() > max {
             left_out += 1;
         } else {
             table.push_str(&line);
         }
     }
-    if table.len() > HEADER.len() {
+    if table.len() > header.len() {
         out.push_str(&table);
     }
     if !suppressed.is_empty() {

@@ -29,12 +29,9 @@ pub fn render_sarif(report: &Report) -> String {
         "columnKind": "unicodeCodePoints",
         "results": results,
     });
-    if let Some(revision) = &report.revision {
-        run["versionControlProvenance"] = json!([{
-            "repositoryUri": report.source,
-            "revisionId": revision,
-        }]);
-    }
+    // The source as driftless names it (not always a URI, so not versionControlProvenance).
+    run["properties"] =
+        json!({"source": report.source, "revision": report.revision, "base": report.base});
     let doc = json!({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
