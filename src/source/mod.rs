@@ -34,6 +34,9 @@ pub struct Snapshot {
     pub files: Vec<SourceFile>,
 }
 
+/// Largest settings file read at a source root (see [`Source::root_file`]).
+pub const ROOT_FILE_LIMIT: u64 = 1 << 20;
+
 /// File extensions that hold manifests.
 pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
@@ -127,12 +130,25 @@ impl Source {
                 if !root.is_dir() || !path.is_file() {
                     return Ok(None);
                 }
+                let fail = |reason: String| Error::Source {
+                    path: path.clone(),
+                    reason,
+                };
+                // As for manifests: nothing outside the source is read, and nothing huge.
+                let inside = match (path.canonicalize(), root.canonicalize()) {
+                    (Ok(file), Ok(root)) => file.starts_with(root),
+                    _ => false,
+                };
+                if !inside {
+                    return Err(fail("a symlink that leaves the source".into()));
+                }
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if size > ROOT_FILE_LIMIT {
+                    return Err(fail(format!("larger than {ROOT_FILE_LIMIT} bytes")));
+                }
                 std::fs::read_to_string(&path)
                     .map(Some)
-                    .map_err(|e| Error::Source {
-                        path,
-                        reason: format!("cannot read: {e}"),
-                    })
+                    .map_err(|e| fail(format!("cannot read: {e}")))
             }
             (Source::Git(git), Some(revision)) => git.root_file(revision, name),
             (Source::Git(_), None) => Ok(None),

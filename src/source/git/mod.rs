@@ -111,6 +111,12 @@ impl GitSource {
         let Ok(blob) = repo.find_blob(entry.id()) else {
             return Ok(None);
         };
+        if blob.size() as u64 > super::ROOT_FILE_LIMIT {
+            return Err(self.fail(format!(
+                "{name} is larger than {} bytes",
+                super::ROOT_FILE_LIMIT
+            )));
+        }
         String::from_utf8(blob.content().to_vec())
             .map(Some)
             .map_err(|_| self.fail(format!("{name} is not valid UTF-8")))
