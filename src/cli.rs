@@ -9,9 +9,10 @@ use crate::cluster::ConnectOptions;
 use crate::cluster::Propagation;
 use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
+use crate::lint::{FailOn, LintSettings};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
 use crate::render::renderers::{HelmSettings, RenderOptions, Tools};
-use crate::report::Format;
+use crate::report::{DEFAULT_COMMENT_SIZE, Format, MarkdownOptions};
 use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
 use crate::settings::{SetSettings, default_cache_dir};
@@ -83,6 +84,9 @@ pub enum Command {
     /// Run in the cluster: keep every sync set of the config file in line with its source,
     /// one replica writing per set, and serve /metrics, /healthz, /readyz and /report.
     Agent(AgentArgs),
+    /// Check the manifests against the platform's rules; no cluster needed. Exit 0 clean, 1
+    /// findings at or above --fail-on (default: low), 2 error.
+    Lint(LintArgs),
 }
 
 /// The agent's flags; each wins over the config file.
@@ -160,6 +164,10 @@ pub struct RunArgs {
     pub interval: u64,
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub base: BaseArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// The sync set, inventory, pruning, adoption and drift.
@@ -227,7 +235,7 @@ pub enum RenderFormat {
 }
 
 /// Where the manifests come from, and how to read them.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// A directory (or file) of manifests, or a Git URL: https://, http://, ssh://,
     /// git@host:org/repo.git, file://.
@@ -281,7 +289,7 @@ pub struct SourceArgs {
 }
 
 /// Kustomizations and Helm charts in the source: which binaries render them, and how.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RendererArgs {
     /// helm binary for charts (default: helm on PATH).
     #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
@@ -393,6 +401,192 @@ impl SourceArgs {
     }
 }
 
+// Lint and offline previews: `lint`, and what `diff` and `sync` take for them.
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub base: BaseArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Output format: text, markdown (a PR comment), json or sarif (code scanning).
+    #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// What an offline preview compares with. Either makes `diff` render both revisions and compare
+/// them with no cluster at all.
+#[derive(Debug, Clone, Args)]
+pub struct BaseArgs {
+    /// Preview offline: compare with this revision (a Git branch, tag or commit) of the source,
+    /// or of --base-source.
+    #[arg(long, env = "DRIFTLESS_BASE")]
+    pub base: Option<String>,
+    /// Preview offline: compare with this source (a directory, or a Git URL; with --base as its
+    /// revision).
+    #[arg(long, env = "DRIFTLESS_BASE_SOURCE")]
+    pub base_source: Option<String>,
+}
+
+impl BaseArgs {
+    pub fn is_set(&self) -> bool {
+        self.base.is_some() || self.base_source.is_some()
+    }
+
+    /// The base source: --base-source, or the source itself, at --base. The Git flags of the
+    /// source (credentials, --path, cache) apply to both.
+    pub fn source(&self, head: &SourceArgs) -> Result<Option<Source>, String> {
+        if !self.is_set() {
+            return Ok(None);
+        }
+        let mut args = head.clone();
+        if let Some(spec) = &self.base_source {
+            args.source = spec.clone();
+        }
+        args.revision = self.base.clone();
+        let source = args.source()?;
+        if matches!(source, Source::Dir(_)) && self.base.is_some() {
+            return Err(format!(
+                "--base names a Git revision, and {} is a directory: compare two directories with --base-source DIR",
+                source.describe()
+            ));
+        }
+        Ok(Some(source))
+    }
+}
+
+/// Lint findings in reports, and the report's size and copy.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Fail on lint findings at or above this severity (never, low, medium, high, critical):
+    /// `diff` exits 2, `sync` applies nothing, `lint` exits 1. Default: the repository's
+    /// failOn, else never (`lint`: low).
+    #[arg(long, env = "DRIFTLESS_FAIL_ON", value_parser = clap::value_parser!(FailOn))]
+    pub fail_on: Option<FailOn>,
+    /// Most characters a Markdown report takes: what does not fit shrinks from diffs to changed
+    /// fields to names, and the comment says what it left out.
+    #[arg(long, env = "DRIFTLESS_MAX_COMMENT_SIZE", default_value_t = DEFAULT_COMMENT_SIZE)]
+    pub max_comment_size: usize,
+    /// Also write the whole report, in the --output format and never shortened, to this file
+    /// (for a CI artifact).
+    #[arg(long, env = "DRIFTLESS_REPORT_FILE")]
+    pub report_file: Option<PathBuf>,
+    /// Where readers find the whole report (a CI artifact's URL): a shortened comment names it.
+    #[arg(long, env = "DRIFTLESS_REPORT_URL")]
+    pub report_url: Option<String>,
+}
+
+impl ReportArgs {
+    /// How a run lints: `default_fail_on` unless the flag or the repository says otherwise.
+    pub fn lint_settings(
+        &self,
+        source: &SourceArgs,
+        default_fail_on: FailOn,
+        default_namespace: Option<String>,
+    ) -> LintSettings {
+        LintSettings {
+            fail_on: self.fail_on,
+            default_fail_on,
+            default_namespace,
+            root: source.lint_root(),
+        }
+    }
+
+    /// The comment's budget, and where the whole report is.
+    pub fn markdown_options(&self) -> MarkdownOptions {
+        let file = self
+            .report_file
+            .as_ref()
+            .map(|f| format!("`{}`", f.display()));
+        MarkdownOptions {
+            max_size: self.max_comment_size,
+            full_report: self.report_url.clone().or(file),
+        }
+    }
+}
+
+impl SourceArgs {
+    /// Where the source root sits in its repository, for code scanning: a Git source's
+    /// --path, a relative directory as given.
+    pub fn lint_root(&self) -> String {
+        let dir = std::path::Path::new(&self.source);
+        if crate::source::git::GitUrl::parse(&self.source).is_some() {
+            self.path.trim_matches('/').to_string()
+        } else if dir.is_relative() && dir.is_dir() {
+            let dir = self.source.trim_start_matches("./").trim_end_matches('/');
+            if dir == "." {
+                String::new()
+            } else {
+                dir.to_string()
+            }
+        } else {
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod lint_flag_tests {
+    use super::*;
+    use crate::lint::Severity;
+
+    #[test]
+    fn lint_and_offline_preview_flags() {
+        let cli = Cli::try_parse_from(["driftless", "diff", "--source", "d", "--base-source", "e"])
+            .unwrap();
+        let Command::Diff(run) = &cli.command else {
+            panic!("diff")
+        };
+        assert!(run.base.is_set());
+        assert_eq!(run.report.max_comment_size, DEFAULT_COMMENT_SIZE);
+        assert!(matches!(
+            run.base.source(&run.source),
+            Ok(Some(Source::Dir(_)))
+        ));
+        let cli =
+            Cli::try_parse_from(["driftless", "diff", "--source", "d", "--base", "main"]).unwrap();
+        let Command::Diff(run) = &cli.command else {
+            panic!("diff")
+        };
+        let e = run.base.source(&run.source).unwrap_err();
+        assert!(e.contains("--base names a Git revision"), "{e}");
+        let cli = Cli::try_parse_from([
+            "driftless",
+            "lint",
+            "--source",
+            "https://h/r.git",
+            "--path",
+            "/env/prod/",
+            "--base",
+            "main",
+            "--fail-on",
+            "high",
+            "-o",
+            "sarif",
+            "--max-comment-size",
+            "1000",
+        ])
+        .unwrap();
+        let Command::Lint(lint) = &cli.command else {
+            panic!("lint")
+        };
+        assert_eq!(lint.report.fail_on, Some(FailOn::At(Severity::High)));
+        assert_eq!(lint.output, Format::Sarif);
+        assert_eq!(lint.source.lint_root(), "env/prod");
+        assert!(matches!(
+            lint.base.source(&lint.source),
+            Ok(Some(Source::Git(_)))
+        ));
+        assert!(
+            Cli::try_parse_from(["driftless", "lint", "--source", "d", "--fail-on", "urgent"])
+                .is_err()
+        );
+        assert!(cli.run_args().is_none());
+    }
+}
+
 impl Cli {
     pub fn connect_options(&self) -> ConnectOptions {
         let max_in_flight = self
@@ -450,7 +644,7 @@ impl Cli {
         match &self.command {
             Command::Sync(s) => Some((&s.run, s.dry_run)),
             Command::Diff(r) => Some((r, true)),
-            Command::Render(_) | Command::Agent(_) => None,
+            Command::Render(_) | Command::Agent(_) | Command::Lint(_) => None,
         }
     }
 

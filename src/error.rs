@@ -24,6 +24,10 @@ pub enum Error {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
 
+    /// The repository's lint configuration cannot be used.
+    #[error(transparent)]
+    LintConfig(#[from] crate::lint::ConfigError),
+
     #[error("cannot connect to the cluster: {0}")]
     Connect(String),
 
@@ -81,6 +85,7 @@ impl Error {
             Error::Source { .. } => "source",
             Error::Fetch { .. } => "fetch",
             Error::Render(_) => "render",
+            Error::LintConfig(_) => "lint",
             Error::Connect(_) => "connect",
             Error::Discovery(_) => "discovery",
             Error::Refused(_) => "refused",

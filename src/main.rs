@@ -3,10 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use driftless::cli::{AgentArgs, Cli, Command, LogFormat, RenderArgs, RenderFormat};
+use driftless::cli::{
+    AgentArgs, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs, RunArgs,
+};
 use driftless::halt::{Halt, HaltReason};
+use driftless::lint::{FailOn, Severity};
+use driftless::preview::{self, CompareOptions, Revisions};
 use driftless::render;
-use driftless::report::{self, Format, Mode, Outcome, Report};
+use driftless::report::{self, Format, MarkdownOptions, Mode, Outcome, Report};
 use driftless::runner::{PassResult, Runner};
 use tracing_subscriber::EnvFilter;
 
@@ -32,9 +36,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let args = match &cli.command {
         Command::Render(render_args) => return render_only(render_args).await,
         Command::Agent(agent) => return run_agent(&cli, agent).await,
+        Command::Lint(lint_args) => return lint_only(&cli, lint_args).await,
         Command::Sync(sync) => &sync.run,
         Command::Diff(run) => run,
     };
+    if args.base.is_set() {
+        return offline_diff(&cli, args).await;
+    }
     if args.inventory.namespaces_from_source {
         eprintln!(
             "note: --namespaces-from-source is deprecated and changes nothing: a sync touches only its own sync set's objects (--name)"
@@ -43,7 +51,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let settings = cli.set_settings().map_err(anyhow::Error::msg)?;
     let halt = Halt::new();
     watch_signals(&halt, true)?;
-    let mut runner = Runner::new(settings, cli.connect_options()).halted_by(halt.clone());
+    let mut runner = Runner::new(settings, cli.connect_options())
+        .halted_by(halt.clone())
+        .linted(args.report.lint_settings(
+            &args.source,
+            FailOn::Never,
+            cli.global.namespace.first().cloned(),
+        ));
     let format = args.output;
     if args.watch {
         let triggers = runner.watch_triggers()?;
@@ -53,7 +67,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 PassResult::Report(report) => {
                     pass += 1;
                     eprintln!("--- pass {pass} ---");
-                    print_report(report, format);
+                    if let Err(e) = print_report(report, format, &args.report) {
+                        eprintln!("error: {e:#}");
+                    }
                 }
                 PassResult::Unchanged(revision) => {
                     tracing::debug!(?revision, "unchanged");
@@ -77,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         (Err(e), None) => return Err(e.into()),
     };
-    print_report(&report, format);
+    print_report(&report, format, &args.report)?;
     if let Some(code) = signal {
         eprintln!("{}", interrupted_line(&report));
         return Ok(code);
@@ -168,16 +184,86 @@ async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn print_report(report: &Report, format: Format) {
+/// `diff --base` / `--base-source`: both revisions rendered and compared, no cluster at all.
+async fn offline_diff(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
+    if matches!(&cli.command, Command::Sync(sync) if !sync.dry_run) {
+        anyhow::bail!(
+            "--base and --base-source preview offline: use them with diff (or sync --dry-run)"
+        );
+    }
+    if args.watch {
+        anyhow::bail!("--watch does not combine with --base or --base-source");
+    }
+    let head = args.source.source().map_err(anyhow::Error::msg)?;
+    let base = args.base.source(&args.source).map_err(anyhow::Error::msg)?;
+    let Some(base) = base else {
+        anyhow::bail!("--base or --base-source is required for an offline preview");
+    };
+    let namespace = cli.global.namespace.first().cloned();
+    let options = CompareOptions {
+        set: args.inventory.name.to_string(),
+        default_namespace: namespace.clone(),
+        prune_namespaces: args.inventory.prune_namespaces,
+        prune_crds: args.inventory.prune_crds,
+    };
+    let lint = args
+        .report
+        .lint_settings(&args.source, FailOn::Never, namespace);
+    let revisions = Revisions {
+        base: &base,
+        head: &head,
+    };
+    let report = preview::preview(revisions, &args.source.options(), &options, &lint).await?;
+    print_report(&report, args.output, &args.report)?;
+    Ok(u8::try_from(report.exit_code()).unwrap_or(2))
+}
+
+/// `driftless lint`: no cluster; with a base, which findings the change adds or fixes.
+async fn lint_only(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
+    let head = args.source.source().map_err(anyhow::Error::msg)?;
+    let base = args.base.source(&args.source).map_err(anyhow::Error::msg)?;
+    let namespace = cli.global.namespace.first().cloned();
+    let settings = args
+        .report
+        .lint_settings(&args.source, FailOn::At(Severity::Low), namespace);
+    let options = args.source.options();
+    let report = preview::lint_only(&head, base.as_ref(), &options, &settings).await?;
+    print_report(&report, args.output, &args.report)?;
+    Ok(u8::try_from(report.exit_code()).unwrap_or(2))
+}
+
+/// Prints the report in `format` (Markdown within its budget) and, with --report-file, writes
+/// the whole of it there.
+fn print_report(report: &Report, format: Format, args: &ReportArgs) -> anyhow::Result<()> {
     match format {
-        Format::Json => print!("{}", report::render_json(report)),
-        Format::Markdown => print!("{}", report::render_markdown(report)),
+        Format::Markdown => print!(
+            "{}",
+            report::render_markdown_with(report, &args.markdown_options())
+        ),
         Format::Text if report.mode == Mode::Preview => {
             // stdout stays a pure patch, as with `kubectl diff`.
             print!("{}", report::render_diffs(report));
             eprint!("{}", report::render_summary(report));
         }
-        Format::Text => print!("{}", report::render_summary(report)),
+        other => print!("{}", whole(report, other)),
+    }
+    if let Some(path) = &args.report_file {
+        std::fs::write(path, whole(report, format))
+            .map_err(|e| anyhow::anyhow!("cannot write --report-file {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The whole report in `format`, never shortened.
+fn whole(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => report::render_json(report),
+        Format::Sarif => report::render_sarif(report),
+        Format::Markdown => report::render_markdown_with(report, &MarkdownOptions::unlimited()),
+        Format::Text if report.mode == Mode::Preview => {
+            report::render_diffs(report) + &report::render_summary(report)
+        }
+        Format::Text => report::render_summary(report),
     }
 }
 

@@ -45,16 +45,28 @@ fn write_source(ws: &Workspace, ok: &str, refused: &str, canary: &str, with_secr
 /// Everything that must never appear: the values, their base64 at each of the three
 /// alignments (as a substring of a longer encoded value), and the cluster's bearer token.
 fn forbidden() -> Vec<(String, String)> {
+    let mut needles = canaries();
+    needles.extend(bearer_token());
+    needles
+}
+
+/// The canary values and their base64 forms.
+fn canaries() -> Vec<(String, String)> {
     let mut needles = Vec::new();
     for canary in [CANARY, CANARY_2] {
         needles.push((canary.to_string(), format!("{canary} itself")));
         for offset in 0..3 {
             let encoded = b64(&format!("{}{canary}", "x".repeat(offset)));
-            // The groups at either end also depend on the neighbouring bytes.
             let core = encoded[4..encoded.len() - 4].to_string();
             needles.push((core, format!("{canary} in base64 at offset {offset}")));
         }
     }
+    needles
+}
+
+/// The test cluster's bearer token.
+fn bearer_token() -> Vec<(String, String)> {
+    let mut needles = Vec::new();
     let kubeconfig = std::fs::read_to_string(&support::cluster().kubeconfig).unwrap();
     if let Some(token) = kubeconfig
         .lines()
@@ -140,4 +152,78 @@ async fn no_secret_value_reaches_any_output_in_any_format() {
         assert_eq!(hits, 0, "{what} appears {hits} times in driftless's output");
     }
     support::delete_namespaces(&[ok, refused]).await;
+}
+
+/// The same canary, also in a ConfigMap (a password-like key, a URL, a private key) and in env
+/// literals, through `lint` and the offline `diff --base-source` in every format at `-vv`, with
+/// no cluster: not one byte of it in anything printed or in the report files.
+#[test]
+fn no_secret_value_reaches_lint_or_the_offline_preview() {
+    let config_map = |canary: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\ndata:\n  DB_PASSWORD: {canary}\n  url: redis://:{canary}@cache:6379/0\n  app.properties: |\n    db.host=pg\n    db.password={canary}\n  key.pem: |\n    -----BEGIN PRIVATE KEY-----\n    {canary}\n    -----END PRIVATE KEY-----\n"
+        )
+    };
+    let (base, head) = (Workspace::new(), Workspace::new());
+    for (ws, canary) in [(&base, CANARY), (&head, CANARY_2)] {
+        write_source(ws, "shop", "shop-refused", canary, true);
+        ws.write("settings.yaml", &config_map(canary));
+    }
+    let (b, h) = (base.path().to_string_lossy(), head.path().to_string_lossy());
+    let files = tempfile::tempdir().unwrap();
+    let mut everything = String::new();
+    for format in ["text", "json", "markdown", "sarif"] {
+        let file = files.path().join(format!("report.{format}"));
+        let file = file.to_string_lossy();
+        let preview = support::offline(&[
+            "diff",
+            "-vv",
+            "--base-source",
+            &b,
+            "--source",
+            &h,
+            "-o",
+            format,
+            "--report-file",
+            &file,
+        ]);
+        assert_eq!(preview.code, 1, "{format}: {}", preview.stderr);
+        let lint = support::offline(&[
+            "lint",
+            "-vv",
+            "--source",
+            &h,
+            "--base-source",
+            &b,
+            "-o",
+            format,
+            "--report-file",
+            &file,
+        ]);
+        assert_eq!(lint.code, 1, "{format}: findings: {}", lint.stdout);
+        for run in [&preview, &lint] {
+            everything.push_str(&run.all_output());
+        }
+        everything.push_str(
+            &std::fs::read_to_string(files.path().join(format!("report.{format}"))).unwrap(),
+        );
+        if format == "text" {
+            assert!(
+                preview.stdout.contains("*** (before)"),
+                "{}",
+                preview.stdout
+            );
+            assert!(
+                lint.stdout.contains("secret-in-env")
+                    && lint.stdout.contains("secret-in-configmap"),
+                "{}",
+                lint.stdout
+            );
+        }
+    }
+    assert!(everything.len() > 20_000, "{}", everything.len());
+    for (needle, what) in canaries() {
+        let hits = everything.matches(needle.as_str()).count();
+        assert_eq!(hits, 0, "{what} appears {hits} times in driftless's output");
+    }
 }

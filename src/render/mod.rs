@@ -13,8 +13,10 @@ mod resolve;
 pub mod yaml;
 
 pub use body::Body;
-pub use object::{ObjectId, Origin, RenderedBy};
-pub use resolve::{DesiredObject, DesiredSet, KindInfo, KindLookup, refresh_kinds, resolve};
+pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
+pub use resolve::{
+    DesiredObject, DesiredSet, KindInfo, KindLookup, crd_kinds, refresh_kinds, resolve,
+};
 
 use std::fmt;
 

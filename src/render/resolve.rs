@@ -145,6 +145,12 @@ pub fn refresh_kinds(objects: &mut [std::sync::Arc<DesiredObject>], lookup: &dyn
     }
 }
 
+/// The kinds the CustomResourceDefinitions among `manifests` define (`served: false`): what
+/// an offline preview knows of custom kinds.
+pub fn crd_kinds(manifests: &[Manifest]) -> Vec<KindInfo> {
+    CrdKinds::from_manifests(manifests).0
+}
+
 /// Kinds defined by CustomResourceDefinitions in the desired set itself.
 struct CrdKinds(Vec<KindInfo>);
 

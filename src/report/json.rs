@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
+use crate::lint::{Change, Finding, LintReport, Severity};
 
 pub fn render_json(report: &Report) -> String {
     serde_json::to_string_pretty(&Doc(report)).unwrap_or_default() + "\n"
@@ -20,11 +21,15 @@ impl Serialize for Doc<'_> {
         let mode = match report.mode {
             Mode::Sync => "sync",
             Mode::Preview => "preview",
+            Mode::Lint => "lint",
         };
         let mut m = s.serialize_map(None)?;
+        // Where an offline preview's comparison started; null against a cluster.
+        m.serialize_entry("base", &report.base)?;
         m.serialize_entry("counts", &counts(|o| report.count(o)))?;
         m.serialize_entry("exitCode", &report.exit_code())?;
         m.serialize_entry("healthCounts", &health_counts(|s| report.count_health(s)))?;
+        m.serialize_entry("lint", &report.lint.as_ref().map(lint))?;
         m.serialize_entry("mode", mode)?;
         m.serialize_entry("namespaces", &Namespaces(&report.namespaces))?;
         m.serialize_entry("revision", &report.revision)?;
@@ -106,5 +111,41 @@ fn object(o: &ObjectReport) -> Value {
         // `healthy`, `unhealthy`, `inProgress`; null when not waited on.
         "health": o.health.as_ref().map(|h| h.state().key()),
         "healthMessage": o.health.as_ref().and_then(|h| h.message()),
+        "fields": o.fields,
+    })
+}
+
+/// The findings: counts of the active ones per severity, and every finding.
+fn lint(report: &LintReport) -> Value {
+    let counts: Map<String, Value> = Severity::ALL
+        .iter()
+        .map(|&s| (s.label().to_string(), json!(report.count(s))))
+        .collect();
+    json!({
+        "counts": counts,
+        "suppressed": report.suppressed(),
+        "added": report.compared.then(|| report.changed(Change::Added)),
+        "fixed": report.compared.then(|| report.changed(Change::Fixed)),
+        "failOn": report.fail_on.map(Severity::label),
+        "failed": report.fails(),
+        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
+    })
+}
+
+fn finding(f: &Finding) -> Value {
+    json!({
+        "check": f.check.id(),
+        "severity": f.severity.label(),
+        "apiVersion": f.object.api_version(),
+        "kind": f.object.kind,
+        "namespace": f.object.namespace,
+        "name": f.object.name,
+        "source": f.origin.to_string(),
+        "path": f.path,
+        "message": f.message,
+        "fix": f.fix(),
+        "suppressed": f.suppressed,
+        // `added` or `fixed` against a base revision; null otherwise.
+        "change": f.change.map(Change::label),
     })
 }

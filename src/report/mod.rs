@@ -1,13 +1,17 @@
 //! What happened (or would happen), per namespace: one [`Report`] type, rendered as text here
 //! and by every other output.
 
+mod budget;
+mod findings;
 mod json;
 mod markdown;
+mod sarif;
 mod text;
 
 pub use json::render_json;
-pub use markdown::render_markdown;
-pub use text::{render_diffs, render_summary};
+pub use markdown::{DEFAULT_COMMENT_SIZE, MarkdownOptions, render_markdown, render_markdown_with};
+pub use sarif::render_sarif;
+pub use text::{render_diffs, render_lint, render_summary};
 
 /// The output formats every report can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -19,18 +23,23 @@ pub enum Format {
     Markdown,
     /// One JSON document with every object, its outcome and its diff.
     Json,
+    /// SARIF 2.1.0: the lint findings, for code scanning.
+    Sarif,
 }
 
 use crate::health::{Health, HealthState};
 use crate::inventory::PruneDecision;
+use crate::lint::LintReport;
 use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
 use crate::render::{ObjectId, Origin};
 
-/// Whether the report is of a sync that wrote, or of a preview (`diff`, `sync --dry-run`).
+/// Whether the report is of a sync that wrote, of a preview (`diff`, `sync --dry-run`), or of
+/// `driftless lint` alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Sync,
     Preview,
+    Lint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,6 +111,9 @@ pub struct ObjectReport {
     pub health: Option<Health>,
     /// For the set's ledger, not for display: what this sync applied or verified.
     pub record: Option<crate::plan::ledger::Record>,
+    /// The changed fields (`spec.replicas`), when the planner knows them (an offline preview):
+    /// what a comment that cannot fit the diff shows instead.
+    pub fields: Vec<String>,
 }
 
 impl ObjectReport {
@@ -125,6 +137,7 @@ impl ObjectReport {
             drift: plan.drift,
             health: None,
             record: plan.record,
+            fields: Vec::new(),
         }
     }
 
@@ -156,6 +169,7 @@ impl ObjectReport {
             drift: None,
             health: None,
             record: None,
+            fields: Vec::new(),
         }
     }
 
@@ -170,15 +184,23 @@ impl ObjectReport {
     /// A desired object not applied because its namespace cannot be synced (`why`).
     pub fn blocked(object: &crate::render::DesiredObject, why: &str) -> ObjectReport {
         ObjectReport {
-            id: object.id.clone(),
-            origin: Some(object.origin.clone()),
             outcome: Outcome::Failed,
-            diff: String::new(),
             message: Some(why.to_string()),
-            conflict: None,
-            drift: None,
-            health: None,
-            record: None,
+            ..ObjectReport::out_of_scope(object.clone())
+        }
+    }
+
+    /// The line of an object an offline preview compared (see [`crate::preview`]).
+    pub fn previewed(
+        object: &crate::render::DesiredObject,
+        outcome: Outcome,
+        diff: String,
+    ) -> ObjectReport {
+        ObjectReport {
+            outcome,
+            diff,
+            message: None,
+            ..ObjectReport::out_of_scope(object.clone())
         }
     }
 
@@ -194,6 +216,7 @@ impl ObjectReport {
             drift: None,
             health: None,
             record: None,
+            fields: Vec::new(),
         }
     }
 }
@@ -234,6 +257,11 @@ pub struct Report {
     /// The revision the desired state came from, when the source has one.
     pub revision: Option<String>,
     pub namespaces: Vec<NamespaceReport>,
+    /// What an offline preview compared with (`revision 4f2a9c1...`, a directory); `None` for a
+    /// preview against the cluster.
+    pub base: Option<String>,
+    /// The lint findings of the revision (and, against a base, how the change moves them).
+    pub lint: Option<LintReport>,
 }
 
 impl Report {
@@ -244,6 +272,8 @@ impl Report {
             source,
             revision,
             namespaces: Vec::new(),
+            base: None,
+            lint: None,
         }
     }
 
@@ -316,16 +346,25 @@ impl Report {
         self.objects().filter(|o| o.outcome == outcome).count()
     }
 
+    /// Whether lint findings at or above `--fail-on` fail the run.
+    pub fn lint_fails(&self) -> bool {
+        self.lint.as_ref().is_some_and(LintReport::fails)
+    }
+
     /// `kubectl diff` convention for previews (0 in sync, 1 differences, 2 error); a sync exits
-    /// 0 when everything applied and 2 on any failure.
+    /// 0 when everything applied and 2 on any failure. Findings at or above `--fail-on` are a
+    /// failure (2); `lint` alone exits 1 for them, as a preview does for changes.
     pub fn exit_code(&self) -> i32 {
-        match (self.mode, self.failed(), self.changed()) {
-            (_, true, _) => 2,
-            (Mode::Preview, false, true) => 1,
+        match (self.mode, self.failed(), self.changed(), self.lint_fails()) {
+            (Mode::Lint, _, _, fails) => i32::from(fails),
+            (_, true, _, _) | (_, _, _, true) => 2,
+            (Mode::Preview, false, true, _) => 1,
             _ => 0,
         }
     }
 }
 
+#[cfg(test)]
+mod comment_tests;
 #[cfg(test)]
 mod tests;

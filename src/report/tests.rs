@@ -23,6 +23,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         drift: None,
         health: None,
         record: None,
+        fields: Vec::new(),
     }
 }
 

@@ -9,10 +9,10 @@ use crate::plan::namespace_label;
 /// The per-namespace summary: counts, then each object that is not unchanged, by name.
 pub fn render_summary(report: &Report) -> String {
     let mut out = String::new();
-    let verb = if report.mode == Mode::Preview {
-        "diff"
-    } else {
-        "sync"
+    let verb = match report.mode {
+        Mode::Preview => "diff",
+        Mode::Sync => "sync",
+        Mode::Lint => return render_lint(report),
     };
     let _ = write!(
         out,
@@ -21,6 +21,9 @@ pub fn render_summary(report: &Report) -> String {
     );
     if let Some(rev) = &report.revision {
         let _ = write!(out, " at {rev}");
+    }
+    if let Some(base) = &report.base {
+        let _ = write!(out, " against {base} (offline: no cluster)");
     }
     out.push('\n');
     for ns in &report.namespaces {
@@ -91,6 +94,25 @@ pub fn render_summary(report: &Report) -> String {
         let _ = write!(out, "; health: {}", states.join(", "));
     }
     out.push('\n');
+    if let Some(lint) = &report.lint {
+        out.push_str(&super::findings::text(lint));
+    }
+    out
+}
+
+/// `driftless lint`: what was linted, then the findings.
+pub fn render_lint(report: &Report) -> String {
+    let mut out = format!("driftless lint of {}", report.source);
+    if let Some(rev) = &report.revision {
+        let _ = write!(out, " at {rev}");
+    }
+    if let Some(base) = &report.base {
+        let _ = write!(out, " against {base}");
+    }
+    out.push('\n');
+    if let Some(lint) = &report.lint {
+        out.push_str(&super::findings::text(lint));
+    }
     out
 }
 

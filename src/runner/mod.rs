@@ -14,6 +14,7 @@ use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::inventory::SetLock;
+use crate::lint::LintSettings;
 use crate::render;
 use crate::report::{Mode, Report};
 use crate::settings::SetSettings;
@@ -37,6 +38,8 @@ pub struct Runner {
     broken_revision: Option<String>,
     /// Stops the whole run (a signal); each pass gets a child of it.
     halt: Halt,
+    /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
+    lint: Option<LintSettings>,
 }
 
 /// One pass: what started it, what reading the source took, and what it did.
@@ -101,7 +104,14 @@ impl Runner {
             live_revision: None,
             broken_revision: None,
             halt: Halt::new(),
+            lint: None,
         }
+    }
+
+    /// Lints every revision before planning it (see [`crate::lint`]).
+    pub fn linted(mut self, settings: LintSettings) -> Runner {
+        self.lint = Some(settings);
+        self
     }
 
     /// Uses a connected cluster (shared by the agent's sets) instead of connecting.
@@ -224,6 +234,20 @@ impl Runner {
             }
         };
         self.broken_revision = None;
+        let lint = match &self.lint {
+            Some(settings) => Some(
+                settings
+                    .run(&self.settings.source, &rendered)
+                    .map_err(|e| self.not_applied(e, revision.as_deref()))?,
+            ),
+            None => None,
+        };
+        if let Some(lint) = lint
+            .as_ref()
+            .filter(|l| l.fails() && !self.settings.sync.dry_run)
+        {
+            return Err(self.not_applied(Error::Refused(lint.refusal()), revision.as_deref()));
+        }
         let cluster = match self.cluster.take() {
             Some(c) => c,
             None => Cluster::connect(&self.connect).await?,
@@ -252,7 +276,8 @@ impl Runner {
         if let Some(timer) = deadline {
             timer.abort();
         }
-        let report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
+        let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
+        report.lint = lint;
         self.last_revision = revision;
         if report.mode == Mode::Sync && !report.failed() {
             self.live_revision = report.revision.clone();

@@ -43,6 +43,9 @@ pub struct Snapshot {
     pub tree: Vec<TreeFile>,
 }
 
+/// Largest settings file read at a source root (see [`Source::root_file`]).
+pub const ROOT_FILE_LIMIT: u64 = 1 << 20;
+
 /// File extensions that hold manifests.
 pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
@@ -150,6 +153,40 @@ impl Source {
                 origin: self.describe(),
                 reason: format!("no answer within {}s (--fetch-timeout)", timeout.as_secs()),
             }),
+        }
+    }
+
+    /// A file at the source root that is no manifest (the lint configuration), as of `revision`
+    /// (a Git commit already fetched); `None` when there is none.
+    pub fn root_file(&self, revision: Option<&str>, name: &str) -> Result<Option<String>> {
+        match (self, revision) {
+            (Source::Dir(root), _) => {
+                let path = root.join(name);
+                if !root.is_dir() || !path.is_file() {
+                    return Ok(None);
+                }
+                let fail = |reason: String| Error::Source {
+                    path: path.clone(),
+                    reason,
+                };
+                // As for manifests: nothing outside the source is read, and nothing huge.
+                let inside = match (path.canonicalize(), root.canonicalize()) {
+                    (Ok(file), Ok(root)) => file.starts_with(root),
+                    _ => false,
+                };
+                if !inside {
+                    return Err(fail("a symlink that leaves the source".into()));
+                }
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if size > ROOT_FILE_LIMIT {
+                    return Err(fail(format!("larger than {ROOT_FILE_LIMIT} bytes")));
+                }
+                std::fs::read_to_string(&path)
+                    .map(Some)
+                    .map_err(|e| fail(format!("cannot read: {e}")))
+            }
+            (Source::Git(git), Some(revision)) => git.root_file(revision, name),
+            (Source::Git(_), None) => Ok(None),
         }
     }
 

@@ -124,6 +124,10 @@ impl TestRepo {
         std::fs::write(path, content).expect("write");
     }
 
+    pub fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.work.path().join(rel)).expect("remove");
+    }
+
     pub fn symlink(&self, rel: &str, target: &str) {
         std::os::unix::fs::symlink(target, self.work.path().join(rel)).expect("symlink");
     }

@@ -283,6 +283,37 @@ pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> R
     run
 }
 
+/// Runs `driftless ARGS` from the repository root with no cluster at all: a kubeconfig that
+/// does not exist, no `KUBECONFIG`, no home. Anything that tried to connect would fail.
+pub fn offline(args: &[&str]) -> Run {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .current_dir(repo_root())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("KUBECONFIG")
+        .env("HOME", home.path())
+        .env(
+            "DRIFTLESS_KUBECONFIG",
+            home.path().join("no-such-kubeconfig"),
+        )
+        .output()
+        .expect("run driftless");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!(
+        "$ driftless {}\n-> exit {}\n{}{}",
+        args.join(" "),
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
 /// Runs `driftless sync --source DIR EXTRA...`.
 pub fn sync(source: &Path, extra: &[&str]) -> Run {
     let source = source.to_string_lossy();

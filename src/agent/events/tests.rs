@@ -30,6 +30,7 @@ fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> Object
         drift: None,
         health: None,
         record: None,
+        fields: Vec::new(),
     }
 }
 

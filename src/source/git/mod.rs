@@ -116,6 +116,30 @@ impl GitSource {
         Ok((Some(snapshot), downloaded))
     }
 
+    /// A file at the source root (`--path`) of a fetched `revision`; `None` when it has none.
+    pub fn root_file(&self, revision: &str, name: &str) -> Result<Option<String>> {
+        let subpath = tree::check_subpath(&self.spec.path).map_err(|e| self.fail(e.reason))?;
+        let repo = self.open_cache()?;
+        let oid = Oid::from_str(revision).map_err(|e| self.fail(e.message()))?;
+        let commit = repo.find_commit(oid).map_err(|e| self.fail(e.message()))?;
+        let tree = commit.tree().map_err(|e| self.fail(e.message()))?;
+        let Ok(entry) = tree.get_path(&subpath.join(name)) else {
+            return Ok(None);
+        };
+        let Ok(blob) = repo.find_blob(entry.id()) else {
+            return Ok(None);
+        };
+        if blob.size() as u64 > super::ROOT_FILE_LIMIT {
+            return Err(self.fail(format!(
+                "{name} is larger than {} bytes",
+                super::ROOT_FILE_LIMIT
+            )));
+        }
+        String::from_utf8(blob.content().to_vec())
+            .map(Some)
+            .map_err(|_| self.fail(format!("{name} is not valid UTF-8")))
+    }
+
     /// The revision last synced from this source on this machine, if any.
     pub fn last_synced(&self) -> Option<String> {
         std::fs::read_to_string(self.repo_dir.join(STATE_FILE))
