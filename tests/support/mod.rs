@@ -293,6 +293,9 @@ pub fn offline(args: &[&str]) -> Run {
         .env_remove("RUST_LOG")
         .env_remove("KUBECONFIG")
         .env("HOME", home.path())
+        // The pinned renderers: the example's chart and overlays render offline too.
+        .env("DRIFTLESS_HELM_BINARY", renderers::helm())
+        .env("DRIFTLESS_KUSTOMIZE_BINARY", renderers::kubectl())
         .env(
             "DRIFTLESS_KUBECONFIG",
             home.path().join("no-such-kubeconfig"),
