@@ -447,6 +447,8 @@ impl Builder<'_> {
         if url.has_password() {
             return self.fail(line, "the URL holds a password: put it in a file mounted from a Secret, and name it in tokenFile");
         }
+        // Credential files come from Secrets mounted later or rotated: one missing now is a
+        // warning, and each fetch that needs it fails (reported) until it appears.
         for (key, file) in [
             ("tokenFile", &config.token_file),
             ("sshKeyFile", &config.ssh_key_file),
@@ -456,7 +458,7 @@ impl Builder<'_> {
             if let Some(file) = file
                 && let Err(e) = std::fs::metadata(file)
             {
-                return self.fail(line, format!("{key} {}: {e}", file.display()));
+                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches fail until it is readable", file.display());
             }
         }
         let auth = GitAuth {
