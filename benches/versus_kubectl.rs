@@ -11,8 +11,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "cluster.rs"]
+mod cluster;
 #[path = "corpus.rs"]
 mod corpus;
+
+use cluster::{Requests, count, identity, machine, repo};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,24 +26,11 @@ use std::time::{Duration, Instant};
 const REPEATS: usize = 5;
 const COLD_REPEATS: usize = 3;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// One timed run of a command.
 struct Sample {
     seconds: f64,
     peak_kib: u64,
     requests: Requests,
-}
-
-#[derive(Default, Clone)]
-struct Requests {
-    total: usize,
-    dry_runs: usize,
-    lists: usize,
-    gets: usize,
-    throttled: usize,
 }
 
 /// The control plane and the two identities.
@@ -108,48 +99,6 @@ fn start(throttle: bool) -> Bench {
     }
 }
 
-/// A cluster-admin ServiceAccount (never `system:masters`: the server throttles it like any
-/// client) and a kubeconfig with its token.
-fn identity(admin: &Path, dir: &Path, name: &str) -> (PathBuf, String) {
-    let kubectl = |args: &[&str]| {
-        let out = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(admin)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    kubectl(&["create", "namespace", name]);
-    kubectl(&["-n", name, "create", "serviceaccount", name]);
-    let subject = format!("{name}:{name}");
-    kubectl(&[
-        "create",
-        "clusterrolebinding",
-        name,
-        "--clusterrole=cluster-admin",
-        &format!("--serviceaccount={subject}"),
-    ]);
-    let token = kubectl(&["-n", name, "create", "token", name, "--duration=10h"]);
-    let config = std::fs::read_to_string(admin).unwrap();
-    let config: String = config
-        .lines()
-        .map(|l| match l.trim_start().starts_with("token:") {
-            true => format!("    token: {token}"),
-            false => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let path = dir.join(format!("{name}.kubeconfig"));
-    std::fs::write(&path, config).unwrap();
-    (path, format!("system:serviceaccount:{name}:{name}"))
-}
-
 /// Runs `cmd` under GNU time; returns the sample and the exit code.
 fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
     let mark = std::fs::metadata(&bench.audit)
@@ -192,32 +141,6 @@ fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
         },
         out.status.code().unwrap_or(-1),
     )
-}
-
-fn count(log: &Path, from: u64, user: &str) -> Requests {
-    let bytes = std::fs::read(log).unwrap_or_default();
-    let mut r = Requests::default();
-    for line in String::from_utf8_lossy(&bytes[from as usize..]).lines() {
-        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if e["stage"] != "ResponseComplete" || e["user"]["username"] != user {
-            continue;
-        }
-        if e["responseStatus"]["code"] == 429 {
-            r.throttled += 1;
-            continue;
-        }
-        r.total += 1;
-        let uri = e["requestURI"].as_str().unwrap_or_default();
-        match e["verb"].as_str().unwrap_or_default() {
-            "patch" if uri.contains("dryRun=All") => r.dry_runs += 1,
-            "list" => r.lists += 1,
-            "get" => r.gets += 1,
-            _ => {}
-        }
-    }
-    r
 }
 
 fn driftless(bench: &Bench, bin: &Path, cmd: &str, src: &Path, set: &str) -> Command {
@@ -463,23 +386,6 @@ fn throttled(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
             s.peak_kib as f64 / 1024.0
         );
     }
-}
-
-fn machine() -> String {
-    let cpus = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_default();
-    format!("{cpus} cores ({model}), API server v1.20.2 on the same machine")
 }
 
 fn kubectl_version() -> String {

@@ -159,7 +159,10 @@ fn credentials_stay_out_of_the_file() {
 #[test]
 fn the_shipped_configs_are_valid() {
     for (path, text) in [
-        ("deploy/base/config.yaml", include_str!("../../../deploy/base/config.yaml")),
+        (
+            "deploy/base/config.yaml",
+            include_str!("../../../deploy/base/config.yaml"),
+        ),
         (
             "examples/platform-repo/.driftless/agent.yaml",
             include_str!("../../../examples/platform-repo/.driftless/agent.yaml"),

@@ -1,0 +1,105 @@
+//! What the benchmarks share: the repository, the machine, a cluster-admin ServiceAccount to
+//! run a tool as, and request counts per identity from the API server's audit log.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[derive(Default, Clone)]
+pub struct Requests {
+    pub total: usize,
+    pub dry_runs: usize,
+    pub lists: usize,
+    pub gets: usize,
+    pub throttled: usize,
+}
+
+/// A cluster-admin ServiceAccount (never `system:masters`: the server throttles it like any
+/// client) and a kubeconfig with its token.
+pub fn identity(admin: &Path, dir: &Path, name: &str) -> (PathBuf, String) {
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(admin)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    kubectl(&["create", "namespace", name]);
+    kubectl(&["-n", name, "create", "serviceaccount", name]);
+    let subject = format!("{name}:{name}");
+    kubectl(&[
+        "create",
+        "clusterrolebinding",
+        name,
+        "--clusterrole=cluster-admin",
+        &format!("--serviceaccount={subject}"),
+    ]);
+    let token = kubectl(&["-n", name, "create", "token", name, "--duration=10h"]);
+    let config = std::fs::read_to_string(admin).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| match l.trim_start().starts_with("token:") {
+            true => format!("    token: {token}"),
+            false => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join(format!("{name}.kubeconfig"));
+    std::fs::write(&path, config).unwrap();
+    (path, format!("system:serviceaccount:{name}:{name}"))
+}
+
+pub fn count(log: &Path, from: u64, user: &str) -> Requests {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let mut r = Requests::default();
+    for line in String::from_utf8_lossy(&bytes[from as usize..]).lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if e["stage"] != "ResponseComplete" || e["user"]["username"] != user {
+            continue;
+        }
+        if e["responseStatus"]["code"] == 429 {
+            r.throttled += 1;
+            continue;
+        }
+        r.total += 1;
+        let uri = e["requestURI"].as_str().unwrap_or_default();
+        match e["verb"].as_str().unwrap_or_default() {
+            "patch" if uri.contains("dryRun=All") => r.dry_runs += 1,
+            "list" => r.lists += 1,
+            "get" => r.gets += 1,
+            _ => {}
+        }
+    }
+    r
+}
+
+pub fn machine() -> String {
+    let cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    format!("{cpus} cores ({model}), API server v1.20.2 on the same machine")
+}
