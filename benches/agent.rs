@@ -1,0 +1,330 @@
+//! The agent at rest and under failover, on the generated 1,000-object corpus: its resident memory
+//! once synced, the API requests it makes per idle interval (from the server's audit log, by its
+//! identity, Lease traffic apart), and how long a standby takes to lead after the leader is
+//! killed with SIGKILL.
+//!
+//!   cargo bench --bench agent                              # 1,000 objects in 10 namespaces
+//!   DRIFTLESS_BENCH_INTERVAL=30 DRIFTLESS_BENCH_FAILOVERS=5 cargo bench --bench agent
+//!
+//! It starts a control plane of its own with `scripts/kube-testenv` (no node: the agent runs as a
+//! process here); run nothing else meanwhile.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "cluster.rs"]
+mod cluster;
+#[path = "corpus.rs"]
+mod corpus;
+
+use cluster::{count, identity, machine, repo};
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OBJECTS: usize = 1000;
+const NAMESPACES: usize = 10;
+const SET: &str = "bench";
+
+struct ControlPlane {
+    dir: PathBuf,
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/kube-testenv"))
+            .args(["down", &self.dir.to_string_lossy()])
+            .status();
+    }
+}
+
+struct Agent {
+    child: Child,
+    port: u16,
+    name: String,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let interval = env_number("DRIFTLESS_BENCH_INTERVAL", 30);
+    let failovers = env_number("DRIFTLESS_BENCH_FAILOVERS", 5) as usize;
+    let built = Command::new("cargo")
+        .args(["build", "--release", "--bin", "driftless"])
+        .status()
+        .unwrap();
+    assert!(built.success(), "build driftless --release");
+    let bin = repo().join("target/release/driftless");
+
+    let dir = std::env::temp_dir().join(format!("driftless-bench-agent-{}", std::process::id()));
+    let up = Command::new(repo().join("scripts/kube-testenv"))
+        .args(["up", &dir.to_string_lossy()])
+        .status()
+        .unwrap();
+    assert!(up.success(), "start the control plane");
+    let plane = ControlPlane { dir: dir.clone() };
+    let audit = dir.join("logs/audit.log");
+    let (kubeconfig, user) = identity(&dir.join("kubeconfig"), &dir, "bench-agent");
+    let config = source(&dir, interval);
+    println!("machine: {}", machine());
+    println!(
+        "corpus: {OBJECTS} objects in {NAMESPACES} namespaces, {} kinds; interval {interval}s",
+        corpus::KINDS.len()
+    );
+
+    let mut leader = Agent::start(&bin, &kubeconfig, &config, &dir, "agent-a");
+    let synced = Instant::now();
+    wait_for(Duration::from_secs(300), || applied(&leader));
+    println!(
+        "first sync: {:.1}s from start",
+        synced.elapsed().as_secs_f64()
+    );
+
+    idle(&leader, &audit, &user, interval);
+    failover(&bin, &kubeconfig, &config, &dir, &mut leader, failovers);
+    drop(leader);
+    drop(plane);
+}
+
+/// The corpus as a Git repository, and an agent config with one pruning set reading it.
+fn source(dir: &Path, interval: u64) -> PathBuf {
+    let tree = dir.join("repo");
+    corpus::write(&tree, "bench", NAMESPACES, OBJECTS / NAMESPACES, "v1");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(&tree)
+            .args(["-c", "user.name=bench", "-c", "user.email=bench@localhost"])
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "corpus"]);
+    let config = dir.join("agent.yaml");
+    let text = format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
+         source:\n      git: {{url: 'file://{}', revision: main}}\n    interval: {interval}s\n    \
+         prune: {{enabled: true}}\n",
+        tree.display()
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+impl Agent {
+    fn start(bin: &Path, kubeconfig: &Path, config: &Path, dir: &Path, name: &str) -> Agent {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let child = Command::new(bin)
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("RUST_LOG")
+            .args(["--log-format", "json", "agent", "--config"])
+            .arg(config)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--identity", name])
+            .arg("--cache-dir")
+            .arg(dir.join(format!("{name}-cache")))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Agent {
+            child,
+            port,
+            name: name.into(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).ok()?;
+        let (head, body) = raw.split_once("\r\n\r\n")?;
+        head.contains(" 200 ").then(|| body.to_string())
+    }
+
+    /// `driftless_is_leader{set}` from `/metrics`.
+    fn leading(&self) -> bool {
+        self.get("/metrics").is_some_and(|m| {
+            m.lines()
+                .any(|l| l.starts_with("driftless_is_leader{") && l.ends_with(" 1"))
+        })
+    }
+
+    /// (VmRSS, VmHWM) in KiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+/// The set's last pass succeeded on the repository's head.
+fn applied(agent: &Agent) -> bool {
+    let Some(report) = agent.get("/report") else {
+        return false;
+    };
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap_or_default();
+    let set = &report["sets"][0];
+    (set["result"] == "synced" || set["result"] == "unchanged")
+        && set["lastAppliedRevision"].is_string()
+}
+
+fn wait_for(within: Duration, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < within, "not reached within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Memory and requests while nothing changes, over a few intervals.
+fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
+    const INTERVALS: u64 = 4;
+    // Let the first pass's tail (Events, status) settle before the window opens.
+    std::thread::sleep(Duration::from_secs(interval));
+    let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
+    let window = Duration::from_secs(interval * INTERVALS);
+    std::thread::sleep(window);
+    let (rss, peak) = agent.memory();
+    let lines = audit_lines(audit, mark, user);
+    let leases = lines
+        .iter()
+        .filter(|(_, uri)| uri.contains("/leases"))
+        .count();
+    let other = lines.len() - leases;
+    let lists = lines.iter().filter(|(verb, _)| verb == "list").count();
+    let writes = lines
+        .iter()
+        .filter(|(verb, uri)| {
+            !uri.contains("/leases") && !["get", "list", "watch"].contains(&verb.as_str())
+        })
+        .count();
+    let pairs = NAMESPACES * corpus::KINDS.len();
+    let counted = count(audit, mark, user);
+    println!(
+        "idle over {INTERVALS} intervals of {interval}s: RSS {:.1} MiB (peak {:.1} MiB since start)",
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    println!(
+        "  per interval: {:.1} requests besides the Lease ({:.1} LIST, {:.1} writes; \
+         {pairs} (namespace, kind) pairs + the set's inventory), {:.1} Lease requests; \
+         {} throttled in all",
+        other as f64 / INTERVALS as f64,
+        lists as f64 / INTERVALS as f64,
+        writes as f64 / INTERVALS as f64,
+        leases as f64 / INTERVALS as f64,
+        counted.throttled
+    );
+    let mut by_kind: std::collections::BTreeMap<String, usize> = Default::default();
+    for (verb, uri) in &lines {
+        let path = uri.split('?').next().unwrap_or(uri);
+        let resource = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
+        *by_kind.entry(format!("{verb} {resource}")).or_default() += 1;
+    }
+    println!("  by verb and last path segment over the window: {by_kind:?}");
+}
+
+/// (verb, requestURI) of every request `user` made after `from`, 429s left out.
+fn audit_lines(log: &Path, from: u64, user: &str) -> Vec<(String, String)> {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    String::from_utf8_lossy(&bytes[from as usize..])
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["stage"] == "ResponseComplete" && e["user"]["username"] == user)
+        .filter(|e| e["responseStatus"]["code"] != 429)
+        .map(|e| {
+            (
+                e["verb"].as_str().unwrap_or_default().to_string(),
+                e["requestURI"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A standby beside the leader; then, `times` times, SIGKILL the leader and time until the
+/// standby leads (its `driftless_is_leader` is 1) and until its first pass as leader is done.
+fn failover(
+    bin: &Path,
+    kubeconfig: &Path,
+    config: &Path,
+    dir: &Path,
+    leader: &mut Agent,
+    times: usize,
+) {
+    let names = ["agent-a", "agent-b"];
+    let mut standby = Agent::start(bin, kubeconfig, config, dir, names[1]);
+    let mut leads = Vec::new();
+    let mut passes = Vec::new();
+    for round in 0..times {
+        wait_for(Duration::from_secs(60), || {
+            standby.get("/healthz").is_some()
+        });
+        // A standby that has polled the Lease at least once.
+        std::thread::sleep(Duration::from_secs(5));
+        assert!(
+            leader.leading(),
+            "{} leads before round {round}",
+            leader.name
+        );
+        let _ = leader.child.kill();
+        let _ = leader.child.wait();
+        let killed = Instant::now();
+        wait_for(Duration::from_secs(120), || standby.leading());
+        leads.push(killed.elapsed().as_secs_f64());
+        wait_for(Duration::from_secs(300), || applied(&standby));
+        passes.push(killed.elapsed().as_secs_f64());
+        let next = if standby.name == names[0] {
+            names[1]
+        } else {
+            names[0]
+        };
+        let fresh = Agent::start(bin, kubeconfig, config, dir, next);
+        *leader = std::mem::replace(&mut standby, fresh);
+    }
+    let summary = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        format!(
+            "median {:.1}s, max {:.1}s, all {:?}",
+            s[s.len() / 2],
+            s[s.len() - 1],
+            v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>()
+        )
+    };
+    println!("failover after SIGKILL of the leader, {times} times:");
+    println!("  standby leads: {}", summary(&leads));
+    println!("  its first pass done: {}", summary(&passes));
+    drop(standby);
+}
