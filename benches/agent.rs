@@ -211,8 +211,9 @@ fn wait_for(within: Duration, mut ready: impl FnMut() -> bool) {
 /// Memory and requests while nothing changes, over a few intervals.
 fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
     const INTERVALS: u64 = 4;
-    // Let the first pass's tail (Events, status) settle before the window opens.
-    std::thread::sleep(Duration::from_secs(interval));
+    // The first passes learn which namespaces exist (the first ran before they did): the
+    // window opens after two intervals.
+    std::thread::sleep(Duration::from_secs(interval * 2));
     let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
     let window = Duration::from_secs(interval * INTERVALS);
     std::thread::sleep(window);
@@ -230,7 +231,7 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
             !uri.contains("/leases") && !["get", "list", "watch"].contains(&verb.as_str())
         })
         .count();
-    let pairs = NAMESPACES * corpus::KINDS.len();
+    let pairs = NAMESPACES * corpus::KINDS.len() + 1;
     let counted = count(audit, mark, user);
     println!(
         "idle over {INTERVALS} intervals of {interval}s: RSS {:.1} MiB (peak {:.1} MiB since start)",
@@ -239,7 +240,8 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
     );
     println!(
         "  per interval: {:.1} requests besides the Lease ({:.1} LIST, {:.1} writes; \
-         {pairs} (namespace, kind) pairs + the set's inventory), {:.1} Lease requests; \
+         {pairs} (namespace, kind) pairs and the cluster's Namespaces, + the set's inventory), \
+         {:.1} Lease requests; \
          {} throttled in all",
         other as f64 / INTERVALS as f64,
         lists as f64 / INTERVALS as f64,

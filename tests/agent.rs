@@ -287,3 +287,144 @@ fn agent_check_names_the_config_line() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// `sha256=<hex>` of `body` with `secret`, as GitHub signs a call.
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+fn fetches(agent: &AgentProcess) -> f64 {
+    parse_openmetrics(&agent.body("/metrics"))
+        .iter()
+        .filter(|(series, _)| series.starts_with("driftless_git_fetches_total"))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_signed_webhook_fetches_now_and_a_bad_one_changes_nothing() {
+    let (set, ns) = (support::unique("agent"), support::unique("dl-hook"));
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let repo = TestRepo::local();
+    let write = |value: &str| {
+        repo.write(
+            "app.yaml",
+            &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", value)),
+        );
+        repo.commit(value)
+    };
+    write("v1");
+    let secret = "webhook-s3cret";
+    ws.write("hook-secret", &format!("{secret}\n"));
+    // An hour between polls: only a webhook fetches.
+    let config = format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {set}\n    \
+         source:\n      git: {{url: '{}', revision: main}}\n    interval: 1h\n    \
+         webhook: {{provider: github, secretFile: '{}'}}\n",
+        repo.file_url(),
+        ws.file("hook-secret").display()
+    );
+    ws.write("agent.yaml", &config);
+    let leader = AgentProcess::start(&ws.file("agent.yaml"), "hook-a", ws.path());
+    leader.wait_ready().await;
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v1") }).await,
+        "{}",
+        leader.log()
+    );
+    let path = format!("/hook/{set}");
+    let push = br#"{"ref":"refs/heads/main"}"#;
+
+    // Unsigned, badly signed, signed with another secret: 401, and nothing is fetched.
+    write("v2");
+    let before = fetches(&leader);
+    let good = github_signature(secret, push);
+    let mut tampered = good.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    let other = github_signature("other", push);
+    for headers in [
+        vec![],
+        vec![("X-Hub-Signature-256", "sha256=00")],
+        vec![("X-Hub-Signature-256", tampered.as_str())],
+        vec![("X-Hub-Signature-256", other.as_str())],
+        vec![("X-Gitlab-Token", secret)],
+    ] {
+        let (status, body) = leader.post(&path, &headers, push);
+        assert_eq!(status, 401, "{headers:?}: {body}");
+    }
+    // A changed body under a good signature.
+    let (status, _) = leader.post(
+        &path,
+        &[("X-Hub-Signature-256", &good)],
+        br#"{"ref":"refs/heads/evil"}"#,
+    );
+    assert_eq!(status, 401);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fetches(&leader), before, "a refused call fetched");
+    assert_eq!(value_of(&ns, "app").await.as_deref(), Some("v1"));
+    let samples = parse_openmetrics(&leader.body("/metrics"));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_webhook_calls_total",
+            &["result=\"unauthorized\""]
+        ),
+        Some(6.0),
+        "{samples:?}"
+    );
+    // A secret never shows in what the agent says.
+    assert!(!leader.log().contains(secret));
+
+    // GitHub's ping is answered and fetches nothing; a signed push fetches now.
+    let (status, _) = leader.post(
+        &path,
+        &[("X-Hub-Signature-256", &good), ("X-GitHub-Event", "ping")],
+        push,
+    );
+    assert_eq!(status, 200);
+    let (status, body) = leader.post(&path, &[("X-Hub-Signature-256", &good)], push);
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
+        "{}",
+        leader.log()
+    );
+    let (status, _) = leader.post("/hook/no-such-set", &[("X-Hub-Signature-256", &good)], push);
+    assert_eq!(status, 404);
+    let (status, _) = leader.post(&path, &[], &vec![b'x'; 1024 * 1024 + 1]);
+    assert_eq!(status, 413, "the body is capped at 1 MiB");
+
+    // A call that reaches the standby is passed on to the leader.
+    let standby = AgentProcess::start(&ws.file("agent.yaml"), "hook-b", ws.path());
+    standby.wait_ready().await;
+    write("v3");
+    let (status, body) = standby.post(&path, &[("X-Hub-Signature-256", &good)], push);
+    assert_eq!(status, 202, "{body}\n{}", standby.log());
+    assert!(
+        support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v3") }).await,
+        "{}",
+        leader.log()
+    );
+    let samples = parse_openmetrics(&standby.body("/metrics"));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_webhook_calls_total",
+            &["result=\"forwarded\""]
+        ),
+        Some(1.0),
+        "{samples:?}"
+    );
+    support::delete_namespaces(&[ns]).await;
+}

@@ -61,6 +61,13 @@ async fn conflicts_name_the_manager_and_kubectl_drift_is_taken_back() {
         deployments.get("web").await.unwrap().spec.unwrap().replicas,
         Some(5)
     );
+    let json = env.run("diff", &["--output", "json"]);
+    assert_eq!(
+        json.reason_of("Deployment", &ns, "web").as_deref(),
+        Some("Conflict"),
+        "{}",
+        json.stdout
+    );
     assert_eq!(env.run("sync", &["--force-conflicts"]).code, 0);
     assert_eq!(
         deployments.get("web").await.unwrap().spec.unwrap().replicas,
@@ -129,6 +136,13 @@ async fn existing_objects_are_adopted_only_with_adopt() {
             .clone()
     };
     assert_eq!(value().await, "hand-made");
+    let json = env.run("diff", &["--output", "json"]);
+    assert_eq!(
+        json.reason_of("ConfigMap", &ns, "cm-0").as_deref(),
+        Some("NotAdopted"),
+        "{}",
+        json.stdout
+    );
     let adopted = env.run("sync", &["--adopt"]);
     assert_eq!(adopted.code, 0);
     assert_eq!(value().await, "v");

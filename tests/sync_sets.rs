@@ -169,6 +169,13 @@ async fn an_object_another_set_owns_is_a_conflict_even_with_adopt() {
             .stderr
             .contains(&format!("owned by sync set \"{}\"", b.set))
     );
+    let json = a.run("diff", &["--output", "json"]);
+    assert_eq!(
+        json.reason_of("ConfigMap", &ns, "cm-1").as_deref(),
+        Some("OwnedByOtherSet"),
+        "{}",
+        json.stdout
+    );
     a.cleanup(&[&ns]).await;
     b.cleanup(&[]).await;
 }

@@ -6,13 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 
+use super::hook::MAX_BODY;
 use super::metrics::Metrics;
+use super::receiver::{self, HookState, Hooks};
 use super::state::{AgentState, SetStatus};
 use crate::halt::Halt;
 
@@ -21,6 +24,14 @@ struct Shared {
     state: Arc<AgentState>,
     metrics: Arc<Metrics>,
     identity: Arc<str>,
+}
+
+/// `POST /hook/<set>`, on a listener of its own.
+pub fn hook_router(hooks: Hooks, metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/hook/{set}", post(receiver::hook))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(HookState { hooks, metrics })
 }
 
 pub fn router(state: Arc<AgentState>, metrics: Arc<Metrics>, identity: &str) -> Router {
@@ -41,9 +52,10 @@ pub async fn serve(
     listen: SocketAddr,
     router: Router,
     halt: Halt,
+    what: &'static str,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(%listen, "serving /metrics, /healthz, /readyz, /report");
+    tracing::info!(%listen, "serving {what}");
     Ok(tokio::spawn(async move {
         let shutdown = async move { halt.halted().await };
         if let Err(e) = axum::serve(listener, router)

@@ -36,6 +36,8 @@ struct ObjectLabels {
     namespace: String,
     kind: String,
     outcome: String,
+    /// The typed reason of a skipped, failed, held or not attempted object; empty otherwise.
+    reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,6 +72,7 @@ pub struct Metrics {
     revisions: std::sync::Mutex<std::collections::HashMap<String, String>>,
     leader: Family<SetLabels, Gauge>,
     takeovers: Family<TakeoverLabels, Counter>,
+    webhooks: Family<FetchLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -133,7 +136,14 @@ impl Metrics {
             "Times this replica took the set's Lease, by how the previous holder left it",
             takeovers.clone(),
         );
+        let webhooks = Family::<FetchLabels, Counter>::default();
+        registry.register(
+            "webhook_calls",
+            "Webhook calls: accepted, forwarded (to the leader), ping, unauthorized, limited, unavailable",
+            webhooks.clone(),
+        );
         Metrics {
+            webhooks,
             takeovers,
             registry,
             runs,
@@ -178,6 +188,15 @@ impl Metrics {
             });
         }
         self.revision.get_or_create(&labels).set(1);
+    }
+
+    /// Counts one webhook call by what became of it.
+    pub fn webhook_call(&self, set: &str, result: &str) {
+        let labels = FetchLabels {
+            set: set.into(),
+            result: result.into(),
+        };
+        self.webhooks.get_or_create(&labels).inc();
     }
 
     /// Counts one pass.
@@ -226,6 +245,7 @@ impl Metrics {
                     namespace: namespace.into(),
                     kind: o.id.kind.clone(),
                     outcome: o.outcome.key().into(),
+                    reason: o.reason.map_or("", |r| r.label()).into(),
                 };
                 self.objects.get_or_create(&labels).inc();
                 if o.outcome == Outcome::Pruned {

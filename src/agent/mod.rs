@@ -8,8 +8,10 @@
 //! ```
 
 mod events;
+mod hook;
 mod http;
 mod metrics;
+mod receiver;
 mod state;
 mod worker;
 
@@ -29,6 +31,7 @@ use crate::halt::Halt;
 use crate::inventory::{LockOptions, SetLock};
 use crate::runner::backoff;
 use crate::settings::AgentSettings;
+use receiver::HookSlot;
 use worker::SetWorker;
 
 /// How long a stopping agent lets passes finish their writes before it gives the Leases back
@@ -47,12 +50,35 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     for set in &settings.sets {
         metrics.set_leader(&set.sync.set.name.to_string(), false);
     }
+    let hooks: receiver::Hooks = Arc::new(
+        settings
+            .sets
+            .iter()
+            .filter_map(|s| {
+                let hook = s.webhook.clone()?;
+                Some((s.sync.set.name.to_string(), Arc::new(HookSlot::new(hook))))
+            })
+            .collect(),
+    );
     let router = http::router(state.clone(), metrics.clone(), &settings.identity);
-    let server = http::serve(settings.listen, router, halt.clone())
+    let what = "/metrics, /healthz, /readyz, /report";
+    let server = http::serve(settings.listen, router, halt.clone(), what)
         .await
         .map_err(|e| Error::Connect(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let hook_server = match hooks.is_empty() {
+        true => None,
+        false => {
+            let router = http::hook_router(hooks.clone(), metrics.clone());
+            let listen = settings.hook_listen;
+            let served = http::serve(listen, router, halt.clone(), "/hook/<set>").await;
+            Some(served.map_err(|e| Error::Connect(format!("cannot listen on {listen}: {e}")))?)
+        }
+    };
     let Some(cluster) = connect(&settings, &halt).await else {
         let _ = server.await;
+        if let Some(hook_server) = hook_server {
+            let _ = hook_server.await;
+        }
         return Ok(());
     };
     let events = events::Publisher::start(cluster.clone(), settings.identity.clone());
@@ -65,9 +91,13 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
             &cluster,
             &set.sync.set.name,
             &set.sync.set.inventory_namespace,
-            LockOptions::for_agent(settings.identity.clone()),
+            LockOptions::for_agent(settings.identity.clone(), settings.advertise.clone()),
         ));
         locks.push(lock.clone());
+        let hook = hooks.get(&name).cloned();
+        if let Some(hook) = &hook {
+            hook.attach(lock.clone());
+        }
         let worker = SetWorker {
             settings: set,
             connect: settings.connect.clone(),
@@ -77,6 +107,7 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
             state: state.clone(),
             metrics: metrics.clone(),
             events: events.clone(),
+            hook,
             halt: halt.clone(),
         };
         let handle = workers.spawn(worker.run());
@@ -100,6 +131,9 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(2), lock.release()).await;
     }
     let _ = server.await;
+    if let Some(hook_server) = hook_server {
+        let _ = hook_server.await;
+    }
     tracing::info!("stopped; every Lease given back");
     Ok(())
 }

@@ -70,6 +70,8 @@ pub struct NamespaceStatus {
 pub struct ObjectFailure {
     pub object: String,
     pub outcome: &'static str,
+    /// The typed reason (`Forbidden`, `Invalid`, `InventoryFailed`, ...).
+    pub reason: &'static str,
     /// `file:line`, or `inventory` for an object Git no longer holds.
     pub source: String,
     pub message: String,
@@ -229,6 +231,7 @@ fn record_namespaces(namespaces: &mut BTreeMap<String, NamespaceStatus>, report:
             .map(|e| ObjectFailure {
                 object: format!("namespace {}", namespace_label(&ns.namespace)),
                 outcome: Outcome::Failed.key(),
+                reason: crate::report::Reason::InventoryFailed.label(),
                 source: "inventory".into(),
                 message: e.clone(),
             })
@@ -239,6 +242,7 @@ fn record_namespaces(namespaces: &mut BTreeMap<String, NamespaceStatus>, report:
                     .map(|o| ObjectFailure {
                         object: o.id.to_string(),
                         outcome: o.outcome.key(),
+                        reason: o.reason.map_or("", |r| r.label()),
                         source: o.source(),
                         message: o.message.clone().unwrap_or_default(),
                     }),

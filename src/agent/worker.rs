@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::events::{Publisher, events_for};
 use super::metrics::Metrics;
+use super::receiver::HookSlot;
 use super::state::AgentState;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::halt::{Halt, HaltReason};
@@ -28,6 +29,8 @@ pub struct SetWorker {
     pub state: Arc<AgentState>,
     pub metrics: Arc<Metrics>,
     pub events: Publisher,
+    /// The set's webhook, told whether this replica leads.
+    pub hook: Option<Arc<HookSlot>>,
     pub halt: Halt,
 }
 
@@ -95,7 +98,13 @@ impl SetWorker {
         {
             tracing::warn!(set = %name, error = %e, "cannot watch the directory: polling only");
         }
+        if let Some(hook) = &self.hook {
+            hook.leading(Some(triggers.requester()));
+        }
         runner.run(triggers, |pass| self.observe(pass)).await;
+        if let Some(hook) = &self.hook {
+            hook.leading(None);
+        }
         guard.abort();
         if halt.reason() == Some(HaltReason::LeaseLost) {
             tracing::warn!(set = %name, "lost the sync set's Lease: standing by");

@@ -11,7 +11,7 @@ use futures::{StreamExt, stream};
 use crate::cluster::Cluster;
 use crate::halt::Halt;
 use crate::plan::ledger::Record;
-use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, order};
+use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, Reason, order};
 use crate::report::{ObjectReport, Outcome};
 
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +61,7 @@ pub async fn execute(
                 (ns_idx, obj_idx, {
                     let force = options.force_conflicts || plan.drift.is_some();
                     match halt.not_attempted() {
-                        Some(why) => ObjectReport::planned(plan).not_attempted(why),
+                        Some(why) => ObjectReport::planned(plan).not_attempted(Reason::Halted, why),
                         None => write(cluster, plan, force).await,
                     }
                 })
@@ -89,11 +89,14 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
             let hash = manifest.hash();
             line.record = Record::of(&hash, &applied, cluster.field_manager());
         }
-        Err(e) if e.is_unreachable() => return line.not_attempted(format!("not attempted: {e}")),
+        Err(e) if e.is_unreachable() => {
+            return line.not_attempted(Reason::Unreachable, format!("not attempted: {e}"));
+        }
         Err(e) => {
             let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest.value());
             tracing::debug!(object = %line.id, error = %message, "apply failed");
             line.outcome = Outcome::Failed;
+            line.reason = Some(Reason::of_failure(&e));
             line.message = Some(message);
         }
     }
@@ -106,9 +109,12 @@ fn unrecorded_line(plan: ObjectPlan, why: &str, unreachable: Option<String>) -> 
     let mut line = ObjectReport::planned(plan);
     match (line.outcome, unreachable) {
         (Outcome::Failed | Outcome::NotAttempted, _) => {}
-        (_, Some(gone)) => return line.not_attempted(format!("not attempted: {gone}")),
+        (_, Some(gone)) => {
+            return line.not_attempted(Reason::Unreachable, format!("not attempted: {gone}"));
+        }
         _ => {
             line.outcome = Outcome::Failed;
+            line.reason = Some(Reason::NotRecorded);
             line.message = Some(format!("not applied: {why}"));
         }
     }
@@ -122,11 +128,13 @@ fn blocked_line(plan: ObjectPlan, force: bool) -> ObjectReport {
     let mut line = ObjectReport::planned(plan);
     if conflict_blocks {
         line.outcome = Outcome::Failed;
+        line.reason = Some(Reason::Conflict);
         line.message = Some(
             "conflict with another field manager (use --force-conflicts to take the fields)".into(),
         );
     } else if !fails {
         line.outcome = Outcome::Held;
+        line.reason = Some(Reason::NamespaceFailed);
         line.message = Some(HELD.into());
     }
     line

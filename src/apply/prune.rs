@@ -5,7 +5,7 @@ use futures::{StreamExt, stream};
 
 use crate::cluster::{ApiFailure, Cluster, Propagation};
 use crate::halt::Halt;
-use crate::plan::{PrunePlan, order};
+use crate::plan::{PrunePlan, Reason, order};
 
 /// What became of one delete.
 #[derive(Debug)]
@@ -13,7 +13,7 @@ pub enum Deletion {
     Deleted,
     Failed(ApiFailure),
     /// Never sent (the run was halted, or the server is gone): why.
-    NotAttempted(String),
+    NotAttempted(Reason, String),
 }
 
 /// Deletes every plan; returns each with its tag and result, in completion order.
@@ -29,7 +29,7 @@ pub async fn delete_all<T: Send>(
         let results: Vec<_> = stream::iter(wave)
             .map(|(tag, plan)| async move {
                 if let Some(why) = halt.not_attempted() {
-                    return (tag, plan, Deletion::NotAttempted(why));
+                    return (tag, plan, Deletion::NotAttempted(Reason::Halted, why));
                 }
                 let ns = plan.id.namespace.clone();
                 let result = cluster
@@ -41,7 +41,7 @@ pub async fn delete_all<T: Send>(
                         Deletion::Deleted
                     }
                     Err(e) if e.is_unreachable() => {
-                        Deletion::NotAttempted(format!("not attempted: {e}"))
+                        Deletion::NotAttempted(Reason::Unreachable, format!("not attempted: {e}"))
                     }
                     Err(e) => {
                         tracing::debug!(object = %plan.id, error = %e, "prune failed");

@@ -67,6 +67,9 @@ pub struct Cluster {
     catalog: Arc<Mutex<Discovered>>,
     field_manager: String,
     flow: Arc<Flow>,
+    /// Namespaces this process has seen exist: a namespace is rarely deleted, and reading one
+    /// that was costs an empty LIST, so only an unseen one needs the server's word.
+    seen_namespaces: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// The discovery cache and when it was filled.
@@ -108,6 +111,7 @@ impl Cluster {
             catalog,
             field_manager: options.field_manager.clone(),
             flow,
+            seen_namespaces: Arc::default(),
         })
     }
 

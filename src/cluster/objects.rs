@@ -95,7 +95,17 @@ impl Cluster {
     }
 
     /// The names of every namespace, from one metadata-only LIST.
-    pub async fn namespace_names(&self) -> Result<std::collections::BTreeSet<String>, ApiFailure> {
+    /// Which of `names` do not exist (one metadata LIST of Namespaces, skipped when this process
+    /// has seen every one of them exist).
+    pub async fn absent_namespaces(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::BTreeSet<String>, ApiFailure> {
+        let seen =
+            |seen: &std::collections::BTreeSet<String>| names.iter().all(|n| seen.contains(*n));
+        if self.with_seen_namespaces(|s| seen(s)) {
+            return Ok(Default::default());
+        }
         let kind = KindInfo::core("Namespace", "namespaces", false);
         let api = self.dynamic(&kind, None);
         let params = ListParams::default();
@@ -105,11 +115,27 @@ impl Cluster {
                 Ok(api.list_metadata(&params).await?)
             })
             .await?;
-        Ok(list
+        let existing: std::collections::BTreeSet<String> = list
             .items
             .into_iter()
             .filter_map(|n| n.metadata.name)
+            .collect();
+        self.with_seen_namespaces(|s| s.extend(existing.iter().cloned()));
+        Ok(names
+            .iter()
+            .filter(|n| !existing.contains(**n))
+            .map(|n| n.to_string())
             .collect())
+    }
+
+    fn with_seen_namespaces<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::BTreeSet<String>) -> T,
+    ) -> T {
+        match self.seen_namespaces.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
     }
 
     /// One object by name, or `None` when it does not exist.

@@ -46,19 +46,23 @@ impl Inventory {
             .iter()
             .map(|o| (o.id.key(), o.manifest.hash()))
             .collect();
-        // Namespaces that do not exist hold nothing; one metadata LIST says which exist (a
-        // namespace-scoped identity may not read it: then every namespace is read).
-        let existing = match self.entries.keys().any(Option::is_some) {
-            true => cluster.namespace_names().await.ok(),
-            false => None,
+        // Namespaces that do not exist hold nothing (a namespace-scoped identity may not read
+        // Namespaces: then every namespace is read).
+        let namespaces: Vec<&str> = self.entries.keys().flatten().map(String::as_str).collect();
+        let absent = match namespaces.is_empty() {
+            true => Default::default(),
+            false => cluster
+                .absent_namespaces(&namespaces)
+                .await
+                .unwrap_or_default(),
         };
         // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
         let jobs: Vec<_> = self
             .entries
             .iter()
             .filter_map(|(key, entry)| {
-                if let (Some(ns), Some(existing)) = (key, &existing)
-                    && !existing.contains(ns)
+                if let Some(ns) = key
+                    && absent.contains(ns)
                 {
                     return None;
                 }

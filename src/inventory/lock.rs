@@ -27,6 +27,8 @@ use crate::halt::Halt;
 
 /// The annotation on the Lease naming the revision the set last synced.
 pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
+/// The annotation on the Lease naming where its holder takes webhook calls.
+pub const ENDPOINT_ANNOTATION: &str = "driftless.dev/endpoint";
 
 /// How the Lease is held.
 #[derive(Debug, Clone)]
@@ -39,6 +41,9 @@ pub struct LockOptions {
     pub timeout: Option<Duration>,
     /// How often a waiting run looks again.
     pub poll: Duration,
+    /// Where the holder takes webhook calls (`10.0.0.7:8080`), recorded on the Lease so a
+    /// standby can pass a call on to it.
+    pub endpoint: Option<String>,
 }
 
 impl LockOptions {
@@ -49,15 +54,17 @@ impl LockOptions {
             lease_duration: Duration::from_secs(15),
             timeout: Some(timeout),
             poll: Duration::from_millis(500),
+            endpoint: None,
         }
     }
 
     /// The agent: a 10 s lease, renewed every 3.3 s, looked at every 2 s by a standby. A standby
     /// judges expiry by its own clock from when it first saw the last renewal, so it leads
     /// within 10 s + two polls = 14 s of the leader's death.
-    pub fn for_agent(identity: String) -> LockOptions {
+    pub fn for_agent(identity: String, endpoint: Option<String>) -> LockOptions {
         LockOptions {
             identity,
+            endpoint,
             lease_duration: Duration::from_secs(10),
             timeout: None,
             poll: Duration::from_secs(2),
@@ -197,6 +204,19 @@ impl SetLock {
             lease.as_ref().and_then(holder_of),
             lease.as_ref().and_then(revision_of),
         ))
+    }
+
+    /// Who holds the Lease now and where it takes webhook calls, if it said.
+    pub async fn holder_endpoint(&self) -> Result<(Option<String>, Option<String>), Error> {
+        let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
+        let endpoint = lease.as_ref().and_then(|l| {
+            l.metadata
+                .annotations
+                .as_ref()?
+                .get(ENDPOINT_ANNOTATION)
+                .cloned()
+        });
+        Ok((lease.as_ref().and_then(holder_of), endpoint))
     }
 
     /// The Lease's name and namespace (`driftless-<set>`).
@@ -347,6 +367,11 @@ impl SetLock {
             });
         metadata.managed_fields = None;
         set_revision(&mut metadata, revision);
+        let annotations = metadata.annotations.get_or_insert_with(Default::default);
+        match &self.options.endpoint {
+            Some(endpoint) => annotations.insert(ENDPOINT_ANNOTATION.into(), endpoint.clone()),
+            None => annotations.remove(ENDPOINT_ANNOTATION),
+        };
         Lease {
             metadata,
             spec: Some(LeaseSpec {

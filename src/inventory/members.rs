@@ -10,7 +10,7 @@ use crate::apply::prune::{Deletion, delete_all};
 use crate::cluster::{Cluster, Propagation};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
-use crate::plan::{NamespaceKey, PrunePlan, order};
+use crate::plan::{NamespaceKey, PrunePlan, Reason, order};
 use crate::render::ObjectId;
 use crate::report::{ObjectReport, Outcome};
 
@@ -143,6 +143,7 @@ impl Inventory {
                             Outcome::Skipped
                         };
                         line.diff.clear();
+                        line.reason = Some(Reason::NamespaceFailed);
                         line.message = Some(why.clone());
                         ns_lines.push(line);
                     }
@@ -171,9 +172,10 @@ impl Inventory {
             }
             match deletion {
                 Deletion::Deleted => {}
-                Deletion::NotAttempted(why) => line = line.not_attempted(why),
+                Deletion::NotAttempted(reason, why) => line = line.not_attempted(reason, why),
                 Deletion::Failed(e) => {
                     line.outcome = Outcome::Failed;
+                    line.reason = Some(Reason::of_failure(&e));
                     line.message = Some(format!(
                         "prune failed, kept in the inventory for the next sync: {e}"
                     ));

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::SetName;
 use super::parent::{PART_OF_LABEL, SET_LABEL};
+use crate::plan::Reason;
 use crate::render::ObjectId;
 
 /// Annotations that keep an object from ever being pruned.
@@ -59,7 +60,8 @@ pub fn owner(live: &Value, ours: &[String], set: &SetName) -> Owner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PruneDecision {
     Prune,
-    Keep(String),
+    /// Kept, with the reason and a message saying why.
+    Keep(Reason, String),
 }
 
 /// What the user allowed.
@@ -85,27 +87,39 @@ pub fn decide(
         .as_str()
         .is_some_and(|l| ours.iter().any(|id| id == l));
     if !labelled {
-        return PruneDecision::Keep("not labelled as a member of this inventory".into());
+        return PruneDecision::Keep(
+            Reason::NotMember,
+            "not labelled as a member of this inventory".into(),
+        );
     }
     let ours = meta["managedFields"]
         .as_array()
         .is_some_and(|entries| entries.iter().any(|e| e["manager"] == rules.field_manager));
     if !ours {
-        return PruneDecision::Keep(format!(
-            "not pruned: field manager {} never applied it (the label was copied?)",
-            rules.field_manager
-        ));
+        return PruneDecision::Keep(
+            Reason::NotMember,
+            format!(
+                "not pruned: field manager {} never applied it (the label was copied?)",
+                rules.field_manager
+            ),
+        );
     }
     if let Some(owner) = meta["ownerReferences"].as_array().and_then(|o| o.first()) {
-        return PruneDecision::Keep(format!(
-            "not pruned: owned by {} {}",
-            owner["kind"].as_str().unwrap_or("?"),
-            owner["name"].as_str().unwrap_or("?")
-        ));
+        return PruneDecision::Keep(
+            Reason::OwnerReference,
+            format!(
+                "not pruned: owned by {} {}",
+                owner["kind"].as_str().unwrap_or("?"),
+                owner["name"].as_str().unwrap_or("?")
+            ),
+        );
     }
     for (key, value) in OPT_OUTS {
         if meta["annotations"][key] == value {
-            return PruneDecision::Keep(format!("not pruned: annotated {key}: {value}"));
+            return PruneDecision::Keep(
+                Reason::PruneOptOut,
+                format!("not pruned: annotated {key}: {value}"),
+            );
         }
     }
     let namespace = id
@@ -115,17 +129,22 @@ pub fn decide(
     if let (Some(ns), Some(unpruned)) = (namespace, rules.unpruned)
         && unpruned.contains(ns)
     {
-        return PruneDecision::Keep(format!(
-            "not pruned: pruning is off in namespace {ns} (namespaceOverrides)"
-        ));
+        return PruneDecision::Keep(
+            Reason::PrunePolicy,
+            format!("not pruned: pruning is off in namespace {ns} (namespaceOverrides)"),
+        );
     }
     if id.is_namespace() && !rules.namespaces {
         return PruneDecision::Keep(
+            Reason::PrunePolicy,
             "not pruned: Namespaces are pruned only with --prune-namespaces".into(),
         );
     }
     if id.is_crd() && !rules.crds {
-        return PruneDecision::Keep("not pruned: CRDs are pruned only with --prune-crds".into());
+        return PruneDecision::Keep(
+            Reason::PrunePolicy,
+            "not pruned: CRDs are pruned only with --prune-crds".into(),
+        );
     }
     PruneDecision::Prune
 }

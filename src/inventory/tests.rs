@@ -3,6 +3,7 @@ use serde_json::json;
 use super::ledger::Ledger;
 use super::parent::{LiveParent, label_member, split_group_kind};
 use super::*;
+use crate::plan::Reason;
 use crate::render::ObjectId;
 
 fn id(group: &str, kind: &str, name: &str) -> ObjectId {
@@ -205,7 +206,7 @@ fn only_our_unowned_unprotected_members_are_pruned() {
     let keep = |obj| {
         matches!(
             decide(&id("", "ConfigMap", "a"), &obj, ours, RULES),
-            PruneDecision::Keep(_)
+            PruneDecision::Keep(_, _)
         )
     };
     assert!(
@@ -239,10 +240,10 @@ fn namespaces_and_crds_need_their_flag() {
     let crd = id("apiextensions.k8s.io", "CustomResourceDefinition", "c");
     let obj = member(set, json!({}));
     assert!(
-        matches!(decide(&ns, &obj, ours, RULES), PruneDecision::Keep(r) if r.contains("--prune-namespaces"))
+        matches!(decide(&ns, &obj, ours, RULES), PruneDecision::Keep(Reason::PrunePolicy, r) if r.contains("--prune-namespaces"))
     );
     assert!(
-        matches!(decide(&crd, &obj, ours, RULES), PruneDecision::Keep(r) if r.contains("--prune-crds"))
+        matches!(decide(&crd, &obj, ours, RULES), PruneDecision::Keep(Reason::PrunePolicy, r) if r.contains("--prune-crds"))
     );
     let all = PruneRules {
         namespaces: true,
@@ -258,7 +259,7 @@ fn namespaces_and_crds_need_their_flag() {
     };
     let member_of_team = id("", "ConfigMap", "x");
     assert!(
-        matches!(decide(&member_of_team, &obj, ours, overridden), PruneDecision::Keep(r) if r.contains("namespaceOverrides"))
+        matches!(decide(&member_of_team, &obj, ours, overridden), PruneDecision::Keep(Reason::PrunePolicy, r) if r.contains("namespaceOverrides"))
     );
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::ledger::Record;
-use super::{Action, DesiredObject, DryRun, ObjectPlan, Observation, diff, mask, normalize};
+use super::{
+    Action, DesiredObject, DryRun, ObjectPlan, Observation, Reason, diff, mask, normalize,
+};
 use crate::render::ObjectId;
 
 /// Field managers whose changes are drift that a sync takes back: kubectl's own managers
@@ -61,6 +63,7 @@ pub fn classify(
             action: Action::Fail,
             diff: String::new(),
             needs_write: false,
+            reason: Some(Reason::OwnedByOtherSet),
             message: Some(format!(
                 "left unchanged: {owner}, and an object belongs to one sync set (see \"Sync sets\" in the README to move it)"
             )),
@@ -75,12 +78,13 @@ pub fn classify(
         _ => Value::Null,
     };
     let (merged, conflict, drift, note) = match &observed.dry_run {
-        DryRun::NotAttempted(why) => {
+        DryRun::NotAttempted(reason, why) => {
             return ObjectPlan {
                 object,
                 action: Action::NotAttempted,
                 diff: String::new(),
                 needs_write: false,
+                reason: Some(*reason),
                 message: Some(why.clone()),
                 conflict: None,
                 drift: None,
@@ -93,19 +97,21 @@ pub fn classify(
                 action: Action::Unchanged,
                 diff: String::new(),
                 needs_write: false,
+                reason: None,
                 message: None,
                 conflict: None,
                 drift: None,
                 record: None,
             };
         }
-        DryRun::Rejected(reason) => {
-            let message = Some(hide(reason.clone()));
+        DryRun::Rejected(reason, why) => {
+            let message = Some(hide(why.clone()));
             return ObjectPlan {
                 object,
                 action: Action::Fail,
                 diff: String::new(),
                 needs_write: false,
+                reason: Some(*reason),
                 message,
                 conflict: None,
                 drift: None,
@@ -169,11 +175,17 @@ pub fn classify(
         }
         _ => None,
     };
+    let reason = match action {
+        Action::Skip => Some(Reason::NotAdopted),
+        _ if conflict.is_some() => Some(Reason::Conflict),
+        _ => None,
+    };
     ObjectPlan {
         object,
         action,
         diff,
         needs_write,
+        reason,
         message: note,
         conflict,
         drift,

@@ -9,9 +9,11 @@ pub mod mask;
 pub mod normalize;
 mod observe;
 pub mod order;
+mod reason;
 
 pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, ForeignOwner, classify, no_foreign_owner};
 pub use observe::{Reads, observe};
+pub use reason::Reason;
 
 use serde_json::Value;
 
@@ -63,9 +65,9 @@ pub enum DryRun {
     /// Cannot be dry-run yet (its namespace or CRD is created by this same sync): the diff shows
     /// the manifest as written.
     Pending(String),
-    Rejected(String),
-    /// Never asked: the run was halted or the server is unreachable (the reason).
-    NotAttempted(String),
+    Rejected(Reason, String),
+    /// Never asked: the run was halted or the server is unreachable (why).
+    NotAttempted(Reason, String),
     /// Not asked: the set's ledger proves the object unchanged since driftless last applied or
     /// verified it (see [`ledger`]).
     Proven,
@@ -87,6 +89,8 @@ pub struct ObjectPlan {
     pub diff: String,
     /// Whether the apply must write: a visible change, or our field ownership differs.
     pub needs_write: bool,
+    /// Why it fails, is skipped or is not attempted.
+    pub reason: Option<Reason>,
     /// The reason for [`Action::Fail`], or a note (why a diff shows the manifest as written).
     pub message: Option<String>,
     /// Set when another field manager owns fields we set (names it and the fields).

@@ -14,7 +14,7 @@ use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::live::{Live, LiveIndex};
-use super::{Context, DryRun, ObjectPlan, Observation, classify};
+use super::{Context, DryRun, ObjectPlan, Observation, Reason, classify};
 use crate::cluster::{ApiFailure, Cluster};
 use crate::halt::Halt;
 use crate::render::DesiredObject;
@@ -47,7 +47,7 @@ pub async fn observe(
             let observation = match halt.not_attempted() {
                 Some(why) => Observation {
                     live: None,
-                    dry_run: DryRun::NotAttempted(why),
+                    dry_run: DryRun::NotAttempted(Reason::Halted, why),
                 },
                 None => observe_one(cluster, &object, reads).await,
             };
@@ -62,7 +62,7 @@ async fn observe_one(cluster: &Cluster, object: &DesiredObject, reads: Reads<'_>
     let Some(kind) = &object.kind else {
         return Observation {
             live: None,
-            dry_run: DryRun::Rejected(cluster.unknown_kind(object).to_string()),
+            dry_run: DryRun::Rejected(Reason::Invalid, cluster.unknown_kind(object).to_string()),
         };
     };
     if !kind.served {
@@ -70,7 +70,10 @@ async fn observe_one(cluster: &Cluster, object: &DesiredObject, reads: Reads<'_>
         let dry_run = if reads.preview {
             DryRun::Pending(format!("its CRD is created by this sync ({crd})"))
         } else {
-            DryRun::Rejected(format!("its CRD ({crd}) is not Established"))
+            DryRun::Rejected(
+                Reason::Invalid,
+                format!("its CRD ({crd}) is not Established"),
+            )
         };
         return Observation {
             live: None,
@@ -150,7 +153,7 @@ async fn dry_run(
         Err(e) if e.is_missing_namespace() && in_new_namespace(object, new_namespaces) => {
             DryRun::Pending("its namespace is created by this sync".into())
         }
-        Err(e) => DryRun::Rejected(e.to_string()),
+        Err(e) => DryRun::Rejected(Reason::of_failure(&e), e.to_string()),
     }
 }
 
@@ -172,9 +175,9 @@ fn consistent(observation: &Observation) -> bool {
 /// A failed read: the server's refusal, or "not attempted" when the server is gone.
 fn refused(e: ApiFailure) -> DryRun {
     if e.is_unreachable() {
-        DryRun::NotAttempted(format!("not attempted: {e}"))
+        DryRun::NotAttempted(Reason::Unreachable, format!("not attempted: {e}"))
     } else {
-        DryRun::Rejected(e.to_string())
+        DryRun::Rejected(Reason::of_failure(&e), e.to_string())
     }
 }
 
@@ -186,7 +189,7 @@ async fn forced(cluster: &Cluster, object: &DesiredObject, conflict: ApiFailure)
             message: conflict.message,
             causes: conflict.causes,
         },
-        Err(e) => DryRun::Rejected(e.to_string()),
+        Err(e) => DryRun::Rejected(Reason::of_failure(&e), e.to_string()),
     }
 }
 
@@ -228,7 +231,7 @@ mod tests {
         );
         let refused = Observation {
             live: Some(with_version("7")),
-            dry_run: DryRun::Rejected("invalid".into()),
+            dry_run: DryRun::Rejected(Reason::Invalid, "invalid".into()),
         };
         assert!(consistent(&refused), "nothing to compare");
     }

@@ -257,7 +257,7 @@ fn rejected_secret_errors_are_scrubbed() {
         desired("Secret", "ns", "s", manifest),
         Observation {
             live: None,
-            dry_run: DryRun::Rejected("invalid value \"s3cr3t-token\"".into()),
+            dry_run: DryRun::Rejected(Reason::Invalid, "invalid value \"s3cr3t-token\"".into()),
         },
         CTX,
     );
@@ -287,7 +287,7 @@ fn groups_by_namespace_in_apply_order() {
             desired(kind, ns, name, json!({})),
             Observation {
                 live: None,
-                dry_run: DryRun::Rejected("x".into()),
+                dry_run: DryRun::Rejected(Reason::Invalid, "x".into()),
             },
             CTX,
         )

@@ -151,6 +151,7 @@ fn deleted(
     match kept {
         Some(why) => {
             report.outcome = Outcome::Skipped;
+            report.reason = Some(crate::report::Reason::PrunePolicy);
             report.message = Some(why);
         }
         None => {

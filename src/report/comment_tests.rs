@@ -21,6 +21,7 @@ fn object(kind: &str, ns: &str, name: &str, outcome: Outcome, diff: String) -> O
         },
         origin: Some(Origin::file(PathBuf::from(format!("{ns}/{name}.yaml")), 1)),
         outcome,
+        reason: None,
         diff,
         message: None,
         conflict: None,

@@ -104,6 +104,8 @@ fn object(o: &ObjectReport) -> Value {
         "name": o.id.name,
         "source": o.source(),
         "outcome": o.outcome.key(),
+        // Why it was skipped, failed, held or not attempted (`Forbidden`, `NotAdopted`, ...).
+        "reason": o.reason.map(|r| r.label()),
         "diff": o.diff,
         "message": o.message,
         "conflict": o.conflict,

@@ -30,6 +30,7 @@ pub enum Format {
 use crate::health::{Health, HealthState};
 use crate::inventory::PruneDecision;
 use crate::lint::LintReport;
+pub use crate::plan::Reason;
 use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
 use crate::render::{ObjectId, Origin};
 
@@ -99,6 +100,8 @@ pub struct ObjectReport {
     /// The manifest's file and line (none for pruned objects: Git no longer has them).
     pub origin: Option<Origin>,
     pub outcome: Outcome,
+    /// Why it was skipped, failed, held or not attempted (none for the other outcomes).
+    pub reason: Option<Reason>,
     /// The masked diff of the change (empty when unchanged or failed).
     pub diff: String,
     /// Why it failed or was held, or a note on how it was planned.
@@ -131,6 +134,7 @@ impl ObjectReport {
             id: plan.object.id.clone(),
             origin: Some(plan.object.origin.clone()),
             outcome,
+            reason: plan.reason,
             diff: plan.diff,
             message: plan.message,
             conflict: plan.conflict,
@@ -155,14 +159,17 @@ impl ObjectReport {
 
     /// The report line of an inventory member that Git no longer holds, before pruning.
     pub fn prune(plan: PrunePlan) -> ObjectReport {
-        let (outcome, message, diff) = match plan.decision {
-            PruneDecision::Prune => (Outcome::Pruned, None, plan.diff),
-            PruneDecision::Keep(why) => (Outcome::Skipped, Some(why), String::new()),
+        let (outcome, reason, message, diff) = match plan.decision {
+            PruneDecision::Prune => (Outcome::Pruned, None, None, plan.diff),
+            PruneDecision::Keep(reason, why) => {
+                (Outcome::Skipped, Some(reason), Some(why), String::new())
+            }
         };
         ObjectReport {
             id: plan.id,
             origin: None,
             outcome,
+            reason,
             diff,
             message,
             conflict: None,
@@ -174,8 +181,9 @@ impl ObjectReport {
     }
 
     /// An object this run did not get to, and why (`not attempted: interrupted (SIGINT)`).
-    pub fn not_attempted(mut self, why: String) -> ObjectReport {
+    pub fn not_attempted(mut self, reason: Reason, why: String) -> ObjectReport {
         self.outcome = Outcome::NotAttempted;
+        self.reason = Some(reason);
         self.diff.clear();
         self.message = Some(why);
         self
@@ -185,6 +193,7 @@ impl ObjectReport {
     pub fn blocked(object: &crate::render::DesiredObject, why: &str) -> ObjectReport {
         ObjectReport {
             outcome: Outcome::Failed,
+            reason: Some(Reason::InventoryFailed),
             message: Some(why.to_string()),
             ..ObjectReport::out_of_scope(object.clone())
         }
@@ -198,6 +207,7 @@ impl ObjectReport {
     ) -> ObjectReport {
         ObjectReport {
             outcome,
+            reason: None,
             diff,
             message: None,
             ..ObjectReport::out_of_scope(object.clone())
@@ -210,6 +220,7 @@ impl ObjectReport {
             id: object.id,
             origin: Some(object.origin),
             outcome: Outcome::Skipped,
+            reason: Some(Reason::OutOfScope),
             diff: String::new(),
             message: Some("outside the namespaces this sync manages".into()),
             conflict: None,

@@ -17,6 +17,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
             rendered_by: None,
         }),
         outcome,
+        reason: None,
         diff: diff.into(),
         message: (outcome == Outcome::Failed).then(|| "denied (403 Forbidden)".to_string()),
         conflict: None,
@@ -138,6 +139,21 @@ fn json_has_counts_outcomes_and_exit_code() {
         (Some("ConfigMap"), Some("configured"), Some("a.yaml:3"))
     );
     assert_eq!(o["diff"], "-a\n+b\n");
+}
+
+#[test]
+fn json_names_the_typed_reason_of_an_object_left_alone() {
+    let mut r = Report::new(Mode::Sync, "default".into(), "dir".into(), None);
+    let mut held = obj("ConfigMap", "b", Outcome::Held, "");
+    held.reason = Some(Reason::NamespaceFailed);
+    r.extend(
+        Some("ns".into()),
+        vec![held, obj("ConfigMap", "c", Outcome::Created, "")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    let objects = &v["namespaces"][0]["objects"];
+    assert_eq!(objects[0]["reason"], "NamespaceFailed");
+    assert_eq!(objects[1]["reason"], serde_json::Value::Null);
 }
 
 #[test]

@@ -23,7 +23,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{AgentSettings, DEFAULT_INTERVAL, DEFAULT_LISTEN, SetSettings, parse_duration};
+use super::{
+    AgentSettings, DEFAULT_HOOK_LISTEN, DEFAULT_INTERVAL, DEFAULT_LISTEN, HookProvider,
+    SetSettings, WebhookSettings, parse_duration,
+};
 use crate::cluster::{ConnectOptions, Propagation};
 use crate::error::{Error, Result};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
@@ -38,6 +41,8 @@ pub const KIND: &str = "AgentConfig";
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
+    pub hook_listen: Option<SocketAddr>,
+    pub advertise: Option<String>,
     pub identity: Option<String>,
     pub inventory_namespace: Option<String>,
     pub field_manager: Option<String>,
@@ -55,6 +60,7 @@ struct FileConfig {
     api_version: Option<Spanned<String>>,
     kind: Option<Spanned<String>>,
     listen: Option<Spanned<String>>,
+    hook_listen: Option<Spanned<String>>,
     inventory_namespace: Option<String>,
     field_manager: Option<String>,
     cache_dir: Option<PathBuf>,
@@ -84,6 +90,14 @@ struct SetConfig {
     takeover_managers: Option<Vec<String>>,
     #[serde(default)]
     namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
+    webhook: Option<Spanned<WebhookConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WebhookConfig {
+    provider: HookProvider,
+    secret_file: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,21 +220,13 @@ impl Builder<'_> {
                 "no sync sets: list at least one under `sets:`".into(),
             ));
         }
-        let listen = match (&overrides.listen, &config.listen) {
-            (Some(addr), _) => *addr,
-            (None, Some(text)) => text.value.parse().or_else(|_| {
-                self.fail(
-                    text.referenced.line(),
-                    format!(
-                        "listen {:?} is not an address and port (0.0.0.0:8080)",
-                        text.value
-                    ),
-                )
-            })?,
-            (None, None) => DEFAULT_LISTEN
-                .parse()
-                .map_err(|_| (self.at)(None, format!("bad default address {DEFAULT_LISTEN}")))?,
-        };
+        let listen = self.address(overrides.listen, &config.listen, "listen", DEFAULT_LISTEN)?;
+        let hook_listen = self.address(
+            overrides.hook_listen,
+            &config.hook_listen,
+            "hookListen",
+            DEFAULT_HOOK_LISTEN,
+        )?;
         let defaults = ConnectOptions::default();
         let request_timeout = match (&overrides.request_timeout, &config.request_timeout) {
             (Some(t), _) => *t,
@@ -268,12 +274,39 @@ impl Builder<'_> {
                 max_in_flight,
             },
             sets,
+            advertise: advertise(overrides.advertise.clone(), hook_listen),
             listen,
+            hook_listen,
             identity: overrides
                 .identity
                 .clone()
                 .unwrap_or_else(super::default_identity),
         })
+    }
+
+    /// An address from a flag, else the file (errors name its line), else `default`.
+    fn address(
+        &self,
+        flag: Option<SocketAddr>,
+        text: &Option<Spanned<String>>,
+        key: &str,
+        default: &str,
+    ) -> Result<SocketAddr> {
+        match (flag, text) {
+            (Some(addr), _) => Ok(addr),
+            (None, Some(text)) => text.value.parse().or_else(|_| {
+                self.fail(
+                    text.referenced.line(),
+                    format!(
+                        "{key} {:?} is not an address and port ({default})",
+                        text.value
+                    ),
+                )
+            }),
+            (None, None) => default
+                .parse()
+                .map_err(|_| (self.at)(None, format!("bad default address {default}"))),
+        }
     }
 
     fn set(&self, config: SetConfig, agent: &AgentLevel) -> Result<SetSettings> {
@@ -337,12 +370,22 @@ impl Builder<'_> {
         if let Some(prune) = sync.prune.as_mut() {
             prune.unpruned_namespaces = unpruned;
         }
+        let webhook = config.webhook.map(|w| {
+            if let Err(e) = std::fs::metadata(&w.value.secret_file) {
+                tracing::warn!(set = %sync.set.name, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", w.value.secret_file.display(), w.referenced.line());
+            }
+            WebhookSettings {
+                provider: w.value.provider,
+                secret_file: w.value.secret_file,
+            }
+        });
         Ok(SetSettings {
             source,
             source_options,
             sync,
             interval,
             timeout,
+            webhook,
         })
     }
 
@@ -491,6 +534,20 @@ struct AgentLevel {
     inventory_namespace: String,
     cache_dir: PathBuf,
     interval: Option<Duration>,
+}
+
+/// Where other replicas reach this one's hook listener: as given, else `$POD_IP` with its port,
+/// else its address when it names one host.
+fn advertise(given: Option<String>, listen: SocketAddr) -> Option<String> {
+    let pod_ip = std::env::var("POD_IP").ok().filter(|ip| !ip.is_empty());
+    given
+        .or_else(|| {
+            pod_ip.map(|ip| match ip.contains(':') {
+                true => format!("[{ip}]:{}", listen.port()),
+                false => format!("{ip}:{}", listen.port()),
+            })
+        })
+        .or_else(|| (!listen.ip().is_unspecified()).then(|| listen.to_string()))
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Where the agent serves `/metrics`, `/healthz`, `/readyz` and `/report`.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+/// Where webhook calls come in: a port of their own, so what is exposed to Git hosts is only
+/// `/hook` (Flux's receiver listens on 9292 too).
+pub const DEFAULT_HOOK_LISTEN: &str = "0.0.0.0:9292";
 
 /// One sync set, ready to run.
 #[derive(Debug, Clone)]
@@ -28,6 +31,37 @@ pub struct SetSettings {
     pub interval: Duration,
     /// A deadline for each pass: past it, no new write starts.
     pub timeout: Option<Duration>,
+    /// `POST /hook/<set>`: who signs calls and with what (the agent only).
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// A set's webhook: the provider's signature scheme and the file holding its secret (re-read
+/// on every call, as mounted Secrets rotate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub provider: HookProvider,
+    pub secret_file: std::path::PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookProvider {
+    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
+    GitHub,
+    /// `X-Gitlab-Token: <the secret>`.
+    GitLab,
+    /// `X-Signature: sha256=<hex HMAC-SHA256 of the body>` (as Flux's generic-hmac receiver).
+    Generic,
+}
+
+impl HookProvider {
+    pub fn label(self) -> &'static str {
+        match self {
+            HookProvider::GitHub => "github",
+            HookProvider::GitLab => "gitlab",
+            HookProvider::Generic => "generic",
+        }
+    }
 }
 
 /// The agent: its sets and how it serves them.
@@ -36,6 +70,11 @@ pub struct AgentSettings {
     pub connect: ConnectOptions,
     pub sets: Vec<SetSettings>,
     pub listen: SocketAddr,
+    /// Where `POST /hook/<set>` is served.
+    pub hook_listen: SocketAddr,
+    /// Where other replicas reach this one's hook listener (a standby passes calls on to the
+    /// leader).
+    pub advertise: Option<String>,
     /// Who this replica is, as Leases and Events name it (the pod's name).
     pub identity: String,
 }

@@ -12,6 +12,8 @@ use super::cluster;
 pub struct AgentProcess {
     child: Child,
     pub port: u16,
+    /// Where `POST /hook/<set>` is served.
+    pub hook_port: u16,
     pub identity: String,
     log: std::path::PathBuf,
 }
@@ -19,7 +21,8 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts `driftless agent --config CONFIG` as `identity`, logging to a file in `dir`.
     pub fn start(config: &Path, identity: &str, dir: &Path) -> AgentProcess {
-        let port = free_port();
+        let (port, hook_port) = (free_port(), free_port());
+        let hook_listen = format!("127.0.0.1:{hook_port}");
         let log = dir.join(format!("{identity}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
@@ -31,6 +34,8 @@ impl AgentProcess {
                 &config.to_string_lossy(),
                 "--listen",
                 &listen,
+                "--hook-listen",
+                &hook_listen,
                 "--identity",
                 identity,
                 "--cache-dir",
@@ -45,6 +50,7 @@ impl AgentProcess {
         AgentProcess {
             child,
             port,
+            hook_port,
             identity: identity.into(),
             log,
         }
@@ -52,6 +58,11 @@ impl AgentProcess {
 
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         http_get(self.port, path)
+    }
+
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+        http_post(self.hook_port, path, headers, body)
+            .unwrap_or_else(|| panic!("POST {path}: no answer\n{}", self.log()))
     }
 
     /// The body of a 200 answer to `path`, panicking otherwise.
@@ -131,6 +142,34 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// A POST over HTTP/1.0 with `headers`: (status, body), or `None` when nothing answers.
+pub fn http_post(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut head = format!(
+        "POST {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let (head, body) = raw.split_once("\r\n\r\n")?;

@@ -219,6 +219,19 @@ impl Run {
     pub fn all_output(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
+
+    /// The typed reason a JSON report (`--output json`) gives for the object `kind ns/name`.
+    pub fn reason_of(&self, kind: &str, namespace: &str, name: &str) -> Option<String> {
+        let report: serde_json::Value = serde_json::from_str(&self.stdout).ok()?;
+        report["namespaces"]
+            .as_array()?
+            .iter()
+            .flat_map(|ns| ns["objects"].as_array().into_iter().flatten())
+            .find(|o| o["kind"] == kind && o["namespace"] == namespace && o["name"] == name)?
+            ["reason"]
+            .as_str()
+            .map(str::to_string)
+    }
 }
 
 /// Runs `driftless ARGS --kubeconfig <test cluster>`.

@@ -24,6 +24,7 @@ fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> Object
         },
         origin: Some(Origin::file(PathBuf::from("a.yaml"), 3)),
         outcome,
+        reason: None,
         diff: String::new(),
         message: message.map(str::to_string),
         conflict: None,

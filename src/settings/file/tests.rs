@@ -200,3 +200,43 @@ fn git_caches_are_per_set() {
         "{dirs:?}"
     );
 }
+
+#[test]
+fn a_webhook_names_its_provider_and_secret_file_and_listens_apart() {
+    let text = "\
+sets:
+  - name: platform
+    source: {directory: /m}
+    webhook: {provider: gitlab, secretFile: /etc/hook/secret}
+  - name: plain
+    source: {directory: /n}
+";
+    let agent = parse_text(text).unwrap();
+    assert_eq!(
+        agent.sets[0].webhook,
+        Some(WebhookSettings {
+            provider: HookProvider::GitLab,
+            secret_file: "/etc/hook/secret".into(),
+        })
+    );
+    assert_eq!(agent.sets[1].webhook, None);
+    assert_eq!(agent.hook_listen.to_string(), DEFAULT_HOOK_LISTEN);
+    let wrong = text.replace("gitlab", "bitbucket");
+    let error = error_of(&wrong);
+    assert!(
+        error.contains("agent.yaml:4") && error.contains("bitbucket"),
+        "{error}"
+    );
+    let error = error_of(&text.replace("secretFile", "secret"));
+    assert!(error.contains("agent.yaml:4"), "{error}");
+}
+
+#[test]
+fn the_hook_endpoint_others_reach_is_the_hook_address_unless_given() {
+    let listen: SocketAddr = "127.0.0.1:9292".parse().unwrap();
+    assert_eq!(advertise(None, listen).as_deref(), Some("127.0.0.1:9292"));
+    assert_eq!(
+        advertise(Some("10.1.2.3:9292".into()), listen).as_deref(),
+        Some("10.1.2.3:9292")
+    );
+}
