@@ -19,6 +19,7 @@ pub mod agent;
 pub mod apply;
 pub mod cli;
 pub mod cluster;
+pub mod drift;
 pub mod error;
 pub mod halt;
 pub mod health;

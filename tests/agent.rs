@@ -428,3 +428,174 @@ async fn a_signed_webhook_fetches_now_and_a_bad_one_changes_nothing() {
     );
     support::delete_namespaces(&[ns]).await;
 }
+
+/// Events in `ns` with `reason` about the object named `name`.
+async fn object_events(ns: &str, name: &str, reason: &str) -> Vec<Event> {
+    let api = Api::<Event>::namespaced(support::client().await, ns);
+    api.list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .collect()
+}
+
+/// Sets `data.value` of a ConfigMap as `manager` would (a `kubectl edit` is `kubectl-edit`).
+async fn edit_value(ns: &str, name: &str, manager: &str, value: &str) {
+    use kube::api::{Patch, PatchParams};
+    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    let params = PatchParams {
+        field_manager: Some(manager.into()),
+        ..Default::default()
+    };
+    let patch = serde_json::json!({"data": {"value": value}});
+    api.patch(name, &params, &Patch::Merge(&patch))
+        .await
+        .expect("edit the ConfigMap");
+}
+
+#[tokio::test]
+async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
+    let set = support::unique("drift");
+    let (watched, healed) = (support::unique("dl-drift"), support::unique("dl-heal"));
+    let mut ws = Workspace::new();
+    ws.namespaces.extend([watched.clone(), healed.clone()]);
+    let repo = TestRepo::local();
+    for ns in [&watched, &healed] {
+        repo.write(
+            &format!("{ns}.yaml"),
+            &format!("{}---\n{}", namespace(ns), config_map(ns, "app", "git")),
+        );
+    }
+    repo.commit("v1");
+    // Self-heal in one namespace only; an hour between polls: only the watches act.
+    let config = format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {set}\n    \
+         source:\n      git: {{url: '{}', revision: main}}\n    interval: 1h\n    \
+         namespaceOverrides:\n      {healed}: {{selfHeal: true}}\n",
+        repo.file_url()
+    );
+    ws.write("agent.yaml", &config);
+    let agent = AgentProcess::start(&ws.file("agent.yaml"), "drift-a", ws.path());
+    agent.wait_ready().await;
+    for ns in [&watched, &healed] {
+        assert!(
+            support::eventually(|| async { value_of(ns, "app").await.as_deref() == Some("git") })
+                .await,
+            "{}",
+            agent.log()
+        );
+    }
+    assert_eq!(agent.report()["sets"][0]["drift"]["watching"], true);
+
+    // A kubectl edit: reported on the object, naming the manager and the field; left as is.
+    edit_value(&watched, "app", "kubectl-edit", "by hand").await;
+    let events = async {
+        for _ in 0..100 {
+            let found = object_events(&watched, "app", "DriftDetected").await;
+            if !found.is_empty() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Vec::new()
+    };
+    let events = events.await;
+    let note = events
+        .first()
+        .and_then(|e| e.note.clone())
+        .unwrap_or_default();
+    assert!(
+        note.contains("kubectl-edit") && note.contains(".data.value"),
+        "{note:?}\n{}",
+        agent.log()
+    );
+    assert!(!note.contains("by hand"), "a value in an Event: {note}");
+    let samples = parse_openmetrics(&agent.body("/metrics"));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_drifted_objects",
+            &[&format!("namespace=\"{watched}\""), "kind=\"ConfigMap\""]
+        ),
+        Some(1.0),
+        "{samples:?}"
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_drift_events_total",
+            &["manager=\"kubectl-edit\""]
+        ),
+        Some(1.0)
+    );
+    let drifted = agent.report()["sets"][0]["drift"]["drifted"].clone();
+    let key = format!("v1 ConfigMap {watched}/app");
+    assert!(
+        drifted[&key]["by"]
+            .as_str()
+            .is_some_and(|b| b.contains("kubectl-edit")),
+        "{drifted:#}"
+    );
+    assert_eq!(value_of(&watched, "app").await.as_deref(), Some("by hand"));
+
+    // With self-heal: put back, and a deleted object is recreated.
+    edit_value(&healed, "app", "kubectl-edit", "by hand").await;
+    assert!(
+        support::eventually(|| async { value_of(&healed, "app").await.as_deref() == Some("git") })
+            .await,
+        "{}",
+        agent.log()
+    );
+    assert!(
+        !object_events(&healed, "app", "DriftCorrected")
+            .await
+            .is_empty()
+    );
+    Api::<ConfigMap>::namespaced(support::client().await, &healed)
+        .delete("app", &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        support::eventually(|| async { value_of(&healed, "app").await.as_deref() == Some("git") })
+            .await,
+        "not recreated:\n{}",
+        agent.log()
+    );
+
+    // Another writer that keeps changing it back: a fight, and correction stops.
+    for round in 0..12 {
+        edit_value(&healed, "app", "fighter", &format!("fighter-{round}")).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert!(
+        support::eventually(|| async {
+            !object_events(&healed, "app", "DriftFight").await.is_empty()
+        })
+        .await,
+        "no fight reported:\n{}",
+        agent.log()
+    );
+    let fight = object_events(&healed, "app", "DriftFight").await;
+    let note = fight[0].note.clone().unwrap_or_default();
+    assert!(note.contains("fighter"), "{note}");
+    edit_value(&healed, "app", "fighter", "fighter-last").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        value_of(&healed, "app").await.as_deref(),
+        Some("fighter-last"),
+        "corrected during a fight"
+    );
+    let samples = parse_openmetrics(&agent.body("/metrics"));
+    assert_eq!(
+        sample(
+            &samples,
+            "driftless_drift_corrections_total",
+            &["result=\"fight\""]
+        ),
+        Some(1.0)
+    );
+    support::delete_namespaces(&[watched, healed]).await;
+}

@@ -41,6 +41,20 @@ struct ObjectLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    set: String,
+    namespace: String,
+    kind: String,
+}
+
+/// A field manager's name: bounded by the writers of a cluster, never an object's name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagerLabels {
+    set: String,
+    manager: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FetchLabels {
     set: String,
     result: String,
@@ -73,6 +87,9 @@ pub struct Metrics {
     leader: Family<SetLabels, Gauge>,
     takeovers: Family<TakeoverLabels, Counter>,
     webhooks: Family<FetchLabels, Counter>,
+    drifted: Family<KindLabels, Gauge>,
+    drift_events: Family<ManagerLabels, Counter>,
+    corrections: Family<FetchLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -142,7 +159,28 @@ impl Metrics {
             "Webhook calls: accepted, forwarded (to the leader), ping, unauthorized, limited, unavailable",
             webhooks.clone(),
         );
+        let drifted = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "drifted_objects",
+            "Objects that differ from Git now, as the watches see them",
+            drifted.clone(),
+        );
+        let drift_events = Family::<ManagerLabels, Counter>::default();
+        registry.register(
+            "drift_events",
+            "Drift seen, by the field manager that made it (deleted: the object was deleted)",
+            drift_events.clone(),
+        );
+        let corrections = Family::<FetchLabels, Counter>::default();
+        registry.register(
+            "drift_corrections",
+            "Self-heal: corrected, or fight (corrected too often; left alone)",
+            corrections.clone(),
+        );
         Metrics {
+            drifted,
+            drift_events,
+            corrections,
             webhooks,
             takeovers,
             registry,
@@ -188,6 +226,57 @@ impl Metrics {
             });
         }
         self.revision.get_or_create(&labels).set(1);
+    }
+
+    /// Counts a drift finding.
+    pub fn drift(&self, set: &str, finding: &crate::drift::Finding) {
+        use crate::drift::Finding;
+        let kind_labels = |id: &crate::render::ObjectId| KindLabels {
+            set: set.into(),
+            namespace: namespace_label(&id.namespace).into(),
+            kind: id.kind.clone(),
+        };
+        let count = |result: &str| {
+            let labels = FetchLabels {
+                set: set.into(),
+                result: result.into(),
+            };
+            self.corrections.get_or_create(&labels).inc();
+        };
+        match finding {
+            Finding::Detected {
+                id,
+                managers,
+                deleted,
+                new,
+                ..
+            } => {
+                if *new {
+                    self.drifted.get_or_create(&kind_labels(id)).inc();
+                }
+                let by: Vec<&str> = match (deleted, managers.is_empty()) {
+                    (true, _) => vec!["deleted"],
+                    (false, true) => vec!["unknown"],
+                    (false, false) => managers.iter().map(String::as_str).collect(),
+                };
+                for manager in by {
+                    let labels = ManagerLabels {
+                        set: set.into(),
+                        manager: manager.into(),
+                    };
+                    self.drift_events.get_or_create(&labels).inc();
+                }
+            }
+            Finding::Corrected { id, .. } => {
+                self.drifted.get_or_create(&kind_labels(id)).dec();
+                count("corrected");
+            }
+            Finding::Cleared { id } => {
+                self.drifted.get_or_create(&kind_labels(id)).dec();
+            }
+            Finding::Fight { .. } => count("fight"),
+            Finding::Synced | Finding::WatchFailed { .. } => {}
+        }
     }
 
     /// Counts one webhook call by what became of it.

@@ -7,6 +7,7 @@
 //!                                                    └─> report ─> state, metrics, Events
 //! ```
 
+mod drift;
 mod events;
 mod hook;
 mod http;

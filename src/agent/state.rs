@@ -52,6 +52,8 @@ pub struct SetStatus {
     pub error: Option<String>,
     pub consecutive_failures: u32,
     pub namespaces: BTreeMap<String, NamespaceStatus>,
+    /// What the set's watches see (on the leader).
+    pub drift: super::drift::DriftStatus,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -96,6 +98,7 @@ impl AgentState {
                     error: None,
                     consecutive_failures: 0,
                     namespaces: BTreeMap::new(),
+                    drift: Default::default(),
                 };
                 (name, status)
             })
@@ -128,6 +131,7 @@ impl AgentState {
             s.role = Role::Leader;
             s.leader = Some(identity.to_string());
             s.loaded = false;
+            s.drift = Default::default();
             if revision.is_some() {
                 s.last_applied_revision = revision;
             }
@@ -179,12 +183,18 @@ impl AgentState {
         });
     }
 
-    /// Every set has loaded; else the names of those that have not.
+    /// Updates what the set's watches see.
+    pub fn drift(&self, set: &str, f: impl FnOnce(&mut super::drift::DriftStatus)) {
+        self.with(set, |s| f(&mut s.drift));
+    }
+
+    /// Every set has loaded (and, where this replica leads, its watches have synced); else
+    /// the names of those that have not.
     pub fn ready(&self) -> Result<(), Vec<String>> {
         let sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         let waiting: Vec<String> = sets
             .values()
-            .filter(|s| !s.loaded)
+            .filter(|s| !s.loaded || (s.role == Role::Leader && !s.drift.watching))
             .map(|s| s.name.clone())
             .collect();
         if waiting.is_empty() {

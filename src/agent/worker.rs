@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::drift::Sink;
 use super::events::{Publisher, events_for};
 use super::metrics::Metrics;
 use super::receiver::HookSlot;
@@ -88,9 +89,27 @@ impl SetWorker {
                 _ = on_loss.halted() => {}
             }
         });
+        // Drift: watches of the set's members, fed the desired objects of each pass.
+        let (desired_tx, desired_rx) =
+            tokio::sync::watch::channel(crate::drift::Desired::default());
+        let sink = Sink {
+            set: name.clone(),
+            state: self.state.clone(),
+            metrics: self.metrics.clone(),
+            events: self.events.clone(),
+        };
+        let drift = tokio::spawn(crate::drift::run(
+            self.cluster.clone(),
+            self.settings.drift.clone(),
+            desired_rx,
+            move |finding| sink.found(finding),
+            halt.clone(),
+        ));
         let mut runner = Runner::new(self.settings.clone(), self.connect.clone())
             .on_cluster(self.cluster.clone())
             .leading(self.lock.clone(), live)
+            .resync_every(self.settings.resync_interval)
+            .publishing_desired(desired_tx)
             .halted_by(halt.clone());
         let mut triggers = Triggers::new(Some(Schedule::new(self.settings.interval)));
         if let Source::Dir(path) = &self.settings.source
@@ -105,6 +124,7 @@ impl SetWorker {
         if let Some(hook) = &self.hook {
             hook.leading(None);
         }
+        drift.abort();
         guard.abort();
         if halt.reason() == Some(HaltReason::LeaseLost) {
             tracing::warn!(set = %name, "lost the sync set's Lease: standing by");

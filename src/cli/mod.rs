@@ -258,6 +258,8 @@ impl Cli {
         };
         Ok(SetSettings {
             webhook: None,
+            drift: Default::default(),
+            resync_interval: crate::settings::DEFAULT_RESYNC_INTERVAL,
             source: run.source.source()?,
             source_options: run.source.options(),
             sync: self.sync_options(),

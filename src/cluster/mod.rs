@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::core::{ApiResource, GroupVersionKind, PartialObjectMeta};
 use kube::{Client, Config};
 use serde_json::Value;
 
@@ -64,6 +64,9 @@ impl Default for ConnectOptions {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// For watches: a read may wait as long as a watch lasts (the server ends each one within
+    /// [`WATCH_READ_TIMEOUT`]), where a request's read is cut at the request timeout.
+    watch_client: Client,
     catalog: Arc<Mutex<Discovered>>,
     field_manager: String,
     flow: Arc<Flow>,
@@ -77,6 +80,10 @@ struct Discovered {
     catalog: Arc<Catalog>,
     at: Instant,
 }
+
+/// A watch is ended by the server after at most 290 s (kube-runtime asks for that); a read
+/// that waits longer is a dead connection.
+const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(330);
 
 /// How long a discovery cache is trusted when nothing says it is stale.
 const DISCOVERY_TTL: Duration = Duration::from_secs(600);
@@ -99,7 +106,11 @@ impl Cluster {
         if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
             config.headers.push((http::header::USER_AGENT, agent));
         }
+        let mut watch_config = config.clone();
+        watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
         let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
+        let watch_client =
+            Client::try_from(watch_config).map_err(|e| Error::Connect(e.to_string()))?;
         let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
         let catalog = Catalog::discover(&client, &flow).await?;
         let catalog = Arc::new(Mutex::new(Discovered {
@@ -108,6 +119,7 @@ impl Cluster {
         }));
         Ok(Cluster {
             client,
+            watch_client,
             catalog,
             field_manager: options.field_manager.clone(),
             flow,
@@ -122,6 +134,31 @@ impl Cluster {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// A metadata watch of `kind` (in `namespace`, or everywhere) selected by `selector`,
+    /// re-listing and backing off on its own after errors.
+    pub fn watch_metadata(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> impl futures::Stream<
+        Item = Result<
+            kube::runtime::watcher::Event<PartialObjectMeta<DynamicObject>>,
+            kube::runtime::watcher::Error,
+        >,
+    > + Send
+    + use<> {
+        use kube::runtime::WatchStreamExt as _;
+        let ar = api_resource(kind);
+        let client = self.watch_client.clone();
+        let api: Api<PartialObjectMeta<DynamicObject>> = match namespace {
+            Some(ns) if kind.namespaced => Api::namespaced_with(client, ns, &ar),
+            _ => Api::all_with(client, &ar),
+        };
+        let config = kube::runtime::watcher::Config::default().labels(selector);
+        kube::runtime::watcher(api, config).default_backoff()
     }
 
     /// The discovery cache as it stands (a refresh replaces it; holders keep theirs).

@@ -9,7 +9,7 @@ use super::object::split_api_version;
 use super::{Manifest, ObjectId, Origin, RenderError, RenderIssue};
 
 /// What the API server (or a CRD in the same set) says about a kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KindInfo {
     pub group: String,
     pub version: String,

@@ -40,6 +40,12 @@ pub struct Runner {
     halt: Halt,
     /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
     lint: Option<LintSettings>,
+    /// Re-sync an unchanged revision only this often (watches see drift in between).
+    resync_every: Option<std::time::Duration>,
+    /// When a pass last planned (and applied) the whole set.
+    last_full: Option<std::time::Instant>,
+    /// Where the desired objects of each pass go (the drift watches).
+    desired: Option<tokio::sync::watch::Sender<crate::drift::Desired>>,
 }
 
 /// One pass: what started it, what reading the source took, and what it did.
@@ -105,7 +111,38 @@ impl Runner {
             broken_revision: None,
             halt: Halt::new(),
             lint: None,
+            resync_every: None,
+            last_full: None,
+            desired: None,
         }
+    }
+
+    /// Re-syncs an unchanged revision only every `every` (the agent, when watches report
+    /// drift), not on every interval.
+    pub fn resync_every(mut self, every: std::time::Duration) -> Runner {
+        self.resync_every = Some(every);
+        self
+    }
+
+    /// Tells `tx` each pass's desired objects, and when a pass writes.
+    pub fn publishing_desired(
+        mut self,
+        tx: tokio::sync::watch::Sender<crate::drift::Desired>,
+    ) -> Runner {
+        self.desired = Some(tx);
+        self
+    }
+
+    fn publish(&self, passing: bool, objects: Option<Vec<Arc<crate::render::DesiredObject>>>) {
+        let Some(tx) = &self.desired else {
+            return;
+        };
+        tx.send_modify(|d| {
+            d.passing = passing;
+            if let Some(objects) = objects {
+                d.objects = Arc::new(objects);
+            }
+        });
     }
 
     /// Lints every revision before planning it (see [`crate::lint`]).
@@ -158,7 +195,11 @@ impl Runner {
     /// A pass, skipping a revision already processed (unless re-syncing) or known broken.
     pub async fn pass(&mut self, trigger: Trigger) -> Pass {
         let started = std::time::Instant::now();
-        let skip = match self.resync {
+        let resync_due = match (self.resync_every, self.last_full) {
+            (Some(every), Some(at)) => at.elapsed() >= every,
+            _ => true,
+        };
+        let skip = match self.resync && resync_due {
             true => self.broken_revision.clone(),
             false => self.last_revision.clone().or(self.broken_revision.clone()),
         };
@@ -269,16 +310,24 @@ impl Runner {
         let halt = self.halt.child();
         let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
         let options = &self.settings.sync;
+        self.publish(true, None);
         let result = match &self.lock {
-            Some(lock) => sync::run_held(&cluster, rendered, options, lock, &halt).await,
+            Some(lock) => sync::run_held(&cluster, rendered, options, lock, &halt)
+                .await
+                .map(|(report, desired)| {
+                    self.publish(false, Some(desired));
+                    report
+                }),
             None => sync::run(&cluster, rendered, options, &halt).await,
         };
+        self.publish(false, None);
         if let Some(timer) = deadline {
             timer.abort();
         }
         let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
         report.lint = lint;
         self.last_revision = revision;
+        self.last_full = Some(std::time::Instant::now());
         if report.mode == Mode::Sync && !report.failed() {
             self.live_revision = report.revision.clone();
             if self.lock.is_none() {

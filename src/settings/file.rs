@@ -91,6 +91,10 @@ struct SetConfig {
     #[serde(default)]
     namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
     webhook: Option<Spanned<WebhookConfig>>,
+    /// Put drifted objects back at once (else at the next pass).
+    #[serde(default)]
+    self_heal: bool,
+    resync_interval: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +155,8 @@ struct NamespaceOverride {
     /// `true`: the namespace is left alone (neither applied nor pruned).
     #[serde(default)]
     suspend: bool,
+    /// Self-heal here, whatever the set says.
+    self_heal: Option<bool>,
 }
 
 /// Reads and validates the config file; flags and environment (`overrides`) win over it.
@@ -370,6 +376,23 @@ impl Builder<'_> {
         if let Some(prune) = sync.prune.as_mut() {
             prune.unpruned_namespaces = unpruned;
         }
+        let resync_interval = match &config.resync_interval {
+            Some(text) => self.duration(text, "resyncInterval")?,
+            None => super::DEFAULT_RESYNC_INTERVAL,
+        };
+        let drift = crate::drift::DriftSettings {
+            self_heal: config.self_heal,
+            self_heal_overrides: config
+                .namespace_overrides
+                .iter()
+                .filter_map(|(ns, o)| Some((ns.clone(), o.value.self_heal?)))
+                .collect(),
+            namespaces: match &sync.scope {
+                Scope::Namespaces(list) => Some(list.iter().cloned().collect()),
+                _ => None,
+            },
+            takeover_managers: sync.takeover_managers.clone(),
+        };
         let webhook = config.webhook.map(|w| {
             if let Err(e) = std::fs::metadata(&w.value.secret_file) {
                 tracing::warn!(set = %sync.set.name, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", w.value.secret_file.display(), w.referenced.line());
@@ -386,6 +409,8 @@ impl Builder<'_> {
             interval,
             timeout,
             webhook,
+            drift,
+            resync_interval,
         })
     }
 

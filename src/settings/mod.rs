@@ -33,7 +33,14 @@ pub struct SetSettings {
     pub timeout: Option<Duration>,
     /// `POST /hook/<set>`: who signs calls and with what (the agent only).
     pub webhook: Option<WebhookSettings>,
+    /// Self-heal and how drift is watched (the agent only).
+    pub drift: crate::drift::DriftSettings,
+    /// How often the agent re-syncs a revision it already synced (watches see drift between).
+    pub resync_interval: Duration,
 }
+
+/// The agent re-verifies everything this often even when watches saw nothing.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(600);
 
 /// A set's webhook: the provider's signature scheme and the file holding its secret (re-read
 /// on every call, as mounted Secrets rotate).

@@ -178,13 +178,15 @@ async fn run_locked(
 
 /// Syncs one rendered revision under a Lease the caller already holds (the agent, which
 /// leads the set): the Lease stays held, and records the revision once the sync succeeds.
+/// Also returns the set's desired objects, as resolved and labelled (what drift is measured
+/// against).
 pub async fn run_held(
     cluster: &Cluster,
     rendered: Rendered,
     options: &SyncOptions,
     lock: &SetLock,
     halt: &Halt,
-) -> Result<Report> {
+) -> Result<(Report, Vec<Arc<DesiredObject>>)> {
     let span = tracing::info_span!(
         "sync",
         set = %options.set.name,
@@ -199,7 +201,8 @@ pub async fn run_held(
         {
             lock.record_revision(revision);
         }
-        finish(cluster, result, options, halt).await
+        let report = finish(cluster, result, options, halt).await?;
+        Ok((report, source.objects))
     }
     .instrument(span)
     .await

@@ -1,0 +1,203 @@
+//! What the agent does with drift findings: a log line, `/report` (the set's drifted objects),
+//! metrics, and Events on the object itself (`DriftDetected`, `DriftCorrected`, `DriftFight`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+
+use super::events::Publisher;
+use super::metrics::Metrics;
+use super::state::AgentState;
+use crate::cluster::EventSpec;
+use crate::drift::{Finding, fight};
+use crate::render::ObjectId;
+
+/// A set's drift, as `/report` shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftStatus {
+    /// Every watch of the set has listed its objects: drift is seen as it happens.
+    pub watching: bool,
+    /// Objects that differ from Git now, by object.
+    pub drifted: BTreeMap<String, Drifted>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drifted {
+    /// `changed by kubectl-edit (.spec.replicas)`, or `deleted outside Git`.
+    pub by: String,
+    pub since: String,
+    /// Corrected too often: left alone until its source changes.
+    pub fight: bool,
+}
+
+/// Where one set's findings go.
+#[derive(Clone)]
+pub struct Sink {
+    pub set: String,
+    pub state: Arc<AgentState>,
+    pub metrics: Arc<Metrics>,
+    pub events: Publisher,
+}
+
+impl Sink {
+    pub fn found(&self, finding: Finding) {
+        log(&self.set, &finding);
+        self.state.drift(&self.set, |d| record(d, &finding));
+        self.metrics.drift(&self.set, &finding);
+        self.events.send(events_for(&finding));
+    }
+}
+
+fn log(set: &str, finding: &Finding) {
+    match finding {
+        Finding::Detected { id, by, .. } => tracing::warn!(set, object = %id, "drift: {by}"),
+        Finding::Corrected { id, .. } => tracing::info!(set, object = %id, "drift corrected"),
+        Finding::Fight { id, with } => {
+            tracing::warn!(set, object = %id, with = %with, "drift fight: correction stopped")
+        }
+        Finding::Cleared { id } => tracing::info!(set, object = %id, "back in line with Git"),
+        Finding::Synced => tracing::info!(set, "watches synced: drift is seen as it happens"),
+        Finding::WatchFailed { error } => tracing::warn!(set, %error, "a watch failed; retrying"),
+    }
+}
+
+fn record(status: &mut DriftStatus, finding: &Finding) {
+    match finding {
+        Finding::Detected { id, by, .. } => {
+            let entry = status.drifted.entry(id.to_string()).or_insert(Drifted {
+                by: by.clone(),
+                since: Timestamp::now().to_string(),
+                fight: false,
+            });
+            entry.by = by.clone();
+        }
+        Finding::Fight { id, .. } => {
+            if let Some(d) = status.drifted.get_mut(&id.to_string()) {
+                d.fight = true;
+            }
+        }
+        Finding::Corrected { id, .. } | Finding::Cleared { id } => {
+            status.drifted.remove(&id.to_string());
+        }
+        Finding::Synced => status.watching = true,
+        Finding::WatchFailed { .. } => {}
+    }
+}
+
+/// The Events a finding calls for, on the object itself.
+pub fn events_for(finding: &Finding) -> Vec<EventSpec> {
+    let (id, warning, reason, action, note) = match finding {
+        Finding::Detected { id, by, .. } => (
+            id,
+            true,
+            "DriftDetected",
+            "Detect",
+            format!("differs from Git: {by}"),
+        ),
+        Finding::Corrected { id, deleted } => (
+            id,
+            false,
+            "DriftCorrected",
+            "Correct",
+            match deleted {
+                true => "recreated as Git says (self-heal)".to_string(),
+                false => "put back as Git says (self-heal)".to_string(),
+            },
+        ),
+        Finding::Fight { id, with } => (
+            id,
+            true,
+            "DriftFight",
+            "Correct",
+            format!(
+                "corrected {} times within {} s, and changed again by {with}: left alone until its source changes",
+                fight::LIMIT,
+                fight::WINDOW.as_secs()
+            ),
+        ),
+        Finding::Cleared { .. } | Finding::Synced | Finding::WatchFailed { .. } => {
+            return Vec::new();
+        }
+    };
+    vec![EventSpec {
+        regarding: object_ref(id),
+        warning,
+        reason,
+        action,
+        note,
+    }]
+}
+
+fn object_ref(id: &ObjectId) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(id.api_version()),
+        kind: Some(id.kind.clone()),
+        namespace: id.namespace.clone(),
+        name: Some(id.name.clone()),
+        ..ObjectReference::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> ObjectId {
+        ObjectId {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("team".into()),
+            name: "web".into(),
+        }
+    }
+
+    #[test]
+    fn findings_become_events_on_the_object_and_report_entries() {
+        let detected = Finding::Detected {
+            id: id(),
+            by: "changed by kubectl-edit (.spec.replicas)".into(),
+            managers: vec!["kubectl-edit".into()],
+            deleted: false,
+            new: true,
+        };
+        let events = events_for(&detected);
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!((e.reason, e.warning), ("DriftDetected", true));
+        assert!(
+            e.note.contains("kubectl-edit (.spec.replicas)"),
+            "{}",
+            e.note
+        );
+        assert_eq!(e.regarding.kind.as_deref(), Some("Deployment"));
+        assert_eq!(e.regarding.api_version.as_deref(), Some("apps/v1"));
+        assert_eq!(e.regarding.namespace.as_deref(), Some("team"));
+
+        let mut status = DriftStatus::default();
+        record(&mut status, &detected);
+        let key = id().to_string();
+        assert!(status.drifted.contains_key(&key));
+        let fight = Finding::Fight {
+            id: id(),
+            with: "kubectl-edit".into(),
+        };
+        assert_eq!(events_for(&fight)[0].reason, "DriftFight");
+        record(&mut status, &fight);
+        assert!(status.drifted[&key].fight);
+        let corrected = Finding::Corrected {
+            id: id(),
+            deleted: true,
+        };
+        assert_eq!(events_for(&corrected)[0].reason, "DriftCorrected");
+        assert!(!events_for(&corrected)[0].warning);
+        record(&mut status, &corrected);
+        assert!(status.drifted.is_empty());
+        assert!(events_for(&Finding::Synced).is_empty());
+    }
+}

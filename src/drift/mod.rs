@@ -1,0 +1,373 @@
+//! Drift in seconds: watches of a set's members (metadata only, by the set's part-of labels,
+//! only the kinds it uses) tell who touched what; a touched object is planned again alone (a
+//! dry-run), and a difference from Git is drift: reported at once, and with self-heal applied
+//! back, unless it is in a fight with another writer.
+//!
+//! ```text
+//!   desired (after each pass) ─> watches ─> Change ─> touched? ─> plan one ─> Finding
+//!                                                                  └─> self-heal (fights)
+//! ```
+
+pub mod fight;
+mod touch;
+mod watch;
+
+pub use fight::{Fights, Verdict};
+pub use touch::{Seen, Touch, paths};
+pub use watch::{Change, Spec};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch as channel};
+use tokio::task::JoinSet;
+
+use crate::cluster::Cluster;
+use crate::halt::Halt;
+use crate::plan::live::LiveIndex;
+use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
+use crate::render::{DesiredObject, ObjectId};
+
+/// An object's identity as watches see it: group, kind, namespace, name.
+pub type Key = (String, String, Option<String>, String);
+
+pub fn key(id: &ObjectId) -> Key {
+    (
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+        id.name.clone(),
+    )
+}
+
+/// What the set's runner tells the drift loop: the desired objects of the last pass, and
+/// whether a pass is writing now (its own changes are not drift).
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub objects: Arc<Vec<Arc<DesiredObject>>>,
+    pub passing: bool,
+}
+
+/// What the drift loop found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// An object differs from Git. `by` names who changed what; `new` is false when it was
+    /// already drifted.
+    Detected {
+        id: ObjectId,
+        by: String,
+        managers: Vec<String>,
+        deleted: bool,
+        new: bool,
+    },
+    /// Put back (self-heal).
+    Corrected {
+        id: ObjectId,
+        deleted: bool,
+    },
+    /// Corrected too often: left alone until its source changes.
+    Fight {
+        id: ObjectId,
+        with: String,
+    },
+    /// Back in line with Git (a pass applied it, or the other writer undid its change).
+    Cleared {
+        id: ObjectId,
+    },
+    /// Every watch has listed its objects: drift is seen from now on.
+    Synced,
+    WatchFailed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DriftSettings {
+    /// Put drifted objects back at once.
+    pub self_heal: bool,
+    /// Namespaces whose self-heal differs from the set's.
+    pub self_heal_overrides: BTreeMap<String, bool>,
+    /// The namespaces the set is limited to (a tenant): one watch per namespace and kind.
+    pub namespaces: Option<BTreeSet<String>>,
+    pub takeover_managers: Vec<String>,
+}
+
+impl DriftSettings {
+    fn heals(&self, id: &ObjectId) -> bool {
+        let namespace = id
+            .namespace
+            .as_deref()
+            .or(id.is_namespace().then_some(id.name.as_str()));
+        namespace
+            .and_then(|ns| self.self_heal_overrides.get(ns).copied())
+            .unwrap_or(self.self_heal)
+    }
+}
+
+/// Watches the set's members until `halt`, telling `found` what it finds.
+pub async fn run(
+    cluster: Cluster,
+    settings: DriftSettings,
+    mut desired: channel::Receiver<Desired>,
+    mut found: impl FnMut(Finding) + Send,
+    halt: Halt,
+) {
+    let mut loop_state = Loop {
+        cluster,
+        settings,
+        desired: HashMap::new(),
+        passing: false,
+        baseline: HashMap::new(),
+        drifted: HashMap::new(),
+        fights: Fights::default(),
+    };
+    let mut watches: Option<Watches> = None;
+    loop {
+        tokio::select! {
+            _ = halt.halted() => return,
+            changed = desired.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let next = desired.borrow_and_update().clone();
+                loop_state.passing = next.passing;
+                if next.passing {
+                    continue;
+                }
+                loop_state.set_desired(&next.objects, &mut found);
+                let specs = loop_state.specs(&next.objects);
+                if watches.as_ref().is_none_or(|w| w.specs != specs) {
+                    // Nothing to watch (no members yet, or a first revision that failed):
+                    // nothing can drift unseen.
+                    if specs.is_empty() {
+                        found(Finding::Synced);
+                    }
+                    watches = Some(Watches::start(&loop_state.cluster, specs));
+                }
+            }
+            Some(change) = next_change(&mut watches) => {
+                match change {
+                    Change::Synced { watch } => {
+                        if let Some(w) = watches.as_mut()
+                            && w.synced.insert(watch)
+                            && w.synced.len() == w.specs.len()
+                        {
+                            found(Finding::Synced);
+                        }
+                    }
+                    Change::Failed { error, .. } => found(Finding::WatchFailed { error }),
+                    change => loop_state.handle(change, &mut found).await,
+                }
+            }
+        }
+    }
+}
+
+struct Watches {
+    specs: Vec<Spec>,
+    synced: HashSet<usize>,
+    rx: mpsc::Receiver<Change>,
+    _tasks: JoinSet<()>,
+}
+
+impl Watches {
+    fn start(cluster: &Cluster, specs: Vec<Spec>) -> Watches {
+        let (tx, rx) = mpsc::channel(1024);
+        let tasks = watch::start(cluster, &specs, tx);
+        tracing::info!(watches = specs.len(), "watching the set's members");
+        Watches {
+            specs,
+            synced: HashSet::new(),
+            rx,
+            _tasks: tasks,
+        }
+    }
+}
+
+async fn next_change(watches: &mut Option<Watches>) -> Option<Change> {
+    match watches {
+        Some(w) => w.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Loop {
+    cluster: Cluster,
+    settings: DriftSettings,
+    desired: HashMap<Key, Arc<DesiredObject>>,
+    passing: bool,
+    /// Each member as last seen.
+    baseline: HashMap<Key, Seen>,
+    drifted: HashMap<Key, ObjectId>,
+    fights: Fights<Key>,
+}
+
+impl Loop {
+    /// A pass ran: what it applied is what Git says now, and in line.
+    fn set_desired(&mut self, objects: &[Arc<DesiredObject>], found: &mut impl FnMut(Finding)) {
+        self.desired = objects.iter().map(|o| (key(&o.id), o.clone())).collect();
+        for (_, id) in std::mem::take(&mut self.drifted) {
+            found(Finding::Cleared { id });
+        }
+        let desired = &self.desired;
+        self.fights.retain(|k| desired.contains_key(k));
+    }
+
+    fn specs(&self, objects: &[Arc<DesiredObject>]) -> Vec<Spec> {
+        let kinds: BTreeSet<_> = objects
+            .iter()
+            .filter_map(|o| o.kind.clone())
+            .filter(|k| k.served)
+            .collect();
+        let ids: BTreeSet<String> = objects
+            .iter()
+            .filter_map(|o| {
+                let manifest = o.manifest.value();
+                manifest["metadata"]["labels"][crate::inventory::PART_OF_LABEL]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        watch::specs(&kinds, &ids, self.settings.namespaces.as_ref())
+    }
+
+    async fn handle(&mut self, change: Change, found: &mut (impl FnMut(Finding) + Send)) {
+        match change {
+            Change::Seen { key, metadata } => {
+                let now = Seen::of(&metadata);
+                let before = self.baseline.insert(key.clone(), now.clone());
+                let Some(before) = before else {
+                    return;
+                };
+                if self.passing || !self.desired.contains_key(&key) {
+                    return;
+                }
+                let touch = before.touched_by(&now, self.cluster.field_manager());
+                if !touch.is_empty() {
+                    self.examine(&key, Some(touch), found).await;
+                }
+            }
+            Change::Gone { key } => {
+                self.baseline.remove(&key);
+                if !self.passing && self.desired.contains_key(&key) {
+                    self.examine(&key, None, found).await;
+                }
+            }
+            Change::Synced { .. } | Change::Failed { .. } => {}
+        }
+    }
+
+    /// Plans one touched (or, with `None`, deleted) object again; reports and heals drift.
+    async fn examine(
+        &mut self,
+        key: &Key,
+        touch: Option<Touch>,
+        found: &mut (impl FnMut(Finding) + Send),
+    ) {
+        let Some(object) = self.desired.get(key).cloned() else {
+            return;
+        };
+        let deleted = touch.is_none();
+        if !deleted {
+            match self.replan(&object).await {
+                Some(Action::Update | Action::Create) => {}
+                Some(Action::Unchanged) => {
+                    if let Some(id) = self.drifted.remove(key) {
+                        found(Finding::Cleared { id });
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+        let managers: Vec<String> = touch
+            .as_ref()
+            .map(|t| t.managers.iter().map(|(m, _)| m.clone()).collect())
+            .unwrap_or_default();
+        let by = match &touch {
+            Some(t) => format!("changed by {}", t.describe()),
+            None => "deleted outside Git".to_string(),
+        };
+        let new = self
+            .drifted
+            .insert(key.clone(), object.id.clone())
+            .is_none();
+        found(Finding::Detected {
+            id: object.id.clone(),
+            by,
+            managers: managers.clone(),
+            deleted,
+            new,
+        });
+        if self.settings.heals(&object.id) {
+            self.heal(key, &object, deleted, &managers, found).await;
+        }
+    }
+
+    async fn heal(
+        &mut self,
+        key: &Key,
+        object: &Arc<DesiredObject>,
+        deleted: bool,
+        managers: &[String],
+        found: &mut (impl FnMut(Finding) + Send),
+    ) {
+        match self
+            .fights
+            .judge(key, &object.manifest.hash(), Instant::now())
+        {
+            Verdict::Correct => match self.cluster.apply(object, false, true).await {
+                Ok(_) => {
+                    self.drifted.remove(key);
+                    found(Finding::Corrected {
+                        id: object.id.clone(),
+                        deleted,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(object = %object.id, error = %e, "cannot put a drifted object back")
+                }
+            },
+            Verdict::FightStarts => {
+                let with = match managers.is_empty() {
+                    true => "another writer".to_string(),
+                    false => managers.join(", "),
+                };
+                found(Finding::Fight {
+                    id: object.id.clone(),
+                    with,
+                });
+            }
+            Verdict::Fighting => {}
+        }
+    }
+
+    /// What planning the object alone says now (a dry-run against its live state).
+    async fn replan(&self, object: &Arc<DesiredObject>) -> Option<Action> {
+        let index = LiveIndex::default();
+        let none = BTreeSet::new();
+        let reads = Reads {
+            index: &index,
+            new_namespaces: &none,
+            preview: false,
+            concurrency: 1,
+        };
+        let ctx = Context {
+            field_manager: self.cluster.field_manager(),
+            revision: None,
+            adopt: false,
+            takeover_managers: &self.settings.takeover_managers,
+            foreign_owner: &no_foreign_owner,
+        };
+        let plans = observe(
+            &self.cluster,
+            vec![object.clone()],
+            reads,
+            ctx,
+            &Halt::new(),
+        )
+        .await;
+        plans.into_iter().next().map(|p| p.action)
+    }
+}
