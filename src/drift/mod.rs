@@ -156,7 +156,17 @@ pub async fn run(
                             found(Finding::Synced);
                         }
                     }
-                    Change::Failed { error, .. } => found(Finding::WatchFailed { error }),
+                    Change::Failed { watch, error } => {
+                        found(Finding::WatchFailed { error });
+                        // A watch that cannot start (a 403) retries, backing off; readiness
+                        // does not wait for it.
+                        if let Some(w) = watches.as_mut()
+                            && w.synced.insert(watch)
+                            && w.synced.len() == w.specs.len()
+                        {
+                            found(Finding::Synced);
+                        }
+                    }
                     change => loop_state.handle(change, &mut found).await,
                 }
             }

@@ -54,7 +54,10 @@ pub fn specs(
     let mut specs = Vec::new();
     for kind in kinds {
         match namespaces {
-            Some(namespaces) if kind.namespaced => {
+            // A set limited to namespaces manages no cluster-scoped object (a tenant could not
+            // watch one either).
+            Some(_) if !kind.namespaced => {}
+            Some(namespaces) => {
                 for ns in namespaces {
                     specs.push(Spec {
                         kind: kind.clone(),
@@ -183,8 +186,9 @@ mod tests {
         assert!(all.iter().all(|s| s.namespace.is_none()));
         let namespaces: BTreeSet<_> = ["a".to_string(), "b".into()].into();
         let tenant = specs(&kinds, &ids, Some(&namespaces));
-        // ConfigMaps in each namespace; the cluster-scoped kind once.
-        assert_eq!(tenant.len(), 3);
+        // ConfigMaps in each namespace; no cluster-scoped kind.
+        assert_eq!(tenant.len(), 2);
+        assert!(tenant.iter().all(|s| s.kind.namespaced));
         assert!(specs(&kinds, &BTreeSet::new(), None).is_empty());
     }
 }
