@@ -166,8 +166,9 @@ impl AgentState {
                     }
                     record_namespaces(&mut s.namespaces, report);
                 }
+                // Nothing ran: the last pass's result still describes the set.
                 PassResult::Unchanged(_) => {
-                    s.result = Some("unchanged");
+                    s.result.get_or_insert("unchanged");
                 }
                 PassResult::Failed(e) => {
                     s.result = Some("failed");

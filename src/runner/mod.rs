@@ -327,7 +327,8 @@ impl Runner {
         let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
         report.lint = lint;
         self.last_revision = revision;
-        self.last_full = Some(std::time::Instant::now());
+        // A pass with failures is tried again at the next interval, not the next resync.
+        self.last_full = (!report.failed()).then(std::time::Instant::now);
         if report.mode == Mode::Sync && !report.failed() {
             self.live_revision = report.revision.clone();
             if self.lock.is_none() {

@@ -29,10 +29,16 @@ struct Install {
     renames: Vec<(&'static str, String)>,
     /// `namespaces:` of the set, for a tenant.
     scope: Vec<String>,
-    forwards: std::sync::Mutex<std::collections::HashMap<String, Forward>>,
+    /// More keys of the set, in the config's YAML (indented as keys of the set).
+    extra: String,
+    interval: &'static str,
+    /// Keys of the `driftless-git` Secret the Deployment mounts at /etc/driftless-git.
+    git_secret: Vec<(&'static str, String)>,
+    /// Port-forwards by (pod, remote port).
+    forwards: std::sync::Mutex<std::collections::HashMap<(String, u16), Forward>>,
 }
 
-/// `kubectl port-forward pod/NAME :8080`, stopped on drop.
+/// `kubectl port-forward pod/NAME :PORT`, stopped on drop.
 struct Forward {
     child: std::process::Child,
     port: u16,
@@ -41,12 +47,18 @@ struct Forward {
 }
 
 impl Forward {
-    fn start(ns: &str, pod: &str) -> Option<Forward> {
+    fn start(ns: &str, pod: &str, remote: u16) -> Option<Forward> {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(support::renderers::kubectl())
             .arg("--kubeconfig")
             .arg(&support::cluster().kubeconfig)
-            .args(["-n", ns, "port-forward", &format!("pod/{pod}"), ":8080"])
+            .args([
+                "-n",
+                ns,
+                "port-forward",
+                &format!("pod/{pod}"),
+                &format!(":{remote}"),
+            ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -86,6 +98,9 @@ impl Install {
             repo,
             renames: Vec::new(),
             scope: Vec::new(),
+            extra: String::new(),
+            interval: "2s",
+            git_secret: Vec::new(),
             forwards: Default::default(),
         }
     }
@@ -97,9 +112,9 @@ impl Install {
         };
         format!(
             "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {}\n    \
-             source:\n      git: {{url: 'file:///git/{}', revision: main}}\n    interval: 2s\n    \
-             prune: {{enabled: true}}\n{scope}",
-            self.set, self.repo.name
+             source:\n      git: {{url: 'file:///git/{}', revision: main}}\n    interval: {}\n    \
+             prune: {{enabled: true}}\n{scope}{}",
+            self.set, self.repo.name, self.interval, self.extra
         )
     }
 
@@ -122,7 +137,17 @@ impl Install {
         for (from, to) in &self.renames {
             text = text.replace(from, to);
         }
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML");
+        let mut docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML");
+        if !self.git_secret.is_empty() {
+            let data: serde_json::Map<String, Value> = self
+                .git_secret
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            docs.push(json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "driftless-git", "namespace": self.ns},
+                "stringData": data}));
+        }
         docs.into_iter().map(|d| self.adapt(d)).collect()
     }
 
@@ -208,16 +233,41 @@ impl Install {
             .collect()
     }
 
-    /// GET `path` from a pod's port 8080, through a port-forward (pod IPs are not reachable
-    /// from this machine's side of the node, nor from the API server's).
+    /// A local port forwarded to a pod's `remote` port (pod IPs are not reachable from this
+    /// machine's side of the node, nor from the API server's).
+    fn forward(&self, pod: &str, remote: u16) -> Option<u16> {
+        let mut forwards = self.forwards.lock().unwrap();
+        let key = (pod.to_string(), remote);
+        if !forwards.contains_key(&key) {
+            forwards.insert(key.clone(), Forward::start(&self.ns, pod, remote)?);
+        }
+        Some(forwards[&key].port)
+    }
+
+    /// POST to a pod's webhook port (9292): (status, body).
+    async fn post(
+        &self,
+        pod: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Option<(u16, String)> {
+        let port = self.forward(pod, 9292)?;
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            crate::support::agent::http_post(port, &path, &headers, &body)
+        })
+        .await
+        .ok()?
+    }
+
+    /// GET `path` from a pod's port 8080.
     async fn get(&self, pod: &str, path: &str) -> Option<String> {
-        let port = {
-            let mut forwards = self.forwards.lock().unwrap();
-            if !forwards.contains_key(pod) {
-                forwards.insert(pod.to_string(), Forward::start(&self.ns, pod)?);
-            }
-            forwards[pod].port
-        };
+        let port = self.forward(pod, 8080)?;
         let path = path.to_string();
         match tokio::task::spawn_blocking(move || http_get(port, &path)).await {
             Ok(Some((200, body))) => Some(body),
@@ -477,4 +527,141 @@ async fn a_tenant_agent_reports_403_outside_its_namespaces_and_syncs_the_others(
     );
     assert_eq!(value_of(&c, "app").await, None, "{c} was written");
     install.remove(&[a, b, c]).await;
+}
+
+#[tokio::test]
+async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_now() {
+    let test = "in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_now";
+    if !support::require_node(test) || !support::require_driftless_image(test) {
+        return;
+    }
+    let (watched, healed) = (support::unique("dl-podrift"), support::unique("dl-podheal"));
+    let ws = Workspace::new();
+    let repo = TestRepo::local();
+    repo.write("watched.yaml", &app(&watched, "v1"));
+    repo.write("healed.yaml", &app(&healed, "v1"));
+    repo.commit("v1");
+    let secret = "pod-hook-s3cret";
+    let mut install = Install::new(repo);
+    // An hour between polls: only webhooks fetch, only watches see drift.
+    install.interval = "1h";
+    install.git_secret = vec![("webhook-secret", secret.to_string())];
+    install.extra = format!(
+        "    webhook: {{provider: github, secretFile: /etc/driftless-git/webhook-secret}}\n    \
+         namespaceOverrides:\n      {healed}: {{selfHeal: true}}\n"
+    );
+    install.apply("deploy", &ws).await;
+    for ns in [&watched, &healed] {
+        assert!(
+            support::eventually(|| async { value_of(ns, "app").await.as_deref() == Some("v1") })
+                .await,
+            "{}",
+            install.pods().await
+        );
+    }
+    let leader = install.leader().await.expect("a leader");
+    let standby = install
+        .pod_names()
+        .await
+        .into_iter()
+        .find(|p| *p != leader)
+        .expect("a standby");
+
+    // A kubectl edit: an Event on the object naming kubectl-edit and the field, and the
+    // drift metric rises.
+    super::edit_value(&watched, "app", "kubectl-edit", "by hand").await;
+    let edited = std::time::Instant::now();
+    let detected = poll(POD_TIMEOUT, || async {
+        super::object_events(&watched, "app", "DriftDetected")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("no DriftDetected Event");
+    eprintln!("drift seen in {:?}", edited.elapsed());
+    let note = detected.note.unwrap_or_default();
+    assert!(
+        note.contains("kubectl-edit") && note.contains(".data.value"),
+        "{note}"
+    );
+    let text = install.get(&leader, "/metrics").await.expect("metrics");
+    assert_eq!(
+        sample(
+            &parse_openmetrics(&text),
+            "driftless_drifted_objects",
+            &[&format!("namespace=\"{watched}\"")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+
+    // Self-heal: an edit is put back, a deleted object is recreated.
+    super::edit_value(&healed, "app", "kubectl-edit", "by hand").await;
+    assert!(
+        support::eventually(|| async { value_of(&healed, "app").await.as_deref() == Some("v1") })
+            .await,
+        "{}",
+        install.pods().await
+    );
+    let configmaps =
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(support::client().await, &healed);
+    configmaps
+        .delete("app", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        support::eventually(|| async { value_of(&healed, "app").await.as_deref() == Some("v1") })
+            .await,
+        "not recreated:\n{}",
+        install.pods().await
+    );
+
+    // A second writer that keeps changing it: a fight, and correction stops.
+    for round in 0..12 {
+        super::edit_value(&healed, "app", "fighter", &format!("fighter-{round}")).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let fight = poll(POD_TIMEOUT, || async {
+        super::object_events(&healed, "app", "DriftFight")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("no DriftFight Event");
+    assert!(fight.note.unwrap_or_default().contains("fighter"));
+    super::edit_value(&healed, "app", "fighter", "fighter-last").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        value_of(&healed, "app").await.as_deref(),
+        Some("fighter-last")
+    );
+
+    // Webhooks: a bad signature is refused and fetches nothing; a good one, sent to the
+    // standby, is passed on to the leader and the commit lands.
+    install.repo.write("watched.yaml", &app(&watched, "v2"));
+    install.repo.commit("v2");
+    let path = format!("/hook/{}", install.set);
+    let body = br#"{"ref":"refs/heads/main"}"#.to_vec();
+    let bad = vec![("X-Hub-Signature-256".to_string(), "sha256=00".to_string())];
+    let answer = install.post(&standby, &path, bad, body.clone()).await;
+    assert_eq!(answer.map(|a| a.0), Some(401));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(value_of(&watched, "app").await.as_deref(), Some("by hand"));
+    let good = vec![(
+        "X-Hub-Signature-256".to_string(),
+        super::github_signature(secret, &body),
+    )];
+    let sent = std::time::Instant::now();
+    let answer = install.post(&standby, &path, good, body).await;
+    assert_eq!(answer.as_ref().map(|a| a.0), Some(202), "{answer:?}");
+    assert!(
+        support::eventually(|| async { value_of(&watched, "app").await.as_deref() == Some("v2") })
+            .await,
+        "{}",
+        install.pods().await
+    );
+    eprintln!("webhook to applied: {:?}", sent.elapsed());
+    install.remove(&[watched, healed]).await;
 }
