@@ -1,7 +1,8 @@
-//! The agent at rest and under failover, on the generated 1,000-object corpus: its resident memory
-//! once synced, the API requests it makes per idle interval (from the server's audit log, by its
-//! identity, Lease traffic apart), and how long a standby takes to lead after the leader is
-//! killed with SIGKILL.
+//! The agent at rest, under drift and under failover, on the generated 1,000-object corpus: its
+//! resident memory once synced with its watches open, the API requests it makes per idle
+//! interval (from the server's audit log, by its identity, Lease traffic apart), how long a
+//! `kubectl edit` takes to become a `DriftDetected` Event, and how long a standby takes to lead
+//! after the leader is killed with SIGKILL.
 //!
 //!   cargo bench --bench agent                              # 1,000 objects in 10 namespaces
 //!   DRIFTLESS_BENCH_INTERVAL=30 DRIFTLESS_BENCH_FAILOVERS=5 cargo bench --bench agent
@@ -94,6 +95,7 @@ fn main() {
     );
 
     idle(&leader, &audit, &user, interval);
+    drift(&dir.join("kubeconfig"), &leader);
     failover(&bin, &kubeconfig, &config, &dir, &mut leader, failovers);
     drop(leader);
     drop(plane);
@@ -239,9 +241,8 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
         peak as f64 / 1024.0
     );
     println!(
-        "  per interval: {:.1} requests besides the Lease ({:.1} LIST, {:.1} writes; \
-         {pairs} (namespace, kind) pairs and the cluster's Namespaces, + the set's inventory), \
-         {:.1} Lease requests; \
+        "  per interval: {:.1} requests besides the Lease ({:.1} LIST, {:.1} writes; the set has \
+         {pairs} (namespace, kind) pairs and the cluster's Namespaces), {:.1} Lease requests; \
          {} throttled in all",
         other as f64 / INTERVALS as f64,
         lists as f64 / INTERVALS as f64,
@@ -329,4 +330,71 @@ fn failover(
     println!("  standby leads: {}", summary(&leads));
     println!("  its first pass done: {}", summary(&passes));
     drop(standby);
+}
+
+/// `kubectl edit`s of ConfigMaps, one at a time: how long each takes to show as a
+/// `DriftDetected` Event (polled every 20 ms, so each figure is up to 20 ms late).
+fn drift(admin: &Path, agent: &Agent) {
+    const EDITS: usize = 40;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let latencies = runtime.block_on(async {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        use k8s_openapi::api::events::v1::Event;
+        use kube::api::{Api, ListParams, Patch, PatchParams};
+        let config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(admin).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let mut latencies = Vec::new();
+        for i in 0..EDITS {
+            let ns = format!("bench-{:03}", i % NAMESPACES);
+            let name = format!("configmap-{:04}", (i / NAMESPACES) * corpus::KINDS.len());
+            let cms = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+            let events = Api::<Event>::namespaced(client.clone(), &ns);
+            let params = PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            };
+            let patch = serde_json::json!({"data": {"version": format!("by hand {i}")}});
+            let edited = Instant::now();
+            cms.patch(&name, &params, &Patch::Merge(&patch))
+                .await
+                .unwrap_or_else(|e| panic!("edit {ns}/{name}: {e}"));
+            loop {
+                let list = events.list(&ListParams::default()).await.unwrap();
+                let seen = list.items.iter().any(|e| {
+                    e.reason.as_deref() == Some("DriftDetected")
+                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(&name)
+                });
+                if seen {
+                    latencies.push(edited.elapsed().as_secs_f64());
+                    break;
+                }
+                assert!(
+                    edited.elapsed() < Duration::from_secs(60),
+                    "no DriftDetected for {ns}/{name}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        latencies
+    });
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    let at =
+        |q: f64| sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1];
+    let (rss, _) = agent.memory();
+    println!(
+        "drift, {EDITS} kubectl edits one at a time: edit to DriftDetected Event p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; RSS after {:.1} MiB",
+        at(0.5) * 1000.0,
+        at(0.99) * 1000.0,
+        sorted[sorted.len() - 1] * 1000.0,
+        rss as f64 / 1024.0
+    );
 }
