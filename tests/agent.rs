@@ -564,6 +564,14 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
         "not recreated:\n{}",
         agent.log()
     );
+    let deletion = object_events(&healed, "app", "DriftDetected").await;
+    assert!(
+        deletion.iter().any(|e| e
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("deleted outside Git"))),
+        "the deletion was not reported: {deletion:?}"
+    );
 
     // Another writer that keeps changing it back: a fight, and correction stops.
     for round in 0..12 {

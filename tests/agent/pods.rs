@@ -616,6 +616,14 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
         "not recreated:\n{}",
         install.pods().await
     );
+    let deletion = super::object_events(&healed, "app", "DriftDetected").await;
+    assert!(
+        deletion.iter().any(|e| e
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("deleted outside Git"))),
+        "the deletion was not reported: {deletion:?}"
+    );
 
     // A second writer that keeps changing it: a fight, and correction stops.
     for round in 0..12 {
