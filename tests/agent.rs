@@ -55,6 +55,23 @@ async fn lease_events(set: &str, reason: &str) -> Vec<Event> {
         .collect()
 }
 
+/// The namespace `ns` and its ConfigMap `app` holding `value`.
+fn app_yaml(ns: &str, value: &str) -> String {
+    format!("{}---\n{}", namespace(ns), config_map(ns, "app", value))
+}
+
+/// A set name, a namespace (cleaned up with the workspace), and a repository whose first
+/// commit holds the namespace and its ConfigMap `app` at `v1`.
+fn app_repo(prefix: &str) -> (String, String, Workspace, TestRepo) {
+    let (set, ns) = (support::unique("agent"), support::unique(prefix));
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let repo = TestRepo::local();
+    repo.write("app.yaml", &app_yaml(&ns, "v1"));
+    repo.commit("v1");
+    (set, ns, ws, repo)
+}
+
 fn write_config(ws: &Workspace, set: &str, repo: &TestRepo) -> std::path::PathBuf {
     ws.write("agent.yaml", &config(set, &repo.file_url()));
     ws.file("agent.yaml")
@@ -62,15 +79,7 @@ fn write_config(ws: &Workspace, set: &str, repo: &TestRepo) -> std::path::PathBu
 
 #[tokio::test]
 async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back() {
-    let (set, ns) = (support::unique("agent"), support::unique("dl-agent"));
-    let mut ws = Workspace::new();
-    ws.namespaces.push(ns.clone());
-    let repo = TestRepo::local();
-    repo.write(
-        "app.yaml",
-        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v1")),
-    );
-    repo.commit("v1");
+    let (set, ns, ws, repo) = app_repo("dl-agent");
     let mut agent = AgentProcess::start(&write_config(&ws, &set, &repo), "agent-a", ws.path());
     agent.wait_ready().await;
     assert!(
@@ -80,10 +89,7 @@ async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back(
     );
 
     // A new commit lands within the next interval.
-    repo.write(
-        "app.yaml",
-        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v2")),
-    );
+    repo.write("app.yaml", &app_yaml(&ns, "v2"));
     let good = repo.commit("v2");
     assert!(
         support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
@@ -151,10 +157,7 @@ async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back(
     );
 
     // Fixed: the next commit lands.
-    repo.write(
-        "app.yaml",
-        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v4")),
-    );
+    repo.write("app.yaml", &app_yaml(&ns, "v4"));
     let fixed = repo.commit("fixed");
     assert!(
         support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v4") }).await,
@@ -191,15 +194,7 @@ async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back(
 
 #[tokio::test]
 async fn a_standby_takes_over_when_the_leader_dies() {
-    let (set, ns) = (support::unique("agent"), support::unique("dl-agent"));
-    let mut ws = Workspace::new();
-    ws.namespaces.push(ns.clone());
-    let repo = TestRepo::local();
-    repo.write(
-        "app.yaml",
-        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v1")),
-    );
-    repo.commit("v1");
+    let (set, ns, ws, repo) = app_repo("dl-agent");
     let config = write_config(&ws, &set, &repo);
     let mut first = AgentProcess::start(&config, "agent-1", ws.path());
     first.wait_ready().await;
@@ -245,10 +240,7 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         Some(1.0),
         "{samples:?}"
     );
-    repo.write(
-        "app.yaml",
-        &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", "v2")),
-    );
+    repo.write("app.yaml", &app_yaml(&ns, "v2"));
     repo.commit("v2");
     assert!(
         support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
@@ -317,10 +309,7 @@ async fn a_signed_webhook_fetches_now_and_a_bad_one_changes_nothing() {
     ws.namespaces.push(ns.clone());
     let repo = TestRepo::local();
     let write = |value: &str| {
-        repo.write(
-            "app.yaml",
-            &format!("{}---\n{}", namespace(&ns), config_map(&ns, "app", value)),
-        );
+        repo.write("app.yaml", &app_yaml(&ns, value));
         repo.commit(value)
     };
     write("v1");
@@ -456,6 +445,26 @@ async fn edit_value(ns: &str, name: &str, manager: &str, value: &str) {
         .expect("edit the ConfigMap");
 }
 
+/// A DriftDetected Event says the object was deleted.
+async fn assert_deletion_reported(ns: &str, name: &str) {
+    let events = object_events(ns, name, "DriftDetected").await;
+    assert!(
+        events.iter().any(|e| e
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("deleted outside Git"))),
+        "the deletion was not reported: {events:?}"
+    );
+}
+
+/// A second writer, `fighter`, that changes the value back every 400 ms, 12 times.
+async fn fight(ns: &str, name: &str) {
+    for round in 0..12 {
+        edit_value(ns, name, "fighter", &format!("fighter-{round}")).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
 #[tokio::test]
 async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
     let set = support::unique("drift");
@@ -564,20 +573,10 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
         "not recreated:\n{}",
         agent.log()
     );
-    let deletion = object_events(&healed, "app", "DriftDetected").await;
-    assert!(
-        deletion.iter().any(|e| e
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains("deleted outside Git"))),
-        "the deletion was not reported: {deletion:?}"
-    );
+    assert_deletion_reported(&healed, "app").await;
 
     // Another writer that keeps changing it back: a fight, and correction stops.
-    for round in 0..12 {
-        edit_value(&healed, "app", "fighter", &format!("fighter-{round}")).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
+    fight(&healed, "app").await;
     assert!(
         support::eventually(|| async {
             !object_events(&healed, "app", "DriftFight").await.is_empty()

@@ -616,20 +616,10 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
         "not recreated:\n{}",
         install.pods().await
     );
-    let deletion = super::object_events(&healed, "app", "DriftDetected").await;
-    assert!(
-        deletion.iter().any(|e| e
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains("deleted outside Git"))),
-        "the deletion was not reported: {deletion:?}"
-    );
+    super::assert_deletion_reported(&healed, "app").await;
 
     // A second writer that keeps changing it: a fight, and correction stops.
-    for round in 0..12 {
-        super::edit_value(&healed, "app", "fighter", &format!("fighter-{round}")).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
+    super::fight(&healed, "app").await;
     let fight = poll(POD_TIMEOUT, || async {
         super::object_events(&healed, "app", "DriftFight")
             .await
