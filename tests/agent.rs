@@ -499,6 +499,27 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
     }
     assert_eq!(agent.report()["sets"][0]["drift"]["watching"], true);
 
+    // Another writer's own fields (a label driftless does not set) are no drift.
+    {
+        use kube::api::{Patch, PatchParams};
+        let api = Api::<ConfigMap>::namespaced(support::client().await, &watched);
+        let params = PatchParams {
+            field_manager: Some("labeler".into()),
+            ..Default::default()
+        };
+        let label = serde_json::json!({"metadata": {"labels": {"team": "data"}}});
+        api.patch("app", &params, &Patch::Merge(&label))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        object_events(&watched, "app", "DriftDetected")
+            .await
+            .is_empty(),
+        "a label of another manager was called drift"
+    );
+
     // A kubectl edit: reported on the object, naming the manager and the field; left as is.
     edit_value(&watched, "app", "kubectl-edit", "by hand").await;
     let events = async {

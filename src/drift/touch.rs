@@ -21,6 +21,9 @@ pub struct Touch {
     /// The spec changed with no managedFields entry to show for it (a scale subresource on old
     /// servers).
     pub generation_moved: bool,
+    /// Driftless's own entries are as they were: no field it owns changed hands, so (for all but
+    /// a Secret written through `stringData`) no value it set has changed.
+    pub ours_unchanged: bool,
 }
 
 impl Touch {
@@ -92,11 +95,16 @@ impl Seen {
             .iter()
             .filter(|((m, _), _)| m == ours)
             .any(|(k, v)| self.entries.get(k) != Some(v));
+        let ours_gone = self
+            .entries
+            .keys()
+            .any(|k| k.0 == ours && !now.entries.contains_key(k));
         Touch {
             managers,
             generation_moved: now.generation != self.generation
                 && now.generation.is_some()
                 && !ours_moved,
+            ours_unchanged: !ours_moved && !ours_gone,
         }
     }
 }
@@ -215,7 +223,16 @@ mod tests {
             )]
         );
         assert!(touch.generation_moved);
+        assert!(
+            touch.ours_unchanged,
+            "the test's edit left driftless's entry as it was"
+        );
         assert_eq!(touch.describe(), "kubectl-edit (.spec.replicas)");
+        // An edit that took a field from driftless shrinks its entry.
+        let took = json!({"manager": "driftless", "operation": "Apply", "time": "t1",
+                          "fieldsV1": {"f:spec": {}}});
+        let after = Seen::of(&meta(json!([took]), 1));
+        assert!(!before.touched_by(&after, "driftless").ours_unchanged);
         // Seen again unchanged: nothing new.
         assert!(after.touched_by(&after, "driftless").is_empty());
     }
