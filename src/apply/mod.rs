@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, stream};
 
-use crate::cluster::Cluster;
+use crate::cluster::{Apply, Cluster};
 use crate::halt::Halt;
 use crate::plan::ledger::Record;
 use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, Reason, order};
@@ -80,7 +80,7 @@ pub async fn execute(
 }
 
 async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport {
-    let result = cluster.apply(&plan.object, false, force).await;
+    let result = cluster.apply(&plan.object, Apply::write(force)).await;
     let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
     match result {

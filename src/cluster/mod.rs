@@ -88,6 +88,35 @@ const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(330);
 /// How long a discovery cache is trusted when nothing says it is stale.
 const DISCOVERY_TTL: Duration = Duration::from_secs(600);
 
+/// How a server-side apply is sent: for real or as a dry-run, and whether it takes fields
+/// other managers own (`force`) or stops at a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Apply {
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+impl Apply {
+    /// What the server would make of the manifest; a conflict is an answer.
+    pub const DRY_RUN: Apply = Apply {
+        dry_run: true,
+        force: false,
+    };
+    /// What the server would make of it, taking every field.
+    pub const DRY_RUN_FORCED: Apply = Apply {
+        dry_run: true,
+        force: true,
+    };
+
+    /// A write, forced when `force` (drift taken back, `--force-conflicts`).
+    pub fn write(force: bool) -> Apply {
+        Apply {
+            dry_run: false,
+            force,
+        }
+    }
+}
+
 /// `driftless/<version>`, sent with every request.
 pub fn user_agent() -> String {
     format!("driftless/{}", env!("CARGO_PKG_VERSION"))
@@ -219,16 +248,11 @@ impl Cluster {
     }
 
     /// Server-side apply of the manifest under our field manager.
-    pub async fn apply(
-        &self,
-        object: &DesiredObject,
-        dry_run: bool,
-        force: bool,
-    ) -> Result<Value, ApiFailure> {
+    pub async fn apply(&self, object: &DesiredObject, how: Apply) -> Result<Value, ApiFailure> {
         let api = self.api(object)?;
         let mut params = PatchParams::apply(&self.field_manager);
-        params.dry_run = dry_run;
-        params.force = force;
+        params.dry_run = how.dry_run;
+        params.force = how.force;
         let (name, patch) = (&object.id.name, Patch::Apply(&object.manifest));
         let applied = self
             .flow

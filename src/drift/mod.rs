@@ -23,7 +23,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch as channel};
 use tokio::task::JoinSet;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Apply, Cluster};
 use crate::halt::Halt;
 use crate::plan::live::LiveIndex;
 use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
@@ -337,7 +337,7 @@ impl Loop {
             .fights
             .judge(key, &object.manifest.hash(), Instant::now())
         {
-            Verdict::Correct => match self.cluster.apply(object, false, true).await {
+            Verdict::Correct => match self.cluster.apply(object, Apply::write(true)).await {
                 Ok(_) => {
                     self.drifted.remove(key);
                     found(Finding::Corrected {

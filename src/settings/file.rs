@@ -20,19 +20,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    AgentSettings, DEFAULT_HOOK_LISTEN, DEFAULT_INTERVAL, DEFAULT_LISTEN, HookProvider,
-    SetSettings, WebhookSettings, parse_duration,
+    AgentSettings, DEFAULT_HOOK_LISTEN, DEFAULT_INTERVAL, DEFAULT_LISTEN, SetSettings,
+    WebhookSettings, parse_duration,
 };
 use crate::cluster::{ConnectOptions, Propagation};
 use crate::error::{Error, Result};
 use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
-use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
-use crate::source::{FilterSpec, Source, SourceOptions};
 use crate::sync::SyncOptions;
+use schema::{FileConfig, NamespaceOverride, PruneConfig, SetConfig};
 
 pub const API_VERSION: &str = "driftless.dev/v1alpha1";
 pub const KIND: &str = "AgentConfig";
@@ -52,111 +50,6 @@ pub struct Overrides {
     pub context: Option<String>,
     /// Every set's interval.
     pub interval: Option<Duration>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct FileConfig {
-    api_version: Option<Spanned<String>>,
-    kind: Option<Spanned<String>>,
-    listen: Option<Spanned<String>>,
-    hook_listen: Option<Spanned<String>>,
-    inventory_namespace: Option<String>,
-    field_manager: Option<String>,
-    cache_dir: Option<PathBuf>,
-    request_timeout: Option<Spanned<String>>,
-    #[serde(default)]
-    sets: Vec<Spanned<SetConfig>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SetConfig {
-    name: Spanned<String>,
-    source: Spanned<SourceConfig>,
-    interval: Option<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
-    /// The namespaces the set manages; none: every namespace its source names.
-    #[serde(default)]
-    namespaces: Vec<String>,
-    default_namespace: Option<String>,
-    #[serde(default)]
-    prune: PruneConfig,
-    #[serde(default)]
-    adopt: bool,
-    #[serde(default)]
-    force_conflicts: bool,
-    concurrency: Option<Spanned<u16>>,
-    takeover_managers: Option<Vec<String>>,
-    #[serde(default)]
-    namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
-    webhook: Option<Spanned<WebhookConfig>>,
-    /// Put drifted objects back at once (else at the next pass).
-    #[serde(default)]
-    self_heal: bool,
-    resync_interval: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct WebhookConfig {
-    provider: HookProvider,
-    secret_file: PathBuf,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SourceConfig {
-    git: Option<GitConfig>,
-    directory: Option<PathBuf>,
-    #[serde(default)]
-    include: Vec<String>,
-    #[serde(default)]
-    exclude: Vec<String>,
-    fetch_timeout: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct GitConfig {
-    url: Spanned<String>,
-    revision: Option<String>,
-    #[serde(default)]
-    path: String,
-    username: Option<String>,
-    token_file: Option<PathBuf>,
-    ssh_key_file: Option<PathBuf>,
-    ssh_passphrase_file: Option<PathBuf>,
-    known_hosts_file: Option<PathBuf>,
-    #[serde(default)]
-    insecure_skip_host_key_check: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct PruneConfig {
-    #[serde(default)]
-    enabled: bool,
-    max_prune: Option<Spanned<String>>,
-    #[serde(default)]
-    namespaces: bool,
-    #[serde(default)]
-    crds: bool,
-    propagation: Option<Spanned<String>>,
-    #[serde(default)]
-    allow_empty: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NamespaceOverride {
-    /// `false`: nothing in this namespace is pruned.
-    prune: Option<bool>,
-    /// `true`: the namespace is left alone (neither applied nor pruned).
-    #[serde(default)]
-    suspend: bool,
-    /// Self-heal here, whatever the set says.
-    self_heal: Option<bool>,
 }
 
 /// Reads and validates the config file; flags and environment (`overrides`) win over it.
@@ -470,84 +363,6 @@ impl Builder<'_> {
         Ok(Some(prune))
     }
 
-    fn source(
-        &self,
-        config: Spanned<SourceConfig>,
-        set: &SetName,
-        agent: &AgentLevel,
-    ) -> Result<(Source, SourceOptions)> {
-        let line = config.referenced.line();
-        let config = config.value;
-        let mut options = SourceOptions {
-            filter: FilterSpec {
-                include: config.include,
-                exclude: config.exclude,
-            },
-            ..SourceOptions::default()
-        };
-        if let Some(t) = &config.fetch_timeout {
-            options.fetch_timeout = self.duration(t, "fetchTimeout")?;
-        }
-        let source = match (config.git, config.directory) {
-            (Some(git), None) => self.git(git, set, agent)?,
-            (None, Some(dir)) => Source::Dir(dir),
-            _ => {
-                return self.fail(
-                    line,
-                    "a source is either `git:` or `directory:`, not both or neither",
-                );
-            }
-        };
-        Ok((source, options))
-    }
-
-    fn git(&self, config: GitConfig, set: &SetName, agent: &AgentLevel) -> Result<Source> {
-        let line = config.url.referenced.line();
-        let Some(url) = GitUrl::parse(&config.url.value) else {
-            return self.fail(
-                line,
-                format!(
-                    "{:?} is not a Git URL (https://, ssh://, git@host:path, file://)",
-                    config.url.value
-                ),
-            );
-        };
-        if url.has_password() {
-            return self.fail(line, "the URL holds a password: put it in a file mounted from a Secret, and name it in tokenFile");
-        }
-        // Credential files come from Secrets mounted later or rotated: one missing now is a
-        // warning, and each fetch that needs it fails (reported) until it appears.
-        for (key, file) in [
-            ("tokenFile", &config.token_file),
-            ("sshKeyFile", &config.ssh_key_file),
-            ("sshPassphraseFile", &config.ssh_passphrase_file),
-            ("knownHostsFile", &config.known_hosts_file),
-        ] {
-            if let Some(file) = file
-                && let Err(e) = std::fs::metadata(file)
-            {
-                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches fail until it is readable", file.display());
-            }
-        }
-        let auth = GitAuth {
-            username: config.username,
-            token: config.token_file.map(SecretText::File),
-            ssh_key: config.ssh_key_file,
-            ssh_passphrase: config.ssh_passphrase_file.map(SecretText::File),
-            known_hosts: config.known_hosts_file,
-            insecure_skip_host_key_check: config.insecure_skip_host_key_check,
-        };
-        // One cache per set: two sets of one repository never share a working lock.
-        let cache_dir = agent.cache_dir.join(set.to_string());
-        Ok(Source::Git(Box::new(GitSource::new(GitSpec {
-            url,
-            revision: config.revision,
-            path: config.path,
-            auth,
-            cache_dir,
-        }))))
-    }
-
     fn duration(&self, text: &Spanned<String>, key: &str) -> Result<Duration> {
         parse_duration(&text.value)
             .or_else(|e| self.fail(text.referenced.line(), format!("{key}: {e}")))
@@ -574,6 +389,9 @@ fn advertise(given: Option<String>, listen: SocketAddr) -> Option<String> {
         })
         .or_else(|| (!listen.ip().is_unspecified()).then(|| listen.to_string()))
 }
+
+mod schema;
+mod source;
 
 #[cfg(test)]
 mod tests;

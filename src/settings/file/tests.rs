@@ -1,4 +1,6 @@
 use super::*;
+use crate::settings::HookProvider;
+use crate::source::Source;
 
 fn parse_text(text: &str) -> Result<AgentSettings> {
     parse(Path::new("agent.yaml"), text, &Overrides::default())

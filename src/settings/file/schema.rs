@@ -1,0 +1,115 @@
+//! The config file as written: what serde reads (strictly: unknown keys are errors), with the
+//! line of each value that a later check may need to name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::settings::HookProvider;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct FileConfig {
+    pub(super) api_version: Option<Spanned<String>>,
+    pub(super) kind: Option<Spanned<String>>,
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) hook_listen: Option<Spanned<String>>,
+    pub(super) inventory_namespace: Option<String>,
+    pub(super) field_manager: Option<String>,
+    pub(super) cache_dir: Option<PathBuf>,
+    pub(super) request_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) sets: Vec<Spanned<SetConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct SetConfig {
+    pub(super) name: Spanned<String>,
+    pub(super) source: Spanned<SourceConfig>,
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    /// The namespaces the set manages; none: every namespace its source names.
+    #[serde(default)]
+    pub(super) namespaces: Vec<String>,
+    pub(super) default_namespace: Option<String>,
+    #[serde(default)]
+    pub(super) prune: PruneConfig,
+    #[serde(default)]
+    pub(super) adopt: bool,
+    #[serde(default)]
+    pub(super) force_conflicts: bool,
+    pub(super) concurrency: Option<Spanned<u16>>,
+    pub(super) takeover_managers: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
+    pub(super) webhook: Option<Spanned<WebhookConfig>>,
+    /// Put drifted objects back at once (else at the next pass).
+    #[serde(default)]
+    pub(super) self_heal: bool,
+    pub(super) resync_interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct WebhookConfig {
+    pub(super) provider: HookProvider,
+    pub(super) secret_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct SourceConfig {
+    pub(super) git: Option<GitConfig>,
+    pub(super) directory: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) include: Vec<String>,
+    #[serde(default)]
+    pub(super) exclude: Vec<String>,
+    pub(super) fetch_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct GitConfig {
+    pub(super) url: Spanned<String>,
+    pub(super) revision: Option<String>,
+    #[serde(default)]
+    pub(super) path: String,
+    pub(super) username: Option<String>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) ssh_key_file: Option<PathBuf>,
+    pub(super) ssh_passphrase_file: Option<PathBuf>,
+    pub(super) known_hosts_file: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) insecure_skip_host_key_check: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct PruneConfig {
+    #[serde(default)]
+    pub(super) enabled: bool,
+    pub(super) max_prune: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) namespaces: bool,
+    #[serde(default)]
+    pub(super) crds: bool,
+    pub(super) propagation: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) allow_empty: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct NamespaceOverride {
+    /// `false`: nothing in this namespace is pruned.
+    pub(super) prune: Option<bool>,
+    /// `true`: the namespace is left alone (neither applied nor pruned).
+    #[serde(default)]
+    pub(super) suspend: bool,
+    /// Self-heal here, whatever the set says.
+    pub(super) self_heal: Option<bool>,
+}

@@ -1,0 +1,90 @@
+//! A set's source from the config file: a directory, or Git with credentials from files.
+
+use super::schema::{GitConfig, SourceConfig};
+use super::{AgentLevel, Builder};
+use crate::error::Result;
+use crate::inventory::SetName;
+use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
+use crate::source::{FilterSpec, Source, SourceOptions};
+
+use serde_saphyr::Spanned;
+
+impl Builder<'_> {
+    pub(super) fn source(
+        &self,
+        config: Spanned<SourceConfig>,
+        set: &SetName,
+        agent: &AgentLevel,
+    ) -> Result<(Source, SourceOptions)> {
+        let line = config.referenced.line();
+        let config = config.value;
+        let mut options = SourceOptions {
+            filter: FilterSpec {
+                include: config.include,
+                exclude: config.exclude,
+            },
+            ..SourceOptions::default()
+        };
+        if let Some(t) = &config.fetch_timeout {
+            options.fetch_timeout = self.duration(t, "fetchTimeout")?;
+        }
+        let source = match (config.git, config.directory) {
+            (Some(git), None) => self.git(git, set, agent)?,
+            (None, Some(dir)) => Source::Dir(dir),
+            _ => {
+                return self.fail(
+                    line,
+                    "a source is either `git:` or `directory:`, not both or neither",
+                );
+            }
+        };
+        Ok((source, options))
+    }
+
+    fn git(&self, config: GitConfig, set: &SetName, agent: &AgentLevel) -> Result<Source> {
+        let line = config.url.referenced.line();
+        let Some(url) = GitUrl::parse(&config.url.value) else {
+            return self.fail(
+                line,
+                format!(
+                    "{:?} is not a Git URL (https://, ssh://, git@host:path, file://)",
+                    config.url.value
+                ),
+            );
+        };
+        if url.has_password() {
+            return self.fail(line, "the URL holds a password: put it in a file mounted from a Secret, and name it in tokenFile");
+        }
+        // Credential files come from Secrets mounted later or rotated: one missing now is a
+        // warning, and each fetch that needs it fails (reported) until it appears.
+        for (key, file) in [
+            ("tokenFile", &config.token_file),
+            ("sshKeyFile", &config.ssh_key_file),
+            ("sshPassphraseFile", &config.ssh_passphrase_file),
+            ("knownHostsFile", &config.known_hosts_file),
+        ] {
+            if let Some(file) = file
+                && let Err(e) = std::fs::metadata(file)
+            {
+                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches fail until it is readable", file.display());
+            }
+        }
+        let auth = GitAuth {
+            username: config.username,
+            token: config.token_file.map(SecretText::File),
+            ssh_key: config.ssh_key_file,
+            ssh_passphrase: config.ssh_passphrase_file.map(SecretText::File),
+            known_hosts: config.known_hosts_file,
+            insecure_skip_host_key_check: config.insecure_skip_host_key_check,
+        };
+        // One cache per set: two sets of one repository never share a working lock.
+        let cache_dir = agent.cache_dir.join(set.to_string());
+        Ok(Source::Git(Box::new(GitSource::new(GitSpec {
+            url,
+            revision: config.revision,
+            path: config.path,
+            auth,
+            cache_dir,
+        }))))
+    }
+}
