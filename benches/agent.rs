@@ -96,6 +96,18 @@ fn main() {
 
     idle(&leader, &audit, &user, interval);
     drift(&dir.join("kubeconfig"), &leader);
+    // The standbys run as an identity of their own, so their requests can be told apart.
+    let (standby_kubeconfig, standby_user) =
+        identity(&dir.join("kubeconfig"), &dir, "bench-standby");
+    standing_by(
+        &bin,
+        &standby_kubeconfig,
+        &config,
+        &dir,
+        &audit,
+        &standby_user,
+        interval,
+    );
     failover(&bin, &kubeconfig, &config, &dir, &mut leader, failovers);
     drop(leader);
     drop(plane);
@@ -397,4 +409,33 @@ fn drift(admin: &Path, agent: &Agent) {
         sorted[sorted.len() - 1] * 1000.0,
         rss as f64 / 1024.0
     );
+}
+
+/// What a standby asks of the API server while the leader is alive, over two intervals.
+fn standing_by(
+    bin: &Path,
+    kubeconfig: &Path,
+    config: &Path,
+    dir: &Path,
+    audit: &Path,
+    user: &str,
+    interval: u64,
+) {
+    let standby = Agent::start(bin, kubeconfig, config, dir, "agent-standby");
+    wait_for(Duration::from_secs(60), || standby.get("/readyz").is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(interval * 2));
+    let lines = audit_lines(audit, mark, user);
+    let mut by_kind: std::collections::BTreeMap<String, usize> = Default::default();
+    for (verb, uri) in &lines {
+        let path = uri.split('?').next().unwrap_or(uri);
+        let resource = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
+        *by_kind.entry(format!("{verb} {resource}")).or_default() += 1;
+    }
+    println!(
+        "standby, over 2 intervals of {interval}s: {} requests {by_kind:?}",
+        lines.len()
+    );
+    drop(standby);
 }

@@ -14,6 +14,8 @@ use super::{ApiFailure, Cluster};
 #[derive(Clone)]
 pub struct Leases {
     api: Api<Lease>,
+    /// For watches: reads wait as long as a watch lasts.
+    watch_api: Api<Lease>,
     field_manager: String,
     flow: Arc<Flow>,
 }
@@ -22,6 +24,7 @@ impl Cluster {
     pub fn leases(&self, namespace: &str) -> Leases {
         Leases {
             api: Api::namespaced(self.client.clone(), namespace),
+            watch_api: Api::namespaced(self.watch_client.clone(), namespace),
             field_manager: self.field_manager.clone(),
             flow: self.flow.clone(),
         }
@@ -32,6 +35,29 @@ impl Leases {
     pub async fn get(&self, name: &str) -> Result<Option<Lease>, ApiFailure> {
         let get = || async { Ok(self.api.get_opt(name).await?) };
         self.flow.call("get lease", Op::Read, get).await
+    }
+
+    /// The Lease as it changes: `Some(lease)` (or `Some(None)` once deleted) at each change,
+    /// `None` when the watch failed (it retries, backing off). Costs one open watch, not a
+    /// request per change.
+    pub fn changes(
+        &self,
+        name: &str,
+    ) -> impl futures::Stream<Item = Option<Option<Lease>>> + Send + use<> {
+        use futures::StreamExt as _;
+        use kube::runtime::WatchStreamExt as _;
+        use kube::runtime::watcher::{self, Event};
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        watcher::watcher(self.watch_api.clone(), config)
+            .default_backoff()
+            .filter_map(|event| async move {
+                match event {
+                    Ok(Event::Apply(lease) | Event::InitApply(lease)) => Some(Some(Some(lease))),
+                    Ok(Event::Delete(_)) => Some(Some(None)),
+                    Ok(Event::Init | Event::InitDone) => None,
+                    Err(_) => Some(None),
+                }
+            })
     }
 
     /// Creates the Lease; fails with 409 AlreadyExists when someone else created it first.

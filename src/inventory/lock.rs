@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -27,6 +28,9 @@ use crate::halt::Halt;
 
 /// The annotation on the Lease naming the revision the set last synced.
 pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
+/// While a watch brings each change of the Lease, it is still read this often.
+const WATCH_SAFETY_POLL: Duration = Duration::from_secs(30);
+
 /// The annotation on the Lease naming where its holder takes webhook calls.
 pub const ENDPOINT_ANNOTATION: &str = "driftless.dev/endpoint";
 
@@ -243,16 +247,22 @@ impl SetLock {
         // The record as first seen unchanged, and since when: a holder that stopped renewing.
         let mut watched: Option<(Option<String>, Instant)> = None;
         let mut last_holder = String::new();
+        // A holder's renewals come on a watch (no request each); lazy: a free Lease is taken
+        // before it opens.
+        let mut changes = std::pin::pin!(self.leases.changes(&self.name));
+        let (mut pushed, mut watching) = (None, true);
         loop {
-            let current = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
+            let current = match pushed.take() {
+                Some(lease) => lease,
+                None => self.leases.get(&self.name).await.map_err(|e| self.err(e))?,
+            };
             let base = current
                 .as_ref()
                 .and_then(|l| l.metadata.resource_version.clone());
             let holder = current.as_ref().and_then(holder_of);
+            let duration = lease_duration(current.as_ref(), &self.options);
             let expired = match &watched {
-                Some((rv, since)) if *rv == base => {
-                    since.elapsed() >= lease_duration(current.as_ref(), &self.options)
-                }
+                Some((rv, since)) if *rv == base => since.elapsed() >= duration,
                 _ => {
                     watched = Some((base.clone(), Instant::now()));
                     false
@@ -277,8 +287,31 @@ impl SetLock {
                     timeout.as_secs()
                 )));
             }
+            // Wait for the next change, or until the holder's Lease would expire (then look),
+            // or, with no watch, the poll period.
+            let until_expiry = watched.as_ref().map_or(self.options.poll, |(_, since)| {
+                duration.saturating_sub(since.elapsed()) + Duration::from_millis(100)
+            });
+            let mut wait = match watching {
+                true => until_expiry.min(WATCH_SAFETY_POLL),
+                false => self.options.poll,
+            };
+            if let Some(timeout) = self.options.timeout {
+                wait =
+                    wait.min(timeout.saturating_sub(started.elapsed()) + Duration::from_millis(10));
+            }
             tokio::select! {
-                _ = tokio::time::sleep(self.options.poll) => {}
+                change = changes.next() => match change {
+                    Some(Some(lease)) => {
+                        pushed = Some(lease);
+                        watching = true;
+                    }
+                    _ => {
+                        watching = false;
+                        tokio::time::sleep(self.options.poll.min(wait)).await;
+                    }
+                },
+                _ = tokio::time::sleep(wait) => {}
                 _ = halt.halted() => {
                     return Err(Error::Lock(format!(
                         "stopped waiting for Lease {}/{} (held by {last_holder}): {}",
