@@ -40,6 +40,9 @@ struct ObjectLabels {
     reason: String,
 }
 
+/// Distinct field managers the drift metrics name before the rest are `other`.
+const MAX_MANAGERS: usize = 50;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     set: String,
@@ -84,6 +87,8 @@ pub struct Metrics {
     revision: Family<RevisionLabels, Gauge>,
     /// Each set's revision in `revision`, to drop the series when it changes.
     revisions: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Field managers named in drift labels so far: past [`MAX_MANAGERS`], `other`.
+    managers: std::sync::Mutex<std::collections::HashSet<String>>,
     leader: Family<SetLabels, Gauge>,
     takeovers: Family<TakeoverLabels, Counter>,
     webhooks: Family<FetchLabels, Counter>,
@@ -192,6 +197,7 @@ impl Metrics {
             last_success,
             revision,
             revisions: Default::default(),
+            managers: Default::default(),
             leader,
         }
     }
@@ -262,7 +268,7 @@ impl Metrics {
                 for manager in by {
                     let labels = ManagerLabels {
                         set: set.into(),
-                        manager: manager.into(),
+                        manager: self.manager_label(manager),
                     };
                     self.drift_events.get_or_create(&labels).inc();
                 }
@@ -276,6 +282,18 @@ impl Metrics {
             }
             Finding::Fight { .. } => count("fight"),
             Finding::Synced | Finding::WatchFailed { .. } => {}
+        }
+    }
+
+    /// A manager's name as a label; anyone can name a field manager, so past
+    /// [`MAX_MANAGERS`] names the rest are counted as `other`.
+    fn manager_label(&self, manager: &str) -> String {
+        let mut seen = self.managers.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(manager) || seen.len() < MAX_MANAGERS {
+            seen.insert(manager.to_string());
+            manager.to_string()
+        } else {
+            "other".to_string()
         }
     }
 
@@ -350,5 +368,64 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::Finding;
+    use crate::render::ObjectId;
+
+    fn detected(manager: &str, name: &str) -> Finding {
+        Finding::Detected {
+            id: ObjectId {
+                group: String::new(),
+                version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("team".into()),
+                name: name.into(),
+            },
+            by: format!("changed by {manager}"),
+            managers: vec![manager.into()],
+            deleted: false,
+            new: true,
+        }
+    }
+
+    #[test]
+    fn drift_metrics_count_objects_and_bound_manager_labels() {
+        let metrics = Metrics::new();
+        for i in 0..MAX_MANAGERS + 10 {
+            metrics.drift("s", &detected(&format!("writer-{i}"), &format!("cm-{i}")));
+        }
+        let text = metrics.encode();
+        let managers: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("driftless_drift_events_total{"))
+            .filter_map(|l| l.split("manager=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(managers.len(), MAX_MANAGERS + 1, "{managers:?}");
+        assert!(managers.contains("other"));
+        assert!(
+            text.contains(&format!(
+                "driftless_drifted_objects{{set=\"s\",namespace=\"team\",kind=\"ConfigMap\"}} {}",
+                MAX_MANAGERS + 10
+            )),
+            "{text}"
+        );
+        metrics.drift(
+            "s",
+            &Finding::Cleared {
+                id: match detected("x", "cm-0") {
+                    Finding::Detected { id, .. } => id,
+                    _ => unreachable!(),
+                },
+            },
+        );
+        assert!(metrics.encode().contains(&format!(
+            "driftless_drifted_objects{{set=\"s\",namespace=\"team\",kind=\"ConfigMap\"}} {}",
+            MAX_MANAGERS + 9
+        )));
     }
 }

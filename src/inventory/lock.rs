@@ -62,9 +62,9 @@ impl LockOptions {
         }
     }
 
-    /// The agent: a 10 s lease, renewed every 3.3 s, looked at every 2 s by a standby. A standby
-    /// judges expiry by its own clock from when it first saw the last renewal, so it leads
-    /// within 10 s + two polls = 14 s of the leader's death.
+    /// The agent: a 10 s lease, renewed every 3.3 s. A standby follows the renewals on a watch
+    /// (polling every 2 s if it cannot watch) and judges expiry by its own clock from the last
+    /// renewal it saw, so it leads about 10 s after the leader's death (14 s when polling).
     pub fn for_agent(identity: String, endpoint: Option<String>) -> LockOptions {
         LockOptions {
             identity,
