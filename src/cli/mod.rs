@@ -122,6 +122,12 @@ pub struct AgentArgs {
     /// Every set's interval, whatever the file says (`30s`, `5m`).
     #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_duration)]
     pub interval: Option<Duration>,
+    /// helm binary for every set's charts, over the file's (default: helm on PATH).
+    #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
+    pub helm_binary: Option<PathBuf>,
+    /// kustomize (or kubectl) binary for every set, over the file's.
+    #[arg(long, env = "DRIFTLESS_KUSTOMIZE_BINARY")]
+    pub kustomize_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +288,10 @@ impl Cli {
             kubeconfig: self.global.kubeconfig.clone(),
             context: self.global.context.clone(),
             interval: agent.interval,
+            tools: crate::render::renderers::Tools {
+                helm: agent.helm_binary.clone(),
+                kustomize: agent.kustomize_binary.clone(),
+            },
         }
     }
 

@@ -50,6 +50,8 @@ pub struct Overrides {
     pub context: Option<String>,
     /// Every set's interval.
     pub interval: Option<Duration>,
+    /// Every set's renderer binaries (`DRIFTLESS_HELM_BINARY`, `DRIFTLESS_KUSTOMIZE_BINARY`).
+    pub tools: crate::render::renderers::Tools,
 }
 
 /// Reads and validates the config file; flags and environment (`overrides`) win over it.
@@ -144,6 +146,7 @@ impl Builder<'_> {
                 .or(config.cache_dir)
                 .unwrap_or_else(super::default_cache_dir),
             interval: overrides.interval,
+            tools: overrides.tools.clone(),
         };
         let mut names = BTreeMap::new();
         let mut sets = Vec::new();
@@ -374,6 +377,8 @@ struct AgentLevel {
     inventory_namespace: String,
     cache_dir: PathBuf,
     interval: Option<Duration>,
+    /// Renderer binaries from flags or the environment, over each set's.
+    tools: crate::render::renderers::Tools,
 }
 
 /// Where other replicas reach this one's hook listener: as given, else `$POD_IP` with its port,

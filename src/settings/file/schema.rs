@@ -69,6 +69,24 @@ pub(super) struct SourceConfig {
     #[serde(default)]
     pub(super) exclude: Vec<String>,
     pub(super) fetch_timeout: Option<Spanned<String>>,
+    /// How kustomizations and charts in the source are rendered.
+    #[serde(default)]
+    pub(super) render: RenderConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RenderConfig {
+    pub(super) helm_binary: Option<PathBuf>,
+    pub(super) kustomize_binary: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) allow_remote_bases: bool,
+    #[serde(default)]
+    pub(super) kustomize_enable_helm: bool,
+    pub(super) timeout: Option<Spanned<String>>,
+    /// Settings for every chart of the set, over each chart's own driftless-helm.yaml.
+    #[serde(default)]
+    pub(super) helm: crate::render::renderers::HelmSettings,
 }
 
 #[derive(Debug, Deserialize)]

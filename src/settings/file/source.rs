@@ -4,6 +4,7 @@ use super::schema::{GitConfig, SourceConfig};
 use super::{AgentLevel, Builder};
 use crate::error::Result;
 use crate::inventory::SetName;
+use crate::render::renderers::Tools;
 use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
 use crate::source::{FilterSpec, Source, SourceOptions};
 
@@ -27,6 +28,17 @@ impl Builder<'_> {
         };
         if let Some(t) = &config.fetch_timeout {
             options.fetch_timeout = self.duration(t, "fetchTimeout")?;
+        }
+        let render = config.render;
+        options.render.tools = Tools {
+            helm: agent.tools.helm.clone().or(render.helm_binary),
+            kustomize: agent.tools.kustomize.clone().or(render.kustomize_binary),
+        };
+        options.render.allow_remote_bases = render.allow_remote_bases;
+        options.render.kustomize_enable_helm = render.kustomize_enable_helm;
+        options.render.helm = render.helm;
+        if let Some(t) = &render.timeout {
+            options.render.timeout = self.duration(t, "render.timeout")?;
         }
         let source = match (config.git, config.directory) {
             (Some(git), None) => self.git(git, set, agent)?,

@@ -242,3 +242,40 @@ fn the_hook_endpoint_others_reach_is_the_hook_address_unless_given() {
         Some("10.1.2.3:9292")
     );
 }
+
+#[test]
+fn renderers_come_from_the_set_and_flags_win() {
+    let text = "\
+sets:
+  - name: platform
+    source:
+      directory: /m
+      render:
+        helmBinary: /opt/helm
+        kustomizeBinary: /opt/kubectl
+        timeout: 2m
+        helm: {releaseName: platform, set: [image.tag=2]}
+";
+    let agent = parse_text(text).unwrap();
+    let render = &agent.sets[0].source_options.render;
+    assert_eq!(render.tools.helm.as_deref(), Some(Path::new("/opt/helm")));
+    assert_eq!(render.timeout, Duration::from_secs(120));
+    assert_eq!(render.helm.release_name.as_deref(), Some("platform"));
+    assert_eq!(render.helm.set, ["image.tag=2"]);
+    let overrides = Overrides {
+        tools: crate::render::renderers::Tools {
+            helm: Some("/usr/local/bin/helm".into()),
+            kustomize: None,
+        },
+        ..Overrides::default()
+    };
+    let agent = parse(Path::new("agent.yaml"), text, &overrides).unwrap();
+    let tools = &agent.sets[0].source_options.render.tools;
+    assert_eq!(
+        tools.helm.as_deref(),
+        Some(Path::new("/usr/local/bin/helm"))
+    );
+    assert_eq!(tools.kustomize.as_deref(), Some(Path::new("/opt/kubectl")));
+    let error = error_of(&text.replace("releaseName", "release"));
+    assert!(error.contains("agent.yaml:9"), "{error}");
+}
