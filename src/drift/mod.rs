@@ -118,6 +118,7 @@ pub async fn run(
         settings,
         desired: HashMap::new(),
         passing: false,
+        during_pass: HashMap::new(),
         baseline: HashMap::new(),
         drifted: HashMap::new(),
         fights: Fights::default(),
@@ -136,6 +137,7 @@ pub async fn run(
                     continue;
                 }
                 loop_state.set_desired(&next.objects, &mut found);
+                loop_state.after_pass(&mut found).await;
                 let specs = loop_state.specs(&next.objects);
                 if watches.as_ref().is_none_or(|w| w.specs != specs) {
                     // Nothing to watch (no members yet, or a first revision that failed):
@@ -207,6 +209,8 @@ struct Loop {
     settings: DriftSettings,
     desired: HashMap<Key, Arc<DesiredObject>>,
     passing: bool,
+    /// What others did while a pass wrote: looked at once it ends (`None`: deleted).
+    during_pass: HashMap<Key, Option<Touch>>,
     /// Each member as last seen.
     baseline: HashMap<Key, Seen>,
     drifted: HashMap<Key, ObjectId>,
@@ -222,6 +226,17 @@ impl Loop {
         }
         let desired = &self.desired;
         self.fights.retain(|k| desired.contains_key(k));
+    }
+
+    /// What others did while the pass wrote: an object the pass still wants and did not
+    /// bring back is looked at now (a deletion the pass pruned is no drift: it is not wanted).
+    async fn after_pass(&mut self, found: &mut (impl FnMut(Finding) + Send)) {
+        for (key, touch) in std::mem::take(&mut self.during_pass) {
+            let brought_back = touch.is_none() && self.baseline.contains_key(&key);
+            if self.desired.contains_key(&key) && !brought_back {
+                self.examine(&key, touch, found).await;
+            }
+        }
     }
 
     fn specs(&self, objects: &[Arc<DesiredObject>]) -> Vec<Spec> {
@@ -250,17 +265,25 @@ impl Loop {
                 let Some(before) = before else {
                     return;
                 };
-                if self.passing || !self.desired.contains_key(&key) {
+                if !self.desired.contains_key(&key) && !self.passing {
                     return;
                 }
                 let touch = before.touched_by(&now, self.cluster.field_manager());
-                if !touch.is_empty() {
-                    self.examine(&key, Some(touch), found).await;
+                if touch.is_empty() {
+                    return;
+                }
+                match self.passing {
+                    true => {
+                        self.during_pass.insert(key, Some(touch));
+                    }
+                    false => self.examine(&key, Some(touch), found).await,
                 }
             }
             Change::Gone { key } => {
                 self.baseline.remove(&key);
-                if !self.passing && self.desired.contains_key(&key) {
+                if self.passing {
+                    self.during_pass.insert(key, None);
+                } else if self.desired.contains_key(&key) {
                     self.examine(&key, None, found).await;
                 }
             }
