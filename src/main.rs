@@ -114,6 +114,13 @@ fn interrupted_line(report: &Report) -> String {
 /// The agent: validate its config, then run until SIGTERM (exit 0 once every Lease is given
 /// back) or SIGINT.
 async fn run_agent(cli: &Cli, args: &AgentArgs) -> anyhow::Result<u8> {
+    // Each set names its namespaces in the config file; a global flag would be ignored there.
+    if !cli.global.namespace.is_empty() {
+        anyhow::bail!(
+            "--namespace (DRIFTLESS_NAMESPACE) does not apply to the agent: list a set's namespaces under `namespaces:` in {}",
+            args.config.display()
+        );
+    }
     let settings = driftless::settings::file::load(&args.config, &cli.agent_overrides(args))?;
     if args.check {
         eprintln!(

@@ -278,6 +278,11 @@ fn agent_check_names_the_config_line() {
         "--check",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // A set's namespaces are in the file: the global flag would be silently ignored.
+    let good = ws.file("good.yaml").to_string_lossy().into_owned();
+    let run = support::driftless(&["agent", "--config", &good, "--check", "-n", "team"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("namespaces:"), "{}", run.stderr);
 }
 
 /// `sha256=<hex>` of `body` with `secret`, as GitHub signs a call.

@@ -83,8 +83,9 @@ pub enum Command {
     /// Print the rendered desired set, in apply order, with each object's source; no cluster
     /// needed. Exit 2 on any render error.
     Render(RenderArgs),
-    /// Run in the cluster: keep every sync set of the config file in line with its source,
-    /// one replica writing per set, and serve /metrics, /healthz, /readyz and /report.
+    /// Run in the cluster: keep every sync set of the config file in line with its source, one
+    /// replica writing per set; see drift as it happens (and heal it where asked); serve
+    /// /metrics, /healthz, /readyz and /report, and webhooks on POST /hook/<set>.
     Agent(AgentArgs),
     /// Check the manifests against the platform's rules; no cluster needed. Exit 0 clean, 1
     /// findings at or above --fail-on (default: low), 2 error.
