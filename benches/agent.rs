@@ -201,6 +201,20 @@ impl Agent {
         };
         (field("VmRSS:"), field("VmHWM:"))
     }
+
+    /// CPU time used so far (user + system), from /proc/PID/stat.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which may hold spaces) start at ") ".
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
+            .sum();
+        // USER_HZ is 100 on Linux.
+        Duration::from_millis(ticks * 10)
+    }
 }
 
 /// The set's last pass succeeded on the repository's head.
@@ -230,8 +244,16 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
     std::thread::sleep(Duration::from_secs(interval * 2));
     let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
     let window = Duration::from_secs(interval * INTERVALS);
+    let cpu_before = agent.cpu();
     std::thread::sleep(window);
+    let cpu = agent.cpu().saturating_sub(cpu_before);
     let (rss, peak) = agent.memory();
+    println!(
+        "idle CPU: {} ms over {}s ({:.2}% of one core)",
+        cpu.as_millis(),
+        window.as_secs(),
+        cpu.as_secs_f64() * 100.0 / window.as_secs_f64()
+    );
     let lines = audit_lines(audit, mark, user);
     let leases = lines
         .iter()
