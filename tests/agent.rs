@@ -632,3 +632,79 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
     );
     support::delete_namespaces(&[watched, healed]).await;
 }
+
+#[tokio::test]
+async fn drift_is_still_seen_after_the_api_server_restarts() {
+    let private = crate::support::private::PrivateCluster::start(&[]);
+    let client = support::client_for(private.kubeconfig()).await;
+    let (set, ns) = (support::unique("agent"), support::unique("dl-restart"));
+    let ws = Workspace::new();
+    ws.write("manifests/app.yaml", &app_yaml(&ns, "git"));
+    let config = format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {set}\n    \
+         source: {{directory: '{}'}}\n    interval: 1h\n",
+        ws.file("manifests").display()
+    );
+    ws.write("agent.yaml", &config);
+    let agent = AgentProcess::start_on(
+        private.kubeconfig(),
+        &ws.file("agent.yaml"),
+        "restart-a",
+        ws.path(),
+    );
+    agent.wait_ready().await;
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let value = || async {
+        configmaps
+            .get_opt("app")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.data?.get("value").cloned())
+    };
+    assert!(
+        support::eventually(|| async { value().await.as_deref() == Some("git") }).await,
+        "{}",
+        agent.log()
+    );
+
+    // The API server dies and comes back: the watches resume on their own.
+    private.signal("kube-apiserver", "KILL");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    private.restart("kube-apiserver");
+    private.wait_ready().await;
+    let client = support::client_for(private.kubeconfig()).await;
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let params = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    let patch = serde_json::json!({"data": {"value": "by hand"}});
+    configmaps
+        .patch("app", &params, &kube::api::Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let events = Api::<Event>::namespaced(client, &ns);
+    let seen = async {
+        // The watches back off up to 30 s between attempts while the server was gone.
+        for _ in 0..300 {
+            let list = events.list(&Default::default()).await.map(|l| l.items);
+            if list.unwrap_or_default().iter().any(|e| {
+                e.reason.as_deref() == Some("DriftDetected")
+                    && e.note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("kubectl-edit"))
+            }) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    };
+    assert!(
+        seen.await,
+        "no drift seen after the restart:\n{}",
+        agent.log()
+    );
+    assert!(matches!(agent.get("/healthz"), Some((200, _))));
+}

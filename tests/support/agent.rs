@@ -21,13 +21,18 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts `driftless agent --config CONFIG` as `identity`, logging to a file in `dir`.
     pub fn start(config: &Path, identity: &str, dir: &Path) -> AgentProcess {
+        AgentProcess::start_on(&cluster().kubeconfig, config, identity, dir)
+    }
+
+    /// As [`AgentProcess::start`], on the cluster of `kubeconfig` (a private control plane).
+    pub fn start_on(kubeconfig: &Path, config: &Path, identity: &str, dir: &Path) -> AgentProcess {
         let (port, hook_port) = (free_port(), free_port());
         let hook_listen = format!("127.0.0.1:{hook_port}");
         let log = dir.join(format!("{identity}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
         let child = super::command(
-            &cluster().kubeconfig,
+            kubeconfig,
             &[
                 "agent",
                 "--config",
