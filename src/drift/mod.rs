@@ -218,10 +218,15 @@ struct Loop {
 }
 
 impl Loop {
-    /// A pass ran: what it applied is what Git says now, and in line.
+    /// A pass ran: what Git says now. Drift of an object Git no longer holds is over.
     fn set_desired(&mut self, objects: &[Arc<DesiredObject>], found: &mut impl FnMut(Finding)) {
         self.desired = objects.iter().map(|o| (key(&o.id), o.clone())).collect();
-        for (_, id) in std::mem::take(&mut self.drifted) {
+        let desired = &self.desired;
+        let (kept, gone): (HashMap<_, _>, HashMap<_, _>) = std::mem::take(&mut self.drifted)
+            .into_iter()
+            .partition(|(k, _)| desired.contains_key(k));
+        self.drifted = kept;
+        for (_, id) in gone {
             found(Finding::Cleared { id });
         }
         let desired = &self.desired;
@@ -230,11 +235,29 @@ impl Loop {
 
     /// What others did while the pass wrote: an object the pass still wants and did not
     /// bring back is looked at now (a deletion the pass pruned is no drift: it is not wanted).
+    /// Objects drifted before the pass are checked again: the pass took most drift back, but
+    /// not in a namespace that failed.
     async fn after_pass(&mut self, found: &mut (impl FnMut(Finding) + Send)) {
-        for (key, touch) in std::mem::take(&mut self.during_pass) {
-            let brought_back = touch.is_none() && self.baseline.contains_key(&key);
-            if self.desired.contains_key(&key) && !brought_back {
-                self.examine(&key, touch, found).await;
+        let during = std::mem::take(&mut self.during_pass);
+        for (key, touch) in &during {
+            let brought_back = touch.is_none() && self.baseline.contains_key(key);
+            if self.desired.contains_key(key) && !brought_back {
+                self.examine(key, touch.clone(), found).await;
+            }
+        }
+        let drifted: Vec<Key> = self
+            .drifted
+            .keys()
+            .filter(|k| !during.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in drifted {
+            let Some(object) = self.desired.get(&key).cloned() else {
+                continue;
+            };
+            let in_line = self.replan(&object).await == Some(Action::Unchanged);
+            if in_line && let Some(id) = self.drifted.remove(&key) {
+                found(Finding::Cleared { id });
             }
         }
     }

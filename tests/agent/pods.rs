@@ -661,5 +661,13 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
         install.pods().await
     );
     eprintln!("webhook to applied: {:?}", sent.elapsed());
+    // The pass that applied v2 took the hand edit back: no longer drifted.
+    let cleared = poll(POD_TIMEOUT, || async {
+        let report = install.report(&leader).await;
+        let drifted = report["sets"][0]["drift"]["drifted"].as_object()?.clone();
+        (!drifted.keys().any(|k| k.contains(watched.as_str()))).then_some(())
+    })
+    .await;
+    assert!(cleared.is_some(), "{:#}", install.report(&leader).await);
     install.remove(&[watched, healed]).await;
 }
