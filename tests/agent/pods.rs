@@ -223,6 +223,18 @@ impl Install {
         lease.spec?.holder_identity
     }
 
+    /// The pod that leads the set, and one that stands by.
+    async fn roles(&self) -> (String, String) {
+        let leader = self.leader().await.expect("a leader");
+        let standby = self
+            .pod_names()
+            .await
+            .into_iter()
+            .find(|p| *p != leader)
+            .expect("a standby");
+        (leader, standby)
+    }
+
     async fn pod_names(&self) -> Vec<String> {
         let api = Api::<Pod>::namespaced(support::client().await, &self.ns);
         let pods = api.list(&ListParams::default()).await.unwrap();
@@ -371,13 +383,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         "{}",
         install.pods().await
     );
-    let leader = install.leader().await.expect("a leader");
-    let standby = install
-        .pod_names()
-        .await
-        .into_iter()
-        .find(|p| *p != leader)
-        .expect("a standby");
+    let (leader, standby) = install.roles().await;
 
     // Both serve metrics; only the leader writes.
     for (pod, leading) in [(&leader, 1.0), (&standby, 0.0)] {
@@ -559,13 +565,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
             install.pods().await
         );
     }
-    let leader = install.leader().await.expect("a leader");
-    let standby = install
-        .pod_names()
-        .await
-        .into_iter()
-        .find(|p| *p != leader)
-        .expect("a standby");
+    let (leader, standby) = install.roles().await;
 
     // A kubectl edit: an Event on the object naming kubectl-edit and the field, and the
     // drift metric rises.
