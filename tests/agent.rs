@@ -399,6 +399,23 @@ async fn a_signed_webhook_fetches_now_and_a_bad_one_changes_nothing() {
     let (status, _) = leader.post(&path, &[], &vec![b'x'; 1024 * 1024 + 1]);
     assert_eq!(status, 413, "the body is capped at 1 MiB");
 
+    // A caller that never finishes its body is cut off, not waited for.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", leader.hook_port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    }
+
     // A call that reaches the standby is passed on to the leader.
     let standby = AgentProcess::start(&ws.file("agent.yaml"), "hook-b", ws.path());
     standby.wait_ready().await;

@@ -31,7 +31,19 @@ pub fn hook_router(hooks: Hooks, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/hook/{set}", post(receiver::hook))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(bounded))
         .with_state(HookState { hooks, metrics })
+}
+
+/// How long one webhook call may take, its body included: a caller that sends slowly (the
+/// port faces the Internet) is cut off rather than holding a connection.
+const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(HOOK_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response(),
+    }
 }
 
 pub fn router(state: Arc<AgentState>, metrics: Arc<Metrics>, identity: &str) -> Router {
