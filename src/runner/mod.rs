@@ -311,16 +311,15 @@ impl Runner {
         let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
         let options = &self.settings.sync;
         self.publish(true, None);
-        let result = match &self.lock {
-            Some(lock) => sync::run_held(&cluster, rendered, options, lock, &halt)
-                .await
-                .map(|(report, desired)| {
-                    self.publish(false, Some(desired));
-                    report
-                }),
-            None => sync::run(&cluster, rendered, options, &halt).await,
+        let (result, desired) = match &self.lock {
+            Some(lock) => match sync::run_held(&cluster, rendered, options, lock, &halt).await {
+                Ok((report, desired)) => (Ok(report), Some(desired)),
+                Err(e) => (Err(e), None),
+            },
+            None => (sync::run(&cluster, rendered, options, &halt).await, None),
         };
-        self.publish(false, None);
+        // One notice that the pass ended (with its objects when it had them).
+        self.publish(false, desired);
         if let Some(timer) = deadline {
             timer.abort();
         }
