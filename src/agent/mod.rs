@@ -63,23 +63,20 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     );
     let router = http::router(state.clone(), metrics.clone(), &settings.identity);
     let what = "/metrics, /healthz, /readyz, /report";
-    let server = http::serve(settings.listen, router, halt.clone(), what)
-        .await
-        .map_err(|e| Error::Connect(format!("cannot listen on {}: {e}", settings.listen)))?;
-    let hook_server = match hooks.is_empty() {
-        true => None,
-        false => {
-            let router = http::hook_router(hooks.clone(), metrics.clone());
-            let listen = settings.hook_listen;
-            let served = http::serve(listen, router, halt.clone(), "/hook/<set>").await;
-            Some(served.map_err(|e| Error::Connect(format!("cannot listen on {listen}: {e}")))?)
-        }
-    };
+    let mut servers = vec![(settings.listen, router, what)];
+    if !hooks.is_empty() {
+        let router = http::hook_router(hooks.clone(), metrics.clone());
+        servers.push((settings.hook_listen, router, "/hook/<set>"));
+    }
+    let mut served = Vec::new();
+    for (listen, router, what) in servers {
+        let server = http::serve(listen, router, halt.clone(), what)
+            .await
+            .map_err(|e| Error::Connect(format!("cannot listen on {listen}: {e}")))?;
+        served.push(server);
+    }
     let Some(cluster) = connect(&settings, &halt).await else {
-        let _ = server.await;
-        if let Some(hook_server) = hook_server {
-            let _ = hook_server.await;
-        }
+        futures::future::join_all(served).await;
         return Ok(());
     };
     let events = events::Publisher::start(cluster.clone(), settings.identity.clone());
@@ -131,10 +128,7 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     for lock in &locks {
         let _ = tokio::time::timeout(Duration::from_secs(2), lock.release()).await;
     }
-    let _ = server.await;
-    if let Some(hook_server) = hook_server {
-        let _ = hook_server.await;
-    }
+    futures::future::join_all(served).await;
     tracing::info!("stopped; every Lease given back");
     Ok(())
 }

@@ -149,27 +149,23 @@ pub async fn run(
                 }
             }
             Some(change) = next_change(&mut watches) => {
-                match change {
-                    Change::Synced { watch } => {
-                        if let Some(w) = watches.as_mut()
-                            && w.synced.insert(watch)
-                            && w.synced.len() == w.specs.len()
-                        {
-                            found(Finding::Synced);
-                        }
-                    }
+                let settled = match change {
+                    Change::Synced { watch } => Some(watch),
                     Change::Failed { watch, error } => {
                         found(Finding::WatchFailed { error });
                         // A watch that cannot start (a 403) retries, backing off; readiness
                         // does not wait for it.
-                        if let Some(w) = watches.as_mut()
-                            && w.synced.insert(watch)
-                            && w.synced.len() == w.specs.len()
-                        {
-                            found(Finding::Synced);
-                        }
+                        Some(watch)
                     }
-                    change => loop_state.handle(change, &mut found).await,
+                    change => {
+                        loop_state.handle(change, &mut found).await;
+                        None
+                    }
+                };
+                if let (Some(watch), Some(w)) = (settled, watches.as_mut())
+                    && w.settle(watch)
+                {
+                    found(Finding::Synced);
                 }
             }
         }
@@ -194,6 +190,11 @@ impl Watches {
             rx,
             _tasks: tasks,
         }
+    }
+
+    /// Marks one watch as listed (or failed); true when that makes every watch so.
+    fn settle(&mut self, watch: usize) -> bool {
+        self.synced.insert(watch) && self.synced.len() == self.specs.len()
     }
 }
 

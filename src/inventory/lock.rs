@@ -213,13 +213,9 @@ impl SetLock {
     /// Who holds the Lease now and where it takes webhook calls, if it said.
     pub async fn holder_endpoint(&self) -> Result<(Option<String>, Option<String>), Error> {
         let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
-        let endpoint = lease.as_ref().and_then(|l| {
-            l.metadata
-                .annotations
-                .as_ref()?
-                .get(ENDPOINT_ANNOTATION)
-                .cloned()
-        });
+        let endpoint = lease
+            .as_ref()
+            .and_then(|l| annotation(l, ENDPOINT_ANNOTATION));
         Ok((lease.as_ref().and_then(holder_of), endpoint))
     }
 
@@ -475,11 +471,11 @@ fn holder_of(lease: &Lease) -> Option<String> {
 }
 
 fn revision_of(lease: &Lease) -> Option<String> {
-    lease
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(REVISION_ANNOTATION).cloned())
+    annotation(lease, REVISION_ANNOTATION)
+}
+
+fn annotation(lease: &Lease, key: &str) -> Option<String> {
+    lease.metadata.annotations.as_ref()?.get(key).cloned()
 }
 
 fn set_revision(metadata: &mut ObjectMeta, revision: &Option<String>) {
