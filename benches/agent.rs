@@ -17,7 +17,7 @@ mod cluster;
 #[path = "corpus.rs"]
 mod corpus;
 
-use cluster::{count, identity, machine, repo};
+use cluster::{by_resource, entries, identity, machine, repo};
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -254,21 +254,19 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
         window.as_secs(),
         cpu.as_secs_f64() * 100.0 / window.as_secs_f64()
     );
-    let lines = audit_lines(audit, mark, user);
-    let leases = lines
-        .iter()
-        .filter(|(_, uri)| uri.contains("/leases"))
-        .count();
+    let (throttled, lines): (Vec<_>, Vec<_>) = entries(audit, mark, user)
+        .into_iter()
+        .partition(|e| e.throttled);
+    let leases = lines.iter().filter(|e| e.uri.contains("/leases")).count();
     let other = lines.len() - leases;
-    let lists = lines.iter().filter(|(verb, _)| verb == "list").count();
+    let lists = lines.iter().filter(|e| e.verb == "list").count();
     let writes = lines
         .iter()
-        .filter(|(verb, uri)| {
-            !uri.contains("/leases") && !["get", "list", "watch"].contains(&verb.as_str())
+        .filter(|e| {
+            !e.uri.contains("/leases") && !["get", "list", "watch"].contains(&e.verb.as_str())
         })
         .count();
     let pairs = NAMESPACES * corpus::KINDS.len() + 1;
-    let counted = count(audit, mark, user);
     println!(
         "idle over {INTERVALS} intervals of {interval}s: RSS {:.1} MiB (peak {:.1} MiB since start)",
         rss as f64 / 1024.0,
@@ -282,32 +280,12 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
         lists as f64 / INTERVALS as f64,
         writes as f64 / INTERVALS as f64,
         leases as f64 / INTERVALS as f64,
-        counted.throttled
+        throttled.len()
     );
-    let mut by_kind: std::collections::BTreeMap<String, usize> = Default::default();
-    for (verb, uri) in &lines {
-        let path = uri.split('?').next().unwrap_or(uri);
-        let resource = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
-        *by_kind.entry(format!("{verb} {resource}")).or_default() += 1;
-    }
-    println!("  by verb and last path segment over the window: {by_kind:?}");
-}
-
-/// (verb, requestURI) of every request `user` made after `from`, 429s left out.
-fn audit_lines(log: &Path, from: u64, user: &str) -> Vec<(String, String)> {
-    let bytes = std::fs::read(log).unwrap_or_default();
-    String::from_utf8_lossy(&bytes[from as usize..])
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["stage"] == "ResponseComplete" && e["user"]["username"] == user)
-        .filter(|e| e["responseStatus"]["code"] != 429)
-        .map(|e| {
-            (
-                e["verb"].as_str().unwrap_or_default().to_string(),
-                e["requestURI"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    println!(
+        "  by verb and last path segment over the window: {:?}",
+        by_resource(&lines)
+    );
 }
 
 /// A standby beside the leader; then, `times` times, SIGKILL the leader and time until the
@@ -448,16 +426,11 @@ fn standing_by(
     std::thread::sleep(Duration::from_secs(2));
     let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_secs(interval * 2));
-    let lines = audit_lines(audit, mark, user);
-    let mut by_kind: std::collections::BTreeMap<String, usize> = Default::default();
-    for (verb, uri) in &lines {
-        let path = uri.split('?').next().unwrap_or(uri);
-        let resource = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
-        *by_kind.entry(format!("{verb} {resource}")).or_default() += 1;
-    }
+    let lines = entries(audit, mark, user);
     println!(
-        "standby, over 2 intervals of {interval}s: {} requests {by_kind:?}",
-        lines.len()
+        "standby, over 2 intervals of {interval}s: {} requests {:?}",
+        lines.len(),
+        by_resource(&lines)
     );
     drop(standby);
 }

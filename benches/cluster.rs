@@ -61,30 +61,55 @@ pub fn identity(admin: &Path, dir: &Path, name: &str) -> (PathBuf, String) {
     (path, format!("system:serviceaccount:{name}:{name}"))
 }
 
-pub fn count(log: &Path, from: u64, user: &str) -> Requests {
+/// One request the API server answered, from its audit log.
+pub struct Entry {
+    pub verb: String,
+    pub uri: String,
+    pub throttled: bool,
+}
+
+/// Every request `user` made after byte `from` of the audit log, as answered.
+pub fn entries(log: &Path, from: u64, user: &str) -> Vec<Entry> {
     let bytes = std::fs::read(log).unwrap_or_default();
+    String::from_utf8_lossy(&bytes[from as usize..])
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["stage"] == "ResponseComplete" && e["user"]["username"] == user)
+        .map(|e| Entry {
+            verb: e["verb"].as_str().unwrap_or_default().to_string(),
+            uri: e["requestURI"].as_str().unwrap_or_default().to_string(),
+            throttled: e["responseStatus"]["code"] == 429,
+        })
+        .collect()
+}
+
+pub fn count(log: &Path, from: u64, user: &str) -> Requests {
     let mut r = Requests::default();
-    for line in String::from_utf8_lossy(&bytes[from as usize..]).lines() {
-        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if e["stage"] != "ResponseComplete" || e["user"]["username"] != user {
-            continue;
-        }
-        if e["responseStatus"]["code"] == 429 {
+    for e in entries(log, from, user) {
+        if e.throttled {
             r.throttled += 1;
             continue;
         }
         r.total += 1;
-        let uri = e["requestURI"].as_str().unwrap_or_default();
-        match e["verb"].as_str().unwrap_or_default() {
-            "patch" if uri.contains("dryRun=All") => r.dry_runs += 1,
+        match e.verb.as_str() {
+            "patch" if e.uri.contains("dryRun=All") => r.dry_runs += 1,
             "list" => r.lists += 1,
             "get" => r.gets += 1,
             _ => {}
         }
     }
     r
+}
+
+/// Requests counted by verb and the last segment of their path (`list configmaps`).
+pub fn by_resource(entries: &[Entry]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for e in entries {
+        let path = e.uri.split('?').next().unwrap_or(&e.uri);
+        let resource = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
+        *counts.entry(format!("{} {resource}", e.verb)).or_default() += 1;
+    }
+    counts
 }
 
 pub fn machine() -> String {

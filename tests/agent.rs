@@ -215,17 +215,11 @@ async fn a_standby_takes_over_when_the_leader_dies() {
 
     leading.kill();
     let next = standing_by.identity.clone();
-    let took_over = async {
-        for _ in 0..100 {
-            if holder(&lease(&set).await).as_deref() == Some(next.as_str()) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        false
-    };
+    let took_over = support::poll_until(Duration::from_secs(25), || async {
+        (holder(&lease(&set).await).as_deref() == Some(next.as_str())).then_some(())
+    });
     assert!(
-        took_over.await,
+        took_over.await.is_some(),
         "{} did not take over:\n{}",
         next,
         standing_by.log()
@@ -544,17 +538,12 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
 
     // A kubectl edit: reported on the object, naming the manager and the field; left as is.
     edit_value(&watched, "app", "kubectl-edit", "by hand").await;
-    let events = async {
-        for _ in 0..100 {
-            let found = object_events(&watched, "app", "DriftDetected").await;
-            if !found.is_empty() {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Vec::new()
-    };
-    let events = events.await;
+    let events = support::poll_until(Duration::from_secs(10), || async {
+        let found = object_events(&watched, "app", "DriftDetected").await;
+        (!found.is_empty()).then_some(found)
+    })
+    .await
+    .unwrap_or_default();
     let note = events
         .first()
         .and_then(|e| e.note.clone())
@@ -702,24 +691,21 @@ async fn drift_is_still_seen_after_the_api_server_restarts() {
         .await
         .unwrap();
     let events = Api::<Event>::namespaced(client, &ns);
-    let seen = async {
-        // The watches back off up to 30 s between attempts while the server was gone.
-        for _ in 0..300 {
-            let list = events.list(&Default::default()).await.map(|l| l.items);
-            if list.unwrap_or_default().iter().any(|e| {
+    // The watches back off up to 30 s between attempts while the server was gone.
+    let seen = support::poll_until(Duration::from_secs(60), || async {
+        let list = events.list(&Default::default()).await.map(|l| l.items);
+        list.unwrap_or_default()
+            .iter()
+            .any(|e| {
                 e.reason.as_deref() == Some("DriftDetected")
                     && e.note
                         .as_deref()
                         .is_some_and(|n| n.contains("kubectl-edit"))
-            }) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        false
-    };
+            })
+            .then_some(())
+    });
     assert!(
-        seen.await,
+        seen.await.is_some(),
         "no drift seen after the restart:\n{}",
         agent.log()
     );

@@ -3,7 +3,6 @@
 //! (`scripts/kube-testenv up --node`): its images are imported, never pulled. `sync --wait` on
 //! the node: [`wait`].
 
-use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -37,7 +36,7 @@ async fn a_synced_deployment_becomes_available() {
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let deployments = Api::<Deployment>::namespaced(support::client().await, &ns);
-    let available = poll_some(POD_TIMEOUT, || async {
+    let available = support::poll_until(POD_TIMEOUT, || async {
         let status = deployments.get("web").await.unwrap().status?;
         let available = status
             .conditions?
@@ -72,7 +71,7 @@ async fn an_image_that_is_not_on_the_node_is_never_pulled() {
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let pods = Api::<Pod>::namespaced(support::client().await, &ns);
-    let reason = poll_some(POD_TIMEOUT, || async {
+    let reason = support::poll_until(POD_TIMEOUT, || async {
         let list = pods.list(&ListParams::default()).await.unwrap();
         list.items.iter().find_map(waiting_reason)
     })
@@ -104,7 +103,7 @@ async fn a_job_that_exits_1_fails_and_its_log_is_readable() {
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let jobs = Api::<Job>::namespaced(support::client().await, &ns);
-    let reason = poll_some(POD_TIMEOUT, || async { job_end(&jobs, "fails").await }).await;
+    let reason = support::poll_until(POD_TIMEOUT, || async { job_end(&jobs, "fails").await }).await;
     assert_eq!(
         reason,
         Some(("Failed".to_string(), "BackoffLimitExceeded".to_string())),
@@ -169,7 +168,7 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let jobs = Api::<Job>::namespaced(support::client().await, &ns);
-    let end = poll_some(POD_TIMEOUT, || async { job_end(&jobs, "diff").await }).await;
+    let end = support::poll_until(POD_TIMEOUT, || async { job_end(&jobs, "diff").await }).await;
     let logs = job_logs(&ns, "diff").await;
     assert_eq!(
         end.as_ref().map(|(kind, _)| kind.as_str()),
@@ -218,25 +217,6 @@ impl Drop for NamespaceGuard {
                 .block_on(support::delete_namespaces(&names));
         })
         .join();
-    }
-}
-
-/// Polls `check` every 500 ms until it gives a value or `timeout` passes (`support::eventually`
-/// gives a bool, within 30 s: pods on a loaded machine may need longer).
-async fn poll_some<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -199,7 +199,7 @@ impl Install {
         let run = support::sync(&ws.file("install"), &[]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let api = Api::<Deployment>::namespaced(support::client().await, &self.ns);
-        let ready = poll(POD_TIMEOUT, || async {
+        let ready = support::poll_until(POD_TIMEOUT, || async {
             let d = api.get("driftless").await.ok()?;
             (d.status?.ready_replicas? == 2).then_some(())
         })
@@ -339,21 +339,6 @@ fn run(cmd: &str, args: &[&str]) {
     assert!(status.success(), "{cmd} {args:?}");
 }
 
-async fn poll<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = std::time::Instant::now();
-    while started.elapsed() < timeout {
-        if let Some(found) = check().await {
-            return Some(found);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    None
-}
-
 fn app(ns: &str, value: &str) -> String {
     format!("{}---\n{}", namespace(ns), config_map(ns, "app", value))
 }
@@ -409,7 +394,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         .repo
         .write("app.yaml", &format!("{}  broken: [\n", app(&ns, "v3")));
     let broken = install.repo.commit("broken");
-    let reported = poll(POD_TIMEOUT, || async {
+    let reported = support::poll_until(POD_TIMEOUT, || async {
         let report = install.report(&leader).await;
         (report["sets"][0]["lastAttemptedRevision"] == broken.as_str()).then_some(report)
     })
@@ -421,7 +406,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         .to_string();
     assert!(error.contains("app.yaml:"), "{reported:#}");
     assert_eq!(value_of(&ns, "app").await.as_deref(), Some("v2"));
-    let events = poll(POD_TIMEOUT, || async {
+    let events = support::poll_until(POD_TIMEOUT, || async {
         let api = Api::<k8s_openapi::api::events::v1::Event>::namespaced(
             support::client().await,
             &install.ns,
@@ -445,7 +430,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         .await
         .unwrap();
     // Usually the standby; the replacement pod may win the race once it runs.
-    let next = poll(POD_TIMEOUT, || async {
+    let next = support::poll_until(POD_TIMEOUT, || async {
         install.leader().await.filter(|l| *l != leader)
     })
     .await;
@@ -453,7 +438,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         panic!("no replica took over:\n{}", install.pods().await);
     };
     // The replacement pod may still be starting: its port takes a moment to answer.
-    let text = poll(POD_TIMEOUT, || install.get(&next, "/metrics"))
+    let text = support::poll_until(POD_TIMEOUT, || install.get(&next, "/metrics"))
         .await
         .expect("metrics");
     let samples = parse_openmetrics(&text);
@@ -510,7 +495,7 @@ async fn a_tenant_agent_reports_403_outside_its_namespaces_and_syncs_the_others(
         assert!(synced, "{ns} was not synced:\n{}", install.pods().await);
     }
     let leader = install.leader().await.expect("a leader");
-    let report = poll(POD_TIMEOUT, || async {
+    let report = support::poll_until(POD_TIMEOUT, || async {
         let report = install.report(&leader).await;
         report["sets"][0]["namespaces"][&c]["failures"][0]["message"]
             .as_str()
@@ -571,7 +556,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
     // drift metric rises.
     super::edit_value(&watched, "app", "kubectl-edit", "by hand").await;
     let edited = std::time::Instant::now();
-    let detected = poll(POD_TIMEOUT, || async {
+    let detected = support::poll_until(POD_TIMEOUT, || async {
         super::object_events(&watched, "app", "DriftDetected")
             .await
             .into_iter()
@@ -620,7 +605,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
 
     // A second writer that keeps changing it: a fight, and correction stops.
     super::fight(&healed, "app").await;
-    let fight = poll(POD_TIMEOUT, || async {
+    let fight = support::poll_until(POD_TIMEOUT, || async {
         super::object_events(&healed, "app", "DriftFight")
             .await
             .into_iter()
@@ -662,7 +647,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
     );
     eprintln!("webhook to applied: {:?}", sent.elapsed());
     // The pass that applied v2 took the hand edit back: no longer drifted.
-    let cleared = poll(POD_TIMEOUT, || async {
+    let cleared = support::poll_until(POD_TIMEOUT, || async {
         let report = install.report(&leader).await;
         let drifted = report["sets"][0]["drift"]["drifted"].as_object()?.clone();
         (!drifted.keys().any(|k| k.contains(watched.as_str()))).then_some(())

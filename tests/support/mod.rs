@@ -353,13 +353,31 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..150 {
-        if check().await {
-            return true;
+    let check = || {
+        let fut = check();
+        async move { fut.await.then_some(()) }
+    };
+    poll_until(std::time::Duration::from_secs(30), check)
+        .await
+        .is_some()
+}
+
+/// Polls `check` every 200 ms for up to `timeout`; what it found as soon as it finds something.
+pub async fn poll_until<T, F, Fut>(timeout: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return Some(found);
+        }
+        if started.elapsed() >= timeout {
+            return None;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    false
 }
 
 /// Deletes the namespaces a test made; best effort (the test cluster is thrown away anyway,
