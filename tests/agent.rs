@@ -711,3 +711,65 @@ async fn drift_is_still_seen_after_the_api_server_restarts() {
     );
     assert!(matches!(agent.get("/healthz"), Some((200, _))));
 }
+
+#[tokio::test]
+async fn a_set_refused_over_its_prune_budget_is_not_ready_and_the_agent_still_is() {
+    let (set, ns, ws, repo) = app_repo("dl-agent-budget");
+    let mut objects = app_yaml(&ns, "v1");
+    for i in 0..4 {
+        objects.push_str(&format!(
+            "---\n{}",
+            config_map(&ns, &format!("extra-{i}"), "v")
+        ));
+    }
+    repo.write("app.yaml", &objects);
+    repo.commit("five objects");
+    let agent = AgentProcess::start(&write_config(&ws, &set, &repo), "agent-b", ws.path());
+    agent.wait_ready().await;
+    let ready = |report: &serde_json::Value| report["sets"][0]["ready"].as_bool();
+    assert!(
+        support::eventually(|| async { ready(&agent.report()) == Some(true) }).await,
+        "{}",
+        agent.log()
+    );
+
+    // Four of six dropped: over the default budget of 25%, refused at every pass.
+    repo.write("app.yaml", &app_yaml(&ns, "v1"));
+    repo.commit("drops four");
+    let refused = support::eventually(|| async {
+        let report = agent.report();
+        ready(&report) == Some(false)
+            && report["sets"][0]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("over the budget prune.maxPrune 25%"))
+    })
+    .await;
+    assert!(refused, "{}\n{}", agent.body("/report"), agent.log());
+    let error = agent.report()["sets"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !error.contains("--max-prune"),
+        "the agent names its config key: {error}"
+    );
+    assert!(
+        error.contains(&format!("v1 ConfigMap {ns}/extra-0")),
+        "{error}"
+    );
+    let metrics = parse_openmetrics(&agent.body("/metrics"));
+    let label = format!("set=\"{set}\"");
+    assert_eq!(
+        sample(&metrics, "driftless_set_ready", &[&label]),
+        Some(0.0)
+    );
+    assert!(
+        matches!(agent.get("/readyz"), Some((200, _))),
+        "one refused set does not take the agent out of its Service"
+    );
+    assert_eq!(
+        value_of(&ns, "extra-0").await.as_deref(),
+        Some("v"),
+        "nothing pruned"
+    );
+}

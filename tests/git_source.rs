@@ -86,7 +86,9 @@ async fn a_commit_in_a_file_repo_is_synced_exactly_and_pins_hold() {
         missing.stderr
     );
 
-    let applied = run("sync", &url, cache.path(), &["--path", "deploy"]);
+    // Another folder of the repository is another source: the set moves there on purpose.
+    let moved = ["--path", "deploy", "--take-over-set"];
+    let applied = run("sync", &url, cache.path(), &moved);
     assert_eq!(applied.code, 0);
     assert_eq!(live_value(&ns).await.as_deref(), Some("two"));
     support::delete_namespaces(&[ns]).await;
@@ -234,6 +236,8 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
             &cache3.path().to_string_lossy(),
             "--git-token-file",
             s.get("GIT_TESTENV_TOKEN_FILE"),
+            // Another port is another server, so another source: a preview of moving the set.
+            "--take-over-set",
         ],
         &[],
     );

@@ -121,7 +121,7 @@ async fn existing_objects_are_adopted_only_with_adopt() {
     assert_eq!(left.code, 0);
     assert!(
         left.stdout.contains(&format!(
-            "skipped          v1 ConfigMap {ns}/cm-0: exists and is not managed by driftless"
+            "not in sync      v1 ConfigMap {ns}/cm-0: differs from Git, and is not managed by driftless"
         )),
         "{}",
         left.stdout

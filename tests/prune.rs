@@ -97,10 +97,17 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
         "{}",
         preview.stdout
     );
+    let orphaned = env.run("diff", &[]);
     assert_eq!(
-        env.run("diff", &[]).code,
-        0,
-        "without --prune nothing is deleted, so nothing differs"
+        orphaned.code, 1,
+        "without --prune nothing is deleted, and what Git dropped still differs"
+    );
+    assert!(
+        orphaned
+            .stderr
+            .contains(&format!("orphaned         v1 ConfigMap {ns}/cm-3")),
+        "{}",
+        orphaned.stderr
     );
 
     let synced = env.run("sync", &["--prune"]);
@@ -203,7 +210,7 @@ async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
     let refused = env.run("sync", &["--prune"]);
     assert_eq!(refused.code, 2);
     assert!(
-        refused.stderr.contains("would prune 3 of the 5 objects")
+        refused.stderr.contains("would prune 3 of its 5 objects")
             && refused.stderr.contains("--max-prune 25%"),
         "{}",
         refused.stderr

@@ -198,7 +198,7 @@ async fn the_prune_budget_counts_only_the_sets_own_members() {
     let refused = a.run("sync", &["--prune"]);
     assert_eq!(refused.code, 2);
     assert!(
-        refused.stderr.contains("would prune 5 of the 7 objects")
+        refused.stderr.contains("would prune 5 of its 7 objects")
             && refused.stderr.contains("--max-prune 25%"),
         "{}",
         refused.stderr

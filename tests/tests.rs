@@ -9,6 +9,7 @@ mod agent;
 mod fast_path;
 mod faults;
 mod git_source;
+mod honesty;
 mod leaks;
 mod lint_gate;
 mod node;

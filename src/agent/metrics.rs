@@ -14,7 +14,7 @@ use prometheus_client::registry::Registry;
 
 use crate::plan::namespace_label;
 use crate::report::{Outcome, Report};
-use crate::runner::{Pass, PassResult};
+use crate::runner::{Pass, PassOutcome, PassResult};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SetLabels {
@@ -90,6 +90,7 @@ pub struct Metrics {
     /// Field managers named in drift labels so far: past [`MAX_MANAGERS`], `other`.
     managers: std::sync::Mutex<std::collections::HashSet<String>>,
     leader: Family<SetLabels, Gauge>,
+    ready: Family<SetLabels, Gauge>,
     takeovers: Family<TakeoverLabels, Counter>,
     webhooks: Family<FetchLabels, Counter>,
     drifted: Family<KindLabels, Gauge>,
@@ -146,6 +147,12 @@ impl Metrics {
             "The revision the set last synced with no failure (value 1)",
             revision.clone(),
         );
+        let ready = Family::<SetLabels, Gauge>::default();
+        registry.register(
+            "set_ready",
+            "1 when the set's last pass synced everything; 0 when it failed or was refused",
+            ready.clone(),
+        );
         let leader = Family::<SetLabels, Gauge>::default();
         registry.register(
             "is_leader",
@@ -199,6 +206,7 @@ impl Metrics {
             revisions: Default::default(),
             managers: Default::default(),
             leader,
+            ready,
         }
     }
 
@@ -316,18 +324,22 @@ impl Metrics {
             };
             self.fetches.get_or_create(&fetch).inc();
         }
-        let (result, stage) = match &pass.result {
-            PassResult::Report(r) if r.failed() => ("degraded", ""),
-            PassResult::Report(_) => ("synced", ""),
-            PassResult::Unchanged(_) => ("unchanged", ""),
-            PassResult::Failed(e) => ("failed", e.stage()),
+        let outcome = pass.result.outcome();
+        let stage = match &pass.result {
+            PassResult::Failed(e) => e.stage(),
+            _ => "",
         };
         let run = RunLabels {
             set: set.into(),
-            result: result.into(),
+            result: outcome.label().into(),
             stage: stage.into(),
         };
         self.runs.get_or_create(&run).inc();
+        // Ready: the last pass that ran synced everything; a set a guard keeps refusing is not.
+        if outcome != PassOutcome::Unchanged {
+            let ready = i64::from(outcome == PassOutcome::Synced);
+            self.ready.get_or_create(&labels).set(ready);
+        }
         if !matches!(pass.result, PassResult::Unchanged(_)) {
             self.duration
                 .get_or_create(&labels)

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::plan::namespace_label;
 use crate::report::{Outcome, Report};
-use crate::runner::{Pass, PassResult};
+use crate::runner::{Pass, PassOutcome, PassResult};
 
 /// The agent's view of all its sets; shared by the workers and the HTTP server.
 #[derive(Debug, Default)]
@@ -48,6 +48,9 @@ pub struct SetStatus {
     /// `synced`, `degraded` (some namespaces failed), `unchanged`, or `failed` (nothing
     /// applied: see `error`).
     pub result: Option<&'static str>,
+    /// The last pass that ran synced everything. A set that fails or is refused (a prune over
+    /// budget, another source) is not ready, while the agent as a whole stays ready.
+    pub ready: bool,
     /// Why the last pass applied nothing (a revision that does not render, with file:line).
     pub error: Option<String>,
     pub consecutive_failures: u32,
@@ -95,6 +98,7 @@ impl AgentState {
                     last_attempt_time: None,
                     last_success_time: None,
                     result: None,
+                    ready: false,
                     error: None,
                     consecutive_failures: 0,
                     namespaces: BTreeMap::new(),
@@ -153,10 +157,14 @@ impl AgentState {
         self.with(set, |s| {
             s.loaded = true;
             s.last_attempt_time = Some(now.clone());
+            let outcome = pass.result.outcome();
+            if outcome != PassOutcome::Unchanged {
+                s.ready = outcome == PassOutcome::Synced;
+            }
             match &pass.result {
                 PassResult::Report(report) => {
                     let failed = report.failed();
-                    s.result = Some(if failed { "degraded" } else { "synced" });
+                    s.result = Some(outcome.label());
                     s.error = None;
                     s.consecutive_failures = 0;
                     s.last_attempted_revision = report.revision.clone();
@@ -168,10 +176,10 @@ impl AgentState {
                 }
                 // Nothing ran: the last pass's result still describes the set.
                 PassResult::Unchanged(_) => {
-                    s.result.get_or_insert("unchanged");
+                    s.result.get_or_insert(outcome.label());
                 }
                 PassResult::Failed(e) => {
-                    s.result = Some("failed");
+                    s.result = Some(outcome.label());
                     s.error = Some(format!("{e:#}"));
                     s.consecutive_failures += 1;
                     if let crate::Error::NotApplied { revision, .. } = e

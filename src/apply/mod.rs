@@ -123,7 +123,8 @@ fn unrecorded_line(plan: ObjectPlan, why: &str, unreachable: Option<String>) -> 
 }
 
 fn blocked_line(plan: ObjectPlan, force: bool) -> ObjectReport {
-    let conflict_blocks = plan.conflict.is_some() && !force && plan.action != Action::Fail;
+    let conflict_blocks =
+        plan.conflict.is_some() && !force && !matches!(plan.action, Action::Fail | Action::Skip);
     let fails = plan.blocks(force);
     let mut line = ObjectReport::planned(plan);
     if conflict_blocks {

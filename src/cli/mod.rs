@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cluster::ConnectOptions;
 use crate::cluster::Propagation;
 use crate::health::{ProgressStyle, WaitOptions};
-use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
+use crate::inventory::{Budget, Claim, Knobs, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
 use crate::report::Format;
 use crate::settings::SetSettings;
@@ -223,6 +223,10 @@ pub struct InventoryArgs {
     /// Take over existing objects that driftless did not create.
     #[arg(long)]
     pub adopt: bool,
+    /// Move the sync set to this source although its records name another one (a repository
+    /// that moved); what this source does not hold is then pruned with --prune.
+    #[arg(long)]
+    pub take_over_set: bool,
     /// Field managers (name prefixes) whose changes are drift that a sync takes back.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_TAKEOVER_MANAGERS.map(String::from))]
     pub takeover_managers: Vec<String>,
@@ -327,6 +331,12 @@ impl Cli {
             set: SetRef {
                 name: inv.name.clone(),
                 inventory_namespace: inv.inventory_namespace.clone(),
+            },
+            // The source's identity is filled in by the runner.
+            claim: Claim {
+                source: None,
+                take_over: inv.take_over_set,
+                knobs: Knobs::Flags,
             },
             lock_timeout: Duration::from_secs(inv.lock_timeout),
             prune: inv.prune.then_some(PruneSettings {

@@ -20,6 +20,8 @@ use crate::render::{KindInfo, KindLookup};
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     kinds: HashMap<(String, String, String), KindInfo>,
+    /// Kinds that can be listed (most can; reviews and bindings cannot).
+    listable: std::collections::HashSet<(String, String, String)>,
     /// Group versions whose discovery failed, with the reason.
     unavailable: Vec<(String, String)>,
 }
@@ -46,14 +48,16 @@ impl Catalog {
         for group in discovery.groups() {
             for version in group.versions() {
                 for (ar, caps) in group.versioned_resources(version) {
-                    catalog.insert(KindInfo {
+                    let listable = caps.supports_operation("list");
+                    let info = KindInfo {
                         group: ar.group,
                         version: ar.version,
                         kind: ar.kind,
                         plural: ar.plural,
                         namespaced: matches!(caps.scope, Scope::Namespaced),
                         served: true,
-                    });
+                    };
+                    catalog.insert(info, listable);
                 }
             }
         }
@@ -115,20 +119,38 @@ impl Catalog {
             if r.name.contains('/') {
                 continue;
             }
-            self.insert(KindInfo {
+            let listable = r.verbs.iter().any(|v| v == "list");
+            let info = KindInfo {
                 group: r.group.unwrap_or_else(|| group.to_string()),
                 version: r.version.unwrap_or_else(|| version.to_string()),
                 kind: r.kind,
                 plural: r.name,
                 namespaced: r.namespaced,
                 served: true,
-            });
+            };
+            self.insert(info, listable);
         }
     }
 
-    fn insert(&mut self, info: KindInfo) {
+    fn insert(&mut self, info: KindInfo, listable: bool) {
         let key = (info.group.clone(), info.version.clone(), info.kind.clone());
+        if listable {
+            self.listable.insert(key.clone());
+        }
         self.kinds.insert(key, info);
+    }
+
+    /// Every namespaced kind that can be listed, one version each: what a namespace can hold.
+    pub fn namespaced_listable(&self) -> Vec<KindInfo> {
+        let mut kinds: Vec<&KindInfo> = self
+            .kinds
+            .iter()
+            .filter(|(key, info)| info.namespaced && self.listable.contains(*key))
+            .map(|(_, info)| info)
+            .collect();
+        kinds.sort_by(|a, b| (&a.group, &a.kind, &a.version).cmp(&(&b.group, &b.kind, &b.version)));
+        kinds.dedup_by(|a, b| a.group == b.group && a.kind == b.kind);
+        kinds.into_iter().cloned().collect()
     }
 
     /// Any served version of a group and kind (for listing inventory members).
@@ -195,6 +217,7 @@ mod tests {
             name: name.into(),
             kind: kind.into(),
             namespaced,
+            verbs: vec!["get".into(), "list".into()],
             ..Default::default()
         }
     }
@@ -222,6 +245,26 @@ mod tests {
         assert_eq!((d.plural.as_str(), d.namespaced), ("deployments", true));
         assert!(!catalog.lookup("", "v1", "Namespace").unwrap().namespaced);
         assert!(catalog.lookup("apps", "v1", "Scale").is_none());
+        catalog.insert_list(
+            "authorization.k8s.io/v1",
+            APIResourceList {
+                group_version: "authorization.k8s.io/v1".into(),
+                resources: vec![APIResource {
+                    verbs: vec!["create".into()],
+                    ..resource(
+                        "localsubjectaccessreviews",
+                        "LocalSubjectAccessReview",
+                        true,
+                    )
+                }],
+            },
+        );
+        let listable: Vec<String> = catalog
+            .namespaced_listable()
+            .into_iter()
+            .map(|k| k.kind)
+            .collect();
+        assert_eq!(listable, ["Deployment"], "namespaced, and listable");
     }
 
     #[test]

@@ -94,6 +94,36 @@ impl Cluster {
         }
     }
 
+    /// Every object of one kind in `namespace`, metadata only (no spec, no data: Secrets stay
+    /// unread), page by page. `each` returns false to stop early.
+    pub async fn list_metadata_each(
+        &self,
+        kind: &KindInfo,
+        namespace: &str,
+        mut each: impl FnMut(Value) -> bool,
+    ) -> Result<(), ApiFailure> {
+        let api = self.dynamic(kind, Some(namespace));
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        loop {
+            let page = self
+                .flow
+                .call("list", Op::Read, || async {
+                    Ok(api.list_metadata(&params).await?)
+                })
+                .await?;
+            for item in page.items {
+                let meta = serde_json::to_value(&item.metadata).unwrap_or_default();
+                if !each(serde_json::json!({ "metadata": meta })) {
+                    return Ok(());
+                }
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// The names of every namespace, from one metadata-only LIST.
     /// Which of `names` do not exist (one metadata LIST of Namespaces, skipped when this process
     /// has seen every one of them exist).

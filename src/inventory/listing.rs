@@ -22,9 +22,9 @@ use crate::render::{DesiredObject, KindInfo, ObjectId};
 #[derive(Debug, Clone, Copy)]
 pub struct ListOptions<'a> {
     pub field_manager: &'a str,
-    /// With `--prune`: also list the kinds only the parents record, and decide what Git
-    /// dropped.
-    pub prune: Option<PruneRules<'a>>,
+    /// How to decide what becomes of members Git dropped (with or without `--prune`: without,
+    /// they are reported as orphaned).
+    pub prune: PruneRules<'a>,
     /// `--verify`: prove nothing unchanged from the ledger; every object takes the dry-run.
     pub verify: bool,
     pub revision: Option<&'a str>,
@@ -32,8 +32,8 @@ pub struct ListOptions<'a> {
 }
 
 impl Inventory {
-    /// Lists the set's members in scope (desired objects, and with `--prune` every kind the
-    /// parents record), proving what it can unchanged from the ledger.
+    /// Lists the set's members in scope (desired objects, and every kind the parents record),
+    /// proving what it can unchanged from the ledger.
     pub async fn list(
         &mut self,
         cluster: &Cluster,
@@ -66,10 +66,9 @@ impl Inventory {
                 {
                     return None;
                 }
+                // The kinds only the parent records: what Git dropped is found there.
                 let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
-                if options.prune.is_some() {
-                    kinds.extend(entry.recorded());
-                }
+                kinds.extend(entry.recorded());
                 let (wanted, scope, ids) = (&wanted, &self.scope, self.set.ids(key));
                 Some(async move {
                     let listed =
@@ -98,8 +97,8 @@ impl Inventory {
     }
 }
 
-/// Lists one parent's members of `kinds`: the live index of the desired ones, and (with
-/// `--prune`) what Git dropped.
+/// Lists one parent's members of `kinds`: the live index of the desired ones, and what Git
+/// dropped.
 #[allow(clippy::too_many_arguments)]
 async fn list_key(
     cluster: &Cluster,
@@ -145,14 +144,12 @@ async fn list_key(
                 index.insert(&id, found(&entry.ledger, w, &id, live, options));
                 return;
             }
-            if let Some(rules) = options.prune {
-                let decision = decide(&id, &live, ids, rules);
-                let plan = prune_plan(id, info.clone(), decision, &live, options.revision);
-                members.candidates.push(Candidate {
-                    plan,
-                    legacy: is_legacy,
-                });
-            }
+            let decision = decide(&id, &live, ids, options.prune);
+            let plan = prune_plan(id, info.clone(), decision, &live, options.revision);
+            members.candidates.push(Candidate {
+                plan,
+                legacy: is_legacy,
+            });
         };
         let listed = cluster
             .list_each(&info, key.as_deref(), &selector, &mut each)

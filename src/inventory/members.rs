@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::Inventory;
+use super::claim::{Knob, Knobs};
 use super::parent::group_kind;
 use super::rules::{Budget, PruneDecision};
 use crate::apply::prune::{Deletion, delete_all};
@@ -15,7 +16,7 @@ use crate::render::ObjectId;
 use crate::report::{ObjectReport, Outcome};
 
 /// How many members a refusal names before "and N more".
-const NAMED_IN_REFUSAL: usize = 10;
+const NAMED_IN_REFUSAL: usize = 20;
 
 /// What one parent's member listing found.
 #[derive(Debug, Default)]
@@ -77,28 +78,62 @@ impl Inventory {
             .any(|c| c.plan.decision == PruneDecision::Prune)
     }
 
-    /// Refuses an emptied source and a prune over budget, before anything is written. Counts
-    /// only this set's members in scope.
-    pub fn guard(&self, desired_in_scope: usize, settings: &PruneSettings) -> Result<()> {
-        let members: Vec<&ObjectId> = self.listed().flat_map(|m| &m.in_scope).collect();
-        let set = self.set.name.to_string();
-        if desired_in_scope == 0 && !members.is_empty() && !settings.allow_empty {
-            return Err(Error::Refused(format!(
-                "the source holds no objects in scope but sync set {set:?} holds {} there ({}): refusing to prune everything (pass --allow-empty if that is intended)",
-                members.len(),
-                name_some(&members)
-            )));
+    /// Without `--prune`: the members Git dropped, as orphaned (or skipped, when a prune would
+    /// keep them too). A key whose members could not all be listed reports what it found.
+    pub fn orphans(&mut self) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
+        let mut lines = Vec::new();
+        for (key, entry) in self.entries.iter_mut() {
+            let Some(members) = entry.members.as_mut() else {
+                continue;
+            };
+            if let Some(why) = &members.error {
+                tracing::warn!(namespace = ?key, error = %why, "cannot tell what Git dropped here");
+            }
+            let candidates = std::mem::take(&mut members.candidates);
+            let orphans = candidates.into_iter().map(|c| ObjectReport::orphan(c.plan));
+            lines.push((key.clone(), orphans.collect()));
         }
-        let prunes = self
+        lines
+    }
+
+    /// Refuses an emptied source (unless `allowEmpty`: then the set may empty, whatever the
+    /// budget) and a prune over budget, before anything is written, naming what would go.
+    /// Counts only this set's members in scope.
+    pub fn guard(
+        &self,
+        desired_in_scope: usize,
+        settings: &PruneSettings,
+        knobs: Knobs,
+    ) -> Result<()> {
+        let members: Vec<&ObjectId> = self.listed().flat_map(|m| &m.in_scope).collect();
+        let set = &self.set.name;
+        let prunes: Vec<&ObjectId> = self
             .listed()
             .flat_map(|m| &m.candidates)
             .filter(|c| c.plan.decision == PruneDecision::Prune)
-            .count();
-        if !settings.budget.allows(prunes, members.len()) {
+            .map(|c| &c.plan.id)
+            .collect();
+        if desired_in_scope == 0 && !members.is_empty() {
+            if settings.allow_empty {
+                return Ok(());
+            }
             return Err(Error::Refused(format!(
-                "this sync would prune {prunes} of the {} objects of sync set {set:?} in scope, over the budget --max-prune {}: nothing applied or pruned (raise --max-prune if that is intended)",
+                "the source holds no objects in scope but sync set \"{set}\" holds {} there, and would prune {}:\n{}\nrefusing to prune everything ({} empties the set on purpose)",
                 members.len(),
-                settings.budget
+                prunes.len(),
+                name_some(&prunes),
+                knobs.name(Knob::AllowEmpty),
+            )));
+        }
+        if !settings.budget.allows(prunes.len(), members.len()) {
+            return Err(Error::Refused(format!(
+                "sync set \"{set}\" would prune {} of its {} objects in scope, over the budget {} {}:\n{}\nraise {} if that is intended",
+                prunes.len(),
+                members.len(),
+                knobs.name(Knob::MaxPrune),
+                settings.budget,
+                name_some(&prunes),
+                knobs.name(Knob::MaxPrune),
             )));
         }
         Ok(())
@@ -187,15 +222,15 @@ impl Inventory {
     }
 }
 
-/// `a, b, c and 7 more`.
+/// One line per object, `  - v1 ConfigMap ns/a`, then `  ... and 7 more`.
 fn name_some(ids: &[&ObjectId]) -> String {
-    let named: Vec<String> = ids
+    let mut lines: Vec<String> = ids
         .iter()
         .take(NAMED_IN_REFUSAL)
-        .map(ToString::to_string)
+        .map(|id| format!("  - {id}"))
         .collect();
-    match ids.len().saturating_sub(NAMED_IN_REFUSAL) {
-        0 => named.join(", "),
-        more => format!("{} and {more} more", named.join(", ")),
+    if let more @ 1.. = ids.len().saturating_sub(NAMED_IN_REFUSAL) {
+        lines.push(format!("  ... and {more} more"));
     }
+    lines.join("\n")
 }

@@ -14,23 +14,26 @@
 //!
 //! Parents are written only when their content changes.
 
+mod claim;
 mod ledger;
 mod listing;
 mod lock;
 mod members;
 mod name;
+mod occupants;
 mod parent;
 mod record;
 mod rules;
 mod scope;
 
+pub use claim::{Claim, Knob, Knobs};
 pub use listing::ListOptions;
 pub use lock::{LockOptions, SetLock, Taken, TookFrom};
 pub use members::PruneSettings;
 pub use name::{DEFAULT_SET, SetName};
 pub use parent::{
-    GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL, Parent, SET_LABEL, TOOLING_ANNOTATION,
-    group_kind,
+    GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL, Parent, Provenance, SET_LABEL,
+    SOURCE_ANNOTATION, TAKEN_OVER_ANNOTATION, TOOLING_ANNOTATION, group_kind,
 };
 pub use rules::{Budget, OPT_OUTS, Owner, PruneDecision, PruneRules, decide, owner};
 pub use scope::{Scope, ScopeSet};
@@ -128,6 +131,8 @@ pub struct Inventory {
     /// Namespaces whose parents could not be read (a tenant's identity refused there): nothing
     /// is applied, listed or pruned in them, and they fail.
     unreadable: BTreeMap<String, String>,
+    /// Where the set comes from, as every parent this sync writes records it.
+    provenance: Provenance,
 }
 
 /// Group-kinds of the desired objects, per inventory key.
@@ -144,10 +149,12 @@ pub fn desired_kinds(desired: &[Arc<DesiredObject>]) -> BTreeMap<NamespaceKey, B
 
 impl Inventory {
     /// Reads every parent of the set in scope (one LIST for the whole cluster, or one per
-    /// namespace in scope), plus an entry for each key the desired set uses.
+    /// namespace in scope), plus an entry for each key the desired set uses. Refuses a sync
+    /// whose source is not the one the parents record (see [`Claim`]).
     pub async fn load(
         cluster: &Cluster,
         set: &SetRef,
+        claim: &Claim,
         scope: &ScopeSet,
         desired: &[Arc<DesiredObject>],
     ) -> Result<Inventory> {
@@ -157,6 +164,7 @@ impl Inventory {
             scope: scope.clone(),
             entries: BTreeMap::new(),
             unreadable,
+            provenance: Provenance::default(),
         };
         for key in desired.iter().map(|o| o.id.namespace.clone()) {
             if !inventory.is_unreadable(&key) {
@@ -181,6 +189,13 @@ impl Inventory {
                 entry.legacy = Some((legacy, state));
             }
         }
+        let recorded: Vec<(String, Provenance)> = inventory
+            .entries
+            .values()
+            .filter_map(|e| Some((e.parent.describe(), e.live.as_ref()?.provenance.clone())))
+            .collect();
+        inventory.provenance =
+            claim::settle(&set.name, claim, &recorded).map_err(Error::Refused)?;
         Ok(inventory)
     }
 

@@ -13,12 +13,13 @@ use super::ledger::{LEDGER_KEY, Ledger};
 use crate::plan::NamespaceKey;
 
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
-pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+pub use crate::plan::normalize::{PART_OF_LABEL, SET_LABEL};
 pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
 pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
-/// The sync set that owns an object (on members and parents), as Flux labels objects with their
-/// Kustomization's name: `kubectl get all -A -l driftless.dev/sync-set=platform`.
-pub const SET_LABEL: &str = "driftless.dev/sync-set";
+/// The source the set belongs to (see [`crate::source::SourceId`]), on every parent.
+pub const SOURCE_ANNOTATION: &str = "driftless.dev/source";
+/// The source a `--take-over-set` moved the set from.
+pub const TAKEN_OVER_ANNOTATION: &str = "driftless.dev/taken-over-from";
 
 /// Parent names from before sync sets: they belong to the set `default`.
 const LEGACY_PARENT: &str = "driftless-inventory";
@@ -84,12 +85,14 @@ impl Parent {
         format!("Secret {}/{}", self.namespace, self.name)
     }
 
-    /// The parent Secret's manifest, listing `group_kinds`, with its members' `ledger`.
+    /// The parent Secret's manifest, listing `group_kinds`, with its members' `ledger` and
+    /// where the set comes from.
     pub fn manifest(
         &self,
         set: &SetName,
         group_kinds: &BTreeSet<String>,
         ledger: &Ledger,
+        provenance: &Provenance,
     ) -> Value {
         let mut manifest = json!({
             "apiVersion": "v1",
@@ -108,6 +111,13 @@ impl Parent {
         if !ledger.is_empty() {
             manifest["data"] = json!({LEDGER_KEY: ledger.encode()});
         }
+        let annotations = &mut manifest["metadata"]["annotations"];
+        if let Some(source) = &provenance.source {
+            annotations[SOURCE_ANNOTATION] = json!(source);
+        }
+        if let Some(from) = &provenance.taken_over_from {
+            annotations[TAKEN_OVER_ANNOTATION] = json!(from);
+        }
         manifest
     }
 
@@ -121,13 +131,34 @@ impl Parent {
     }
 }
 
+/// Where a set's objects come from, as its parents record it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The source's identity; `None` on parents written before sources were recorded.
+    pub source: Option<String>,
+    /// The source a `--take-over-set` moved the set from.
+    pub taken_over_from: Option<String>,
+}
+
+impl Provenance {
+    fn read(live: &Value) -> Provenance {
+        let annotations = &live["metadata"]["annotations"];
+        let text = |key: &str| annotations[key].as_str().map(str::to_string);
+        Provenance {
+            source: text(SOURCE_ANNOTATION),
+            taken_over_from: text(TAKEN_OVER_ANNOTATION),
+        }
+    }
+}
+
 /// A parent as the cluster holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveParent {
     pub group_kinds: BTreeSet<String>,
     pub ledger: Ledger,
-    /// Labels and tooling as this version writes them: a rewrite changes nothing but the kinds
-    /// and the ledger.
+    pub provenance: Provenance,
+    /// Labels and tooling as this version writes them: a rewrite changes nothing but the kinds,
+    /// the ledger and the provenance.
     pub current: bool,
 }
 
@@ -137,14 +168,24 @@ impl LiveParent {
         LiveParent {
             group_kinds: parent_group_kinds(live),
             ledger: Ledger::read(live),
+            provenance: Provenance::read(live),
             current: meta["labels"][SET_LABEL] == set.as_str()
                 && meta["annotations"][TOOLING_ANNOTATION] == tooling().as_str(),
         }
     }
 
-    /// Whether writing a parent listing `kinds` and holding `ledger` would change it.
-    pub fn differs(&self, kinds: &BTreeSet<String>, ledger: &Ledger) -> bool {
-        !self.current || &self.group_kinds != kinds || &self.ledger != ledger
+    /// Whether writing a parent listing `kinds`, holding `ledger` and recording `provenance`
+    /// would change it.
+    pub fn differs(
+        &self,
+        kinds: &BTreeSet<String>,
+        ledger: &Ledger,
+        provenance: &Provenance,
+    ) -> bool {
+        !self.current
+            || &self.group_kinds != kinds
+            || &self.ledger != ledger
+            || &self.provenance != provenance
     }
 }
 

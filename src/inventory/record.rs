@@ -60,7 +60,7 @@ impl Inventory {
         let entry = self.entries.get(key);
         let ledger = entry.map(|e| e.ledger.clone()).unwrap_or_default();
         match entry.and_then(|e| e.live.as_ref()) {
-            Some(live) => live.differs(kinds, &ledger),
+            Some(live) => live.differs(kinds, &ledger, &self.provenance),
             None => !kinds.is_empty(),
         }
     }
@@ -93,7 +93,7 @@ impl Inventory {
                     .get(&key)
                     .map(|e| e.ledger.clone())
                     .unwrap_or_default();
-                let manifest = parent.manifest(&self.set.name, &kinds, &ledger);
+                let manifest = parent.manifest(&self.set.name, &kinds, &ledger, &self.provenance);
                 async move {
                     let result = if kinds.is_empty() {
                         let secret = KindInfo::secret();
@@ -114,6 +114,7 @@ impl Inventory {
             .buffer_unordered(WRITE_CONCURRENCY)
             .collect()
             .await;
+        let provenance = self.provenance.clone();
         for (key, kinds, ledger, result) in results {
             match result {
                 Ok(()) => {
@@ -121,6 +122,7 @@ impl Inventory {
                     entry.live = (!kinds.is_empty()).then_some(LiveParent {
                         group_kinds: kinds,
                         ledger,
+                        provenance: provenance.clone(),
                         current: true,
                     });
                 }

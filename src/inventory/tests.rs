@@ -105,7 +105,15 @@ fn parent_manifest_carries_id_set_tooling_and_sorted_group_kinds() {
         generation: Some(1),
     };
     ledger.insert(&web, record.clone());
-    let m = parent.manifest(&platform.name, &kinds, &ledger);
+    let provenance = Provenance {
+        source: Some("github.com/acme/platform".into()),
+        taken_over_from: None,
+    };
+    let m = parent.manifest(&platform.name, &kinds, &ledger, &provenance);
+    assert_eq!(
+        m["metadata"]["annotations"][SOURCE_ANNOTATION],
+        "github.com/acme/platform"
+    );
     assert_eq!(m["metadata"]["labels"][ID_LABEL], parent.id());
     assert_eq!(m["metadata"]["labels"][SET_LABEL], "platform");
     assert_eq!(
@@ -127,17 +135,24 @@ fn parent_manifest_carries_id_set_tooling_and_sorted_group_kinds() {
         "the ledger travels on the parent"
     );
     assert!(
-        !live.differs(&kinds, &ledger),
+        !live.differs(&kinds, &ledger, &provenance),
         "a rewrite would change nothing"
     );
     let mut newer = ledger.clone();
     newer.remove(&web);
-    assert!(live.differs(&kinds, &newer), "a new ledger is a change");
+    assert!(
+        live.differs(&kinds, &newer, &provenance),
+        "a new ledger is a change"
+    );
+    assert!(
+        live.differs(&kinds, &ledger, &Provenance::default()),
+        "a new source is a change"
+    );
     let mut more = kinds.clone();
     more.insert("Secret".into());
-    assert!(live.differs(&more, &ledger));
+    assert!(live.differs(&more, &ledger, &provenance));
     assert!(
-        LiveParent::read(&m, &"other".parse().unwrap()).differs(&kinds, &ledger),
+        LiveParent::read(&m, &"other".parse().unwrap()).differs(&kinds, &ledger, &provenance),
         "another set's labels are rewritten"
     );
 }

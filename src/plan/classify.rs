@@ -146,12 +146,27 @@ pub fn classify(
     };
     let mut before = observed.live.as_ref().map(normalize::normalize);
     let mut after = normalize::normalize(merged);
+    let not_adopted = observed
+        .live
+        .as_ref()
+        .is_some_and(|live| !ctx.adopt && !managed_by(live, ctx.field_manager));
+    if let (true, Some(before)) = (not_adopted, &before) {
+        // What Git would change, not the labels an adoption adds.
+        normalize::without_membership(&mut after, before);
+    }
     mask::mask_pair(&object.id, before.as_mut(), Some(&mut after));
     let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
     let (action, needs_write, note) = match &observed.live {
         None => (Action::Create, true, note),
-        Some(live) if !ctx.adopt && !managed_by(live, ctx.field_manager) => {
-            let why = "exists and is not managed by driftless: left untouched (pass --adopt to take it over)";
+        Some(_) if not_adopted => {
+            let why = match diff.is_empty() {
+                true => {
+                    "exists and is not managed by driftless: left untouched (pass --adopt to take it over)"
+                }
+                false => {
+                    "differs from Git, and is not managed by driftless: left untouched (pass --adopt to take it over)"
+                }
+            };
             (Action::Skip, false, Some(why.to_string()))
         }
         Some(_) if !diff.is_empty() => (Action::Update, true, note),
@@ -162,12 +177,8 @@ pub fn classify(
             (Action::Unchanged, write, note)
         }
     };
-    // An object left alone changes nothing: no diff (`diff --adopt` shows what adopting would do).
-    let diff = if action == Action::Skip {
-        String::new()
-    } else {
-        diff
-    };
+    // An object left alone keeps its diff: what differs from Git is shown (masked), and a preview
+    // exits 1 for it.
     // Verified unchanged and nothing to write: the ledger may record it as it stands.
     let record = match (&observed.live, action, needs_write) {
         (Some(live), Action::Unchanged, false) => {

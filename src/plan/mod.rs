@@ -109,10 +109,11 @@ impl ObjectPlan {
     pub fn origin(&self) -> &Origin {
         &self.object.origin
     }
-    /// True when this object stops its namespace from being applied.
+    /// True when this object stops its namespace from being applied. An object left alone
+    /// (not adopted) blocks nothing: it is not written, whoever owns its fields.
     pub fn blocks(&self, force_conflicts: bool) -> bool {
         matches!(self.action, Action::Fail | Action::NotAttempted)
-            || (self.conflict.is_some() && !force_conflicts)
+            || (self.conflict.is_some() && !force_conflicts && self.action != Action::Skip)
     }
 }
 

@@ -12,6 +12,34 @@ const SERVER_METADATA: [&str; 6] = [
     "selfLink",
 ];
 
+/// The ApplySet membership label (KEP-3659) a sync puts on every object it applies.
+pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+/// The sync set that owns an object (on members and parents), as Flux labels objects with their
+/// Kustomization's name: `kubectl get all -A -l driftless.dev/sync-set=platform`.
+pub const SET_LABEL: &str = "driftless.dev/sync-set";
+
+/// `after` with driftless's membership labels as `before` has them: what a manifest would change
+/// in an object it does not manage, apart from claiming it.
+pub fn without_membership(after: &mut Value, before: &Value) {
+    let Some(labels) = after["metadata"]
+        .get_mut("labels")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for key in [PART_OF_LABEL, SET_LABEL] {
+        match before["metadata"]["labels"].get(key) {
+            Some(value) => labels.insert(key.to_string(), value.clone()),
+            None => labels.remove(key),
+        };
+    }
+    if labels.is_empty()
+        && let Some(meta) = after["metadata"].as_object_mut()
+    {
+        meta.remove("labels");
+    }
+}
+
 /// Client-side apply's copy of the manifest: redundant with the object and may hold Secret data.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 

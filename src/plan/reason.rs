@@ -18,6 +18,9 @@ pub enum Reason {
     PruneOptOut,
     /// Pruning it was not allowed (Namespaces, CRDs, a namespace with pruning off).
     PrunePolicy,
+    /// A Namespace that holds objects that are not this set's to prune: deleting it would
+    /// delete them.
+    NamespaceNotEmpty,
     // Failed.
     /// Another sync set owns it.
     OwnedByOtherSet,
@@ -53,6 +56,7 @@ impl Reason {
             Reason::OwnerReference => "OwnerReference",
             Reason::PruneOptOut => "PruneOptOut",
             Reason::PrunePolicy => "PrunePolicy",
+            Reason::NamespaceNotEmpty => "NamespaceNotEmpty",
             Reason::OwnedByOtherSet => "OwnedByOtherSet",
             Reason::Conflict => "Conflict",
             Reason::Invalid => "Invalid",
@@ -136,6 +140,7 @@ mod tests {
             Reason::OwnerReference,
             Reason::PruneOptOut,
             Reason::PrunePolicy,
+            Reason::NamespaceNotEmpty,
             Reason::OwnedByOtherSet,
             Reason::Conflict,
             Reason::Invalid,

@@ -200,11 +200,42 @@ fn objects_driftless_did_not_create_are_adopted_only_when_asked() {
             ..CTX
         },
     );
-    assert_eq!(
-        (left.action, left.needs_write, left.diff.as_str()),
-        (Action::Skip, false, "")
+    assert_eq!((left.action, left.needs_write), (Action::Skip, false));
+    assert!(
+        left.diff.contains("-  replicas: 3\n+  replicas: 2\n"),
+        "what differs from Git is shown, not adopted or not: {}",
+        left.diff
     );
     assert!(left.message.as_deref().unwrap().contains("--adopt"));
+    assert!(
+        left.message
+            .as_deref()
+            .unwrap()
+            .contains("differs from Git")
+    );
+    let same = classify(
+        desired("Deployment", "ns", "web", deploy(2)),
+        Observation {
+            live: Some(deploy(2)),
+            dry_run: DryRun::Merged({
+                let mut merged = managed(deploy(2), json!({}));
+                merged["metadata"]["labels"] = json!({
+                    normalize::PART_OF_LABEL: "applyset-x-v1",
+                    normalize::SET_LABEL: "platform",
+                });
+                merged
+            }),
+        },
+        Context {
+            adopt: false,
+            ..CTX
+        },
+    );
+    assert_eq!(
+        (same.action, same.diff.as_str()),
+        (Action::Skip, ""),
+        "the labels an adoption would add are no difference"
+    );
     assert!(
         !left.blocks(false),
         "an object left alone does not fail its namespace"

@@ -88,7 +88,7 @@ impl Entry<'_> {
 
 fn section_of(o: &ObjectReport) -> Option<Section> {
     match o.outcome {
-        Outcome::Pruned => Some(Section::Pruned),
+        Outcome::Pruned | Outcome::Orphaned => Some(Section::Pruned),
         Outcome::Created => Some(Section::Created),
         _ if o.diff.is_empty() => None,
         _ if SENSITIVE_KINDS.contains(&(o.id.group.as_str(), o.id.kind.as_str())) => {

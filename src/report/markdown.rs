@@ -121,18 +121,22 @@ fn header(report: &Report, table_room: usize) -> String {
     if report.mode == Mode::Lint {
         return out;
     }
+    let columns: Vec<Outcome> = Outcome::ALL
+        .into_iter()
+        .filter(|&o| !o.is_rare() || report.count(o) > 0)
+        .collect();
     let mut table = String::from("\n| namespace | status |");
-    for o in Outcome::ALL {
+    for o in &columns {
         let _ = write!(table, " {} |", o.label());
     }
     table.push_str("\n|---|---|");
-    table.push_str(&"---:|".repeat(Outcome::ALL.len()));
+    table.push_str(&"---:|".repeat(columns.len()));
     table.push('\n');
     let mut hidden = 0;
     for ns in &report.namespaces {
         let status = if ns.failed() { "❌ failed" } else { "✅ ok" };
         let mut row = format!("| `{}` | {status} |", namespace_label(&ns.namespace));
-        for o in Outcome::ALL {
+        for &o in &columns {
             let _ = write!(row, " {} |", ns.count(o));
         }
         row.push('\n');

@@ -50,7 +50,11 @@ pub enum Outcome {
     Unchanged,
     /// Deleted (or, in a preview, to be deleted): Git no longer holds it.
     Pruned,
-    /// Left alone: outside the namespaces in scope, not adopted, or protected from pruning.
+    /// Git no longer holds it and pruning is off: it stays, and differs from Git.
+    Orphaned,
+    /// Git defines it and it differs live, but it was left alone (not adopted).
+    NotInSync,
+    /// Left alone: outside the namespaces in scope, or protected from pruning.
     Skipped,
     Failed,
     /// Valid, but not applied because another object in its namespace failed.
@@ -60,11 +64,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Created,
         Outcome::Configured,
         Outcome::Unchanged,
         Outcome::Pruned,
+        Outcome::Orphaned,
+        Outcome::NotInSync,
         Outcome::Skipped,
         Outcome::Failed,
         Outcome::Held,
@@ -75,8 +81,26 @@ impl Outcome {
     pub fn key(self) -> &'static str {
         match self {
             Outcome::NotAttempted => "notAttempted",
+            Outcome::NotInSync => "notInSync",
             other => other.label(),
         }
+    }
+
+    /// Whether the cluster differs from Git for this object (a preview then exits 1).
+    pub fn differs(self) -> bool {
+        matches!(
+            self,
+            Outcome::Created
+                | Outcome::Configured
+                | Outcome::Pruned
+                | Outcome::Orphaned
+                | Outcome::NotInSync
+        )
+    }
+
+    /// Outcomes a summary table shows only when something has them.
+    pub fn is_rare(self) -> bool {
+        matches!(self, Outcome::Orphaned | Outcome::NotInSync)
     }
 
     pub fn label(self) -> &'static str {
@@ -85,6 +109,8 @@ impl Outcome {
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
             Outcome::Pruned => "pruned",
+            Outcome::Orphaned => "orphaned",
+            Outcome::NotInSync => "not in sync",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
             Outcome::Held => "held",
@@ -127,6 +153,8 @@ impl ObjectReport {
             Action::Update => Outcome::Configured,
             Action::Unchanged => Outcome::Unchanged,
             Action::Fail => Outcome::Failed,
+            // Left alone, and different from Git: not in sync, whatever a sync did.
+            Action::Skip if !plan.diff.is_empty() => Outcome::NotInSync,
             Action::Skip => Outcome::Skipped,
             Action::NotAttempted => Outcome::NotAttempted,
         };
@@ -178,6 +206,17 @@ impl ObjectReport {
             record: None,
             fields: Vec::new(),
         }
+    }
+
+    /// The report line of a member Git no longer holds, while pruning is off: what a prune
+    /// would do with it, without doing it.
+    pub fn orphan(plan: PrunePlan) -> ObjectReport {
+        let mut line = ObjectReport::prune(plan);
+        if line.outcome == Outcome::Pruned {
+            line.outcome = Outcome::Orphaned;
+            line.message = Some("prune is off (--prune deletes it)".into());
+        }
+        line
     }
 
     /// An object this run did not get to, and why (`not attempted: interrupted (SIGINT)`).
@@ -332,14 +371,10 @@ impl Report {
         self.namespaces.iter().any(NamespaceReport::failed)
     }
 
-    /// True when anything was (or would be) created or changed.
+    /// True when anything was (or would be) created, changed or deleted, or differs from Git
+    /// and was left so (orphaned, not adopted).
     pub fn changed(&self) -> bool {
-        self.objects().any(|o| {
-            matches!(
-                o.outcome,
-                Outcome::Created | Outcome::Configured | Outcome::Pruned
-            )
-        })
+        self.objects().any(|o| o.outcome.differs())
     }
 
     /// How many objects waited on ended in `state`.

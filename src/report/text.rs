@@ -53,6 +53,7 @@ pub fn render_summary(report: &Report) -> String {
                 (Mode::Preview, Outcome::Created) => "would create",
                 (Mode::Preview, Outcome::Configured) => "would configure",
                 (Mode::Preview, Outcome::Pruned) => "would prune",
+                (Mode::Preview, Outcome::Orphaned) => "orphaned",
                 (_, o) => o.label(),
             };
             let _ = write!(out, "  {label:<16} {}", obj.id);
@@ -83,6 +84,16 @@ pub fn render_summary(report: &Report) -> String {
     );
     if let n @ 1.. = report.count(Outcome::NotAttempted) {
         let _ = write!(out, ", {n} not attempted");
+    }
+    // What differs from Git and stays so: a sync that exits 0 still says it.
+    if let n @ 1.. = report.count(Outcome::NotInSync) {
+        let _ = write!(
+            out,
+            ", {n} not in sync (not adopted: --adopt takes them over)"
+        );
+    }
+    if let n @ 1.. = report.count(Outcome::Orphaned) {
+        let _ = write!(out, ", {n} orphaned (prune is off: --prune deletes them)");
     }
     if report.waited() {
         let states: Vec<String> = HealthState::ALL

@@ -87,7 +87,40 @@ pub enum PassResult {
     Failed(Error),
 }
 
+/// What a pass came to, in one word: `/report`, the metrics and the logs all say it this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassOutcome {
+    /// Everything applied.
+    Synced,
+    /// It ran, and some namespaces failed.
+    Degraded,
+    /// Nothing to do: the revision was the one last processed.
+    Unchanged,
+    /// Nothing applied: the source, the render, the cluster or a guard stopped it.
+    Failed,
+}
+
+impl PassOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            PassOutcome::Synced => "synced",
+            PassOutcome::Degraded => "degraded",
+            PassOutcome::Unchanged => "unchanged",
+            PassOutcome::Failed => "failed",
+        }
+    }
+}
+
 impl PassResult {
+    pub fn outcome(&self) -> PassOutcome {
+        match self {
+            PassResult::Report(r) if r.failed() => PassOutcome::Degraded,
+            PassResult::Report(_) => PassOutcome::Synced,
+            PassResult::Unchanged(_) => PassOutcome::Unchanged,
+            PassResult::Failed(_) => PassOutcome::Failed,
+        }
+    }
+
     /// How the pass paces the next one.
     pub fn paced(&self) -> Paced {
         match self {
@@ -99,7 +132,12 @@ impl PassResult {
 }
 
 impl Runner {
-    pub fn new(settings: SetSettings, connect: ConnectOptions) -> Runner {
+    pub fn new(mut settings: SetSettings, connect: ConnectOptions) -> Runner {
+        // The set's parents record where it comes from (see `inventory::Claim`).
+        let claim = &mut settings.sync.claim;
+        if claim.source.is_none() {
+            claim.source = Some(settings.source.identity());
+        }
         Runner {
             settings,
             connect,

@@ -28,7 +28,7 @@ use super::{
 };
 use crate::cluster::{ConnectOptions, Propagation};
 use crate::error::{Error, Result};
-use crate::inventory::{Budget, PruneSettings, Scope, SetName, SetRef};
+use crate::inventory::{Budget, Claim, Knobs, PruneSettings, Scope, SetName, SetRef};
 use crate::sync::SyncOptions;
 use schema::{FileConfig, NamespaceOverride, PruneConfig, SetConfig};
 
@@ -243,6 +243,11 @@ impl Builder<'_> {
             set: SetRef {
                 name,
                 inventory_namespace: agent.inventory_namespace.clone(),
+            },
+            claim: Claim {
+                source: Some(source.identity()),
+                take_over: config.take_over_set,
+                knobs: Knobs::ConfigFile,
             },
             ..SyncOptions::default()
         };

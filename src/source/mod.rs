@@ -10,10 +10,12 @@ mod dir;
 pub mod filter;
 pub mod folders;
 pub mod git;
+mod identity;
 
 pub use dir::read_dir;
 pub use filter::{FilterSpec, Limits};
 pub use folders::{FolderKind, RenderFolder, TreeFile};
+pub use identity::SourceId;
 
 use std::path::PathBuf;
 use std::time::Duration;

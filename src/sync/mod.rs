@@ -23,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::health::WaitOptions;
 use crate::inventory::{
-    self, Inventory, ListOptions, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet, SetLock,
-    SetRef, Taken,
+    self, Claim, Inventory, ListOptions, LockOptions, PruneRules, PruneSettings, Scope, ScopeSet,
+    SetLock, SetRef, Taken,
 };
 use crate::plan::{DEFAULT_TAKEOVER_MANAGERS, NamespaceKey, order};
 use crate::render::{self, DesiredObject, Rendered};
@@ -47,6 +47,8 @@ pub struct SyncOptions {
     pub takeover_managers: Vec<String>,
     /// The sync set: its name and where its cluster-wide records live.
     pub set: SetRef,
+    /// The source this sync writes the set from (the set's parents record it).
+    pub claim: Claim,
     /// How long a sync waits for another writer of the set.
     pub lock_timeout: Duration,
     /// `None`: never delete anything.
@@ -75,6 +77,7 @@ impl Default for SyncOptions {
                 name: Default::default(),
                 inventory_namespace: "driftless-system".into(),
             },
+            claim: Claim::default(),
             lock_timeout: Duration::from_secs(60),
             prune: None,
             verify: false,
@@ -311,7 +314,8 @@ async fn pass(
 
     // 2. The inventory, what the set holds (one LIST per namespace and kind), and what Git
     //    dropped.
-    let mut inventory = Inventory::load(cluster, &options.set, scope, &desired).await?;
+    let mut inventory =
+        Inventory::load(cluster, &options.set, &options.claim, scope, &desired).await?;
     // Namespaces whose inventory this identity may not read fail alone; the others go on.
     let (desired, unreadable) = inventory.unreadable(desired);
     for (ns, (why, objects)) in unreadable {
@@ -324,12 +328,19 @@ async fn pass(
         report.extend(key, lines);
     }
     let all_desired = desired.clone();
-    let rules = options.prune.as_ref().map(|prune| PruneRules {
-        field_manager: cluster.field_manager(),
-        namespaces: prune.namespaces,
-        crds: prune.crds,
-        unpruned: Some(&prune.unpruned_namespaces),
-    });
+    // Without --prune, what a prune would delete is reported as orphaned.
+    let rules = match &options.prune {
+        Some(prune) => PruneRules {
+            field_manager: cluster.field_manager(),
+            namespaces: prune.namespaces,
+            crds: prune.crds,
+            unpruned: Some(&prune.unpruned_namespaces),
+        },
+        None => PruneRules {
+            field_manager: cluster.field_manager(),
+            ..PruneRules::default()
+        },
+    };
     let list = ListOptions {
         field_manager: cluster.field_manager(),
         prune: rules,
@@ -339,7 +350,12 @@ async fn pass(
     };
     let index = inventory.list(cluster, &desired, list).await;
     if let Some(prune) = &options.prune {
-        inventory.guard(desired.len(), prune)?;
+        if prune.namespaces {
+            inventory
+                .check_namespaces(cluster, options.concurrency, halt)
+                .await;
+        }
+        inventory.guard(desired.len(), prune, options.claim.knobs)?;
     }
 
     // 3. Namespaces and CRDs, after the cluster-scoped parent records every cluster-scoped
@@ -404,6 +420,8 @@ async fn pass(
             )
             .await;
         report.extend_all(lines);
+    } else {
+        report.extend_all(inventory.orphans());
     }
     // After a halt the parents keep what they list: a superset, never a leak.
     if !options.dry_run && !halt.is_halted() {

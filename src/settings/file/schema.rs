@@ -39,6 +39,9 @@ pub(super) struct SetConfig {
     pub(super) prune: PruneConfig,
     #[serde(default)]
     pub(super) adopt: bool,
+    /// Move the set to this source although its records name another one.
+    #[serde(default)]
+    pub(super) take_over_set: bool,
     #[serde(default)]
     pub(super) force_conflicts: bool,
     pub(super) concurrency: Option<Spanned<u16>>,

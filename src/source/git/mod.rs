@@ -51,6 +51,11 @@ impl GitSource {
         &self.spec.url
     }
 
+    /// The folder inside the repository that holds the manifests.
+    pub fn path(&self) -> &str {
+        &self.spec.path
+    }
+
     /// The bare repository this source caches into.
     pub fn cache_dir(&self) -> &Path {
         &self.repo_dir
