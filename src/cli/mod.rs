@@ -16,6 +16,7 @@ use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
 use crate::sync::SyncOptions;
 
+pub mod output;
 mod report;
 mod source;
 
@@ -355,7 +356,6 @@ impl Cli {
     }
 }
 
-#[cfg(test)]
 #[cfg(test)]
 mod lint_flag_tests;
 #[cfg(test)]

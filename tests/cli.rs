@@ -1,0 +1,105 @@
+//! The command line as a Unix tool: a reader that leaves (`| head`) ends the output quietly.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{self, Workspace};
+
+/// A source whose every output is far larger than a pipe's buffer (64 KiB), so a reader that
+/// leaves after one byte closes the pipe while driftless is still writing: 150 ConfigMaps of
+/// 8 KB, each with 8 literal passwords (1,200 lint findings; masked in diffs).
+fn big_source(ns: &str) -> Workspace {
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.to_string());
+    ws.write(
+        "namespace.yaml",
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+    );
+    let keys: String = (0..8)
+        .map(|k| format!("  db_password_{k}: literal-{k}\n"))
+        .collect();
+    let blob = "x".repeat(8000);
+    for i in 0..150 {
+        ws.write(
+            &format!("cm{i:03}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: {ns}\ndata:\n{keys}  blob: {blob}\n"
+            ),
+        );
+    }
+    ws
+}
+
+/// `driftless ARGS | head -c 1`: driftless's exit code and stderr.
+fn into_head(args: &[&str]) -> (Option<i32>, String) {
+    let mut driftless = support::command(&support::cluster().kubeconfig, args, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let head = Command::new("head")
+        .args(["-c", "1"])
+        .stdin(Stdio::from(driftless.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // driftless first: its stderr must be drained while it runs.
+    let out = driftless.wait_with_output().unwrap();
+    let head = head.wait_with_output().unwrap();
+    assert_eq!(head.stdout.len(), 1, "head read one byte of {args:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!(
+        "$ driftless {} | head -c 1\n-> exit {:?}\n{}",
+        args.join(" "),
+        out.status.code(),
+        stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+    );
+    (out.status.code(), stderr)
+}
+
+fn assert_quiet_end(args: &[&str], expected: i32) {
+    let (code, stderr) = into_head(args);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{args:?}: {stderr}"
+    );
+    assert_eq!(code, Some(expected), "{args:?}: {stderr}");
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_every_command_quietly() {
+    let ns = support::unique("dl-pipe");
+    let ws = big_source(&ns);
+    let src = ws.path().to_string_lossy().into_owned();
+    // The corpus is what makes the pipe close early.
+    let rendered = support::driftless(&["render", "--source", &src]);
+    assert!(rendered.stdout.len() > 1 << 20, "{}", rendered.stdout.len());
+
+    let empty = Workspace::new();
+    let base = empty.path().to_string_lossy().into_owned();
+    assert_quiet_end(&["render", "--source", &src], 0);
+    assert_quiet_end(&["render", "--source", &src, "-o", "json"], 0);
+    assert_quiet_end(&["lint", "--source", &src], 1);
+    assert_quiet_end(&["diff", "--source", &src, "--base-source", &base], 1);
+    assert_quiet_end(&["diff", "--source", &src], 1);
+    // The sync's output is written once it is done: the sync finishes whoever reads it.
+    assert_quiet_end(&["sync", "--source", &src], 0);
+    let after = support::diff(ws.path(), &[]);
+    assert_eq!(after.code, 0, "every object was applied: {}", after.stderr);
+    ws.cleanup().await;
+}
+
+#[tokio::test]
+async fn diff_watch_stops_once_its_reader_leaves() {
+    let ns = support::unique("dl-pipe");
+    let ws = big_source(&ns);
+    let src = ws.path().to_string_lossy().into_owned();
+    let started = Instant::now();
+    let (code, stderr) = into_head(&["diff", "--watch", "--source", &src]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("--- pass 1 ---"), "{stderr}");
+    assert!(!stderr.contains("--- pass 2 ---"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    ws.cleanup().await;
+}
