@@ -103,3 +103,56 @@ async fn diff_watch_stops_once_its_reader_leaves() {
     assert!(started.elapsed() < Duration::from_secs(60));
     ws.cleanup().await;
 }
+
+#[tokio::test]
+async fn durations_take_units_on_every_flag_and_variable() {
+    let ns = support::unique("dl-dur");
+    let mut ws = Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let manifest = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {ns}\ndata:\n  k: v\n"
+    );
+    ws.write("app.yaml", &manifest);
+    let run = support::sync(
+        ws.path(),
+        &[
+            "--lock-timeout",
+            "2m",
+            "--crd-timeout",
+            "90s",
+            "--timeout",
+            "5m",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let bad = support::sync(ws.path(), &["--lock-timeout", "soon"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("invalid duration"), "{}", bad.stderr);
+
+    // --interval paces the polls of a Git source.
+    let repo = support::git::TestRepo::local();
+    repo.write("app.yaml", &manifest);
+    repo.commit("first");
+    let cache = tempfile::tempdir().unwrap();
+    let (url, cache) = (repo.file_url(), cache.path().to_string_lossy().into_owned());
+    let watch = ["diff", "--watch", "--source", &url, "--cache-dir", &cache];
+    let watcher =
+        crate::watch_render::Watcher::start(&[&watch[..], &["--interval", "1m"]].concat());
+    assert!(watcher.wait_for("--- pass 1 ---"));
+
+    // DRIFTLESS_INTERVAL reads the same for `diff --watch` and the agent.
+    ws.write(
+        "agent.yaml",
+        "sets:\n  - name: a\n    source: {directory: /m}\n",
+    );
+    let config = ws.file("agent.yaml").to_string_lossy().into_owned();
+    let check = ["agent", "--config", &config, "--check"];
+    let ok = support::driftless_with_env(&check, &[("DRIFTLESS_INTERVAL", "2m")]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    for args in [&check[..], &watch[..]] {
+        let short = support::driftless_with_env(args, &[("DRIFTLESS_INTERVAL", "500ms")]);
+        assert_eq!(short.code, 2, "{}", short.stderr);
+        assert!(short.stderr.contains("under 1s"), "{}", short.stderr);
+    }
+    ws.cleanup().await;
+}

@@ -14,6 +14,16 @@ use crate::report::Format;
 use crate::settings::SetSettings;
 use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
+
+/// An interval between passes or polls: a duration of at least a second (`diff --watch` and the
+/// agent read `DRIFTLESS_INTERVAL` alike).
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let interval = parse_duration(s)?;
+    if interval < Duration::from_secs(1) {
+        return Err(format!("interval {s:?} is under 1s"));
+    }
+    Ok(interval)
+}
 use crate::sync::SyncOptions;
 
 pub mod output;
@@ -121,8 +131,8 @@ pub struct AgentArgs {
     /// Where Git caches live (an emptyDir in a pod).
     #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Every set's interval, whatever the file says (`30s`, `5m`).
-    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_duration)]
+    /// Every set's interval, whatever the file says (`30s`, `5m`; at least 1s).
+    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_interval)]
     pub interval: Option<Duration>,
     /// helm binary for every set's charts, over the file's (default: helm on PATH).
     #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
@@ -163,9 +173,10 @@ pub struct RunArgs {
     /// applied or verified them.
     #[arg(long, env = "DRIFTLESS_VERIFY")]
     pub verify: bool,
-    /// Seconds to wait for a new CRD to become Established.
-    #[arg(long, default_value_t = 60)]
-    pub crd_timeout: u64,
+    /// How long to wait for a new CRD to become Established (`90s`, `2m`; a bare number is
+    /// seconds).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub crd_timeout: Duration,
     /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
     #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -176,9 +187,9 @@ pub struct RunArgs {
     /// Keep running: re-run on every file change (directory) or new commit (Git, polled).
     #[arg(long)]
     pub watch: bool,
-    /// With --watch on a Git source: seconds between polls.
-    #[arg(long, env = "DRIFTLESS_INTERVAL", default_value_t = 60)]
-    pub interval: u64,
+    /// With --watch on a Git source: time between polls (`30s`, `5m`; at least 1s).
+    #[arg(long, env = "DRIFTLESS_INTERVAL", default_value = "60s", value_parser = parse_interval)]
+    pub interval: Duration,
     #[command(flatten)]
     pub inventory: InventoryArgs,
     #[command(flatten)]
@@ -194,9 +205,10 @@ pub struct InventoryArgs {
     /// sources syncing into one cluster need two names.
     #[arg(long, env = "DRIFTLESS_NAME", default_value = crate::inventory::DEFAULT_SET, value_parser = clap::value_parser!(SetName))]
     pub name: SetName,
-    /// Seconds a sync waits for another run of the same sync set to finish writing.
-    #[arg(long, env = "DRIFTLESS_LOCK_TIMEOUT", default_value_t = 60)]
-    pub lock_timeout: u64,
+    /// How long a sync waits for another run of the same sync set to finish writing (`60s`,
+    /// `5m`; a bare number is seconds).
+    #[arg(long, env = "DRIFTLESS_LOCK_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
     /// Delete objects that driftless applied earlier and the source no longer holds
     /// (`diff --prune` shows them as deletions).
     #[arg(long, env = "DRIFTLESS_PRUNE")]
@@ -271,7 +283,7 @@ impl Cli {
             source: run.source.source()?,
             source_options: run.source.options(),
             sync: self.sync_options(),
-            interval: Duration::from_secs(run.interval.max(1)),
+            interval: run.interval,
             timeout: run.timeout,
         })
     }
@@ -321,7 +333,7 @@ impl Cli {
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
             default_namespace: self.global.namespace.first().cloned(),
-            crd_timeout: Duration::from_secs(run.crd_timeout),
+            crd_timeout: run.crd_timeout,
             scope,
             adopt: inv.adopt,
             takeover_managers: inv.takeover_managers.clone(),
@@ -329,7 +341,7 @@ impl Cli {
                 name: inv.name.clone(),
                 inventory_namespace: inv.inventory_namespace.clone(),
             },
-            lock_timeout: Duration::from_secs(inv.lock_timeout),
+            lock_timeout: inv.lock_timeout,
             prune: inv.prune.then_some(PruneSettings {
                 budget: inv.max_prune,
                 propagation: inv.prune_propagation,
