@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use driftless::cli::{
-    AgentArgs, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs, RunArgs,
-    output,
+    AgentArgs, ArgsError, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs,
+    RunArgs, output,
 };
 use driftless::halt::{Halt, HaltReason};
 use driftless::lint::{FailOn, Severity};
@@ -17,7 +16,11 @@ use driftless::talk;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse_checked_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(ArgsError::Clap(e)) => e.exit(),
+        Err(e) => return fail(&e.into()),
+    };
     // The agent is a daemon: its passes are logged at info (one line each) from the start.
     let agent = matches!(cli.command, Command::Agent(_));
     init_tracing(cli.global.verbose, agent, cli.global.log_format);
@@ -121,13 +124,6 @@ fn interrupted_line(report: &Report) -> String {
 /// The agent: validate its config, then run until SIGTERM (exit 0 once every Lease is given
 /// back) or SIGINT.
 async fn run_agent(cli: &Cli, args: &AgentArgs) -> anyhow::Result<u8> {
-    // Each set names its namespaces in the config file; a global flag would be ignored there.
-    if !cli.global.namespace.is_empty() {
-        anyhow::bail!(
-            "--namespace (DRIFTLESS_NAMESPACE) does not apply to the agent: list a set's namespaces under `namespaces:` in {}",
-            args.config.display()
-        );
-    }
     let settings = driftless::settings::file::load(&args.config, &cli.agent_overrides(args))?;
     if args.check {
         talk!(
@@ -200,14 +196,6 @@ async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
 
 /// `diff --base` / `--base-source`: both revisions rendered and compared, no cluster at all.
 async fn offline_diff(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
-    if matches!(&cli.command, Command::Sync(sync) if !sync.dry_run) {
-        anyhow::bail!(
-            "--base and --base-source preview offline: use them with diff (or sync --dry-run)"
-        );
-    }
-    if args.watch {
-        anyhow::bail!("--watch does not combine with --base or --base-source");
-    }
     let head = args.source.source().map_err(anyhow::Error::msg)?;
     let base = args.base.source(&args.source).map_err(anyhow::Error::msg)?;
     let Some(base) = base else {

@@ -156,3 +156,51 @@ async fn durations_take_units_on_every_flag_and_variable() {
     }
     ws.cleanup().await;
 }
+
+#[test]
+fn git_flags_on_a_directory_are_refused_and_ignored_from_the_environment() {
+    let ws = Workspace::new();
+    ws.write(
+        "sub/app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: x\n",
+    );
+    ws.write(
+        "outside.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outside\n  namespace: x\n",
+    );
+    let dir = ws.path().to_string_lossy().into_owned();
+    let path = support::driftless(&["render", "--source", &dir, "--path", "sub"]);
+    assert_eq!(path.code, 2, "{}", path.stderr);
+    assert!(path.stdout.is_empty(), "nothing is read: {}", path.stdout);
+    assert!(
+        path.stderr.contains("--path applies to Git sources")
+            && path.stderr.contains("pass --source DIR/SUB"),
+        "{}",
+        path.stderr
+    );
+    let revision = support::driftless(&["diff", "--source", &dir, "--revision", "main"]);
+    assert_eq!(revision.code, 2, "{}", revision.stderr);
+    assert!(
+        revision
+            .stderr
+            .contains("--revision applies to Git sources"),
+        "{}",
+        revision.stderr
+    );
+    // Exported for every command, the same settings are ambient: the directory is read whole.
+    let ambient = support::driftless_with_env(
+        &["render", "--source", &dir],
+        &[("DRIFTLESS_PATH", "sub"), ("DRIFTLESS_REVISION", "main")],
+    );
+    assert_eq!(ambient.code, 0, "{}", ambient.stderr);
+    assert!(
+        ambient.stdout.contains("name: app") && ambient.stdout.contains("name: outside"),
+        "{}",
+        ambient.stdout
+    );
+    // The directory it meant: its own --source.
+    let sub = ws.file("sub").to_string_lossy().into_owned();
+    let narrowed = support::driftless(&["render", "--source", &sub]);
+    assert_eq!(narrowed.code, 0, "{}", narrowed.stderr);
+    assert!(!narrowed.stdout.contains("name: outside"));
+}

@@ -26,10 +26,12 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 }
 use crate::sync::SyncOptions;
 
+mod applies;
 pub mod output;
 mod report;
 mod source;
 
+pub use applies::ArgsError;
 pub use report::{LintArgs, RenderArgs, RenderFormat, ReportArgs};
 pub use source::{BaseArgs, RendererArgs, SourceArgs};
 
@@ -152,7 +154,7 @@ pub struct SyncArgs {
     /// After applying, wait until what the sync manages is healthy (Deployments, StatefulSets
     /// and DaemonSets rolled out, Jobs complete, claims bound); an object that fails or is not
     /// healthy within --wait-timeout fails its namespace.
-    #[arg(long, env = "DRIFTLESS_WAIT", conflicts_with = "dry_run")]
+    #[arg(long, env = "DRIFTLESS_WAIT")]
     pub wait: bool,
     /// How long --wait waits (`30s`, `5m`).
     #[arg(long, env = "DRIFTLESS_WAIT_TIMEOUT", default_value = "5m", value_parser = parse_duration)]

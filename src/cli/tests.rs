@@ -49,7 +49,8 @@ fn wait_is_for_syncs_that_write() {
     let cli = parse(&["driftless", "sync", "--source", "d"]);
     assert!(cli.sync_options().wait.is_none());
     assert!(
-        Cli::try_parse_from(["driftless", "sync", "--source", "d", "--wait", "--dry-run"]).is_err()
+        Cli::parse_checked_from(["driftless", "sync", "--source", "d", "--wait", "--dry-run"])
+            .is_err()
     );
     assert!(Cli::try_parse_from(["driftless", "diff", "--source", "d", "--wait"]).is_err());
 }
