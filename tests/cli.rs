@@ -204,3 +204,32 @@ fn git_flags_on_a_directory_are_refused_and_ignored_from_the_environment() {
     assert_eq!(narrowed.code, 0, "{}", narrowed.stderr);
     assert!(!narrowed.stdout.contains("name: outside"));
 }
+
+/// Code scanning resolves SARIF paths from the repository root: every one names a file there.
+#[test]
+fn sarif_paths_are_files_from_the_repository_root() {
+    for source in [
+        "tests/golden/head",
+        "./tests/golden/head/",
+        "tests/golden/head/apps.yaml",
+    ] {
+        let run = support::offline(&["lint", "--source", source, "-o", "sarif"]);
+        assert_eq!(run.code, 1, "{source}: {}", run.stderr);
+        let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let uris: Vec<&str> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()
+            })
+            .collect();
+        assert!(!uris.is_empty(), "{source}: no results");
+        for uri in uris {
+            assert!(
+                uri.starts_with("tests/golden/head/") && support::repo_root().join(uri).is_file(),
+                "{source}: {uri}"
+            );
+        }
+    }
+}

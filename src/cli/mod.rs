@@ -179,7 +179,8 @@ pub struct RunArgs {
     /// seconds).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub crd_timeout: Duration,
-    /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
+    /// Output format: text (diffs on stdout, summary on stderr), markdown (a PR comment), json
+    /// or sarif (the lint findings, for code scanning).
     #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
     pub output: Format,
     /// A deadline for the whole run (`10m`): when it passes, no new write starts, the run
@@ -238,7 +239,8 @@ pub struct InventoryArgs {
     /// Take over existing objects that driftless did not create.
     #[arg(long)]
     pub adopt: bool,
-    /// Field managers (name prefixes) whose changes are drift that a sync takes back.
+    /// Field managers (name prefixes) whose changes are drift that a sync takes back:
+    /// comma-separated (`kubectl,helm`) or the flag repeated.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_TAKEOVER_MANAGERS.map(String::from))]
     pub takeover_managers: Vec<String>,
     /// Namespace for the sync set's inventory of cluster-scoped objects, and its Lease.
