@@ -16,6 +16,7 @@ mod node;
 mod ownership;
 mod preview;
 mod prune;
+mod readme;
 mod renderers;
 mod sync_diff;
 mod sync_sets;
