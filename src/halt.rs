@@ -17,6 +17,8 @@ pub enum HaltReason {
     Deadline,
     /// The agent lost the sync set's Lease: another replica may be writing now.
     LeaseLost,
+    /// `--watch`'s stdout was closed (`| head` read what it wanted): no one reads the next pass.
+    OutputClosed,
 }
 
 impl HaltReason {
@@ -27,6 +29,7 @@ impl HaltReason {
             HaltReason::Terminate => "interrupted (SIGTERM)",
             HaltReason::Deadline => "the run's deadline (--timeout) passed",
             HaltReason::LeaseLost => "this replica lost the sync set's Lease",
+            HaltReason::OutputClosed => "the output was closed",
         }
     }
 
@@ -35,7 +38,7 @@ impl HaltReason {
         match self {
             HaltReason::Interrupt => Some(130),
             HaltReason::Terminate => Some(143),
-            HaltReason::Deadline | HaltReason::LeaseLost => None,
+            HaltReason::Deadline | HaltReason::LeaseLost | HaltReason::OutputClosed => None,
         }
     }
 }

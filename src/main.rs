@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use driftless::cli::{
-    AgentArgs, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs, RunArgs,
+    AgentArgs, ArgsError, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs,
+    RunArgs, output,
 };
 use driftless::halt::{Halt, HaltReason};
 use driftless::lint::{FailOn, Severity};
@@ -12,10 +12,15 @@ use driftless::preview::{self, CompareOptions, Revisions};
 use driftless::render;
 use driftless::report::{self, Format, MarkdownOptions, Mode, Outcome, Report};
 use driftless::runner::{PassResult, Runner};
+use driftless::talk;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse_checked_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(ArgsError::Clap(e)) => e.exit(),
+        Err(e) => return fail(&e.into()),
+    };
     // The agent is a daemon: its passes are logged at info (one line each) from the start.
     let agent = matches!(cli.command, Command::Agent(_));
     init_tracing(cli.global.verbose, agent, cli.global.log_format);
@@ -44,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         return offline_diff(&cli, args).await;
     }
     if args.inventory.namespaces_from_source {
-        eprintln!(
+        talk!(
             "note: --namespaces-from-source is deprecated and changes nothing: a sync touches only its own sync set's objects (--name)"
         );
     }
@@ -61,14 +66,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let format = args.output;
     if args.watch {
         let triggers = runner.watch_triggers()?;
+        let watch_halt = halt.clone();
         let mut pass = 0u64;
         runner
             .run(triggers, |pass_done| match &pass_done.result {
                 PassResult::Report(report) => {
                     pass += 1;
-                    eprintln!("--- pass {pass} ---");
+                    talk!("--- pass {pass} ---");
                     if let Err(e) = print_report(report, format, &args.report) {
-                        eprintln!("error: {e:#}");
+                        talk!("error: {e:#}");
+                    }
+                    // Nobody reads the next pass: stop between passes, as for a signal.
+                    if output::closed() {
+                        watch_halt.halt(HaltReason::OutputClosed);
                     }
                 }
                 PassResult::Unchanged(revision) => {
@@ -76,8 +86,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 PassResult::Failed(e) => {
                     pass += 1;
-                    eprintln!("--- pass {pass} ---");
-                    eprintln!("error: {e:#}");
+                    talk!("--- pass {pass} ---");
+                    talk!("error: {e:#}");
                 }
             })
             .await;
@@ -88,14 +98,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let report = match (result, signal) {
         (Ok(report), _) => report,
         (Err(e), Some(code)) => {
-            eprintln!("error: {e:#}");
+            talk!("error: {e:#}");
             return Ok(code);
         }
         (Err(e), None) => return Err(e.into()),
     };
     print_report(&report, format, &args.report)?;
     if let Some(code) = signal {
-        eprintln!("{}", interrupted_line(&report));
+        talk!("{}", interrupted_line(&report));
         return Ok(code);
     }
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
@@ -114,16 +124,9 @@ fn interrupted_line(report: &Report) -> String {
 /// The agent: validate its config, then run until SIGTERM (exit 0 once every Lease is given
 /// back) or SIGINT.
 async fn run_agent(cli: &Cli, args: &AgentArgs) -> anyhow::Result<u8> {
-    // Each set names its namespaces in the config file; a global flag would be ignored there.
-    if !cli.global.namespace.is_empty() {
-        anyhow::bail!(
-            "--namespace (DRIFTLESS_NAMESPACE) does not apply to the agent: list a set's namespaces under `namespaces:` in {}",
-            args.config.display()
-        );
-    }
     let settings = driftless::settings::file::load(&args.config, &cli.agent_overrides(args))?;
     if args.check {
-        eprintln!(
+        talk!(
             "{}: valid ({} sync set{})",
             args.config.display(),
             settings.sets.len(),
@@ -152,11 +155,11 @@ fn watch_signals(halt: &Halt, chatty: bool) -> anyhow::Result<()> {
                 _ = terminate.recv() => HaltReason::Terminate,
             };
             if halt.is_halted() {
-                eprintln!("second signal: exiting now");
+                talk!("second signal: exiting now");
                 std::process::exit(i32::from(reason.exit_code().unwrap_or(2)));
             }
             if chatty {
-                eprintln!(
+                talk!(
                     "{}: finishing the writes in flight, starting no new ones (signal again to exit at once)",
                     reason.describe()
                 );
@@ -185,22 +188,14 @@ async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
         None => e.into(),
     })?;
     match args.output {
-        RenderFormat::Yaml => print!("{}", render::output::to_yaml_stream(&rendered)),
-        RenderFormat::Json => print!("{}", render::output::to_json(&rendered)),
+        RenderFormat::Yaml => output::print(&render::output::to_yaml_stream(&rendered))?,
+        RenderFormat::Json => output::print(&render::output::to_json(&rendered))?,
     }
     Ok(0)
 }
 
 /// `diff --base` / `--base-source`: both revisions rendered and compared, no cluster at all.
 async fn offline_diff(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
-    if matches!(&cli.command, Command::Sync(sync) if !sync.dry_run) {
-        anyhow::bail!(
-            "--base and --base-source preview offline: use them with diff (or sync --dry-run)"
-        );
-    }
-    if args.watch {
-        anyhow::bail!("--watch does not combine with --base or --base-source");
-    }
     let head = args.source.source().map_err(anyhow::Error::msg)?;
     let base = args.base.source(&args.source).map_err(anyhow::Error::msg)?;
     let Some(base) = base else {
@@ -243,16 +238,16 @@ async fn lint_only(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
 /// the whole of it there.
 fn print_report(report: &Report, format: Format, args: &ReportArgs) -> anyhow::Result<()> {
     match format {
-        Format::Markdown => print!(
-            "{}",
-            report::render_markdown_with(report, &args.markdown_options())
-        ),
+        Format::Markdown => output::print(&report::render_markdown_with(
+            report,
+            &args.markdown_options(),
+        ))?,
         Format::Text if report.mode == Mode::Preview => {
             // stdout stays a pure patch, as with `kubectl diff`.
-            print!("{}", report::render_diffs(report));
-            eprint!("{}", report::render_summary(report));
+            output::print(&report::render_diffs(report))?;
+            output::talk(&report::render_summary(report));
         }
-        other => print!("{}", whole(report, other)),
+        other => output::print(&whole(report, other))?,
     }
     if let Some(path) = &args.report_file {
         std::fs::write(path, whole(report, format))
@@ -275,7 +270,7 @@ fn whole(report: &Report, format: Format) -> String {
 }
 
 fn fail(err: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {err:#}");
+    talk!("error: {err:#}");
     ExitCode::from(2)
 }
 

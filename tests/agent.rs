@@ -244,6 +244,22 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     support::delete_namespaces(&[ns]).await;
 }
 
+#[tokio::test]
+async fn with_no_webhook_nothing_listens_on_the_hook_port() {
+    let (set, _, ws, repo) = app_repo("dl-nohook");
+    let agent = AgentProcess::start(&write_config(&ws, &set, &repo), "nohook-a", ws.path());
+    agent.wait_ready().await;
+    assert_eq!(agent.get("/healthz").map(|(status, _)| status), Some(200));
+    let hook = std::net::TcpStream::connect(("127.0.0.1", agent.hook_port));
+    assert!(hook.is_err(), "the hook port answers:\n{}", agent.log());
+    assert!(
+        agent.log().contains("no sync set has a webhook"),
+        "{}",
+        agent.log()
+    );
+    ws.cleanup().await;
+}
+
 #[test]
 fn agent_check_names_the_config_line() {
     let ws = Workspace::new();

@@ -212,7 +212,9 @@ fn two_directories_fail_on_findings_and_keep_the_whole_report() {
     let refused = offline(&["sync", "--base-source", &b, "--source", &h]);
     assert_eq!(refused.code, 2);
     assert!(
-        refused.stderr.contains("use them with diff"),
+        refused
+            .stderr
+            .contains("--base-source previews offline: use it with diff"),
         "{}",
         refused.stderr
     );

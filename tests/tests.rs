@@ -5,6 +5,7 @@
 mod support;
 
 mod agent;
+mod cli;
 
 mod fast_path;
 mod faults;
@@ -16,6 +17,7 @@ mod node;
 mod ownership;
 mod preview;
 mod prune;
+mod readme;
 mod renderers;
 mod sync_diff;
 mod sync_sets;

@@ -64,7 +64,13 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     let router = http::router(state.clone(), metrics.clone(), &settings.identity);
     let what = "/metrics, /healthz, /readyz, /report";
     let mut servers = vec![(settings.listen, router, what)];
-    if !hooks.is_empty() {
+    // The hook port is the one a Git host reaches: with no webhook, nothing listens there.
+    if hooks.is_empty() {
+        tracing::info!(
+            "no sync set has a webhook: the hook port ({}) is not opened",
+            settings.hook_listen
+        );
+    } else {
         let router = http::hook_router(hooks.clone(), metrics.clone());
         servers.push((settings.hook_listen, router, "/hook/<set>"));
     }

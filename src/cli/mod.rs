@@ -14,11 +14,24 @@ use crate::report::Format;
 use crate::settings::SetSettings;
 use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
+
+/// An interval between passes or polls: a duration of at least a second (`diff --watch` and the
+/// agent read `DRIFTLESS_INTERVAL` alike).
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let interval = parse_duration(s)?;
+    if interval < Duration::from_secs(1) {
+        return Err(format!("interval {s:?} is under 1s"));
+    }
+    Ok(interval)
+}
 use crate::sync::SyncOptions;
 
+mod applies;
+pub mod output;
 mod report;
 mod source;
 
+pub use applies::ArgsError;
 pub use report::{LintArgs, RenderArgs, RenderFormat, ReportArgs};
 pub use source::{BaseArgs, RendererArgs, SourceArgs};
 
@@ -120,8 +133,8 @@ pub struct AgentArgs {
     /// Where Git caches live (an emptyDir in a pod).
     #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Every set's interval, whatever the file says (`30s`, `5m`).
-    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_duration)]
+    /// Every set's interval, whatever the file says (`30s`, `5m`; at least 1s).
+    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_interval)]
     pub interval: Option<Duration>,
     /// helm binary for every set's charts, over the file's (default: helm on PATH).
     #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
@@ -141,7 +154,7 @@ pub struct SyncArgs {
     /// After applying, wait until what the sync manages is healthy (Deployments, StatefulSets
     /// and DaemonSets rolled out, Jobs complete, claims bound); an object that fails or is not
     /// healthy within --wait-timeout fails its namespace.
-    #[arg(long, env = "DRIFTLESS_WAIT", conflicts_with = "dry_run")]
+    #[arg(long, env = "DRIFTLESS_WAIT")]
     pub wait: bool,
     /// How long --wait waits (`30s`, `5m`).
     #[arg(long, env = "DRIFTLESS_WAIT_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
@@ -162,10 +175,12 @@ pub struct RunArgs {
     /// applied or verified them.
     #[arg(long, env = "DRIFTLESS_VERIFY")]
     pub verify: bool,
-    /// Seconds to wait for a new CRD to become Established.
-    #[arg(long, default_value_t = 60)]
-    pub crd_timeout: u64,
-    /// Output format: text (diffs on stdout, summary), markdown (a PR comment) or json.
+    /// How long to wait for a new CRD to become Established (`90s`, `2m`; a bare number is
+    /// seconds).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub crd_timeout: Duration,
+    /// Output format: text (diffs on stdout, summary on stderr), markdown (a PR comment), json
+    /// or sarif (the lint findings, for code scanning).
     #[arg(short, long, env = "DRIFTLESS_OUTPUT", value_enum, default_value_t = Format::Text)]
     pub output: Format,
     /// A deadline for the whole run (`10m`): when it passes, no new write starts, the run
@@ -175,9 +190,9 @@ pub struct RunArgs {
     /// Keep running: re-run on every file change (directory) or new commit (Git, polled).
     #[arg(long)]
     pub watch: bool,
-    /// With --watch on a Git source: seconds between polls.
-    #[arg(long, env = "DRIFTLESS_INTERVAL", default_value_t = 60)]
-    pub interval: u64,
+    /// With --watch on a Git source: time between polls (`30s`, `5m`; at least 1s).
+    #[arg(long, env = "DRIFTLESS_INTERVAL", default_value = "60s", value_parser = parse_interval)]
+    pub interval: Duration,
     #[command(flatten)]
     pub inventory: InventoryArgs,
     #[command(flatten)]
@@ -193,9 +208,10 @@ pub struct InventoryArgs {
     /// sources syncing into one cluster need two names.
     #[arg(long, env = "DRIFTLESS_NAME", default_value = crate::inventory::DEFAULT_SET, value_parser = clap::value_parser!(SetName))]
     pub name: SetName,
-    /// Seconds a sync waits for another run of the same sync set to finish writing.
-    #[arg(long, env = "DRIFTLESS_LOCK_TIMEOUT", default_value_t = 60)]
-    pub lock_timeout: u64,
+    /// How long a sync waits for another run of the same sync set to finish writing (`60s`,
+    /// `5m`; a bare number is seconds).
+    #[arg(long, env = "DRIFTLESS_LOCK_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
     /// Delete objects that driftless applied earlier and the source no longer holds
     /// (`diff --prune` shows them as deletions).
     #[arg(long, env = "DRIFTLESS_PRUNE")]
@@ -227,7 +243,8 @@ pub struct InventoryArgs {
     /// that moved); what this source does not hold is then pruned with --prune.
     #[arg(long)]
     pub take_over_set: bool,
-    /// Field managers (name prefixes) whose changes are drift that a sync takes back.
+    /// Field managers (name prefixes) whose changes are drift that a sync takes back:
+    /// comma-separated (`kubectl,helm`) or the flag repeated.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_TAKEOVER_MANAGERS.map(String::from))]
     pub takeover_managers: Vec<String>,
     /// Namespace for the sync set's inventory of cluster-scoped objects, and its Lease.
@@ -274,7 +291,7 @@ impl Cli {
             source: run.source.source()?,
             source_options: run.source.options(),
             sync: self.sync_options(),
-            interval: Duration::from_secs(run.interval.max(1)),
+            interval: run.interval,
             timeout: run.timeout,
         })
     }
@@ -324,7 +341,7 @@ impl Cli {
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
             default_namespace: self.global.namespace.first().cloned(),
-            crd_timeout: Duration::from_secs(run.crd_timeout),
+            crd_timeout: run.crd_timeout,
             scope,
             adopt: inv.adopt,
             takeover_managers: inv.takeover_managers.clone(),
@@ -338,7 +355,7 @@ impl Cli {
                 take_over: inv.take_over_set,
                 knobs: Knobs::Flags,
             },
-            lock_timeout: Duration::from_secs(inv.lock_timeout),
+            lock_timeout: inv.lock_timeout,
             prune: inv.prune.then_some(PruneSettings {
                 budget: inv.max_prune,
                 propagation: inv.prune_propagation,
@@ -365,7 +382,6 @@ impl Cli {
     }
 }
 
-#[cfg(test)]
 #[cfg(test)]
 mod lint_flag_tests;
 #[cfg(test)]

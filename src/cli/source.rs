@@ -220,21 +220,30 @@ impl BaseArgs {
 }
 
 impl SourceArgs {
-    /// Where the source root sits in its repository, for code scanning: a Git source's
-    /// --path, a relative directory as given.
+    /// Where the source root sits in its repository, for code scanning (SARIF paths are from
+    /// the repository root): a Git source's --path; a relative directory as given, or a
+    /// relative file's directory. An absolute path, or one with `..`, gives no prefix (run
+    /// from the repository root with a relative --source).
     pub fn lint_root(&self) -> String {
-        let dir = std::path::Path::new(&self.source);
+        use std::path::{Component, Path};
         if crate::source::git::GitUrl::parse(&self.source).is_some() {
-            self.path.trim_matches('/').to_string()
-        } else if dir.is_relative() && dir.is_dir() {
-            let dir = self.source.trim_start_matches("./").trim_end_matches('/');
-            if dir == "." {
-                String::new()
-            } else {
-                dir.to_string()
-            }
-        } else {
-            String::new()
+            return self.path.trim_matches('/').to_string();
         }
+        let given = Path::new(&self.source);
+        let dir = match given.is_file() {
+            true => given.parent().unwrap_or(Path::new("")),
+            false => given,
+        };
+        let mut parts = Vec::new();
+        for part in dir.components() {
+            match part {
+                Component::Normal(name) => parts.push(name.to_string_lossy()),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    return String::new();
+                }
+            }
+        }
+        parts.join("/")
     }
 }

@@ -300,7 +300,9 @@ impl LintSettings {
             &config,
             self.default_namespace.as_deref(),
         );
-        Ok(LintReport::new(findings, self.threshold(&config)))
+        let mut report = LintReport::new(findings, self.threshold(&config));
+        report.root = self.root.clone();
+        Ok(report)
     }
 }
 

@@ -295,12 +295,13 @@ impl Builder<'_> {
             takeover_managers: sync.takeover_managers.clone(),
         };
         let webhook = config.webhook.map(|w| {
-            if let Err(e) = std::fs::metadata(&w.value.secret_file) {
-                tracing::warn!(set = %sync.set.name, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", w.value.secret_file.display(), w.referenced.line());
+            let file = w.value.secret_file;
+            if let Err(e) = std::fs::metadata(&file.value) {
+                tracing::warn!(set = %sync.set.name, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", file.value.display(), file.referenced.line());
             }
             WebhookSettings {
                 provider: w.value.provider,
-                secret_file: w.value.secret_file,
+                secret_file: file.value,
             }
         });
         Ok(SetSettings {

@@ -234,12 +234,12 @@ impl Run {
     }
 }
 
-/// Runs `driftless ARGS --kubeconfig <test cluster>`.
+/// Runs `driftless ARGS` on the test cluster.
 pub fn driftless(args: &[&str]) -> Run {
     driftless_with_env(args, &[])
 }
 
-/// Runs `driftless ARGS --kubeconfig <test cluster>` with extra environment variables.
+/// Runs `driftless ARGS` on the test cluster with extra environment variables.
 pub fn driftless_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     driftless_as(&cluster().kubeconfig, args, env)
 }
@@ -258,14 +258,14 @@ pub fn set_name() -> &'static str {
     NAME.get_or_init(|| unique("set"))
 }
 
-/// `driftless ARGS --kubeconfig KUBECONFIG`, with this process's set and inventory namespace,
-/// ready to run or spawn.
+/// `driftless ARGS` on the cluster of KUBECONFIG, with this process's set and inventory
+/// namespace, ready to run or spawn. The kubeconfig comes from the environment, as a user's
+/// would: a flag would be refused where no cluster is used (`render`, `lint`).
 pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_driftless"));
     command
         .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
+        .env("DRIFTLESS_KUBECONFIG", kubeconfig)
         .env_remove("RUST_LOG")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .env("DRIFTLESS_NAME", set_name())
@@ -276,7 +276,7 @@ pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Comman
     command
 }
 
-/// Runs `driftless ARGS --kubeconfig KUBECONFIG` (another identity, for instance).
+/// Runs `driftless ARGS` on the cluster of KUBECONFIG (another identity, for instance).
 pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = command(kubeconfig, args, env)
         .output()

@@ -59,7 +59,7 @@ pub(super) struct SetConfig {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct WebhookConfig {
     pub(super) provider: HookProvider,
-    pub(super) secret_file: PathBuf,
+    pub(super) secret_file: Spanned<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,10 +100,11 @@ pub(super) struct GitConfig {
     #[serde(default)]
     pub(super) path: String,
     pub(super) username: Option<String>,
-    pub(super) token_file: Option<PathBuf>,
-    pub(super) ssh_key_file: Option<PathBuf>,
-    pub(super) ssh_passphrase_file: Option<PathBuf>,
-    pub(super) known_hosts_file: Option<PathBuf>,
+    // Spanned: a file missing at start is a warning naming its line.
+    pub(super) token_file: Option<Spanned<PathBuf>>,
+    pub(super) ssh_key_file: Option<Spanned<PathBuf>>,
+    pub(super) ssh_passphrase_file: Option<Spanned<PathBuf>>,
+    pub(super) known_hosts_file: Option<Spanned<PathBuf>>,
     #[serde(default)]
     pub(super) insecure_skip_host_key_check: bool,
 }

@@ -8,6 +8,8 @@ use crate::render::renderers::Tools;
 use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
 use crate::source::{FilterSpec, Source, SourceOptions};
 
+use std::path::PathBuf;
+
 use serde_saphyr::Spanned;
 
 impl Builder<'_> {
@@ -76,17 +78,19 @@ impl Builder<'_> {
             ("knownHostsFile", &config.known_hosts_file),
         ] {
             if let Some(file) = file
-                && let Err(e) = std::fs::metadata(file)
+                && let Err(e) = std::fs::metadata(&file.value)
             {
-                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches fail until it is readable", file.display());
+                let line = file.referenced.line();
+                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches fail until it is readable", file.value.display());
             }
         }
+        let value = |file: Option<Spanned<PathBuf>>| file.map(|f| f.value);
         let auth = GitAuth {
             username: config.username,
-            token: config.token_file.map(SecretText::File),
-            ssh_key: config.ssh_key_file,
-            ssh_passphrase: config.ssh_passphrase_file.map(SecretText::File),
-            known_hosts: config.known_hosts_file,
+            token: value(config.token_file).map(SecretText::File),
+            ssh_key: value(config.ssh_key_file),
+            ssh_passphrase: value(config.ssh_passphrase_file).map(SecretText::File),
+            known_hosts: value(config.known_hosts_file),
             insecure_skip_host_key_check: config.insecure_skip_host_key_check,
         };
         // One cache per set: two sets of one repository never share a working lock.

@@ -279,3 +279,92 @@ sets:
     let error = error_of(&text.replace("releaseName", "release"));
     assert!(error.contains("agent.yaml:9"), "{error}");
 }
+
+/// Each error names the line of the key that is wrong, however deep or flowed it is.
+#[test]
+fn errors_name_the_line_of_the_wrong_key() {
+    let set = "sets:\n  - name: a\n";
+    // A set whose source is flowed on one line (line 3), or a block (lines 3-4).
+    let flowed = format!("{set}    source: {{directory: /m}}\n");
+    let block = format!("{set}    source:\n      directory: /m\n");
+    let cases = [
+        // Unknown keys, at every level.
+        ("bogus: 1\nsets: []\n".to_string(), 1, "unknown key `bogus`"),
+        (format!("{flowed}    bogus: 1\n"), 4, "unknown key `bogus`"),
+        (format!("{block}      bogus: 1\n"), 5, "unknown key `bogus`"),
+        (
+            format!(
+                "{set}    source:\n      git:\n        url: https://h/r.git\n        tokenfile: /t\n"
+            ),
+            6,
+            "unknown key `tokenfile`",
+        ),
+        (
+            format!("{flowed}    prune: {{enabled: true,\n      maxprune: 3}}\n"),
+            5,
+            "unknown key `maxprune`",
+        ),
+        (
+            format!("{flowed}    namespaceOverrides:\n      x:\n        bogus: true\n"),
+            6,
+            "unknown key `bogus`",
+        ),
+        (
+            format!("{block}      render:\n        helm:\n          release: x\n"),
+            7,
+            "unknown key `release`",
+        ),
+        // Bad durations, under every key that takes one.
+        (
+            format!("requestTimeout: soon\n{flowed}"),
+            1,
+            "requestTimeout: invalid duration",
+        ),
+        (
+            format!("{block}      fetchTimeout: 2d\n"),
+            5,
+            "fetchTimeout: invalid duration",
+        ),
+        (
+            format!("{block}      render:\n        timeout: soon\n"),
+            6,
+            "render.timeout: invalid duration",
+        ),
+        (
+            format!("{flowed}    interval: 1 minute\n"),
+            4,
+            "interval: invalid duration",
+        ),
+        (format!("{flowed}    interval: 100ms\n"), 4, "at least 1s"),
+        (
+            format!("{flowed}    timeout: 5x\n"),
+            4,
+            "timeout: invalid duration",
+        ),
+        (
+            format!("{flowed}    resyncInterval: soon\n"),
+            4,
+            "resyncInterval: invalid duration",
+        ),
+        // A bad set name, wherever the key is in its item.
+        (
+            "sets:\n  - source: {directory: /m}\n    interval: 30s\n    name: Bad_Name\n"
+                .to_string(),
+            4,
+            "invalid sync set name",
+        ),
+        (
+            format!("{flowed}  - source: {{directory: /n}}\n    name: -b\n"),
+            5,
+            "invalid sync set name",
+        ),
+    ];
+    for (text, line, what) in cases {
+        let e = error_of(&text);
+        let at = format!("config agent.yaml:{line}: ");
+        assert!(
+            e.starts_with(&at) && e.contains(what),
+            "{text}\n-> {e}\n   wanted {at}...{what}"
+        );
+    }
+}
