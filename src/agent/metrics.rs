@@ -215,7 +215,7 @@ impl Metrics {
         self.leader.get_or_create(&labels).set(i64::from(leading));
     }
 
-    pub fn took_over(&self, set: &str, from: crate::inventory::TookFrom) {
+    pub fn took_over(&self, set: &str, from: crate::cluster::TookFrom) {
         let labels = TakeoverLabels {
             set: set.into(),
             previous: from.label().into(),

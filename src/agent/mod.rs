@@ -27,9 +27,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::cluster::Cluster;
+use crate::cluster::LockOptions;
 use crate::error::{Error, Result};
 use crate::halt::Halt;
-use crate::inventory::{LockOptions, SetLock};
 use crate::runner::backoff;
 use crate::settings::AgentSettings;
 use receiver::HookSlot;
@@ -91,12 +91,8 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     let mut locks = Vec::new();
     for set in settings.sets {
         let name = set.sync.set.name.to_string();
-        let lock = Arc::new(SetLock::new(
-            &cluster,
-            &set.sync.set.name,
-            &set.sync.set.inventory_namespace,
-            LockOptions::for_agent(settings.identity.clone(), settings.advertise.clone()),
-        ));
+        let options = LockOptions::for_agent(settings.identity.clone(), settings.advertise.clone());
+        let lock = Arc::new(set.sync.set.lock(&cluster, options));
         locks.push(lock.clone());
         let hook = hooks.get(&name).cloned();
         if let Some(hook) = &hook {

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::hook::{Call, Provider, RateLimit, verify};
 use super::metrics::Metrics;
-use crate::inventory::SetLock;
+use crate::cluster::SetLock;
 use crate::runner::{Requester, Trigger};
 use crate::settings::WebhookSettings;
 

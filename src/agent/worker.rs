@@ -10,9 +10,9 @@ use super::events::{Publisher, events_for};
 use super::metrics::Metrics;
 use super::receiver::HookSlot;
 use super::state::AgentState;
+use crate::cluster::SetLock;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::halt::{Halt, HaltReason};
-use crate::inventory::SetLock;
 use crate::report::Outcome;
 use crate::runner::{Pass, PassResult, Runner, Schedule, Triggers};
 use crate::settings::SetSettings;
@@ -100,6 +100,7 @@ impl SetWorker {
         };
         let drift = tokio::spawn(crate::drift::run(
             self.cluster.clone(),
+            self.lock.clone(),
             self.settings.drift.clone(),
             desired_rx,
             move |finding| sink.found(finding),

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, stream};
 
-use crate::cluster::{Apply, Cluster};
+use crate::cluster::{Cluster, Writer};
 use crate::halt::Halt;
 use crate::plan::ledger::Record;
 use crate::plan::{Action, NamespaceKey, NamespacePlan, ObjectPlan, Reason, order};
+use crate::render::ObjectId;
 use crate::report::{ObjectReport, Outcome};
 
 #[derive(Debug, Clone, Copy)]
@@ -22,15 +23,43 @@ pub struct ApplyOptions {
 
 const HELD: &str = "not applied: another object in this namespace failed";
 
-/// Applies the plans; returns each namespace's report lines in apply order. Namespaces in
-/// `held` (their inventory could not be recorded) are not applied at all.
+/// What applying did: each namespace's report lines in apply order, and for the set's ledger
+/// the record of every object applied or verified unchanged.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub lines: Vec<(NamespaceKey, Vec<ObjectReport>)>,
+    pub records: Vec<(ObjectId, Record)>,
+}
+
+impl Applied {
+    /// The plans as planned, written nothing (a preview).
+    pub fn previewed(plans: Vec<NamespacePlan>) -> Applied {
+        let lines = plans
+            .into_iter()
+            .map(|ns| {
+                let lines = ns.objects.into_iter().map(ObjectReport::planned).collect();
+                (ns.namespace, lines)
+            })
+            .collect();
+        Applied {
+            lines,
+            records: Vec::new(),
+        }
+    }
+}
+
+/// Applies the plans with `writer` (without one, what needs a write is not attempted: the run
+/// was halted before it took the Lease). Namespaces in `held` (their inventory could not be
+/// recorded) are not applied at all.
 pub async fn execute(
     cluster: &Cluster,
+    writer: Option<&Writer<'_>>,
     plans: Vec<NamespacePlan>,
     options: ApplyOptions,
     held: &BTreeMap<NamespaceKey, String>,
     halt: &Halt,
-) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
+) -> Applied {
+    let mut records = Vec::new();
     let mut results: Vec<(NamespaceKey, Vec<Option<ObjectReport>>)> = Vec::new();
     // (namespace index, object index, plan) of every write, across namespaces.
     let mut writes: Vec<(usize, usize, ObjectPlan)> = Vec::new();
@@ -48,6 +77,9 @@ pub async fn execute(
                 writes.push((ns_idx, obj_idx, plan));
                 lines.push(None);
             } else {
+                if let Some(record) = plan.record.clone() {
+                    records.push((plan.id().clone(), record));
+                }
                 lines.push(Some(ObjectReport::planned(plan)));
             }
         }
@@ -56,41 +88,53 @@ pub async fn execute(
     // Writes go in waves of equal rank, so what others depend on exists first.
     writes.sort_by(|a, b| order::apply_key(a.2.id()).cmp(&order::apply_key(b.2.id())));
     for wave in order::waves(writes, |w| w.2.id()) {
-        let done: Vec<(usize, usize, ObjectReport)> = stream::iter(wave)
+        let done: Vec<(usize, usize, ObjectReport, Option<Record>)> = stream::iter(wave)
             .map(|(ns_idx, obj_idx, plan)| async move {
-                (ns_idx, obj_idx, {
-                    let force = options.force_conflicts || plan.drift.is_some();
-                    match halt.not_attempted() {
-                        Some(why) => ObjectReport::planned(plan).not_attempted(Reason::Halted, why),
-                        None => write(cluster, plan, force).await,
+                let force = options.force_conflicts || plan.drift.is_some();
+                let (line, record) = match (halt.not_attempted(), writer) {
+                    (None, Some(writer)) => write(writer, plan, force).await,
+                    (why, _) => {
+                        let why = why.unwrap_or_else(|| "not attempted: no Lease held".into());
+                        let line = ObjectReport::planned(plan).not_attempted(Reason::Halted, why);
+                        (line, None)
                     }
-                })
+                };
+                (ns_idx, obj_idx, line, record)
             })
             .buffer_unordered(options.concurrency.max(1))
             .collect()
             .await;
-        for (ns_idx, obj_idx, line) in done {
+        for (ns_idx, obj_idx, line, record) in done {
+            records.extend(record.map(|r| (line.id.clone(), r)));
             results[ns_idx].1[obj_idx] = Some(line);
         }
     }
-    results
+    let lines = results
         .into_iter()
         .map(|(ns, lines)| (ns, lines.into_iter().flatten().collect()))
-        .collect()
+        .collect();
+    Applied { lines, records }
 }
 
-async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport {
-    let result = cluster.apply(&plan.object, Apply::write(force)).await;
+/// Applies one object: its report line, and on success its ledger record.
+async fn write(
+    writer: &Writer<'_>,
+    plan: ObjectPlan,
+    force: bool,
+) -> (ObjectReport, Option<Record>) {
+    let result = writer.apply(&plan.object, force).await;
     let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
+    let mut record = None;
     match result {
         Ok(applied) => {
             tracing::info!(object = %line.id, outcome = line.outcome.label(), "applied");
             let hash = manifest.hash();
-            line.record = Record::of(&hash, &applied, cluster.field_manager());
+            record = Record::of(&hash, &applied, writer.cluster().field_manager());
         }
         Err(e) if e.is_unreachable() => {
-            return line.not_attempted(Reason::Unreachable, format!("not attempted: {e}"));
+            let line = line.not_attempted(Reason::Unreachable, format!("not attempted: {e}"));
+            return (line, None);
         }
         Err(e) => {
             let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest.value());
@@ -100,7 +144,7 @@ async fn write(cluster: &Cluster, plan: ObjectPlan, force: bool) -> ObjectReport
             line.message = Some(message);
         }
     }
-    line
+    (line, record)
 }
 
 /// Not applied: a member the inventory does not record could never be pruned. When the server

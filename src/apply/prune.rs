@@ -3,9 +3,10 @@
 
 use futures::{StreamExt, stream};
 
-use crate::cluster::{ApiFailure, Cluster, Propagation};
+use crate::cluster::{ApiFailure, Propagation, Writer};
 use crate::halt::Halt;
 use crate::plan::{PrunePlan, Reason, order};
+use crate::report::{ObjectReport, Outcome};
 
 /// What became of one delete.
 #[derive(Debug)]
@@ -16,9 +17,28 @@ pub enum Deletion {
     NotAttempted(Reason, String),
 }
 
+impl Deletion {
+    /// The report line of a member whose delete went this way.
+    pub fn line(&self, plan: PrunePlan) -> ObjectReport {
+        let line = ObjectReport::prune(plan);
+        match self {
+            Deletion::Deleted => line,
+            Deletion::NotAttempted(reason, why) => line.not_attempted(*reason, why.clone()),
+            Deletion::Failed(e) => ObjectReport {
+                outcome: Outcome::Failed,
+                reason: Some(Reason::of_failure(e)),
+                message: Some(format!(
+                    "prune failed, kept in the inventory for the next sync: {e}"
+                )),
+                ..line
+            },
+        }
+    }
+}
+
 /// Deletes every plan; returns each with its tag and result, in completion order.
 pub async fn delete_all<T: Send>(
-    cluster: &Cluster,
+    writer: &Writer<'_>,
     plans: Vec<(T, PrunePlan)>,
     propagation: Propagation,
     concurrency: usize,
@@ -32,7 +52,7 @@ pub async fn delete_all<T: Send>(
                     return (tag, plan, Deletion::NotAttempted(Reason::Halted, why));
                 }
                 let ns = plan.id.namespace.clone();
-                let result = cluster
+                let result = writer
                     .delete(&plan.kind, ns.as_deref(), &plan.id.name, propagation)
                     .await;
                 let deletion = match result {

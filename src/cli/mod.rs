@@ -10,7 +10,7 @@ use crate::cluster::Propagation;
 use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{Budget, Claim, Knobs, PruneSettings, Scope, SetName, SetRef};
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
-use crate::report::Format;
+use crate::report::{Format, Mode};
 use crate::settings::SetSettings;
 use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
@@ -337,7 +337,10 @@ impl Cli {
             Scope::Namespaces(self.global.namespace.iter().cloned().collect())
         };
         SyncOptions {
-            dry_run,
+            mode: match dry_run {
+                true => Mode::Preview,
+                false => Mode::Sync,
+            },
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
             default_namespace: self.global.namespace.first().cloned(),

@@ -9,7 +9,7 @@ fn parse(args: &[&str]) -> Cli {
 fn diff_is_sync_dry_run() {
     let diff = parse(&["driftless", "diff", "--source", "d"]);
     let sync = parse(&["driftless", "sync", "--dry-run", "--source", "d", "-n", "x"]);
-    assert!(diff.sync_options().dry_run && sync.sync_options().dry_run);
+    assert!(diff.sync_options().previews() && sync.sync_options().previews());
     assert_eq!(sync.sync_options().default_namespace.as_deref(), Some("x"));
     assert_eq!(diff.sync_options().concurrency, 8);
     assert_eq!(diff.connect_options().field_manager, "driftless");

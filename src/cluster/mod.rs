@@ -6,9 +6,11 @@ mod discovery;
 mod events;
 mod failure;
 mod lease;
+mod lock;
 mod objects;
 mod retry;
 mod throttle;
+mod write;
 
 pub use discovery::Catalog;
 pub use events::{EventSpec, NOTE_LIMIT};
@@ -16,8 +18,10 @@ pub use failure::ApiFailure;
 use failure::failure;
 pub use failure::{NoAnswer, Op};
 pub use lease::Leases;
+pub use lock::{LockOptions, SetLock, Taken, TookFrom};
 pub use objects::Propagation;
 pub use retry::Flow;
+pub use write::Writer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -88,33 +92,12 @@ const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(330);
 /// How long a discovery cache is trusted when nothing says it is stale.
 const DISCOVERY_TTL: Duration = Duration::from_secs(600);
 
-/// How a server-side apply is sent: for real or as a dry-run, and whether it takes fields
-/// other managers own (`force`) or stops at a conflict.
+/// How a server-side apply is sent: for real (only through a [`Writer`]) or as a dry-run, and
+/// whether it takes fields other managers own (`force`) or stops at a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Apply {
-    pub dry_run: bool,
-    pub force: bool,
-}
-
-impl Apply {
-    /// What the server would make of the manifest; a conflict is an answer.
-    pub const DRY_RUN: Apply = Apply {
-        dry_run: true,
-        force: false,
-    };
-    /// What the server would make of it, taking every field.
-    pub const DRY_RUN_FORCED: Apply = Apply {
-        dry_run: true,
-        force: true,
-    };
-
-    /// A write, forced when `force` (drift taken back, `--force-conflicts`).
-    pub fn write(force: bool) -> Apply {
-        Apply {
-            dry_run: false,
-            force,
-        }
-    }
+struct Apply {
+    dry_run: bool,
+    force: bool,
 }
 
 /// `driftless/<version>`, sent with every request.
@@ -247,8 +230,18 @@ impl Cluster {
         live.map(to_value).transpose()
     }
 
+    /// What the server would make of the manifest (server-side apply, `dryRun=All`): with
+    /// `forced`, taking every field; else a conflict is an answer.
+    pub async fn dry_run(&self, object: &DesiredObject, forced: bool) -> Result<Value, ApiFailure> {
+        let how = Apply {
+            dry_run: true,
+            force: forced,
+        };
+        self.apply(object, how).await
+    }
+
     /// Server-side apply of the manifest under our field manager.
-    pub async fn apply(&self, object: &DesiredObject, how: Apply) -> Result<Value, ApiFailure> {
+    async fn apply(&self, object: &DesiredObject, how: Apply) -> Result<Value, ApiFailure> {
         let api = self.api(object)?;
         let mut params = PatchParams::apply(&self.field_manager);
         params.dry_run = how.dry_run;

@@ -185,7 +185,11 @@ impl Cluster {
 
     /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because
     /// those objects are ours alone.
-    pub async fn apply_own(&self, kind: &KindInfo, manifest: &Value) -> Result<(), ApiFailure> {
+    pub(super) async fn apply_own(
+        &self,
+        kind: &KindInfo,
+        manifest: &Value,
+    ) -> Result<(), ApiFailure> {
         let meta = &manifest["metadata"];
         let name = meta["name"].as_str().unwrap_or_default();
         let api = self.dynamic(kind, meta["namespace"].as_str());
@@ -200,7 +204,7 @@ impl Cluster {
     }
 
     /// Deletes an object; an object already gone counts as deleted.
-    pub async fn delete(
+    pub(super) async fn delete(
         &self,
         kind: &KindInfo,
         namespace: Option<&str>,
@@ -230,7 +234,7 @@ impl Cluster {
     }
 
     /// Creates a namespace if it does not exist (the inventory namespace).
-    pub async fn ensure_namespace(&self, name: &str) -> Result<(), ApiFailure> {
+    pub(super) async fn ensure_namespace(&self, name: &str) -> Result<(), ApiFailure> {
         let kind = KindInfo::core("Namespace", "namespaces", false);
         match self.get_named(&kind, None, name).await {
             Ok(Some(_)) => return Ok(()),

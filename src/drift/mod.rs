@@ -23,7 +23,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch as channel};
 use tokio::task::JoinSet;
 
-use crate::cluster::{Apply, Cluster};
+use crate::cluster::{Cluster, SetLock};
 use crate::halt::Halt;
 use crate::plan::live::LiveIndex;
 use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
@@ -105,9 +105,11 @@ impl DriftSettings {
     }
 }
 
-/// Watches the set's members until `halt`, telling `found` what it finds.
+/// Watches the set's members until `halt`, telling `found` what it finds; corrects drift
+/// (self-heal) only while `lock`, the set's Lease, is held.
 pub async fn run(
     cluster: Cluster,
+    lock: Arc<SetLock>,
     settings: DriftSettings,
     mut desired: channel::Receiver<Desired>,
     mut found: impl FnMut(Finding) + Send,
@@ -115,6 +117,7 @@ pub async fn run(
 ) {
     let mut loop_state = Loop {
         cluster,
+        lock,
         settings,
         desired: HashMap::new(),
         passing: false,
@@ -207,6 +210,8 @@ async fn next_change(watches: &mut Option<Watches>) -> Option<Change> {
 
 struct Loop {
     cluster: Cluster,
+    /// The set's Lease: only its holder writes.
+    lock: Arc<SetLock>,
     settings: DriftSettings,
     desired: HashMap<Key, Arc<DesiredObject>>,
     passing: bool,
@@ -372,6 +377,20 @@ impl Loop {
         }
     }
 
+    /// Applies the object back, forced (Git is the truth), under the set's Lease.
+    async fn correct(&self, object: &DesiredObject) -> Result<(), String> {
+        let writer = self
+            .lock
+            .writer(&self.cluster)
+            .await
+            .map_err(|e| e.to_string())?;
+        writer
+            .apply(object, true)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     async fn heal(
         &mut self,
         key: &Key,
@@ -384,7 +403,7 @@ impl Loop {
             .fights
             .judge(key, &object.manifest.hash(), Instant::now())
         {
-            Verdict::Correct => match self.cluster.apply(object, Apply::write(true)).await {
+            Verdict::Correct => match self.correct(object).await {
                 Ok(_) => {
                     self.drifted.remove(key);
                     found(Finding::Corrected {

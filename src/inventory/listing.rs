@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::members::{Candidate, Members};
 use super::parent::{PART_OF_LABEL, group_kind, split_group_kind};
-use super::rules::{PruneRules, decide};
 use super::{Entry, Inventory, Ledger};
 use crate::cluster::Cluster;
+use crate::plan::NamespaceKey;
 use crate::plan::live::{Live, LiveIndex};
-use crate::plan::{NamespaceKey, PrunePlan, diff, mask, normalize};
+use crate::plan::prune::{PrunePlan, PruneRules, decide};
 use crate::render::{DesiredObject, KindInfo, ObjectId};
 
 /// How the listing reads what it finds.
@@ -145,7 +145,7 @@ async fn list_key(
                 return;
             }
             let decision = decide(&id, &live, ids, options.prune);
-            let plan = prune_plan(id, info.clone(), decision, &live, options.revision);
+            let plan = PrunePlan::new(id, info.clone(), decision, &live, options.revision);
             members.candidates.push(Candidate {
                 plan,
                 legacy: is_legacy,
@@ -178,24 +178,6 @@ fn found(
         Live::Proven
     } else {
         Live::Object(live)
-    }
-}
-
-fn prune_plan(
-    id: ObjectId,
-    kind: KindInfo,
-    decision: super::PruneDecision,
-    live: &Value,
-    revision: Option<&str>,
-) -> PrunePlan {
-    let mut before = normalize::normalize(live);
-    mask::mask_object(&id, &mut before);
-    let diff = diff::unified(&id, Some(&before), None, revision);
-    PrunePlan {
-        id,
-        kind,
-        decision,
-        diff,
     }
 }
 

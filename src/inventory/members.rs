@@ -1,19 +1,19 @@
 //! The prune half of the inventory's lifecycle: with each parent's members listed (see
-//! `listing`), guard, delete what Git dropped, and record what remains.
+//! `listing`), guard, hand out what Git dropped, and record what remains once the sync says
+//! what it deleted. The inventory decides and deletes nothing itself ([`crate::plan::prune`]
+//! decides, the sync deletes).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::Inventory;
 use super::claim::{Knob, Knobs};
 use super::parent::group_kind;
-use super::rules::{Budget, PruneDecision};
-use crate::apply::prune::{Deletion, delete_all};
-use crate::cluster::{Cluster, Propagation};
+use super::rules::Budget;
+use crate::cluster::Propagation;
 use crate::error::{Error, Result};
-use crate::halt::Halt;
-use crate::plan::{NamespaceKey, PrunePlan, Reason, order};
+use crate::plan::prune::Hold;
+use crate::plan::{NamespaceKey, PrunePlan};
 use crate::render::ObjectId;
-use crate::report::{ObjectReport, Outcome};
 
 /// How many members a refusal names before "and N more".
 const NAMED_IN_REFUSAL: usize = 20;
@@ -24,6 +24,8 @@ pub(super) struct Members {
     /// Members in scope, desired or not (the prune budget's denominator).
     pub in_scope: Vec<ObjectId>,
     pub candidates: Vec<Candidate>,
+    /// Candidates handed out, until [`Inventory::settle`] says which are gone: (id, legacy).
+    pub pending: Vec<(ObjectId, bool)>,
     /// Group-kinds of members that stay after this sync (kept, or their delete failed).
     pub remaining: BTreeSet<String>,
     /// Members still labelled for the pre-sync-sets parent after this sync.
@@ -38,6 +40,15 @@ pub(super) struct Candidate {
     pub plan: PrunePlan,
     /// Labelled for the pre-sync-sets parent.
     pub legacy: bool,
+}
+
+/// One key's members that Git dropped, as a prune (or a report of orphans) gets them.
+#[derive(Debug)]
+pub struct Candidates {
+    pub key: NamespaceKey,
+    /// Why every member here stays, whatever its decision.
+    pub hold: Option<Hold>,
+    pub plans: Vec<PrunePlan>,
 }
 
 /// What `--prune` allows, and how deletions run.
@@ -75,25 +86,7 @@ impl Inventory {
         self.listed()
             .filter(|m| m.error.is_none())
             .flat_map(|m| &m.candidates)
-            .any(|c| c.plan.decision == PruneDecision::Prune)
-    }
-
-    /// Without `--prune`: the members Git dropped, as orphaned (or skipped, when a prune would
-    /// keep them too). A key whose members could not all be listed reports what it found.
-    pub fn orphans(&mut self) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
-        let mut lines = Vec::new();
-        for (key, entry) in self.entries.iter_mut() {
-            let Some(members) = entry.members.as_mut() else {
-                continue;
-            };
-            if let Some(why) = &members.error {
-                tracing::warn!(namespace = ?key, error = %why, "cannot tell what Git dropped here");
-            }
-            let candidates = std::mem::take(&mut members.candidates);
-            let orphans = candidates.into_iter().map(|c| ObjectReport::orphan(c.plan));
-            lines.push((key.clone(), orphans.collect()));
-        }
-        lines
+            .any(|c| c.plan.deletes())
     }
 
     /// Refuses an emptied source (unless `allowEmpty`: then the set may empty, whatever the
@@ -110,7 +103,7 @@ impl Inventory {
         let prunes: Vec<&ObjectId> = self
             .listed()
             .flat_map(|m| &m.candidates)
-            .filter(|c| c.plan.decision == PruneDecision::Prune)
+            .filter(|c| c.plan.deletes())
             .map(|c| &c.plan.id)
             .collect();
         if desired_in_scope == 0 && !members.is_empty() {
@@ -139,86 +132,50 @@ impl Inventory {
         Ok(())
     }
 
-    /// Deletes the members Git dropped in namespaces that applied cleanly (a preview only
-    /// reports them). Returns the report lines per key.
-    pub async fn prune(
-        &mut self,
-        cluster: &Cluster,
-        failed: &BTreeSet<NamespaceKey>,
-        dry_run: bool,
-        settings: &PruneSettings,
-        concurrency: usize,
-        halt: &Halt,
-    ) -> Vec<(NamespaceKey, Vec<ObjectReport>)> {
-        let mut lines: Vec<(NamespaceKey, Vec<ObjectReport>)> = Vec::new();
-        let mut deletes: Vec<((usize, bool), PrunePlan)> = Vec::new();
+    /// Hands out the members Git dropped, per key, with why a key keeps them all: its members
+    /// could not all be listed, or it is in `failed` (an apply failed there). Until
+    /// [`Inventory::settle`], every one of them counts as staying.
+    pub fn take_candidates(&mut self, failed: &BTreeSet<NamespaceKey>) -> Vec<Candidates> {
+        let mut out = Vec::new();
         for (key, entry) in self.entries.iter_mut() {
             let Some(members) = entry.members.as_mut() else {
                 continue;
             };
-            let keep_all = members.error.clone().or_else(|| {
-                failed
-                    .contains(key)
-                    .then(|| "not pruned: this namespace has failures".to_string())
-            });
-            let mut ns_lines = Vec::new();
+            let hold = match &members.error {
+                Some(why) => Some(Hold::Unlisted(why.clone())),
+                None => failed.contains(key).then_some(Hold::NamespaceFailed),
+            };
+            let mut plans = Vec::new();
             for Candidate { plan, legacy } in std::mem::take(&mut members.candidates) {
-                let gk = group_kind(&plan.id.group, &plan.id.kind);
-                let deleting = keep_all.is_none() && plan.decision == PruneDecision::Prune;
-                if !deleting || dry_run {
-                    members.remaining.insert(gk);
+                members.pending.push((plan.id.clone(), legacy));
+                plans.push(plan);
+            }
+            out.push(Candidates {
+                key: key.clone(),
+                hold,
+                plans,
+            });
+        }
+        out
+    }
+
+    /// Records what became of the candidates handed out: those in `gone` were deleted (their
+    /// ledger records go too); every other one stays, and so does its kind.
+    pub fn settle(&mut self, gone: &[ObjectId]) {
+        let gone: HashSet<_> = gone.iter().map(ObjectId::key).collect();
+        for entry in self.entries.values_mut() {
+            let Some(members) = entry.members.as_mut() else {
+                continue;
+            };
+            for (id, legacy) in std::mem::take(&mut members.pending) {
+                if gone.contains(&id.key()) {
+                    entry.ledger.remove(&id);
+                } else {
+                    members.remaining.insert(group_kind(&id.group, &id.kind));
                     members.legacy_remaining += usize::from(legacy);
                 }
-                match &keep_all {
-                    Some(why) => {
-                        let mut line = ObjectReport::prune(plan);
-                        line.outcome = if members.error.is_some() {
-                            Outcome::Failed
-                        } else {
-                            Outcome::Skipped
-                        };
-                        line.diff.clear();
-                        line.reason = Some(Reason::NamespaceFailed);
-                        line.message = Some(why.clone());
-                        ns_lines.push(line);
-                    }
-                    None if deleting && !dry_run => deletes.push(((lines.len(), legacy), plan)),
-                    None => ns_lines.push(ObjectReport::prune(plan)),
-                }
             }
-            lines.push((key.clone(), ns_lines));
         }
-        // Reverse apply order: dependants first, Namespaces and CRDs last.
-        deletes.sort_by(|a, b| order::apply_key(&b.1.id).cmp(&order::apply_key(&a.1.id)));
-        if !deletes.is_empty() {
-            tracing::info!(objects = deletes.len(), "pruning");
-        }
-        let done = delete_all(cluster, deletes, settings.propagation, concurrency, halt).await;
-        for ((idx, legacy), plan, deletion) in done {
-            let key = lines[idx].0.clone();
-            let mut line = ObjectReport::prune(plan);
-            if !matches!(deletion, Deletion::Deleted)
-                && let Some(members) = self.entries.get_mut(&key).and_then(|e| e.members.as_mut())
-            {
-                members
-                    .remaining
-                    .insert(group_kind(&line.id.group, &line.id.kind));
-                members.legacy_remaining += usize::from(legacy);
-            }
-            match deletion {
-                Deletion::Deleted => {}
-                Deletion::NotAttempted(reason, why) => line = line.not_attempted(reason, why),
-                Deletion::Failed(e) => {
-                    line.outcome = Outcome::Failed;
-                    line.reason = Some(Reason::of_failure(&e));
-                    line.message = Some(format!(
-                        "prune failed, kept in the inventory for the next sync: {e}"
-                    ));
-                }
-            }
-            lines[idx].1.push(line);
-        }
-        lines
     }
 }
 

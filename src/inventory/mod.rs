@@ -17,7 +17,6 @@
 mod claim;
 mod ledger;
 mod listing;
-mod lock;
 mod members;
 mod name;
 mod occupants;
@@ -28,14 +27,13 @@ mod scope;
 
 pub use claim::{Claim, Knob, Knobs};
 pub use listing::ListOptions;
-pub use lock::{LockOptions, SetLock, Taken, TookFrom};
-pub use members::PruneSettings;
+pub use members::{Candidates, PruneSettings};
 pub use name::{DEFAULT_SET, SetName};
 pub use parent::{
     GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL, Parent, Provenance, SET_LABEL,
     SOURCE_ANNOTATION, TAKEN_OVER_ANNOTATION, TOOLING_ANNOTATION, group_kind,
 };
-pub use rules::{Budget, OPT_OUTS, Owner, PruneDecision, PruneRules, decide, owner};
+pub use rules::{Budget, Owner, owner};
 pub use scope::{Scope, ScopeSet};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,7 +41,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, LockOptions, SetLock};
 use crate::error::{Error, Result};
 use crate::plan::NamespaceKey;
 use crate::render::{DesiredObject, KindInfo};
@@ -75,6 +73,12 @@ impl SetRef {
             ids.push(Parent::legacy(key, &self.inventory_namespace).id());
         }
         ids
+    }
+
+    /// The set's Lease (`driftless-<set>` in the inventory namespace): one writer at a time.
+    pub fn lock(&self, cluster: &Cluster, options: LockOptions) -> SetLock {
+        let name = format!("driftless-{}", self.name);
+        SetLock::new(cluster, &name, &self.inventory_namespace, options)
     }
 
     /// Who owns a live object, from this set's point of view.

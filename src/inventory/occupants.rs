@@ -10,11 +10,10 @@ use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::parent::{ID_LABEL, PART_OF_LABEL, SET_LABEL};
-use super::rules::PruneDecision;
 use super::{Inventory, SetRef};
 use crate::cluster::Cluster;
 use crate::halt::Halt;
-use crate::plan::Reason;
+use crate::plan::{PruneDecision, Reason};
 use crate::render::{KindInfo, ObjectId};
 
 /// Field managers of the control plane: what they made in a namespace (its `default`

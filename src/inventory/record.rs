@@ -9,10 +9,11 @@ use futures::{StreamExt, stream};
 
 use super::parent::{LiveParent, Parent};
 use super::{Entry, Inventory, WRITE_CONCURRENCY};
-use crate::cluster::Cluster;
+use crate::cluster::Writer;
 use crate::plan::NamespaceKey;
+use crate::plan::ledger::Record;
 use crate::render::KindInfo;
-use crate::report::{Mode, Outcome, Report};
+use crate::render::ObjectId;
 
 impl Inventory {
     /// Whether writing the parents that `which` selects, listing what they record plus
@@ -47,12 +48,12 @@ impl Inventory {
     /// nothing may be applied there.
     pub async fn record(
         &mut self,
-        cluster: &Cluster,
+        writer: &Writer<'_>,
         desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
         which: impl Fn(&NamespaceKey) -> bool,
     ) -> BTreeMap<NamespaceKey, String> {
         let writes: Vec<_> = self.pending_records(desired, &which).collect();
-        self.write(cluster, writes).await
+        self.write(writer, writes).await
     }
 
     /// Whether writing `key`'s parent with `kinds` (and its ledger) would change it.
@@ -68,7 +69,7 @@ impl Inventory {
     /// Writes each (key, kinds): a parent listing them, or no parent when they are empty.
     async fn write(
         &mut self,
-        cluster: &Cluster,
+        writer: &Writer<'_>,
         writes: Vec<(NamespaceKey, BTreeSet<String>)>,
     ) -> BTreeMap<NamespaceKey, String> {
         let mut failed = BTreeMap::new();
@@ -76,7 +77,7 @@ impl Inventory {
         if writes
             .iter()
             .any(|(k, kinds)| k.is_none() && !kinds.is_empty())
-            && let Err(e) = cluster.ensure_namespace(ns).await
+            && let Err(e) = writer.ensure_namespace(ns).await
         {
             failed.insert(
                 None,
@@ -98,11 +99,11 @@ impl Inventory {
                     let result = if kinds.is_empty() {
                         let secret = KindInfo::secret();
                         let ns = Some(parent.namespace.as_str());
-                        cluster
+                        writer
                             .delete(&secret, ns, &parent.name, Default::default())
                             .await
                     } else {
-                        cluster.apply_own(&KindInfo::secret(), &manifest).await
+                        writer.apply_own(&KindInfo::secret(), &manifest).await
                     };
                     let result = result.map_err(|e| {
                         format!("cannot write the inventory {}: {e}", parent.describe())
@@ -135,23 +136,16 @@ impl Inventory {
         failed
     }
 
-    /// Takes what a sync learned into the ledgers: the record of every object it applied or
-    /// verified, and no record for what it pruned.
-    pub fn note(&mut self, report: &Report) {
-        if report.mode != Mode::Sync {
-            return;
-        }
-        for line in report.objects() {
-            let key = &line.id.namespace;
-            match (&line.record, line.outcome) {
-                (Some(record), _) => self.entry(key).ledger.insert(&line.id, record.clone()),
-                (None, Outcome::Pruned) => self.entry(key).ledger.remove(&line.id),
-                _ => {}
-            }
+    /// Takes the records of what a sync applied or verified into the ledgers (what it pruned
+    /// left them in [`Inventory::settle`]).
+    pub fn note(&mut self, records: &[(ObjectId, Record)]) {
+        for (id, record) in records {
+            self.entry(&id.namespace).ledger.insert(id, record.clone());
         }
     }
 
-    /// After the sync: each parent holds its ledger as updated by [`Inventory::note`]. With
+    /// After the sync: each parent holds its ledger as updated by [`Inventory::note`] and
+    /// [`Inventory::settle`]. With
     /// `--prune` it also lists what it holds now (the desired kinds and those of members that
     /// stay), or is deleted when that is nothing, and a pre-sync-sets parent is deleted once no
     /// member carries its label; without, it never lists less than before. A parent whose
@@ -159,16 +153,16 @@ impl Inventory {
     /// written.
     pub async fn record_after(
         &mut self,
-        cluster: &Cluster,
+        writer: &Writer<'_>,
         desired: &BTreeMap<NamespaceKey, BTreeSet<String>>,
         failed: &BTreeSet<NamespaceKey>,
         pruning: bool,
     ) -> BTreeMap<NamespaceKey, String> {
         let (writes, retired) = self.after_sync(desired, failed, pruning);
-        let mut failures = self.write(cluster, writes).await;
+        let mut failures = self.write(writer, writes).await;
         for legacy in retired {
             let ns = Some(legacy.namespace.as_str());
-            match cluster
+            match writer
                 .delete(&KindInfo::secret(), ns, &legacy.name, Default::default())
                 .await
             {

@@ -4,6 +4,7 @@ use super::ledger::Ledger;
 use super::parent::{LiveParent, label_member, split_group_kind};
 use super::*;
 use crate::plan::Reason;
+use crate::plan::prune::{OPT_OUTS, PruneDecision, PruneRules, decide};
 use crate::render::ObjectId;
 
 fn id(group: &str, kind: &str, name: &str) -> ObjectId {

@@ -46,141 +46,155 @@ pub fn classify(
     ctx: Context<'_>,
 ) -> ObjectPlan {
     let object = object.into();
-    let hide = |msg: String| -> String {
-        let msg = mask::scrub_object(&msg, &object.id, &object.manifest.value());
-        match &observed.live {
-            Some(live) => mask::scrub_object(&msg, &object.id, live),
-            None => msg,
-        }
-    };
     if let Some(owner) = observed
         .live
         .as_ref()
         .and_then(|live| (ctx.foreign_owner)(&object.id, live))
     {
         return ObjectPlan {
-            object,
-            action: Action::Fail,
-            diff: String::new(),
-            needs_write: false,
             reason: Some(Reason::OwnedByOtherSet),
             message: Some(format!(
                 "left unchanged: {owner}, and an object belongs to one sync set (see \"Sync sets\" in the README to move it)"
             )),
             conflict: Some(owner),
-            drift: None,
-            record: None,
+            ..ObjectPlan::new(object, Action::Fail)
         };
     }
+    let hide = |msg: &str| hide(msg, &object, observed.live.as_ref());
     // A manifest planned as written (its namespace or CRD comes with this sync).
     let written = match &observed.dry_run {
         DryRun::Pending(_) => object.manifest.value(),
         _ => Value::Null,
     };
-    let (merged, conflict, drift, note) = match &observed.dry_run {
+    let merge = match &observed.dry_run {
         DryRun::NotAttempted(reason, why) => {
             return ObjectPlan {
-                object,
-                action: Action::NotAttempted,
-                diff: String::new(),
-                needs_write: false,
                 reason: Some(*reason),
                 message: Some(why.clone()),
-                conflict: None,
-                drift: None,
-                record: None,
+                ..ObjectPlan::new(object, Action::NotAttempted)
             };
         }
-        DryRun::Proven => {
-            return ObjectPlan {
-                object,
-                action: Action::Unchanged,
-                diff: String::new(),
-                needs_write: false,
-                reason: None,
-                message: None,
-                conflict: None,
-                drift: None,
-                record: None,
-            };
-        }
+        DryRun::Proven => return ObjectPlan::new(object, Action::Unchanged),
         DryRun::Rejected(reason, why) => {
-            let message = Some(hide(why.clone()));
             return ObjectPlan {
-                object,
-                action: Action::Fail,
-                diff: String::new(),
-                needs_write: false,
                 reason: Some(*reason),
-                message,
-                conflict: None,
-                drift: None,
-                record: None,
+                message: Some(hide(why)),
+                ..ObjectPlan::new(object, Action::Fail)
             };
         }
-        DryRun::Merged(merged) => (merged, None, None, None),
+        DryRun::Merged(merged) => Merge::clean(merged),
         DryRun::Conflict {
             merged,
             message,
             causes,
-        } => {
-            let owners = owners(causes);
-            if !owners.is_empty()
-                && owners
-                    .iter()
-                    .all(|(m, _)| is_takeover(m, ctx.takeover_managers))
-            {
-                (
-                    merged,
-                    None,
-                    Some(describe_owners(&owners, "changed")),
-                    None,
-                )
-            } else if owners.is_empty() {
-                (merged, Some(hide(message.clone())), None, None)
-            } else {
-                (merged, Some(describe_owners(&owners, "owns")), None, None)
-            }
-        }
-        DryRun::Pending(why) => (&written, None, None, Some(why.clone())),
+        } => Merge::conflicted(merged, &hide(message), causes, ctx.takeover_managers),
+        DryRun::Pending(why) => Merge {
+            note: Some(why.clone()),
+            ..Merge::clean(&written)
+        },
     };
-    let mut before = observed.live.as_ref().map(normalize::normalize);
-    let mut after = normalize::normalize(merged);
-    let not_adopted = observed
-        .live
-        .as_ref()
-        .is_some_and(|live| !ctx.adopt && !managed_by(live, ctx.field_manager));
+    decide(object, observed.live.as_ref(), merge, ctx)
+}
+
+/// What the dry-run made of the manifest, and how the server's conflicts read.
+struct Merge<'a> {
+    merged: &'a Value,
+    /// Another field manager owns fields we set.
+    conflict: Option<String>,
+    /// Only takeover managers (kubectl) changed what we set: drift, taken back.
+    drift: Option<String>,
+    /// How the object was planned (its namespace or CRD comes with this sync).
+    note: Option<String>,
+}
+
+impl<'a> Merge<'a> {
+    fn clean(merged: &'a Value) -> Merge<'a> {
+        Merge {
+            merged,
+            conflict: None,
+            drift: None,
+            note: None,
+        }
+    }
+
+    /// A conflict is drift when every manager it names is a takeover manager.
+    fn conflicted(
+        merged: &'a Value,
+        message: &str,
+        causes: &[(String, String)],
+        takeover_managers: &[String],
+    ) -> Merge<'a> {
+        let owners = owners(causes);
+        let merge = Merge::clean(merged);
+        if owners.is_empty() {
+            return Merge {
+                conflict: Some(message.to_string()),
+                ..merge
+            };
+        }
+        match owners
+            .iter()
+            .all(|(m, _)| is_takeover(m, takeover_managers))
+        {
+            true => Merge {
+                drift: Some(describe_owners(&owners, "changed")),
+                ..merge
+            },
+            false => Merge {
+                conflict: Some(describe_owners(&owners, "owns")),
+                ..merge
+            },
+        }
+    }
+}
+
+/// A server message about the object, with its values (desired and live) masked.
+fn hide(message: &str, object: &DesiredObject, live: Option<&Value>) -> String {
+    let message = mask::scrub_object(message, &object.id, &object.manifest.value());
+    match live {
+        Some(live) => mask::scrub_object(&message, &object.id, live),
+        None => message,
+    }
+}
+
+/// Create, update, leave alone or keep unchanged, from the live object and the merge.
+fn decide(
+    object: Arc<DesiredObject>,
+    live: Option<&Value>,
+    merge: Merge<'_>,
+    ctx: Context<'_>,
+) -> ObjectPlan {
+    let mut before = live.map(normalize::normalize);
+    let mut after = normalize::normalize(merge.merged);
+    let not_adopted = live.is_some_and(|live| !ctx.adopt && !managed_by(live, ctx.field_manager));
     if let (true, Some(before)) = (not_adopted, &before) {
         // What Git would change, not the labels an adoption adds.
         normalize::without_membership(&mut after, before);
     }
     mask::mask_pair(&object.id, before.as_mut(), Some(&mut after));
+    // An object left alone keeps its diff: what differs from Git is shown (masked), and a
+    // preview exits 1 for it.
     let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
-    let (action, needs_write, note) = match &observed.live {
-        None => (Action::Create, true, note),
+    let (action, needs_write, note) = match live {
+        None => (Action::Create, true, merge.note),
         Some(_) if not_adopted => {
             let why = match diff.is_empty() {
-                true => {
-                    "exists and is not managed by driftless: left untouched (pass --adopt to take it over)"
-                }
-                false => {
-                    "differs from Git, and is not managed by driftless: left untouched (pass --adopt to take it over)"
-                }
+                true => "exists and is not managed by driftless",
+                false => "differs from Git, and is not managed by driftless",
             };
-            (Action::Skip, false, Some(why.to_string()))
+            let why = format!("{why}: left untouched (pass --adopt to take it over)");
+            (Action::Skip, false, Some(why))
         }
-        Some(_) if !diff.is_empty() => (Action::Update, true, note),
+        Some(_) if !diff.is_empty() => (Action::Update, true, merge.note),
         Some(live) => {
             let owned_now = applied_fields(live, ctx.field_manager);
-            let write =
-                owned_now.is_none() || owned_now != applied_fields(merged, ctx.field_manager);
-            (Action::Unchanged, write, note)
+            let ours = applied_fields(merge.merged, ctx.field_manager);
+            let write = owned_now.is_none() || owned_now != ours;
+            (Action::Unchanged, write, merge.note)
         }
     };
-    // An object left alone keeps its diff: what differs from Git is shown (masked), and a preview
-    // exits 1 for it.
     // Verified unchanged and nothing to write: the ledger may record it as it stands.
-    let record = match (&observed.live, action, needs_write) {
+    let record = match (live, action, needs_write) {
         (Some(live), Action::Unchanged, false) => {
             Record::of(&object.manifest.hash(), live, ctx.field_manager)
         }
@@ -188,19 +202,18 @@ pub fn classify(
     };
     let reason = match action {
         Action::Skip => Some(Reason::NotAdopted),
-        _ if conflict.is_some() => Some(Reason::Conflict),
+        _ if merge.conflict.is_some() => Some(Reason::Conflict),
         _ => None,
     };
     ObjectPlan {
-        object,
-        action,
         diff,
         needs_write,
         reason,
         message: note,
-        conflict,
-        drift,
+        conflict: merge.conflict,
+        drift: merge.drift,
         record,
+        ..ObjectPlan::new(object, action)
     }
 }
 

@@ -9,25 +9,17 @@ pub mod mask;
 pub mod normalize;
 mod observe;
 pub mod order;
+pub mod prune;
 mod reason;
 
 pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, ForeignOwner, classify, no_foreign_owner};
 pub use observe::{Reads, observe};
+pub use prune::{PruneDecision, PrunePlan};
 pub use reason::Reason;
 
 use serde_json::Value;
 
 use crate::render::{DesiredObject, ObjectId, Origin};
-
-/// A member of an inventory that the desired state no longer holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrunePlan {
-    pub id: ObjectId,
-    pub kind: crate::render::KindInfo,
-    pub decision: crate::inventory::PruneDecision,
-    /// The deletion as a diff (everything removed), masked.
-    pub diff: String,
-}
 
 /// Which namespace a plan is for; `None` holds the cluster-scoped objects.
 pub type NamespaceKey = Option<String>;
@@ -103,6 +95,21 @@ pub struct ObjectPlan {
 }
 
 impl ObjectPlan {
+    /// A plan with nothing to say but its action: the base of every other.
+    pub fn new(object: std::sync::Arc<DesiredObject>, action: Action) -> ObjectPlan {
+        ObjectPlan {
+            object,
+            action,
+            diff: String::new(),
+            needs_write: false,
+            reason: None,
+            message: None,
+            conflict: None,
+            drift: None,
+            record: None,
+        }
+    }
+
     pub fn id(&self) -> &ObjectId {
         &self.object.id
     }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::live::{Live, LiveIndex};
 use super::{Context, DryRun, ObjectPlan, Observation, Reason, classify};
-use crate::cluster::{ApiFailure, Apply, Cluster};
+use crate::cluster::{ApiFailure, Cluster};
 use crate::halt::Halt;
 use crate::render::DesiredObject;
 
@@ -146,7 +146,7 @@ async fn dry_run(
     object: &DesiredObject,
     new_namespaces: &BTreeSet<String>,
 ) -> DryRun {
-    match cluster.apply(object, Apply::DRY_RUN).await {
+    match cluster.dry_run(object, false).await {
         Ok(merged) => DryRun::Merged(merged),
         Err(e) if e.is_unreachable() => refused(e),
         Err(e) if e.is_conflict() => forced(cluster, object, e).await,
@@ -183,7 +183,7 @@ fn refused(e: ApiFailure) -> DryRun {
 
 /// On a conflict, dry-runs again with force so the diff can still show what apply would do.
 async fn forced(cluster: &Cluster, object: &DesiredObject, conflict: ApiFailure) -> DryRun {
-    match cluster.apply(object, Apply::DRY_RUN_FORCED).await {
+    match cluster.dry_run(object, true).await {
         Ok(merged) => DryRun::Conflict {
             merged,
             message: conflict.message,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::kinds::OfflineKinds;
 use super::{PreviewError, describe_revision};
-use crate::inventory::OPT_OUTS;
+use crate::plan::prune::OPT_OUTS;
 use crate::plan::{diff, mask, normalize::normalize, order};
 use crate::render::{DesiredObject, DesiredSet, ObjectId, Rendered, resolve};
 use crate::report::{Mode, ObjectReport, Outcome, Report};

@@ -27,7 +27,6 @@ fn object(kind: &str, ns: &str, name: &str, outcome: Outcome, diff: String) -> O
         conflict: None,
         drift: None,
         health: None,
-        record: None,
         fields: Vec::new(),
     }
 }

@@ -28,10 +28,10 @@ pub enum Format {
 }
 
 use crate::health::{Health, HealthState};
-use crate::inventory::PruneDecision;
 use crate::lint::LintReport;
 pub use crate::plan::Reason;
-use crate::plan::{Action, NamespaceKey, ObjectPlan, PrunePlan};
+use crate::plan::prune::Hold;
+use crate::plan::{Action, NamespaceKey, ObjectPlan, PruneDecision, PrunePlan};
 use crate::render::{ObjectId, Origin};
 
 /// Whether the report is of a sync that wrote, of a preview (`diff`, `sync --dry-run`), or of
@@ -138,14 +138,28 @@ pub struct ObjectReport {
     pub drift: Option<String>,
     /// How it runs after the sync (`sync --wait`); `None` when not waited on.
     pub health: Option<Health>,
-    /// For the set's ledger, not for display: what this sync applied or verified.
-    pub record: Option<crate::plan::ledger::Record>,
     /// The changed fields (`spec.replicas`), when the planner knows them (an offline preview):
     /// what a comment that cannot fit the diff shows instead.
     pub fields: Vec<String>,
 }
 
 impl ObjectReport {
+    /// A line with nothing to say but its outcome: the base of every other constructor.
+    pub fn new(id: ObjectId, origin: Option<Origin>, outcome: Outcome) -> ObjectReport {
+        ObjectReport {
+            id,
+            origin,
+            outcome,
+            reason: None,
+            diff: String::new(),
+            message: None,
+            conflict: None,
+            drift: None,
+            health: None,
+            fields: Vec::new(),
+        }
+    }
+
     /// The report line of a planned object, before (or instead of) applying it.
     pub fn planned(plan: ObjectPlan) -> ObjectReport {
         let outcome = match plan.action {
@@ -158,18 +172,14 @@ impl ObjectReport {
             Action::Skip => Outcome::Skipped,
             Action::NotAttempted => Outcome::NotAttempted,
         };
+        let object = &plan.object;
         ObjectReport {
-            id: plan.object.id.clone(),
-            origin: Some(plan.object.origin.clone()),
-            outcome,
             reason: plan.reason,
             diff: plan.diff,
             message: plan.message,
             conflict: plan.conflict,
             drift: plan.drift,
-            health: None,
-            record: plan.record,
-            fields: Vec::new(),
+            ..ObjectReport::new(object.id.clone(), Some(object.origin.clone()), outcome)
         }
     }
 
@@ -194,17 +204,24 @@ impl ObjectReport {
             }
         };
         ObjectReport {
-            id: plan.id,
-            origin: None,
-            outcome,
             reason,
             diff,
             message,
-            conflict: None,
-            drift: None,
-            health: None,
-            record: None,
-            fields: Vec::new(),
+            ..ObjectReport::new(plan.id, None, outcome)
+        }
+    }
+
+    /// A member Git dropped that stays with every other one of its namespace (`hold`): a
+    /// failure when what decides its prune could not be read, else skipped.
+    pub fn prune_held(plan: PrunePlan, hold: &Hold) -> ObjectReport {
+        let outcome = match hold {
+            Hold::Unlisted(_) => Outcome::Failed,
+            Hold::NamespaceFailed => Outcome::Skipped,
+        };
+        ObjectReport {
+            reason: Some(Reason::NamespaceFailed),
+            message: Some(hold.message()),
+            ..ObjectReport::new(plan.id, None, outcome)
         }
     }
 
@@ -231,10 +248,13 @@ impl ObjectReport {
     /// A desired object not applied because its namespace cannot be synced (`why`).
     pub fn blocked(object: &crate::render::DesiredObject, why: &str) -> ObjectReport {
         ObjectReport {
-            outcome: Outcome::Failed,
             reason: Some(Reason::InventoryFailed),
             message: Some(why.to_string()),
-            ..ObjectReport::out_of_scope(object.clone())
+            ..ObjectReport::new(
+                object.id.clone(),
+                Some(object.origin.clone()),
+                Outcome::Failed,
+            )
         }
     }
 
@@ -245,28 +265,17 @@ impl ObjectReport {
         diff: String,
     ) -> ObjectReport {
         ObjectReport {
-            outcome,
-            reason: None,
             diff,
-            message: None,
-            ..ObjectReport::out_of_scope(object.clone())
+            ..ObjectReport::new(object.id.clone(), Some(object.origin.clone()), outcome)
         }
     }
 
     /// A desired object left alone because its namespace is outside this sync's scope.
     pub fn out_of_scope(object: crate::render::DesiredObject) -> ObjectReport {
         ObjectReport {
-            id: object.id,
-            origin: Some(object.origin),
-            outcome: Outcome::Skipped,
             reason: Some(Reason::OutOfScope),
-            diff: String::new(),
             message: Some("outside the namespaces this sync manages".into()),
-            conflict: None,
-            drift: None,
-            health: None,
-            record: None,
-            fields: Vec::new(),
+            ..ObjectReport::new(object.id, Some(object.origin), Outcome::Skipped)
         }
     }
 }

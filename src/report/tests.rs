@@ -23,7 +23,6 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         conflict: None,
         drift: None,
         health: None,
-        record: None,
         fields: Vec::new(),
     }
 }

@@ -10,10 +10,10 @@ pub use triggers::{Requester, Trigger, Triggers};
 
 use std::sync::Arc;
 
+use crate::cluster::SetLock;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
-use crate::inventory::SetLock;
 use crate::lint::LintSettings;
 use crate::render;
 use crate::report::{Mode, Report};
@@ -323,7 +323,7 @@ impl Runner {
         };
         if let Some(lint) = lint
             .as_ref()
-            .filter(|l| l.fails() && !self.settings.sync.dry_run)
+            .filter(|l| l.fails() && !self.settings.sync.previews())
         {
             return Err(self.not_applied(Error::Refused(lint.refusal()), revision.as_deref()));
         }

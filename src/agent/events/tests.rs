@@ -30,7 +30,6 @@ fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> Object
         conflict: None,
         drift: None,
         health: None,
-        record: None,
         fields: Vec::new(),
     }
 }

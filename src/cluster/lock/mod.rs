@@ -21,10 +21,12 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::SetName;
-use crate::cluster::{ApiFailure, Cluster, Leases};
+use super::{ApiFailure, Cluster, Leases, Writer};
 use crate::error::Error;
 use crate::halt::Halt;
+use evaluate::{Decision, Observed, evaluate};
+
+mod evaluate;
 
 /// The annotation on the Lease naming the revision the set last synced.
 pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
@@ -125,8 +127,8 @@ pub struct SetLock {
 
 #[derive(Default)]
 struct State {
-    /// The Lease's resourceVersion when planning began (`None`: it did not exist).
-    seen: Option<Option<String>>,
+    /// The Lease as it was when planning began.
+    before_plan: Option<Version>,
     held: Option<Held>,
     took_from: Option<TookFrom>,
 }
@@ -143,11 +145,16 @@ impl Drop for Held {
     }
 }
 
+/// A Lease's resourceVersion, as a writer saw it; `None` when there was no Lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version(Option<String>);
+
 impl SetLock {
-    pub fn new(cluster: &Cluster, set: &SetName, namespace: &str, options: LockOptions) -> Self {
+    /// The Lease `name` in `namespace` (a set's: `driftless-<set>` in its inventory namespace).
+    pub fn new(cluster: &Cluster, name: &str, namespace: &str, options: LockOptions) -> Self {
         SetLock {
             leases: cluster.leases(namespace),
-            name: format!("driftless-{set}"),
+            name: name.to_string(),
             namespace: namespace.to_string(),
             options,
             state: Mutex::new(State::default()),
@@ -159,8 +166,21 @@ impl SetLock {
     /// Notes the Lease's version before planning (one GET, no write).
     pub async fn observe(&self) -> Result<(), Error> {
         let lease = self.leases.get(&self.name).await.map_err(|e| self.err(e))?;
-        self.state.lock().await.seen = Some(lease.and_then(|l| l.metadata.resource_version));
+        let version = Version(lease.and_then(|l| l.metadata.resource_version));
+        self.state.lock().await.before_plan = Some(version);
         Ok(())
+    }
+
+    /// The right to write, while the Lease is held and not lost (see [`Writer`]).
+    pub async fn writer<'a>(&self, cluster: &'a Cluster) -> Result<Writer<'a>, Error> {
+        if !self.is_held().await {
+            return Err(Error::Lock(format!(
+                "Lease {}/{} is not held: nothing may be written",
+                self.namespace, self.name
+            )));
+        }
+        self.check()?;
+        Ok(Writer::new(cluster))
     }
 
     pub async fn is_held(&self) -> bool {
@@ -230,7 +250,9 @@ impl SetLock {
     }
 
     /// Takes the Lease, waiting for another holder up to the timeout (or until halted).
-    /// Creates the inventory namespace if needed.
+    /// Creates the inventory namespace if needed. A thin loop around [`evaluate`]: look at the
+    /// Lease (pushed by a watch, else read), take it when it is free, expired or ours, else
+    /// wait for its next change or its expiry.
     pub async fn take(&self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
         if self.is_held().await {
             return Ok(Taken::Unchanged);
@@ -240,8 +262,7 @@ impl SetLock {
             .await
             .map_err(|e| self.err(e))?;
         let started = Instant::now();
-        // The record as first seen unchanged, and since when: a holder that stopped renewing.
-        let mut watched: Option<(Option<String>, Instant)> = None;
+        let mut observed: Option<Observed> = None;
         let mut last_holder = String::new();
         // A holder's renewals come on a watch (no request each); lazy: a free Lease is taken
         // before it opens.
@@ -252,50 +273,38 @@ impl SetLock {
                 Some(lease) => lease,
                 None => self.leases.get(&self.name).await.map_err(|e| self.err(e))?,
             };
-            let base = current
-                .as_ref()
-                .and_then(|l| l.metadata.resource_version.clone());
-            let holder = current.as_ref().and_then(holder_of);
-            let duration = lease_duration(current.as_ref(), &self.options);
-            let expired = match &watched {
-                Some((rv, since)) if *rv == base => since.elapsed() >= duration,
-                _ => {
-                    watched = Some((base.clone(), Instant::now()));
-                    false
+            let me = &self.options;
+            let (decision, seen) =
+                evaluate(current.as_ref(), observed.as_ref(), Instant::now(), me);
+            observed = Some(seen);
+            let until_expiry = match decision {
+                Decision::Take => match self.try_take(current).await? {
+                    Some(taken) => {
+                        let waited_ms = started.elapsed().as_millis() as u64;
+                        tracing::debug!(lease = %self.name, waited_ms, ?taken, "Lease taken");
+                        return Ok(taken);
+                    }
+                    // Another writer won the race: look again once it had time to write.
+                    None => me.poll,
+                },
+                Decision::Wait {
+                    holder,
+                    until_expiry,
+                } => {
+                    last_holder = holder;
+                    until_expiry
                 }
             };
-            let mine = holder.as_deref() == Some(self.options.identity.as_str());
-            if holder.is_none() || expired || mine {
-                if let Some(taken) = self.try_take(current, base, holder.clone()).await? {
-                    tracing::debug!(lease = %self.name, waited_ms = started.elapsed().as_millis() as u64, ?taken, "Lease taken");
-                    return Ok(taken);
-                }
-            } else if let Some(h) = holder {
-                last_holder = h;
-            }
-            if let Some(timeout) = self.options.timeout
-                && started.elapsed() >= timeout
+            let waited = started.elapsed();
+            if let Some(timeout) = me.timeout
+                && waited >= timeout
             {
                 return Err(Error::Lock(format!(
-                    "sync set is locked by {last_holder} (Lease {}/{}); gave up after {}s (--lock-timeout)",
-                    self.namespace,
-                    self.name,
-                    timeout.as_secs()
+                    "sync set is locked by {last_holder} (Lease {}/{}); gave up after {timeout:?} (--lock-timeout)",
+                    self.namespace, self.name
                 )));
             }
-            // Wait for the next change, or until the holder's Lease would expire (then look),
-            // or, with no watch, the poll period.
-            let until_expiry = watched.as_ref().map_or(self.options.poll, |(_, since)| {
-                duration.saturating_sub(since.elapsed()) + Duration::from_millis(100)
-            });
-            let mut wait = match watching {
-                true => until_expiry.min(WATCH_SAFETY_POLL),
-                false => self.options.poll,
-            };
-            if let Some(timeout) = self.options.timeout {
-                wait =
-                    wait.min(timeout.saturating_sub(started.elapsed()) + Duration::from_millis(10));
-            }
+            let wait = self.next_look(until_expiry, watching, waited);
             tokio::select! {
                 change = changes.next() => match change {
                     Some(Some(lease)) => {
@@ -304,7 +313,7 @@ impl SetLock {
                     }
                     _ => {
                         watching = false;
-                        tokio::time::sleep(self.options.poll.min(wait)).await;
+                        tokio::time::sleep(me.poll.min(wait)).await;
                     }
                 },
                 _ = tokio::time::sleep(wait) => {}
@@ -320,14 +329,29 @@ impl SetLock {
         }
     }
 
-    /// One attempt to take the Lease at version `base`; `None` when another writer won the
-    /// race (look again).
-    async fn try_take(
-        &self,
-        current: Option<Lease>,
-        base: Option<String>,
-        holder: Option<String>,
-    ) -> Result<Option<Taken>, Error> {
+    /// How long to wait before looking again: until the next change on a watch (but the
+    /// holder's expiry and a safety poll come first), else the poll period; never past the
+    /// timeout.
+    fn next_look(&self, until_expiry: Duration, watching: bool, waited: Duration) -> Duration {
+        let wait = match watching {
+            true => until_expiry.min(WATCH_SAFETY_POLL),
+            false => self.options.poll,
+        };
+        match self.options.timeout {
+            Some(timeout) => wait.min(timeout.saturating_sub(waited) + Duration::from_millis(10)),
+            None => wait,
+        }
+    }
+
+    /// One attempt to take the Lease as `current` is; `None` when another writer won the race
+    /// (look again).
+    async fn try_take(&self, current: Option<Lease>) -> Result<Option<Taken>, Error> {
+        let base = Version(
+            current
+                .as_ref()
+                .and_then(|l| l.metadata.resource_version.clone()),
+        );
+        let holder = current.as_ref().and_then(holder_of);
         let mut state = self.state.lock().await;
         // The Lease keeps the revision it records until this holder syncs one.
         let recorded = current.as_ref().and_then(revision_of);
@@ -351,8 +375,8 @@ impl SetLock {
                 TookFrom::Expired
             }
         });
-        let taken = match &state.seen {
-            Some(seen) if *seen == base => Taken::Unchanged,
+        let taken = match &state.before_plan {
+            Some(before) if *before == base => Taken::Unchanged,
             _ => Taken::AfterAnotherWriter,
         };
         self.revision.send_replace(revision_of(&lease));
@@ -419,7 +443,7 @@ impl SetLock {
         let (leases, lost) = (self.leases.clone(), self.lost.clone());
         let (period, duration) = (self.options.lease_duration / 3, self.options.lease_duration);
         let task_lease = shared.clone();
-        let revision = Arc::new(self.name.clone());
+        let lease_name = Arc::new(self.name.clone());
         let state_revision = self.revision.subscribe();
         let renewer = tokio::spawn(async move {
             let mut renewed = Instant::now();
@@ -440,9 +464,9 @@ impl SetLock {
                     Err(e) if e.code == 409 || renewed.elapsed() >= duration => {
                         // A server that is gone was reported once already.
                         if e.is_unreachable() {
-                            tracing::debug!(lease = %revision, error = %e, "lost the sync set's Lease");
+                            tracing::debug!(lease = %lease_name, error = %e, "lost the sync set's Lease");
                         } else {
-                            tracing::error!(lease = %revision, error = %e, "lost the sync set's Lease");
+                            tracing::error!(lease = %lease_name, error = %e, "lost the sync set's Lease");
                         }
                         let _ = lost.send(true);
                         return;
@@ -462,7 +486,7 @@ impl SetLock {
     }
 }
 
-fn holder_of(lease: &Lease) -> Option<String> {
+pub(super) fn holder_of(lease: &Lease) -> Option<String> {
     lease
         .spec
         .as_ref()
@@ -485,14 +509,6 @@ fn set_revision(metadata: &mut ObjectMeta, revision: &Option<String>) {
             .get_or_insert_with(Default::default)
             .insert(REVISION_ANNOTATION.into(), revision.clone());
     }
-}
-
-fn lease_duration(lease: Option<&Lease>, options: &LockOptions) -> Duration {
-    lease
-        .and_then(|l| l.spec.as_ref())
-        .and_then(|s| s.lease_duration_seconds)
-        .and_then(|s| u64::try_from(s).ok())
-        .map_or(options.lease_duration, Duration::from_secs)
 }
 
 /// `sync@<host>:<pid>.<nonce>`: names the machine and process in "locked by" messages.

@@ -1,0 +1,53 @@
+//! 1. A revision's desired set, resolved once: every pass and phase shares these objects.
+
+use std::sync::Arc;
+
+use super::SyncOptions;
+use crate::cluster::Cluster;
+use crate::error::Result;
+use crate::inventory::ScopeSet;
+use crate::render::{self, DesiredObject, Rendered};
+use crate::report::ObjectReport;
+
+pub(super) struct Desired {
+    pub origin: String,
+    pub revision: Option<String>,
+    pub scope: ScopeSet,
+    /// In scope, labelled as the set's members.
+    pub objects: Vec<Arc<DesiredObject>>,
+    /// Out of scope, reported as skipped.
+    pub outside: Vec<ObjectReport>,
+}
+
+impl Desired {
+    /// Resolves the manifests (taking them: the desired set is the one copy kept), keeps what
+    /// is in scope and labels it as the set's.
+    pub fn resolve(
+        cluster: &Cluster,
+        rendered: Rendered,
+        options: &SyncOptions,
+    ) -> Result<Desired> {
+        let resolved = render::resolve(
+            rendered.manifests,
+            &*cluster.catalog(),
+            options.default_namespace.as_deref(),
+        )?;
+        let scope = ScopeSet::new(&options.scope);
+        let (mut inside, outside): (Vec<_>, Vec<_>) = resolved
+            .objects
+            .into_iter()
+            .partition(|o| scope.contains(&o.id));
+        options.set.label(&mut inside);
+        tracing::info!(objects = inside.len(), source = %rendered.origin, "resolved");
+        Ok(Desired {
+            origin: rendered.origin,
+            revision: rendered.revision,
+            scope,
+            objects: inside.into_iter().map(Arc::new).collect(),
+            outside: outside
+                .into_iter()
+                .map(ObjectReport::out_of_scope)
+                .collect(),
+        })
+    }
+}
