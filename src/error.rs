@@ -77,20 +77,54 @@ fn live_note(live: &Option<String>) -> String {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl Error {
+/// Where a run stopped, as a typed value: what paces the next pass and names Events and
+/// metric labels (`render`, `fetch`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Config,
+    Source,
+    Fetch,
+    Render,
+    Lint,
+    Connect,
+    Discovery,
+    Refused,
+    Inventory,
+    Lock,
+}
+
+impl Stage {
     /// A short, stable label for metrics and logs.
-    pub fn stage(&self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
-            Error::Config { .. } => "config",
-            Error::Source { .. } => "source",
-            Error::Fetch { .. } => "fetch",
-            Error::Render(_) => "render",
-            Error::LintConfig(_) => "lint",
-            Error::Connect(_) => "connect",
-            Error::Discovery(_) => "discovery",
-            Error::Refused(_) => "refused",
-            Error::Inventory { .. } => "inventory",
-            Error::Lock(_) => "lock",
+            Stage::Config => "config",
+            Stage::Source => "source",
+            Stage::Fetch => "fetch",
+            Stage::Render => "render",
+            Stage::Lint => "lint",
+            Stage::Connect => "connect",
+            Stage::Discovery => "discovery",
+            Stage::Refused => "refused",
+            Stage::Inventory => "inventory",
+            Stage::Lock => "lock",
+        }
+    }
+}
+
+impl Error {
+    /// The stage the error stopped the run at.
+    pub fn stage(&self) -> Stage {
+        match self {
+            Error::Config { .. } => Stage::Config,
+            Error::Source { .. } => Stage::Source,
+            Error::Fetch { .. } => Stage::Fetch,
+            Error::Render(_) => Stage::Render,
+            Error::LintConfig(_) => Stage::Lint,
+            Error::Connect(_) => Stage::Connect,
+            Error::Discovery(_) => Stage::Discovery,
+            Error::Refused(_) => Stage::Refused,
+            Error::Inventory { .. } => Stage::Inventory,
+            Error::Lock(_) => Stage::Lock,
             Error::NotApplied { cause, .. } => cause.stage(),
         }
     }

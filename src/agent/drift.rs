@@ -8,9 +8,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
-use super::events::Publisher;
-use super::metrics::Metrics;
-use super::state::AgentState;
+use super::context::AgentContext;
 use crate::cluster::EventSpec;
 use crate::drift::{Finding, fight};
 use crate::render::ObjectId;
@@ -38,18 +36,16 @@ pub struct Drifted {
 /// Where one set's findings go.
 #[derive(Clone)]
 pub struct Sink {
+    pub ctx: Arc<AgentContext>,
     pub set: String,
-    pub state: Arc<AgentState>,
-    pub metrics: Arc<Metrics>,
-    pub events: Publisher,
 }
 
 impl Sink {
     pub fn found(&self, finding: Finding) {
         log(&self.set, &finding);
-        self.state.drift(&self.set, |d| record(d, &finding));
-        self.metrics.drift(&self.set, &finding);
-        self.events.send(events_for(&finding));
+        self.ctx.state.drift(&self.set, |d| record(d, &finding));
+        self.ctx.metrics.drift(&self.set, &finding);
+        self.ctx.events.send(events_for(&finding));
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, EventSpec, NOTE_LIMIT};
+use crate::error::Stage;
 use crate::inventory::SetRef;
 use crate::report::{NamespaceReport, Outcome, Report};
 use crate::runner::{Pass, PassResult};
@@ -35,8 +36,8 @@ pub fn events_for(set: &SetRef, pass: &Pass) -> Vec<EventSpec> {
         PassResult::Unchanged(_) => Vec::new(),
         PassResult::Failed(e) => {
             let (reason, action) = match e.stage() {
-                "render" => ("RenderFailed", "Render"),
-                "fetch" | "source" => ("FetchFailed", "Fetch"),
+                Stage::Render => ("RenderFailed", "Render"),
+                Stage::Fetch | Stage::Source => ("FetchFailed", "Fetch"),
                 _ => ("SyncFailed", "Sync"),
             };
             vec![EventSpec {

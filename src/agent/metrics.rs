@@ -326,7 +326,7 @@ impl Metrics {
         }
         let outcome = pass.result.outcome();
         let stage = match &pass.result {
-            PassResult::Failed(e) => e.stage(),
+            PassResult::Failed(e) => e.stage().label(),
             _ => "",
         };
         let run = RunLabels {

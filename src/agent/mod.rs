@@ -7,6 +7,7 @@
 //!                                                    └─> report ─> state, metrics, Events
 //! ```
 
+mod context;
 mod drift;
 mod events;
 mod hook;
@@ -27,11 +28,12 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::cluster::Cluster;
-use crate::cluster::LockOptions;
+use crate::cluster::{LockOptions, SetLock};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::runner::backoff;
 use crate::settings::AgentSettings;
+use context::AgentContext;
 use receiver::HookSlot;
 use worker::SetWorker;
 
@@ -61,10 +63,41 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
             })
             .collect(),
     );
+    let served = serve(&settings, &state, &metrics, &hooks, &halt).await?;
+    let Some(cluster) = connect(&settings, &halt).await else {
+        futures::future::join_all(served).await;
+        return Ok(());
+    };
+    let ctx = Arc::new(AgentContext {
+        events: events::Publisher::start(cluster.clone(), settings.identity.clone()),
+        cluster,
+        connect: settings.connect.clone(),
+        identity: settings.identity.clone(),
+        state,
+        metrics,
+        halt: halt.clone(),
+    });
+    let advertise = settings.advertise.clone();
+    let (mut workers, names, locks) = spawn_workers(&ctx, settings.sets, &hooks, advertise);
+    supervise(&mut workers, &names, &ctx.state, &halt).await;
+    shut_down(&mut workers, &locks).await;
+    futures::future::join_all(served).await;
+    tracing::info!("stopped; every Lease given back");
+    Ok(())
+}
+
+/// Starts the HTTP listeners: the endpoints, and the hook port when a set has a webhook (the
+/// port a Git host reaches: with no webhook, nothing listens there).
+async fn serve(
+    settings: &AgentSettings,
+    state: &Arc<AgentState>,
+    metrics: &Arc<Metrics>,
+    hooks: &receiver::Hooks,
+    halt: &Halt,
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     let router = http::router(state.clone(), metrics.clone(), &settings.identity);
     let what = "/metrics, /healthz, /readyz, /report";
     let mut servers = vec![(settings.listen, router, what)];
-    // The hook port is the one a Git host reaches: with no webhook, nothing listens there.
     if hooks.is_empty() {
         tracing::info!(
             "no sync set has a webhook: the hook port ({}) is not opened",
@@ -81,40 +114,47 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
             .map_err(|e| Error::Connect(format!("cannot listen on {listen}: {e}")))?;
         served.push(server);
     }
-    let Some(cluster) = connect(&settings, &halt).await else {
-        futures::future::join_all(served).await;
-        return Ok(());
-    };
-    let events = events::Publisher::start(cluster.clone(), settings.identity.clone());
+    Ok(served)
+}
+
+/// One worker per set, each with the set's Lease (shared with its webhook).
+fn spawn_workers(
+    ctx: &Arc<AgentContext>,
+    sets: Vec<crate::settings::SetSettings>,
+    hooks: &receiver::Hooks,
+    advertise: Option<String>,
+) -> (
+    JoinSet<()>,
+    HashMap<tokio::task::Id, String>,
+    Vec<Arc<SetLock>>,
+) {
     let mut workers = JoinSet::new();
     let mut names = HashMap::new();
     let mut locks = Vec::new();
-    for set in settings.sets {
+    for set in sets {
         let name = set.sync.set.name.to_string();
-        let options = LockOptions::for_agent(settings.identity.clone(), settings.advertise.clone());
-        let lock = Arc::new(set.sync.set.lock(&cluster, options));
+        let options = LockOptions::for_agent(ctx.identity.clone(), advertise.clone());
+        let lock = Arc::new(set.sync.set.lock(&ctx.cluster, options));
         locks.push(lock.clone());
         let hook = hooks.get(&name).cloned();
         if let Some(hook) = &hook {
             hook.attach(lock.clone());
         }
         let worker = SetWorker {
+            ctx: ctx.clone(),
             settings: set,
-            connect: settings.connect.clone(),
-            cluster: cluster.clone(),
             lock,
-            identity: settings.identity.clone(),
-            state: state.clone(),
-            metrics: metrics.clone(),
-            events: events.clone(),
             hook,
-            halt: halt.clone(),
         };
         let handle = workers.spawn(worker.run());
         names.insert(handle.id(), name);
     }
-    supervise(&mut workers, &names, &state, &halt).await;
-    // Shutting down: passes start no new write; give them a bounded time to finish.
+    (workers, names, locks)
+}
+
+/// Shutting down: passes start no new write; give them a bounded time to finish, then give
+/// every Lease back.
+async fn shut_down(workers: &mut JoinSet<()>, locks: &[Arc<SetLock>]) {
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while workers.join_next().await.is_some() {}
     })
@@ -127,12 +167,9 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
         workers.abort_all();
         while workers.join_next().await.is_some() {}
     }
-    for lock in &locks {
+    for lock in locks {
         let _ = tokio::time::timeout(Duration::from_secs(2), lock.release()).await;
     }
-    futures::future::join_all(served).await;
-    tracing::info!("stopped; every Lease given back");
-    Ok(())
 }
 
 /// Waits for the halt; a worker that ends before it (a panic) is reported, and `/healthz`

@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::context::AgentContext;
 use super::drift::Sink;
-use super::events::{Publisher, events_for};
-use super::metrics::Metrics;
+use super::events::events_for;
 use super::receiver::HookSlot;
-use super::state::AgentState;
 use crate::cluster::SetLock;
-use crate::cluster::{Cluster, ConnectOptions};
-use crate::halt::{Halt, HaltReason};
+use crate::halt::HaltReason;
 use crate::report::Outcome;
 use crate::runner::{Pass, PassResult, Runner, Schedule, Triggers};
 use crate::settings::SetSettings;
@@ -22,17 +20,11 @@ use crate::source::Source;
 const RETRY: Duration = Duration::from_secs(5);
 
 pub struct SetWorker {
+    pub ctx: Arc<AgentContext>,
     pub settings: SetSettings,
-    pub connect: ConnectOptions,
-    pub cluster: Cluster,
     pub lock: Arc<SetLock>,
-    pub identity: String,
-    pub state: Arc<AgentState>,
-    pub metrics: Arc<Metrics>,
-    pub events: Publisher,
     /// The set's webhook, told whether this replica leads.
     pub hook: Option<Arc<HookSlot>>,
-    pub halt: Halt,
 }
 
 impl SetWorker {
@@ -42,11 +34,11 @@ impl SetWorker {
 
     pub async fn run(self) {
         let name = self.name();
-        while !self.halt.is_halted() {
-            self.metrics.set_leader(&name, false);
+        while !self.ctx.halt.is_halted() {
+            self.ctx.metrics.set_leader(&name, false);
             match self.lock.holder().await {
-                Ok((holder, revision)) if holder.as_deref() != Some(self.identity.as_str()) => {
-                    self.state.standby(&name, holder, revision);
+                Ok((holder, revision)) if holder.as_deref() != Some(self.ctx.identity.as_str()) => {
+                    self.ctx.state.standby(&name, holder, revision);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -55,8 +47,8 @@ impl SetWorker {
                     continue;
                 }
             }
-            if let Err(e) = self.lock.take(&self.cluster, &self.halt).await {
-                if !self.halt.is_halted() {
+            if let Err(e) = self.lock.take(&self.ctx.cluster, &self.ctx.halt).await {
+                if !self.ctx.halt.is_halted() {
                     tracing::warn!(set = %name, error = %e, "cannot take the sync set's Lease");
                     self.pause(RETRY).await;
                 }
@@ -65,8 +57,8 @@ impl SetWorker {
             self.lead().await;
         }
         self.lock.release().await;
-        self.metrics.set_leader(&name, false);
-        self.state.stopped(&name, None);
+        self.ctx.metrics.set_leader(&name, false);
+        self.ctx.state.stopped(&name, None);
     }
 
     async fn lead(&self) {
@@ -74,13 +66,15 @@ impl SetWorker {
         let live = self.lock.revision();
         let from = self.lock.took_from().await;
         if let Some(from) = from {
-            self.metrics.took_over(&name, from);
+            self.ctx.metrics.took_over(&name, from);
         }
         tracing::info!(set = %name, revision = live.as_deref().unwrap_or("-"), previous = from.map_or("-", |f| f.label()), "leading the sync set");
-        self.state.leading(&name, &self.identity, live.clone());
-        self.metrics.set_leader(&name, true);
-        self.metrics.set_revision(&name, live.as_deref());
-        let halt = self.halt.child();
+        self.ctx
+            .state
+            .leading(&name, &self.ctx.identity, live.clone());
+        self.ctx.metrics.set_leader(&name, true);
+        self.ctx.metrics.set_revision(&name, live.as_deref());
+        let halt = self.ctx.halt.child();
         let lock = self.lock.clone();
         let on_loss = halt.clone();
         let guard = tokio::spawn(async move {
@@ -93,21 +87,19 @@ impl SetWorker {
         let (desired_tx, desired_rx) =
             tokio::sync::watch::channel(crate::drift::Desired::default());
         let sink = Sink {
+            ctx: self.ctx.clone(),
             set: name.clone(),
-            state: self.state.clone(),
-            metrics: self.metrics.clone(),
-            events: self.events.clone(),
         };
         let drift = tokio::spawn(crate::drift::run(
-            self.cluster.clone(),
+            self.ctx.cluster.clone(),
             self.lock.clone(),
             self.settings.drift.clone(),
             desired_rx,
             move |finding| sink.found(finding),
             halt.clone(),
         ));
-        let mut runner = Runner::new(self.settings.clone(), self.connect.clone())
-            .on_cluster(self.cluster.clone())
+        let mut runner = Runner::new(self.settings.clone(), self.ctx.connect.clone())
+            .on_cluster(self.ctx.cluster.clone())
             .leading(self.lock.clone(), live)
             .resync_every(self.settings.resync_interval)
             .publishing_desired(desired_tx)
@@ -137,15 +129,17 @@ impl SetWorker {
     fn observe(&self, pass: &Pass) {
         let name = self.name();
         log_pass(&name, pass);
-        self.state.record(&name, pass);
-        self.metrics.record(&name, pass);
-        self.events.send(events_for(&self.settings.sync.set, pass));
+        self.ctx.state.record(&name, pass);
+        self.ctx.metrics.record(&name, pass);
+        self.ctx
+            .events
+            .send(events_for(&self.settings.sync.set, pass));
     }
 
     async fn pause(&self, wait: Duration) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = self.halt.halted() => {}
+            _ = self.ctx.halt.halted() => {}
         }
     }
 }
@@ -183,7 +177,7 @@ fn log_pass(set: &str, pass: &Pass) {
             );
         }
         PassResult::Failed(e) => {
-            tracing::error!(set, trigger, stage = e.stage(), elapsed_ms, error = %format!("{e:#}"), "nothing applied");
+            tracing::error!(set, trigger, stage = e.stage().label(), elapsed_ms, error = %format!("{e:#}"), "nothing applied");
         }
     }
 }

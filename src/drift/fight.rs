@@ -8,9 +8,17 @@ use std::time::{Duration, Instant};
 pub const LIMIT: usize = 5;
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fights<K> {
     objects: HashMap<K, Corrections>,
+}
+
+impl<K> Default for Fights<K> {
+    fn default() -> Self {
+        Fights {
+            objects: HashMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

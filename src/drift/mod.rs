@@ -29,16 +29,9 @@ use crate::plan::live::LiveIndex;
 use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
 use crate::render::{DesiredObject, ObjectId};
 
-/// An object's identity as watches see it: group, kind, namespace, name.
-pub type Key = (String, String, Option<String>, String);
-
-pub fn key(id: &ObjectId) -> Key {
-    (
-        id.group.clone(),
-        id.kind.clone(),
-        id.namespace.clone(),
-        id.name.clone(),
-    )
+/// An object as watches see it: its identity without a version ([`ObjectId::unversioned`]).
+pub fn key(id: &ObjectId) -> ObjectId {
+    id.unversioned()
 }
 
 /// What the set's runner tells the drift loop: the desired objects of the last pass, and
@@ -213,14 +206,14 @@ struct Loop {
     /// The set's Lease: only its holder writes.
     lock: Arc<SetLock>,
     settings: DriftSettings,
-    desired: HashMap<Key, Arc<DesiredObject>>,
+    desired: HashMap<ObjectId, Arc<DesiredObject>>,
     passing: bool,
     /// What others did while a pass wrote: looked at once it ends (`None`: deleted).
-    during_pass: HashMap<Key, Option<Touch>>,
+    during_pass: HashMap<ObjectId, Option<Touch>>,
     /// Each member as last seen.
-    baseline: HashMap<Key, Seen>,
-    drifted: HashMap<Key, ObjectId>,
-    fights: Fights<Key>,
+    baseline: HashMap<ObjectId, Seen>,
+    drifted: HashMap<ObjectId, ObjectId>,
+    fights: Fights<ObjectId>,
 }
 
 impl Loop {
@@ -251,7 +244,7 @@ impl Loop {
                 self.examine(key, touch.clone(), found).await;
             }
         }
-        let drifted: Vec<Key> = self
+        let drifted: Vec<ObjectId> = self
             .drifted
             .keys()
             .filter(|k| !during.contains_key(*k))
@@ -323,7 +316,7 @@ impl Loop {
     /// Plans one touched (or, with `None`, deleted) object again; reports and heals drift.
     async fn examine(
         &mut self,
-        key: &Key,
+        key: &ObjectId,
         touch: Option<Touch>,
         found: &mut (impl FnMut(Finding) + Send),
     ) {
@@ -393,7 +386,7 @@ impl Loop {
 
     async fn heal(
         &mut self,
-        key: &Key,
+        key: &ObjectId,
         object: &Arc<DesiredObject>,
         deleted: bool,
         managers: &[String],

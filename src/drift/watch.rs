@@ -10,17 +10,17 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::Key;
 use crate::cluster::Cluster;
 use crate::render::KindInfo;
+use crate::render::ObjectId;
 
 /// What one watch saw.
 #[derive(Debug)]
 pub enum Change {
     /// An object as it is now: its metadata (as JSON).
-    Seen { key: Key, metadata: Value },
+    Seen { key: ObjectId, metadata: Value },
     /// An object is gone.
-    Gone { key: Key },
+    Gone { key: ObjectId },
     /// The watch listed its objects once: from now on it reports changes.
     Synced { watch: usize },
     /// The watch failed (it retries, backing off).
@@ -103,7 +103,7 @@ pub fn start(cluster: &Cluster, specs: &[Spec], tx: mpsc::Sender<Change>) -> Joi
                     Ok(Event::InitDone) => {
                         let mut changes: Vec<Change> = listed
                             .difference(&listing)
-                            .map(|key: &Key| Change::Gone { key: key.clone() })
+                            .map(|key: &ObjectId| Change::Gone { key: key.clone() })
                             .collect();
                         listed = std::mem::take(&mut listing);
                         changes.push(Change::Synced { watch: index });
@@ -140,13 +140,14 @@ pub fn start(cluster: &Cluster, specs: &[Spec], tx: mpsc::Sender<Change>) -> Joi
 fn key_of(
     kind: &KindInfo,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Key {
-    (
-        kind.group.clone(),
-        kind.kind.clone(),
-        meta.namespace.clone(),
-        meta.name.clone().unwrap_or_default(),
-    )
+) -> ObjectId {
+    ObjectId {
+        group: kind.group.clone(),
+        version: String::new(),
+        kind: kind.kind.clone(),
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone().unwrap_or_default(),
+    }
 }
 
 fn seen(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::cluster::SetLock;
 use crate::cluster::{Cluster, ConnectOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Stage};
 use crate::halt::Halt;
 use crate::lint::LintSettings;
 use crate::render;
@@ -125,7 +125,7 @@ impl PassResult {
     pub fn paced(&self) -> Paced {
         match self {
             PassResult::Report(_) | PassResult::Unchanged(_) => Paced::Ran,
-            PassResult::Failed(e) if e.stage() == "render" => Paced::Broken,
+            PassResult::Failed(e) if e.stage() == Stage::Render => Paced::Broken,
             PassResult::Failed(_) => Paced::Failed,
         }
     }
