@@ -5,6 +5,8 @@ use base64::Engine as _;
 
 use crate::support::{self, Workspace, diff, driftless, sync};
 
+mod credentials;
+
 const CANARY: &str = "dlCanary7Zq9Xw";
 const CANARY_2: &str = "dlCanary2Pm4Vb";
 

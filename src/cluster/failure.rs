@@ -133,9 +133,19 @@ impl From<kube::Error> for ApiFailure {
 /// The innermost cause of a transport error, which says what happened ("Connection refused"),
 /// after the outer one, which says where ("client error (Connect)").
 fn describe_transport(err: &kube::Error) -> String {
-    let mut innermost: &dyn std::error::Error = err;
-    while let Some(source) = innermost.source() {
-        innermost = source;
+    let mut innermost: &(dyn std::error::Error + 'static) = err;
+    loop {
+        // Credentials are never quoted: an exec plugin's output, a PEM line.
+        if let Some(auth) = innermost.downcast_ref::<kube::client::AuthError>() {
+            return super::config::auth_error(auth);
+        }
+        if let Some(tls) = innermost.downcast_ref::<kube::client::RustlsTlsError>() {
+            return super::config::tls_error(tls);
+        }
+        match innermost.source() {
+            Some(source) => innermost = source,
+            None => break,
+        }
     }
     let outer = err.to_string();
     // rustls appends a link to its manual; the message before it is what a user needs.

@@ -2,6 +2,7 @@
 //! few calls the other stages need (get, list, server-side apply, delete, CRD readiness,
 //! Leases). Nothing here decides anything.
 
+mod config;
 mod discovery;
 mod events;
 mod failure;
@@ -24,13 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind, PartialObjectMeta};
-use kube::{Client, Config};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::render::{DesiredObject, KindInfo, KindLookup};
 
 /// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
@@ -124,7 +124,7 @@ pub fn user_agent() -> String {
 
 impl Cluster {
     pub async fn connect(options: &ConnectOptions) -> Result<Cluster> {
-        let mut config = load_config(options).await?;
+        let (mut config, source) = config::load(options).await?;
         // The transport's own bounds; each attempt is also cut at the request timeout above it.
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
@@ -137,9 +137,8 @@ impl Cluster {
         }
         let mut watch_config = config.clone();
         watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
-        let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
-        let watch_client =
-            Client::try_from(watch_config).map_err(|e| Error::Connect(e.to_string()))?;
+        let client = config::client(config, &source)?;
+        let watch_client = config::client(watch_config, &source)?;
         let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
         let catalog = Catalog::discover(&client, &flow).await?;
         let catalog = Arc::new(Mutex::new(Discovered {
@@ -327,30 +326,4 @@ fn api_resource(kind: &KindInfo) -> ApiResource {
 fn to_value(object: DynamicObject) -> Result<Value, ApiFailure> {
     serde_json::to_value(object)
         .map_err(|e| failure(format!("unreadable object from the server: {e}")))
-}
-
-async fn load_config(options: &ConnectOptions) -> Result<Config> {
-    let kube_opts = KubeConfigOptions {
-        context: options.context.clone(),
-        ..Default::default()
-    };
-    let result = match &options.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
-                Error::Connect(format!("cannot read kubeconfig {}: {e}", path.display()))
-            })?;
-            Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        None if options.context.is_some() => Config::from_kubeconfig(&kube_opts)
-            .await
-            .map_err(|e| e.to_string()),
-        // In a pod, the pod's own service account, as every in-cluster agent does.
-        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
-            Config::incluster().map_err(|e| e.to_string())
-        }
-        None => Config::infer().await.map_err(|e| e.to_string()),
-    };
-    result.map_err(Error::Connect)
 }
