@@ -11,6 +11,7 @@ mod faults;
 mod git_source;
 mod leaks;
 mod lint_gate;
+mod messages;
 mod node;
 mod ownership;
 mod preview;

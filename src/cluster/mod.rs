@@ -128,19 +128,25 @@ impl Cluster {
         // The transport's own bounds; each attempt is also cut at the request timeout above it.
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
-        config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+        config.connect_timeout = Some(options.request_timeout.min(retry::CONNECT_TIMEOUT_CAP));
         // kube retries 429s and 5xx on its own, per request, unseen: the request policy here
         // must see every answer to throttle all workers together and to bound each attempt.
         config.default_retry = false;
         if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
             config.headers.push((http::header::USER_AGENT, agent));
         }
+        let server = config.cluster_url.to_string();
         let mut watch_config = config.clone();
         watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
         let client = config::client(config, &source)?;
         let watch_client = config::client(watch_config, &source)?;
-        let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
+        let flow = Arc::new(Flow::new(
+            &server,
+            options.request_timeout,
+            options.max_in_flight,
+        ));
         let catalog = Catalog::discover(&client, &flow).await?;
+        flow.connected();
         let catalog = Arc::new(Mutex::new(Discovered {
             catalog: Arc::new(catalog),
             at: Instant::now(),
@@ -172,12 +178,10 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> impl futures::Stream<
-        Item = Result<
-            kube::runtime::watcher::Event<PartialObjectMeta<DynamicObject>>,
-            kube::runtime::watcher::Error,
-        >,
+        Item = Result<kube::runtime::watcher::Event<PartialObjectMeta<DynamicObject>>, ApiFailure>,
     > + Send
     + use<> {
+        use futures::StreamExt as _;
         use kube::runtime::WatchStreamExt as _;
         let ar = api_resource(kind);
         let client = self.watch_client.clone();
@@ -186,7 +190,9 @@ impl Cluster {
             _ => Api::all_with(client, &ar),
         };
         let config = kube::runtime::watcher::Config::default().labels(selector);
-        kube::runtime::watcher(api, config).default_backoff()
+        kube::runtime::watcher(api, config)
+            .default_backoff()
+            .map(|event| event.map_err(failure::watch_failure))
     }
 
     /// The discovery cache as it stands (a refresh replaces it; holders keep theirs).
