@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::support::endpoint::{Endpoint, Reply};
-use crate::support::{self, Run, Workspace, driftless_as};
+use crate::support::identity::Identity;
+use crate::support::{self, Run, Workspace, audit, driftless_as};
 
 /// `diff` of a one-namespace source against the server of `kubeconfig`.
 fn diff_against(kubeconfig: &std::path::Path, extra: &[&str]) -> Run {
@@ -116,4 +117,104 @@ fn a_frozen_server_names_what_timed_out_and_the_flag_that_bounds_it() {
         )
     );
     assert!(!run.all_output().contains("deadline has elapsed"));
+}
+
+/// The objects of a JSON report: (kind/name, reason, message).
+fn objects(run: &Run) -> Vec<(String, String, String)> {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let mut found = Vec::new();
+    for ns in report["namespaces"].as_array().into_iter().flatten() {
+        for o in ns["objects"].as_array().into_iter().flatten() {
+            let text = |k: &str| o[k].as_str().unwrap_or_default().to_string();
+            found.push((
+                format!("{}/{}", text("kind"), text("name")),
+                text("reason"),
+                text("message"),
+            ));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_typed_patch_error_fails_at_once_as_invalid_naming_the_field() {
+    let test = "a_typed_patch_error_fails_at_once_as_invalid_naming_the_field";
+    let Some(log) = audit::log_path(test) else {
+        return;
+    };
+    let ns = support::unique("dl-typed");
+    let identity = Identity::service_account(&ns).await;
+    let ws = Workspace::new();
+    ws.write(
+        "settings.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\n\
+             data:\n  n: 5\n"
+        ),
+    );
+    let src = ws.path().to_string_lossy().into_owned();
+    let mark = audit::mark(&log);
+    let run = driftless_as(
+        identity.path(),
+        &["sync", "--source", &src, "-o", "json", "-v"],
+        &[],
+    );
+    let requests = audit::requests_since(&log, mark, &identity.username).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        objects(&run),
+        vec![(
+            "ConfigMap/settings".to_string(),
+            "Invalid".to_string(),
+            "`.data.n` must be a string (422 Invalid)".to_string()
+        )]
+    );
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    assert_eq!(
+        requests.verbs.get("dryrun-patch"),
+        Some(&1),
+        "one dry-run, no retry: {requests:?}"
+    );
+    // 500 from a 1.20 server, 400 from newer ones: answered once.
+    let refused: usize = [400, 500]
+        .iter()
+        .filter_map(|c| requests.codes.get(c))
+        .sum();
+    assert_eq!(refused, 1, "{requests:?}");
+    support::delete_namespaces(&[ns]).await;
+}
+
+#[tokio::test]
+async fn a_refused_immutable_field_is_named_in_a_short_message_not_a_go_dump() {
+    let ns = support::unique("dl-immutable");
+    let ws = Workspace::new();
+    // No pods: nothing to run, the template is all that matters.
+    let job = |command: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: batch/v1\n\
+             kind: Job\nmetadata:\n  name: once\n  namespace: {ns}\nspec:\n  parallelism: 0\n  \
+             template:\n    spec:\n      restartPolicy: Never\n      containers:\n      \
+             - name: main\n        image: registry.example.com/tool:1.0.0\n        \
+             command: [\"{command}\"]\n"
+        )
+    };
+    ws.write("job.yaml", &job("true"));
+    assert_eq!(support::sync(ws.path(), &[]).code, 0);
+    ws.write("job.yaml", &job("false"));
+    let run = support::sync(ws.path(), &["-o", "json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let found = objects(&run);
+    let (_, reason, message) = found
+        .iter()
+        .find(|(id, _, _)| id == "Job/once")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(reason, "Invalid");
+    assert!(
+        message.starts_with("immutable: spec.template (field is immutable); delete and recreate"),
+        "{message}"
+    );
+    let words = message.trim_end_matches(" (422 Invalid)");
+    assert!(words.chars().count() <= 300, "{}", words.len());
+    assert!(!message.contains("core.PodTemplateSpec"), "{message}");
+    support::delete_namespaces(&[ns]).await;
 }

@@ -108,7 +108,7 @@ impl From<kube::Error> for ApiFailure {
         match err {
             kube::Error::Api(status) => {
                 let details = status.details.as_ref();
-                ApiFailure {
+                let mut f = ApiFailure {
                     code: status.code,
                     reason: status.reason.clone(),
                     message: status.message.clone(),
@@ -126,7 +126,11 @@ impl From<kube::Error> for ApiFailure {
                         .filter(|s| *s > 0)
                         .map(|s| Duration::from_secs(u64::from(s))),
                     no_answer: None,
+                };
+                if let Some(r) = super::status::reword(&status) {
+                    (f.code, f.reason, f.message) = (r.code, r.reason, r.message);
                 }
+                f
             }
             // An answer, but not one Kubernetes gives: not worth another try.
             kube::Error::SerdeError(e) => failure(format!("unreadable answer: {e}")),

@@ -9,6 +9,7 @@ mod failure;
 mod lease;
 mod objects;
 mod retry;
+mod status;
 mod throttle;
 
 pub use discovery::Catalog;
