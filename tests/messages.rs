@@ -175,7 +175,7 @@ async fn a_typed_patch_error_fails_at_once_as_invalid_naming_the_field() {
         Some(&1),
         "one dry-run, no retry: {requests:?}"
     );
-    // 500 from a 1.20 server, 400 from newer ones: answered once.
+    // 500 (400 once the upstream fix is in): answered once.
     let refused: usize = [400, 500]
         .iter()
         .filter_map(|c| requests.codes.get(c))

@@ -11,7 +11,7 @@ pub const MESSAGE_LIMIT: usize = 300;
 /// Longest value quoted from a cause (`"bad label"`); longer ones are dumps.
 const VALUE_LIMIT: usize = 40;
 
-/// The server's typed-patch error: older servers answer it with 500, newer ones with 400.
+/// The server's typed-patch error: sent with 500 (an upstream fix makes it 400; both are read).
 const TYPED_PATCH: &str = "failed to create typed patch object";
 
 /// A refusal reworded: its status (422 Invalid for an invalid manifest) and message.

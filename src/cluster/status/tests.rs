@@ -133,7 +133,7 @@ fn typed_patch_errors_are_invalid_manifests_naming_the_field() {
         ),
     ];
     for (server, ours) in cases {
-        // 1.20 sends 500 with no reason; newer servers 400 BadRequest, the object named first.
+        // 1.20 sends 500 with no reason; later servers name the object first, and a fix sends 400.
         for (code, message) in [
             (
                 500,
