@@ -31,6 +31,9 @@ const THROTTLE_BUDGET: Duration = Duration::from_secs(120);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Consecutive attempts without an answer after which the server counts as unreachable.
 pub const UNREACHABLE_AFTER: u32 = 6;
+/// How much longer than the transport's own timeouts (connecting, reading) the whole attempt
+/// may take: they fire first, and only they can tell a connection that never completed.
+const TRANSPORT_FIRST: Duration = Duration::from_millis(250);
 /// The longest a connection (TCP and TLS) may take, whatever the request timeout: a server that
 /// does not complete one in this time is not answering.
 pub const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(10);
@@ -105,7 +108,8 @@ impl Flow {
             let window = self.throttle.window(op);
             let permit = window.acquire().await;
             let sent = Instant::now();
-            let result = match tokio::time::timeout(self.request_timeout, call()).await {
+            let bound = self.request_timeout + TRANSPORT_FIRST;
+            let result = match tokio::time::timeout(bound, call()).await {
                 Ok(result) => result,
                 Err(_) => Err(self.timed_out()),
             };
