@@ -62,6 +62,7 @@ fn read(path: &Path) -> Result<Kubeconfig> {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 yaml_reason(parse, &text)
             }
+            KubeconfigError::ReadConfig(io, _) => format!("cannot be read: {io}"),
             other => kubeconfig_error(other),
         };
         connect(format!("kubeconfig {}: {reason}", path.display()))
