@@ -5,6 +5,8 @@ use base64::Engine as _;
 
 use crate::support::{self, Workspace, diff, driftless, sync};
 
+mod credentials;
+
 const CANARY: &str = "dlCanary7Zq9Xw";
 const CANARY_2: &str = "dlCanary2Pm4Vb";
 
@@ -99,7 +101,7 @@ async fn no_secret_value_reaches_any_output_in_any_format() {
     let first = sync(ws.path(), &args);
     assert_eq!(first.code, 2, "the refused Secret fails its namespace");
     assert!(
-        first.stdout.contains("Invalid value"),
+        first.stdout.contains("invalid value"),
         "the server's error is reported: {}",
         first.stdout
     );

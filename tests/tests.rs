@@ -13,6 +13,7 @@ mod git_source;
 mod honesty;
 mod leaks;
 mod lint_gate;
+mod messages;
 mod node;
 mod ownership;
 mod preview;

@@ -30,7 +30,8 @@ impl Catalog {
     /// Runs discovery: aggregated (one request, Kubernetes 1.26+) first; servers without it
     /// answer with nothing (1.20 returns zero groups, not an error), so an empty or failed result
     /// falls back to the classic per-group endpoints.
-    /// Every request follows `flow` (timeouts, retries, throttling) like any other.
+    /// Every request follows `flow` (timeouts, retries, throttling) like any other; a server
+    /// that does not answer at all is not asked again the classic way.
     pub async fn discover(client: &Client, flow: &Flow) -> Result<Catalog> {
         let aggregated = flow
             .call("discovery", Op::Read, || async {
@@ -39,6 +40,7 @@ impl Catalog {
             .await;
         match aggregated {
             Ok(d) if d.groups().next().is_some() => Ok(Catalog::from_discovery(&d)),
+            Err(e) if e.no_answer.is_some() => Err(fatal(flow, "GET /api", e)),
             _ => Catalog::classic(client, flow).await,
         }
     }
@@ -65,19 +67,18 @@ impl Catalog {
     }
 
     async fn classic(client: &Client, flow: &Flow) -> Result<Catalog> {
-        let fatal = |e: ApiFailure| Error::Discovery(e.to_string());
         let core = flow
-            .call("discovery", Op::Read, || async {
+            .call("discovery (GET /api)", Op::Read, || async {
                 Ok(client.list_core_api_versions().await?)
             })
             .await
-            .map_err(fatal)?;
+            .map_err(|e| fatal(flow, "GET /api", e))?;
         let groups = flow
-            .call("discovery", Op::Read, || async {
+            .call("discovery (GET /apis)", Op::Read, || async {
                 Ok(client.list_api_groups().await?)
             })
             .await
-            .map_err(fatal)?;
+            .map_err(|e| fatal(flow, "GET /apis", e))?;
         let mut versions: Vec<String> = core.versions;
         for group in groups.groups {
             versions.extend(group.versions.into_iter().map(|v| v.group_version));
@@ -198,6 +199,32 @@ impl Catalog {
         self.kinds.is_empty()
     }
 }
+
+/// Discovery's failure as the run's error: a server that does not answer, or does not answer as
+/// Kubernetes does (a web server's 404 page), cannot be connected to; any other answer (a 403)
+/// is a failed discovery.
+fn fatal(flow: &Flow, request: &str, e: ApiFailure) -> Error {
+    if e.no_answer.is_some() {
+        // Names the server already, and what timed out.
+        return Error::Connect(e.message);
+    }
+    let not_a_status = e.reason == NOT_A_STATUS || e.code == 0;
+    if e.code != 404 && !not_a_status {
+        return Error::Discovery(e.to_string());
+    }
+    let status = http::StatusCode::from_u16(e.code).ok();
+    let answered = match status.and_then(|s| s.canonical_reason()) {
+        Some(reason) => format!("{} {reason}", e.code),
+        None => "with something that is not Kubernetes discovery".into(),
+    };
+    Error::Connect(format!(
+        "{} does not look like a Kubernetes API server ({request} answered {answered})",
+        flow.server()
+    ))
+}
+
+/// kube's reason for an error answer whose body is not a Kubernetes `Status`.
+const NOT_A_STATUS: &str = "Failed to parse error data";
 
 impl KindLookup for Catalog {
     fn lookup(&self, group: &str, version: &str, kind: &str) -> Option<KindInfo> {

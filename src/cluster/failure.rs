@@ -73,7 +73,14 @@ impl ApiFailure {
             (500 | 502 | 503 | 504, _) => Retry::Transient,
             (409, Op::Apply) if self.reason == "AlreadyExists" => Retry::Transient,
             (0, Op::Guarded) => Retry::Never,
-            (0, _) if !self.is_unreachable() => Retry::Transient,
+            (0, _)
+                if matches!(
+                    self.no_answer,
+                    Some(NoAnswer::Transport | NoAnswer::Timeout)
+                ) =>
+            {
+                Retry::Transient
+            }
             _ => Retry::Never,
         }
     }
@@ -101,7 +108,7 @@ impl From<kube::Error> for ApiFailure {
         match err {
             kube::Error::Api(status) => {
                 let details = status.details.as_ref();
-                ApiFailure {
+                let mut f = ApiFailure {
                     code: status.code,
                     reason: status.reason.clone(),
                     message: status.message.clone(),
@@ -119,37 +126,89 @@ impl From<kube::Error> for ApiFailure {
                         .filter(|s| *s > 0)
                         .map(|s| Duration::from_secs(u64::from(s))),
                     no_answer: None,
+                };
+                if let Some(r) = super::status::reword(&status) {
+                    (f.code, f.reason, f.message) = (r.code, r.reason, r.message);
                 }
+                f
             }
+            // An answer, but not one Kubernetes gives: not worth another try.
+            kube::Error::SerdeError(e) => failure(format!("unreadable answer: {e}")),
             other => {
-                let mut f = failure(describe_transport(&other));
-                f.no_answer = Some(NoAnswer::Transport);
+                let (no_answer, message) = describe_transport(&other);
+                let mut f = failure(message);
+                f.no_answer = Some(no_answer);
                 f
             }
         }
     }
 }
 
-/// The innermost cause of a transport error, which says what happened ("Connection refused"),
-/// after the outer one, which says where ("client error (Connect)").
-fn describe_transport(err: &kube::Error) -> String {
-    let mut innermost: &dyn std::error::Error = err;
-    while let Some(source) = innermost.source() {
-        innermost = source;
+/// What a request without an answer met, in words that quote no credential (an exec plugin's
+/// output, a PEM line), and whether it timed out. The innermost cause says what happened
+/// ("Connection refused"), the outer one where ("client error (Connect)").
+fn describe_transport(err: &kube::Error) -> (NoAnswer, String) {
+    let mut chain: Vec<&(dyn std::error::Error + 'static)> = vec![err];
+    while let Some(source) = chain.last().and_then(|e| e.source()) {
+        chain.push(source);
+    }
+    for e in &chain {
+        if let Some(auth) = e.downcast_ref::<kube::client::AuthError>() {
+            return (NoAnswer::Transport, super::config::auth_error(auth));
+        }
+        if let Some(tls) = e.downcast_ref::<kube::client::RustlsTlsError>() {
+            return (NoAnswer::Transport, super::config::tls_error(tls));
+        }
     }
     let outer = err.to_string();
-    // rustls appends a link to its manual; the message before it is what a user needs.
-    let inner = innermost.to_string();
-    let inner = inner
-        .split(": https://")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    if outer.contains(&inner) {
-        outer
-    } else {
-        format!("{outer}: {inner}")
+    let io_kind = chain
+        .iter()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    match io_kind {
+        // The transport's own timeouts: connecting (TCP and TLS), or reading an answer.
+        Some(std::io::ErrorKind::TimedOut) if outer.contains("(Connect)") => {
+            return (NoAnswer::Timeout, CONNECTING.into());
+        }
+        Some(std::io::ErrorKind::TimedOut) => {
+            return (
+                NoAnswer::Timeout,
+                "no answer in time (timed out reading)".into(),
+            );
+        }
+        Some(std::io::ErrorKind::ConnectionRefused) => {
+            return (NoAnswer::Transport, "connection refused".into());
+        }
+        _ => {}
     }
+    // rustls appends a link to its manual; the message before it is what a user needs.
+    let inner = chain.last().map(|e| e.to_string()).unwrap_or_default();
+    let inner = inner.split(": https://").next().unwrap_or_default();
+    let outer = outer.strip_prefix("ServiceError: ").unwrap_or(&outer);
+    let message = match outer.contains(inner) {
+        true => outer.to_string(),
+        false => format!("{outer}: {inner}"),
+    };
+    (NoAnswer::Transport, message)
+}
+
+/// The message of a timeout met while connecting (TCP, then TLS), before any request was sent.
+pub(super) const CONNECTING: &str = "no answer while connecting (TCP and TLS handshake)";
+
+/// A watch's failure (kube's watcher retries on its own): what it was doing, and why.
+pub(super) fn watch_failure(e: kube::runtime::watcher::Error) -> ApiFailure {
+    use kube::runtime::watcher::Error as W;
+    let (doing, mut f) = match e {
+        W::InitialListFailed(e) => ("listing", ApiFailure::from(e)),
+        W::WatchStartFailed(e) => ("starting the watch", ApiFailure::from(e)),
+        W::WatchFailed(e) => ("watching", ApiFailure::from(e)),
+        W::WatchError(status) => ("watching", ApiFailure::from(kube::Error::Api(status))),
+        W::NoResourceVersion => {
+            return failure("the list had no resourceVersion (is the kind watchable?)".into());
+        }
+    };
+    f.message = format!("{doing}: {}", f.message);
+    f
 }
 
 pub(super) fn failure(message: String) -> ApiFailure {

@@ -2,6 +2,7 @@
 //! few calls the other stages need (get, list, server-side apply, delete, CRD readiness,
 //! Leases). Nothing here decides anything.
 
+mod config;
 mod discovery;
 mod events;
 mod failure;
@@ -9,6 +10,7 @@ mod lease;
 mod lock;
 mod objects;
 mod retry;
+mod status;
 mod throttle;
 mod write;
 
@@ -28,13 +30,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind, PartialObjectMeta};
-use kube::{Client, Config};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::render::{DesiredObject, KindInfo, KindLookup};
 
 /// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
@@ -107,24 +108,29 @@ pub fn user_agent() -> String {
 
 impl Cluster {
     pub async fn connect(options: &ConnectOptions) -> Result<Cluster> {
-        let mut config = load_config(options).await?;
+        let (mut config, source) = config::load(options).await?;
         // The transport's own bounds; each attempt is also cut at the request timeout above it.
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
-        config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+        config.connect_timeout = Some(options.request_timeout.min(retry::CONNECT_TIMEOUT_CAP));
         // kube retries 429s and 5xx on its own, per request, unseen: the request policy here
         // must see every answer to throttle all workers together and to bound each attempt.
         config.default_retry = false;
         if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
             config.headers.push((http::header::USER_AGENT, agent));
         }
+        let server = config.cluster_url.to_string();
         let mut watch_config = config.clone();
         watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
-        let client = Client::try_from(config).map_err(|e| Error::Connect(e.to_string()))?;
-        let watch_client =
-            Client::try_from(watch_config).map_err(|e| Error::Connect(e.to_string()))?;
-        let flow = Arc::new(Flow::new(options.request_timeout, options.max_in_flight));
+        let client = config::client(config, &source)?;
+        let watch_client = config::client(watch_config, &source)?;
+        let flow = Arc::new(Flow::new(
+            &server,
+            options.request_timeout,
+            options.max_in_flight,
+        ));
         let catalog = Catalog::discover(&client, &flow).await?;
+        flow.connected();
         let catalog = Arc::new(Mutex::new(Discovered {
             catalog: Arc::new(catalog),
             at: Instant::now(),
@@ -156,12 +162,10 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> impl futures::Stream<
-        Item = Result<
-            kube::runtime::watcher::Event<PartialObjectMeta<DynamicObject>>,
-            kube::runtime::watcher::Error,
-        >,
+        Item = Result<kube::runtime::watcher::Event<PartialObjectMeta<DynamicObject>>, ApiFailure>,
     > + Send
     + use<> {
+        use futures::StreamExt as _;
         use kube::runtime::WatchStreamExt as _;
         let ar = api_resource(kind);
         let client = self.watch_client.clone();
@@ -170,7 +174,9 @@ impl Cluster {
             _ => Api::all_with(client, &ar),
         };
         let config = kube::runtime::watcher::Config::default().labels(selector);
-        kube::runtime::watcher(api, config).default_backoff()
+        kube::runtime::watcher(api, config)
+            .default_backoff()
+            .map(|event| event.map_err(failure::watch_failure))
     }
 
     /// The discovery cache as it stands (a refresh replaces it; holders keep theirs).
@@ -320,30 +326,4 @@ fn api_resource(kind: &KindInfo) -> ApiResource {
 fn to_value(object: DynamicObject) -> Result<Value, ApiFailure> {
     serde_json::to_value(object)
         .map_err(|e| failure(format!("unreadable object from the server: {e}")))
-}
-
-async fn load_config(options: &ConnectOptions) -> Result<Config> {
-    let kube_opts = KubeConfigOptions {
-        context: options.context.clone(),
-        ..Default::default()
-    };
-    let result = match &options.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
-                Error::Connect(format!("cannot read kubeconfig {}: {e}", path.display()))
-            })?;
-            Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        None if options.context.is_some() => Config::from_kubeconfig(&kube_opts)
-            .await
-            .map_err(|e| e.to_string()),
-        // In a pod, the pod's own service account, as every in-cluster agent does.
-        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
-            Config::incluster().map_err(|e| e.to_string())
-        }
-        None => Config::infer().await.map_err(|e| e.to_string()),
-    };
-    result.map_err(Error::Connect)
 }

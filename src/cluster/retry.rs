@@ -14,13 +14,13 @@
 
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::ApiFailure;
-use super::failure::{NoAnswer, Op, Retry, failure};
+use super::failure::{CONNECTING, NoAnswer, Op, Retry, failure};
 use super::throttle::Throttle;
 
 const ATTEMPTS: u32 = 4;
@@ -31,25 +31,46 @@ const THROTTLE_BUDGET: Duration = Duration::from_secs(120);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Consecutive attempts without an answer after which the server counts as unreachable.
 pub const UNREACHABLE_AFTER: u32 = 6;
+/// How much longer than the transport's own timeouts (connecting, reading) the whole attempt
+/// may take: they fire first, and only they can tell a connection that never completed.
+const TRANSPORT_FIRST: Duration = Duration::from_millis(250);
+/// The longest a connection (TCP and TLS) may take, whatever the request timeout: a server that
+/// does not complete one in this time is not answering.
+pub const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(10);
 
 /// The request policy shared by every call of one cluster connection.
 #[derive(Debug)]
 pub struct Flow {
+    /// The API server's URL, named in every failure without an answer.
+    server: String,
     request_timeout: Duration,
     throttle: Throttle,
     /// Consecutive attempts without an answer; `u32::MAX` once the server is taken as gone.
     silent: AtomicU32,
     last_silence: Mutex<String>,
+    /// Set once connected: a server lost before that is the connection's error, said once.
+    connected: AtomicBool,
 }
 
 impl Flow {
-    pub fn new(request_timeout: Duration, max_in_flight: usize) -> Flow {
+    pub fn new(server: &str, request_timeout: Duration, max_in_flight: usize) -> Flow {
         Flow {
+            server: server.trim_end_matches('/').to_string(),
             request_timeout,
             throttle: Throttle::new(max_in_flight),
             silent: AtomicU32::new(0),
             last_silence: Mutex::new(String::new()),
+            connected: AtomicBool::new(false),
         }
+    }
+
+    /// The server answered discovery: from now on, losing it is logged (once) as it happens.
+    pub fn connected(&self) {
+        self.connected.store(true, Ordering::SeqCst);
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// Forgets an earlier "unreachable" (a new pass of a long-running agent).
@@ -87,7 +108,8 @@ impl Flow {
             let window = self.throttle.window(op);
             let permit = window.acquire().await;
             let sent = Instant::now();
-            let result = match tokio::time::timeout(self.request_timeout, call()).await {
+            let bound = self.request_timeout + TRANSPORT_FIRST;
+            let result = match tokio::time::timeout(bound, call()).await {
                 Ok(result) => result,
                 Err(_) => Err(self.timed_out()),
             };
@@ -99,7 +121,7 @@ impl Flow {
                     self.silent.store(0, Ordering::SeqCst);
                     return Ok(value);
                 }
-                Err(e) => e,
+                Err(e) => self.explain(e, what),
             };
             self.observe(&e);
             match e.retry(op) {
@@ -123,12 +145,30 @@ impl Flow {
     }
 
     fn timed_out(&self) -> ApiFailure {
-        let mut f = failure(format!(
-            "no answer within {}s (--request-timeout)",
-            self.request_timeout.as_secs_f32()
-        ));
+        let mut f = failure("no answer in time".into());
         f.no_answer = Some(NoAnswer::Timeout);
         f
+    }
+
+    /// A failure without an answer, with the server it came from and, for a timeout, what
+    /// timed out and the flag that bounds it.
+    fn explain(&self, mut e: ApiFailure, what: &str) -> ApiFailure {
+        let (server, bound) = (&self.server, self.request_timeout);
+        e.message = match e.no_answer {
+            Some(NoAnswer::Timeout) if e.message == CONNECTING => format!(
+                "{server} did not complete a connection (TCP and TLS handshake) within {} \
+                 (--request-timeout, at most {})",
+                seconds(bound.min(CONNECT_TIMEOUT_CAP)),
+                seconds(CONNECT_TIMEOUT_CAP)
+            ),
+            Some(NoAnswer::Timeout) => format!(
+                "{server} did not answer the {what} request within {} (--request-timeout)",
+                seconds(bound)
+            ),
+            Some(NoAnswer::Transport) => format!("{server}: {}", e.message),
+            _ => return e,
+        };
+        e
     }
 
     /// Counts attempts without an answer; any answer resets the count.
@@ -155,11 +195,17 @@ impl Flow {
                 })
             })
             .unwrap_or(u32::MAX);
-        if before != u32::MAX && before + weight >= UNREACHABLE_AFTER {
+        let first = before != u32::MAX && before + weight >= UNREACHABLE_AFTER;
+        if first && self.connected.load(Ordering::SeqCst) {
             // The one line a dead server gets; every later failure is in the report.
             tracing::error!(error = %e, "API server unreachable: no further requests this run");
         }
     }
+}
+
+/// `2s`, `0.5s`.
+fn seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs_f32())
 }
 
 /// ±25 %, so workers that failed together do not retry together.
@@ -192,7 +238,7 @@ mod tests {
     }
 
     fn flow() -> Flow {
-        Flow::new(Duration::from_secs(30), 8)
+        Flow::new("https://test:6443", Duration::from_secs(30), 8)
     }
 
     #[tokio::test(start_paused = true)]
@@ -259,7 +305,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_without_an_answer_times_out() {
-        let flow = Flow::new(Duration::from_secs(2), 1);
+        let flow = Flow::new("https://test:6443", Duration::from_secs(2), 1);
         let started = Instant::now();
         let e = flow
             .call("test", Op::Guarded, || async {
@@ -273,6 +319,45 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "guarded: no retry"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_without_an_answer_name_the_server_and_what_bounds_them() {
+        let flow = Flow::new("https://test:6443/", Duration::from_secs(2), 1);
+        let fail = |no_answer, message: &str| {
+            let mut f = failure(message.into());
+            f.no_answer = Some(no_answer);
+            f
+        };
+        let flow = &flow;
+        let said = |f: ApiFailure| async move {
+            flow.reset();
+            let e = flow
+                .call("get", Op::Guarded, || async { Err::<(), _>(f.clone()) })
+                .await
+                .unwrap_err();
+            e.to_string()
+        };
+        assert_eq!(
+            said(fail(NoAnswer::Transport, "connection refused")).await,
+            "https://test:6443: connection refused"
+        );
+        assert_eq!(
+            said(fail(NoAnswer::Timeout, CONNECTING)).await,
+            "https://test:6443 did not complete a connection (TCP and TLS handshake) within 2s \
+             (--request-timeout, at most 10s)"
+        );
+        let e = flow
+            .call("get", Op::Guarded, || async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok::<(), ApiFailure>(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "https://test:6443 did not answer the get request within 2s (--request-timeout)"
         );
     }
 

@@ -1,6 +1,6 @@
 //! What a workload's pods say about it: an image that cannot be pulled or a container that
-//! cannot be configured will not fix itself; a crash loop or an unschedulable pod might, so it
-//! only explains the wait. Pods are the workload's by its label selector, and only containers
+//! cannot be configured will not fix itself; a crash loop or a pod no node can run might (a
+//! node may join), so it only explains the wait. Pods are the workload's by its label selector, and only containers
 //! that run the image its template asks for count (a pod of an older template may still fail
 //! while a rollout replaces it).
 
@@ -83,10 +83,11 @@ pub(super) fn trouble(workload: &Value, pods: &[Value]) -> Option<PodTrouble> {
             }
         }
         if stalled.is_none()
-            && let Some(why) = unschedulable(pod)
+            && of_template(template, pod)
+            && let Some(why) = unscheduled(pod)
         {
             stalled = Some(PodTrouble::Stalled(format!(
-                "pod {pod_name} cannot be scheduled: {why}"
+                "pod {pod_name} is Pending: {why}"
             )));
         }
     }
@@ -171,14 +172,43 @@ fn last_exit(status: &Value) -> String {
     }
 }
 
-/// The scheduler's reason, when it cannot place the pod.
-fn unschedulable(pod: &Value) -> Option<String> {
-    pod["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "PodScheduled" && c["status"] == "False")
-        .filter(|c| c["reason"] == "Unschedulable")
-        .map(|c| one_line(c["message"].as_str().unwrap_or("Unschedulable")))
+/// Whether the pod runs the workload's template (an older template's pod may wait for nothing).
+fn of_template(template: &Value, pod: &Value) -> bool {
+    pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .any(|name| runs_template_image(template, pod, name))
+}
+
+/// Why a Pending pod has no node, from its `PodScheduled` condition: no node can run it (the
+/// scheduler's reason), it is held back (`SchedulingGated`), or nothing has placed it yet.
+fn unscheduled(pod: &Value) -> Option<String> {
+    if pod["status"]["phase"] != "Pending" || pod["spec"]["nodeName"].is_string() {
+        return None;
+    }
+    let scheduled = pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "PodScheduled");
+    let Some(condition) = scheduled else {
+        // Containers that report a state have a node, whatever the conditions say.
+        let started = pod["status"]["containerStatuses"].is_array();
+        return (!started).then(|| "not scheduled yet (is a scheduler running?)".into());
+    };
+    if condition["status"] == "True" {
+        return None;
+    }
+    let reason = condition["reason"].as_str().unwrap_or("not scheduled");
+    let message = one_line(condition["message"].as_str().unwrap_or_default());
+    Some(match (reason, message.as_str()) {
+        ("Unschedulable", "") => "no node can run it (Unschedulable)".into(),
+        ("Unschedulable", m) => format!("no node can run it (Unschedulable: {m})"),
+        (r, "") => format!("not scheduled: {r}"),
+        (r, m) => format!("not scheduled: {r}: {m}"),
+    })
 }
 
 /// A message on one line, cut to a readable length.

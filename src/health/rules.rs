@@ -26,7 +26,7 @@ pub(super) fn deployment(d: &Value, pods: &[Value]) -> Health {
     let total = count(&status["replicas"], 0);
     let available = count(&status["availableReplicas"], 0);
     let ready = count(&status["readyReplicas"], 0);
-    let waiting = if updated < desired {
+    let mut waiting = if updated < desired {
         format!("{updated}/{desired} replicas updated")
     } else if total > updated {
         format!("{} old replicas pending termination", total - updated)
@@ -37,6 +37,14 @@ pub(super) fn deployment(d: &Value, pods: &[Value]) -> Health {
     } else {
         return Health::Healthy;
     };
+    // Pods that were never made (a quota, an admission webhook): no pod to tell why.
+    if let Some(c) = condition(status, "ReplicaFailure").filter(|c| c["status"] == "True") {
+        waiting.push_str(&format!(
+            "; pods cannot be created: {}: {}",
+            text(&c["reason"]),
+            text(&c["message"])
+        ));
+    }
     with_pods(d, pods, waiting)
 }
 

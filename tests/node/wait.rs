@@ -181,6 +181,49 @@ async fn sync_wait_ends_at_its_timeout_with_what_is_still_in_progress() {
 }
 
 #[tokio::test]
+async fn sync_wait_says_why_no_node_runs_a_pod_and_that_the_timeout_passed() {
+    let test = "sync_wait_says_why_no_node_runs_a_pod_and_that_the_timeout_passed";
+    if !support::require_node(test) {
+        return;
+    }
+    let (ws, ns) = workspace("dl-wait-pending");
+    let spec = pod_spec(&node().workload, "[/bin/sleep, '3600']", 65534, "", "", "");
+    let nowhere = format!("{spec}nodeSelector: {{driftless.dev/no-such-node: 'true'}}\n");
+    let huge = spec
+        .replace("requests: {cpu: 10m", "requests: {cpu: '1000'")
+        .replace("limits: {cpu: 500m", "limits: {cpu: '1000'");
+    ws.write(
+        "pending.yaml",
+        &format!(
+            "{}---\n{}---\n{}",
+            namespace(&ns),
+            deployment_of(&ns, "nowhere", 1, &nowhere),
+            deployment_of(&ns, "huge", 1, &huge)
+        ),
+    );
+    let run = support::sync(ws.path(), &["--wait", "--wait-timeout", "15s"]);
+    assert_eq!(run.code, 2);
+    for (name, why) in [
+        ("nowhere", "node(s) didn't match"),
+        ("huge", "Insufficient cpu"),
+    ] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("apps/v1 Deployment {ns}/{name} ")))
+            .unwrap_or_default();
+        assert!(
+            line.contains("[in progress: 0/1 replicas available; pod ")
+                && line.contains(" is Pending: no node can run it (Unschedulable: ")
+                && line.contains(why)
+                && line.contains("(not healthy within 15s)]"),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[tokio::test]
 async fn sync_wait_stops_at_once_on_sigint_and_reports_what_was_in_progress() {
     let test = "sync_wait_stops_at_once_on_sigint_and_reports_what_was_in_progress";
     if !support::require_node(test) {

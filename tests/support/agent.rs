@@ -24,34 +24,52 @@ impl AgentProcess {
         AgentProcess::start_on(&cluster().kubeconfig, config, identity, dir)
     }
 
+    /// As [`AgentProcess::start`], logging at `-vv` (debug, and trace for driftless).
+    pub fn start_verbose(config: &Path, identity: &str, dir: &Path) -> AgentProcess {
+        AgentProcess::spawn(&cluster().kubeconfig, config, identity, dir, &["-vv"])
+    }
+
     /// As [`AgentProcess::start`], on the cluster of `kubeconfig` (a private control plane).
     pub fn start_on(kubeconfig: &Path, config: &Path, identity: &str, dir: &Path) -> AgentProcess {
+        AgentProcess::spawn(kubeconfig, config, identity, dir, &[])
+    }
+
+    fn spawn(
+        kubeconfig: &Path,
+        config: &Path,
+        identity: &str,
+        dir: &Path,
+        extra: &[&str],
+    ) -> AgentProcess {
         let (port, hook_port) = (free_port(), free_port());
         let hook_listen = format!("127.0.0.1:{hook_port}");
         let log = dir.join(format!("{identity}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
-        let child = super::command(
-            kubeconfig,
-            &[
-                "agent",
-                "--config",
-                &config.to_string_lossy(),
-                "--listen",
-                &listen,
-                "--hook-listen",
-                &hook_listen,
-                "--identity",
-                identity,
-                "--cache-dir",
-                &dir.join(format!("{identity}-cache")).to_string_lossy(),
-            ],
-            &[],
-        )
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .expect("start the agent");
+        let (config, cache) = (
+            config.to_string_lossy(),
+            dir.join(format!("{identity}-cache")),
+        );
+        let cache = cache.to_string_lossy();
+        let mut args = vec![
+            "agent",
+            "--config",
+            &config,
+            "--listen",
+            &listen,
+            "--hook-listen",
+            &hook_listen,
+            "--identity",
+            identity,
+            "--cache-dir",
+            &cache,
+        ];
+        args.extend_from_slice(extra);
+        let child = super::command(kubeconfig, &args, &[])
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start the agent");
         AgentProcess {
             child,
             port,

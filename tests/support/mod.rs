@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod endpoint;
 pub mod git;
 pub mod gitops;
 pub mod identity;

@@ -175,17 +175,6 @@ fn a_crash_loop_stays_in_progress_and_names_its_reason() {
         "0/1 replicas available; restarted 2 times (last exit: Error, code 3) \
          (pod web-abc-1, container main)"
     );
-    let unschedulable = json!({
-        "metadata": {"name": "web-abc-2", "labels": {"app": "web"}},
-        "spec": {"containers": [{"name": "main", "image": "local/web:2"}]},
-        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
-            "reason": "Unschedulable", "message": "0/1 nodes are available: 1 Insufficient cpu."}]}
-    });
-    assert_eq!(
-        in_progress(health(Kind::Deployment, &d, &[unschedulable])),
-        "0/1 replicas available; pod web-abc-2 cannot be scheduled: \
-         0/1 nodes are available: 1 Insufficient cpu."
-    );
 }
 
 #[test]
@@ -214,4 +203,73 @@ fn match_expressions_select_pods_as_the_api_server_does() {
         health(Kind::Deployment, &d, &[pod]),
         Health::InProgress(_)
     ));
+}
+
+/// A pod of `app: web` still Pending, with `conditions`.
+fn pending_pod(name: &str, conditions: Value) -> Value {
+    json!({
+        "metadata": {"name": name, "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "main", "image": "local/web:2"}]},
+        "status": {"phase": "Pending", "conditions": conditions}
+    })
+}
+
+#[test]
+fn a_pod_no_node_can_run_says_why_and_stays_in_progress() {
+    let d = deployment(
+        1,
+        json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}),
+    );
+    let unschedulable = pending_pod(
+        "web-1",
+        json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient cpu."}]),
+    );
+    assert_eq!(
+        in_progress(health(Kind::Deployment, &d, &[unschedulable])),
+        "0/1 replicas available; pod web-1 is Pending: no node can run it (Unschedulable: 0/1 \
+         nodes are available: 1 Insufficient cpu.)"
+    );
+    let gated = pending_pod(
+        "web-2",
+        json!([{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
+                "message": "Scheduling is blocked due to non-empty scheduling gates"}]),
+    );
+    assert!(
+        in_progress(health(Kind::Deployment, &d, &[gated])).ends_with(
+            "pod web-2 is Pending: not scheduled: SchedulingGated: Scheduling is blocked due to \
+             non-empty scheduling gates"
+        )
+    );
+    let unplaced = pending_pod("web-3", json!([]));
+    assert!(
+        in_progress(health(Kind::Deployment, &d, &[unplaced]))
+            .ends_with("pod web-3 is Pending: not scheduled yet (is a scheduler running?)")
+    );
+    let mut placed = pending_pod("web-4", json!([{"type": "PodScheduled", "status": "True"}]));
+    assert_eq!(
+        in_progress(health(Kind::Deployment, &d, &[placed.clone()])),
+        "0/1 replicas available"
+    );
+    placed["spec"]["nodeName"] = json!("node-1");
+    placed["status"]["conditions"] = json!([]);
+    assert_eq!(
+        in_progress(health(Kind::Deployment, &d, &[placed])),
+        "0/1 replicas available"
+    );
+}
+
+#[test]
+fn pods_that_cannot_be_created_are_named_from_the_deployments_condition() {
+    let d = deployment(
+        2,
+        json!({"observedGeneration": 2, "replicas": 0, "updatedReplicas": 0, "conditions": [
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+             "message": "pods \"web-abc\" is forbidden: exceeded quota: pods"}]}),
+    );
+    assert_eq!(
+        in_progress(health(Kind::Deployment, &d, &[])),
+        "0/2 replicas updated; pods cannot be created: FailedCreate: pods \"web-abc\" is \
+         forbidden: exceeded quota: pods"
+    );
 }

@@ -18,13 +18,26 @@ pub enum SecretText {
 }
 
 impl SecretText {
-    /// The credential now (a file's content without its trailing newline).
+    /// The credential now (a file's content without its trailing newline). A file of more
+    /// than one line holds something else (a manifest, a credentials store): it is named, its
+    /// content never quoted, rather than sent to the server to be refused.
     pub fn read(&self) -> Result<String, String> {
-        match self {
-            SecretText::Value(v) => Ok(v.clone()),
-            SecretText::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        let path = match self {
+            SecretText::Value(v) => return Ok(v.clone()),
+            SecretText::File(path) => path,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => format!("{} is not UTF-8 text", path.display()),
+            _ => format!("cannot read {}: {e}", path.display()),
+        })?;
+        let secret = text.trim_end_matches(['\n', '\r']);
+        match secret.lines().count() {
+            0 => Err(format!("{} is empty", path.display())),
+            1 => Ok(secret.to_string()),
+            n => Err(format!(
+                "{} holds {n} lines: a token or passphrase file holds that alone, on one line",
+                path.display()
+            )),
         }
     }
 }
@@ -174,6 +187,23 @@ fn credential(
     ))
 }
 
+/// libssh2's refusal of the key file, naming the file (libssh2's text names none); `None`
+/// when the failure is not about the key.
+pub fn key_trouble(auth: &GitAuth, e: &git2::Error) -> Option<String> {
+    let key = auth.ssh_key.as_ref()?;
+    (e.class() == git2::ErrorClass::Ssh && e.message().contains("private key")).then(|| {
+        let hint = match auth.ssh_passphrase {
+            Some(_) => "a broken key, or the wrong passphrase (--git-ssh-passphrase-file)?",
+            None => "a broken key, or one that needs a passphrase (--git-ssh-passphrase-file)?",
+        };
+        format!(
+            "cannot use ssh key {} (--git-ssh-key-file): {}; {hint}",
+            key.display(),
+            e.message()
+        )
+    })
+}
+
 fn read_known_hosts(auth: &GitAuth) -> Result<(String, String), String> {
     let path = match &auth.known_hosts {
         Some(p) => p.clone(),
@@ -240,6 +270,11 @@ mod tests {
         std::fs::write(&path, "rotated").unwrap();
         assert_eq!(secret.read().unwrap(), "rotated");
         assert!(!format!("{secret:?}").contains("rotated"));
+        std::fs::write(&path, "token: s3cret\n  bad: [\n").unwrap();
+        let e = secret.read().unwrap_err();
+        assert!(e.contains("holds 2 lines") && !e.contains("s3cret"), "{e}");
+        std::fs::write(&path, [0xff, 0xfe, b's']).unwrap();
+        assert!(secret.read().unwrap_err().contains("not UTF-8"));
         std::fs::remove_file(&path).unwrap();
         assert!(secret.read().unwrap_err().contains("cannot read"));
         let _ = std::fs::remove_dir_all(&dir);

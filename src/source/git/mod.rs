@@ -285,6 +285,7 @@ impl GitSource {
     fn git_err(&self, trouble: &auth::AuthTrouble, e: git2::Error) -> Error {
         let reason = match trouble.message.borrow().clone() {
             Some(ours) => ours,
+            None if let Some(key) = auth::key_trouble(&self.spec.auth, &e) => key,
             None if e.code() == git2::ErrorCode::Auth => {
                 format!(
                     "authentication to {} failed: {}",
