@@ -77,6 +77,7 @@ struct RevisionLabels {
 }
 
 pub struct Metrics {
+    /// Every family below; [`Metrics::new`] fills it field by field, so it is built last.
     registry: Registry,
     runs: Family<RunLabels, Counter>,
     duration: Family<SetLabels, Histogram>,
@@ -98,6 +99,21 @@ pub struct Metrics {
     corrections: Family<FetchLabels, Counter>,
 }
 
+/// A registry being filled: each metric is created, registered and kept in one call.
+struct Registering(Registry);
+
+impl Registering {
+    fn add<M: prometheus_client::registry::Metric + Clone>(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric: M,
+    ) -> M {
+        self.0.register(name, help, metric.clone());
+        metric
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
@@ -106,107 +122,83 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("driftless");
-        let runs = Family::<RunLabels, Counter>::default();
-        registry.register("sync_runs", "Sync passes, by result", runs.clone());
-        let duration = Family::<SetLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.05, 2.0, 14))
-        });
-        registry.register(
-            "sync_duration_seconds",
-            "How long a sync pass took (fetch, render, plan, apply, prune)",
-            duration.clone(),
-        );
-        let objects = Family::<ObjectLabels, Counter>::default();
-        registry.register(
-            "objects",
-            "Objects handled by sync passes, by outcome",
-            objects.clone(),
-        );
-        let prunes = Family::<ObjectLabels, Counter>::default();
-        registry.register(
-            "prunes",
-            "Objects deleted because Git no longer holds them",
-            prunes.clone(),
-        );
-        let fetches = Family::<FetchLabels, Counter>::default();
-        registry.register(
-            "git_fetches",
-            "Reads of a Git source: fetched (the ref moved), up_to_date, failed",
-            fetches.clone(),
-        );
-        let last_success = Family::<SetLabels, Gauge<f64, AtomicU64>>::default();
-        registry.register(
-            "last_success_timestamp_seconds",
-            "When a pass last synced the set with no failure (Unix time)",
-            last_success.clone(),
-        );
-        let revision = Family::<RevisionLabels, Gauge>::default();
-        registry.register(
-            "revision_info",
-            "The revision the set last synced with no failure (value 1)",
-            revision.clone(),
-        );
-        let ready = Family::<SetLabels, Gauge>::default();
-        registry.register(
-            "set_ready",
-            "1 when the set's last pass synced everything; 0 when it failed or was refused",
-            ready.clone(),
-        );
-        let leader = Family::<SetLabels, Gauge>::default();
-        registry.register(
-            "is_leader",
-            "1 when this replica holds the set's Lease and writes",
-            leader.clone(),
-        );
-        let takeovers = Family::<TakeoverLabels, Counter>::default();
-        registry.register(
-            "leader_takeovers",
-            "Times this replica took the set's Lease, by how the previous holder left it",
-            takeovers.clone(),
-        );
-        let webhooks = Family::<FetchLabels, Counter>::default();
-        registry.register(
-            "webhook_calls",
-            "Webhook calls: accepted, forwarded (to the leader), ping, unauthorized, limited, unavailable",
-            webhooks.clone(),
-        );
-        let drifted = Family::<KindLabels, Gauge>::default();
-        registry.register(
-            "drifted_objects",
-            "Objects that differ from Git now, as the watches see them",
-            drifted.clone(),
-        );
-        let drift_events = Family::<ManagerLabels, Counter>::default();
-        registry.register(
-            "drift_events",
-            "Drift seen, by the field manager that made it (deleted: the object was deleted)",
-            drift_events.clone(),
-        );
-        let corrections = Family::<FetchLabels, Counter>::default();
-        registry.register(
-            "drift_corrections",
-            "Self-heal: corrected, or fight (corrected too often; left alone)",
-            corrections.clone(),
-        );
+        let mut r = Registering(Registry::with_prefix("driftless"));
         Metrics {
-            drifted,
-            drift_events,
-            corrections,
-            webhooks,
-            takeovers,
-            registry,
-            runs,
-            duration,
-            objects,
-            prunes,
-            fetches,
-            last_success,
-            revision,
+            runs: r.add(
+                "sync_runs",
+                "Sync passes, by result",
+                Family::default(),
+            ),
+            duration: r.add(
+                "sync_duration_seconds",
+                "How long a sync pass took (fetch, render, plan, apply, prune)",
+                Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.05, 2.0, 14))
+            }),
+            ),
+            objects: r.add(
+                "objects",
+                "Objects handled by sync passes, by outcome",
+                Family::default(),
+            ),
+            prunes: r.add(
+                "prunes",
+                "Objects deleted because Git no longer holds them",
+                Family::default(),
+            ),
+            fetches: r.add(
+                "git_fetches",
+                "Reads of a Git source: fetched (the ref moved), up_to_date, failed",
+                Family::default(),
+            ),
+            last_success: r.add(
+                "last_success_timestamp_seconds",
+                "When a pass last synced the set with no failure (Unix time)",
+                Family::default(),
+            ),
+            revision: r.add(
+                "revision_info",
+                "The revision the set last synced with no failure (value 1)",
+                Family::default(),
+            ),
+            ready: r.add(
+                "set_ready",
+                "1 when the set's last pass synced everything; 0 when it failed or was refused",
+                Family::default(),
+            ),
+            leader: r.add(
+                "is_leader",
+                "1 when this replica holds the set's Lease and writes",
+                Family::default(),
+            ),
+            takeovers: r.add(
+                "leader_takeovers",
+                "Times this replica took the set's Lease, by how the previous holder left it",
+                Family::default(),
+            ),
+            webhooks: r.add(
+                "webhook_calls",
+                "Webhook calls: accepted, forwarded (to the leader), ping, unauthorized, limited, unavailable",
+                Family::default(),
+            ),
+            drifted: r.add(
+                "drifted_objects",
+                "Objects that differ from Git now, as the watches see them",
+                Family::default(),
+            ),
+            drift_events: r.add(
+                "drift_events",
+                "Drift seen, by the field manager that made it (deleted: the object was deleted)",
+                Family::default(),
+            ),
+            corrections: r.add(
+                "drift_corrections",
+                "Self-heal: corrected, or fight (corrected too often; left alone)",
+                Family::default(),
+            ),
             revisions: Default::default(),
             managers: Default::default(),
-            leader,
-            ready,
+            registry: r.0,
         }
     }
 

@@ -12,7 +12,7 @@ use super::receiver::HookSlot;
 use crate::cluster::SetLock;
 use crate::halt::HaltReason;
 use crate::report::Outcome;
-use crate::runner::{Pass, PassResult, Runner, Schedule, Triggers};
+use crate::runner::{Lead, Pass, PassResult, Runner, Schedule, Triggers};
 use crate::settings::SetSettings;
 use crate::source::Source;
 
@@ -98,11 +98,14 @@ impl SetWorker {
             move |finding| sink.found(finding),
             halt.clone(),
         ));
+        let lead = Lead {
+            lock: self.lock.clone(),
+            resync_every: self.settings.resync_interval,
+            desired: desired_tx,
+        };
         let mut runner = Runner::new(self.settings.clone(), self.ctx.connect.clone())
             .on_cluster(self.ctx.cluster.clone())
-            .leading(self.lock.clone(), live)
-            .resync_every(self.settings.resync_interval)
-            .publishing_desired(desired_tx)
+            .leading(lead, live)
             .halted_by(halt.clone());
         let mut triggers = Triggers::new(Some(Schedule::new(self.settings.interval)));
         if let Source::Dir(path) = &self.settings.source

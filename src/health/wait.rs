@@ -1,5 +1,5 @@
 //! `sync --wait`: polls what a sync manages until each object is healthy or failed, the timeout
-//! passes, or the run is halted, then writes each object's health into the report. A round is
+//! passes, or the run is halted, and says how each one ended. A round is
 //! one GET per object still in progress and one LIST of pods per namespace holding such a
 //! workload, all through the cluster's request policy; rounds are a second apart.
 
@@ -14,9 +14,8 @@ use super::progress::{Progress, human, objects};
 use super::{Health, Kind, ProgressStyle, health};
 use crate::cluster::Cluster;
 use crate::halt::Halt;
-use crate::plan::namespace_label;
+use crate::plan::{NamespaceKey, namespace_label};
 use crate::render::{KindInfo, KindLookup as _, ObjectId};
-use crate::report::{Outcome, Report};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitOptions {
@@ -37,10 +36,8 @@ impl Default for WaitOptions {
     }
 }
 
-/// One object waited on: where its line is in the report, and what was seen of it last.
+/// One object waited on, and what was seen of it last.
 struct Target {
-    namespace: usize,
-    object: usize,
     id: ObjectId,
     kind: Kind,
     /// `None`: the server does not serve its kind (it cannot be read).
@@ -56,23 +53,20 @@ enum Ending {
     Unreachable(String),
 }
 
-/// Waits on every object the sync created, configured or found unchanged (what it manages and
-/// exists), and records each one's health in its report line. An object still in progress at
-/// the end, or failed, fails its namespace. Does nothing once the run is halted.
+/// Waits on `objects` (what a sync manages and exists after it), and returns each one's
+/// health at the end: healthy, failed, or still in progress (and why the wait ended). Waits on
+/// nothing once the run is halted.
 pub async fn wait(
     cluster: &Cluster,
-    report: &mut Report,
+    objects: Vec<ObjectId>,
     options: &WaitOptions,
     concurrency: usize,
     halt: &Halt,
-) {
-    if halt.is_halted() {
-        return;
+) -> Vec<(ObjectId, Health)> {
+    if halt.is_halted() || objects.is_empty() {
+        return Vec::new();
     }
-    let mut targets = targets(cluster, report);
-    if targets.is_empty() {
-        return;
-    }
+    let mut targets = targets(cluster, objects);
     tracing::info!(objects = targets.len(), timeout = ?options.timeout, "waiting for health");
     let mut progress = Progress::new(options.progress, std::io::stderr(), options.timeout);
     let started = Instant::now();
@@ -87,7 +81,7 @@ pub async fn wait(
         for (i, health) in polled {
             targets[i].health = health;
         }
-        announce(&mut progress, report, &targets, &mut announced, None);
+        announce(&mut progress, &targets, &mut announced, None);
         let pending: Vec<(String, String)> = targets
             .iter()
             .filter_map(|t| match &t.health {
@@ -128,45 +122,27 @@ pub async fn wait(
             }
         }
     }
-    announce(
-        &mut progress,
-        report,
-        &targets,
-        &mut announced,
-        why.as_deref(),
-    );
-    for t in targets {
-        report.namespaces[t.namespace].objects[t.object].health = Some(t.health);
-    }
+    announce(&mut progress, &targets, &mut announced, why.as_deref());
+    targets.into_iter().map(|t| (t.id, t.health)).collect()
 }
 
-/// The report lines to wait on: what the sync manages and what exists after it.
-fn targets(cluster: &Cluster, report: &Report) -> Vec<Target> {
-    let mut targets = Vec::new();
-    for (n, ns) in report.namespaces.iter().enumerate() {
-        for (o, line) in ns.objects.iter().enumerate() {
-            if !matches!(
-                line.outcome,
-                Outcome::Created | Outcome::Configured | Outcome::Unchanged
-            ) {
-                continue;
-            }
-            let id = &line.id;
-            let catalog = cluster.catalog();
+/// Each object with how to read it.
+fn targets(cluster: &Cluster, objects: Vec<ObjectId>) -> Vec<Target> {
+    let catalog = cluster.catalog();
+    objects
+        .into_iter()
+        .map(|id| {
             let info = catalog
                 .lookup(&id.group, &id.version, &id.kind)
                 .or_else(|| catalog.lookup_group_kind(&id.group, &id.kind));
-            targets.push(Target {
-                namespace: n,
-                object: o,
-                id: id.clone(),
+            Target {
                 kind: Kind::of(&id.group, &id.kind),
                 info,
+                id,
                 health: Health::InProgress("not checked yet".into()),
-            });
-        }
-    }
-    targets
+            }
+        })
+        .collect()
 }
 
 /// One round: the pods of every namespace with a workload in progress, then every object in
@@ -224,20 +200,19 @@ async fn check(cluster: &Cluster, target: &Target, pods: &HashMap<&str, Vec<Valu
 /// wait is over), also why the others are not.
 fn announce<W: std::io::Write>(
     progress: &mut Progress<W>,
-    report: &Report,
     targets: &[Target],
-    announced: &mut BTreeSet<usize>,
+    announced: &mut BTreeSet<NamespaceKey>,
     ending: Option<&str>,
 ) {
-    let mut by_namespace: BTreeMap<usize, Vec<&Target>> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<&NamespaceKey, Vec<&Target>> = BTreeMap::new();
     for t in targets {
-        by_namespace.entry(t.namespace).or_default().push(t);
+        by_namespace.entry(&t.id.namespace).or_default().push(t);
     }
     for (n, group) in by_namespace {
-        if announced.contains(&n) {
+        if announced.contains(n) {
             continue;
         }
-        let label = namespace_label(&report.namespaces[n].namespace);
+        let label = namespace_label(n);
         let failed = group.iter().find(|t| matches!(t.health, Health::Failed(_)));
         let waiting: Vec<&&Target> = group
             .iter()
@@ -255,7 +230,7 @@ fn announce<W: std::io::Write>(
             (None, Some(_), None) => continue,
         };
         progress.say(&line);
-        announced.insert(n);
+        announced.insert(n.clone());
     }
 }
 

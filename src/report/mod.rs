@@ -396,6 +396,34 @@ impl Report {
         self.objects().any(|o| o.health.is_some())
     }
 
+    /// What `--wait` waits on: what the sync manages and exists after it (created, configured
+    /// and unchanged alike).
+    pub fn to_wait_on(&self) -> Vec<ObjectId> {
+        self.objects()
+            .filter(|o| {
+                matches!(
+                    o.outcome,
+                    Outcome::Created | Outcome::Configured | Outcome::Unchanged
+                )
+            })
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
+    /// Puts each object's health (from `--wait`) on its line.
+    pub fn record_health(&mut self, health: Vec<(ObjectId, Health)>) {
+        let mut health: std::collections::HashMap<ObjectId, Health> = health.into_iter().collect();
+        for line in self
+            .namespaces
+            .iter_mut()
+            .flat_map(|n| n.objects.iter_mut())
+        {
+            if let Some(h) = health.remove(&line.id) {
+                line.health = Some(h);
+            }
+        }
+    }
+
     /// How many objects ended with `outcome`.
     pub fn count(&self, outcome: Outcome) -> usize {
         self.objects().filter(|o| o.outcome == outcome).count()

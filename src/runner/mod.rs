@@ -14,8 +14,8 @@ use crate::cluster::SetLock;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result, Stage};
 use crate::halt::Halt;
-use crate::lint::LintSettings;
-use crate::render;
+use crate::lint::{LintReport, LintSettings};
+use crate::render::{self, Rendered};
 use crate::report::{Mode, Report};
 use crate::settings::SetSettings;
 use crate::source::{Snapshot, Source};
@@ -25,27 +25,38 @@ pub struct Runner {
     settings: SetSettings,
     connect: ConnectOptions,
     cluster: Option<Cluster>,
-    /// The Lease this runner writes under, held by its caller (the agent's set worker); `None`:
-    /// each pass takes and gives back the set's Lease itself.
-    lock: Option<Arc<SetLock>>,
-    /// Re-sync a revision already synced (the agent: to take drift back); else skip it.
-    resync: bool,
+    /// Stops the whole run (a signal); each pass gets a child of it.
+    halt: Halt,
+    /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
+    lint: Option<LintSettings>,
+    /// The agent's: the Lease it writes under and where drift is told about passes; `None`:
+    /// each pass takes and gives back the set's Lease itself, and an unchanged revision is
+    /// skipped.
+    lead: Option<Lead>,
+    history: History,
+}
+
+/// What an agent's set worker adds to its runner.
+pub struct Lead {
+    /// The set's Lease, held and renewed by the worker.
+    pub lock: Arc<SetLock>,
+    /// Re-sync an unchanged revision this often (watches see drift in between).
+    pub resync_every: std::time::Duration,
+    /// Where the desired objects of each pass go (the drift watches).
+    pub desired: tokio::sync::watch::Sender<crate::drift::Desired>,
+}
+
+/// What the passes so far found.
+#[derive(Debug, Default)]
+struct History {
     /// The revision the last pass processed.
     last_revision: Option<String>,
     /// The revision the cluster runs, as far as this runner knows.
     live_revision: Option<String>,
     /// A revision that did not render: not read again until the source moves on.
     broken_revision: Option<String>,
-    /// Stops the whole run (a signal); each pass gets a child of it.
-    halt: Halt,
-    /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
-    lint: Option<LintSettings>,
-    /// Re-sync an unchanged revision only this often (watches see drift in between).
-    resync_every: Option<std::time::Duration>,
     /// When a pass last planned (and applied) the whole set.
     last_full: Option<std::time::Instant>,
-    /// Where the desired objects of each pass go (the drift watches).
-    desired: Option<tokio::sync::watch::Sender<crate::drift::Desired>>,
 }
 
 /// One pass: what started it, what reading the source took, and what it did.
@@ -142,40 +153,19 @@ impl Runner {
             settings,
             connect,
             cluster: None,
-            lock: None,
-            resync: false,
-            last_revision: None,
-            live_revision: None,
-            broken_revision: None,
             halt: Halt::new(),
             lint: None,
-            resync_every: None,
-            last_full: None,
-            desired: None,
+            lead: None,
+            history: History::default(),
         }
     }
 
-    /// Re-syncs an unchanged revision only every `every` (the agent, when watches report
-    /// drift), not on every interval.
-    pub fn resync_every(mut self, every: std::time::Duration) -> Runner {
-        self.resync_every = Some(every);
-        self
-    }
-
-    /// Tells `tx` each pass's desired objects, and when a pass writes.
-    pub fn publishing_desired(
-        mut self,
-        tx: tokio::sync::watch::Sender<crate::drift::Desired>,
-    ) -> Runner {
-        self.desired = Some(tx);
-        self
-    }
-
+    /// Tells the drift watches each pass's desired objects, and when a pass writes.
     fn publish(&self, passing: bool, objects: Option<Vec<Arc<crate::render::DesiredObject>>>) {
-        let Some(tx) = &self.desired else {
+        let Some(lead) = &self.lead else {
             return;
         };
-        tx.send_modify(|d| {
+        lead.desired.send_modify(|d| {
             d.passing = passing;
             if let Some(objects) = objects {
                 d.objects = Arc::new(objects);
@@ -195,12 +185,12 @@ impl Runner {
         self
     }
 
-    /// Writes under a Lease the caller holds and renews; every interval re-syncs the revision
-    /// (the agent). `live` is the revision the Lease records as synced.
-    pub fn leading(mut self, lock: Arc<SetLock>, live: Option<String>) -> Runner {
-        self.lock = Some(lock);
-        self.resync = true;
-        self.live_revision = live;
+    /// Writes under the Lease the caller holds and renews, re-syncing an unchanged revision
+    /// every `lead.resync_every` (the agent). `live` is the revision the Lease records as
+    /// synced.
+    pub fn leading(mut self, lead: Lead, live: Option<String>) -> Runner {
+        self.lead = Some(lead);
+        self.history.live_revision = live;
         self
     }
 
@@ -216,7 +206,7 @@ impl Runner {
 
     /// The revision the cluster runs, as far as this runner knows.
     pub fn live_revision(&self) -> Option<&str> {
-        self.live_revision.as_deref()
+        self.history.live_revision.as_deref()
     }
 
     /// One full pass: read, render, plan, and apply (or preview).
@@ -233,13 +223,15 @@ impl Runner {
     /// A pass, skipping a revision already processed (unless re-syncing) or known broken.
     pub async fn pass(&mut self, trigger: Trigger) -> Pass {
         let started = std::time::Instant::now();
-        let resync_due = match (self.resync_every, self.last_full) {
-            (Some(every), Some(at)) => at.elapsed() >= every,
-            _ => true,
+        let seen = &self.history;
+        let resync_due = match (&self.lead, seen.last_full) {
+            (Some(lead), Some(at)) => at.elapsed() >= lead.resync_every,
+            (Some(_), None) => true,
+            (None, _) => false,
         };
-        let skip = match self.resync && resync_due {
-            true => self.broken_revision.clone(),
-            false => self.last_revision.clone().or(self.broken_revision.clone()),
+        let skip = match resync_due {
+            true => seen.broken_revision.clone(),
+            false => seen.last_revision.clone().or(seen.broken_revision.clone()),
         };
         let is_git = matches!(self.settings.source, Source::Git(_));
         let read = self
@@ -299,7 +291,46 @@ impl Runner {
 
     async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
         let revision = snapshot.revision.clone();
-        // Render before connecting: a broken revision is reported even with no cluster at hand.
+        let (rendered, lint) = self.render(snapshot).await?;
+        let cluster = self.connected(&rendered).await?;
+        let halt = self.halt.child();
+        let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
+        let options = &self.settings.sync;
+        self.publish(true, None);
+        let (result, desired) = match &self.lead {
+            Some(lead) => {
+                match sync::run_held(&cluster, rendered, options, &lead.lock, &halt).await {
+                    Ok((report, desired)) => (Ok(report), Some(desired)),
+                    Err(e) => (Err(e), None),
+                }
+            }
+            None => (sync::run(&cluster, rendered, options, &halt).await, None),
+        };
+        // One notice that the pass ended (with its objects when it had them).
+        self.publish(false, desired);
+        if let Some(timer) = deadline {
+            timer.abort();
+        }
+        let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
+        report.lint = lint;
+        self.history.last_revision = revision;
+        // A pass with failures is tried again at the next interval, not the next resync.
+        self.history.last_full = (!report.failed()).then(std::time::Instant::now);
+        if report.mode == Mode::Sync && !report.failed() {
+            self.history.live_revision = report.revision.clone();
+            if self.lead.is_none() {
+                self.settings
+                    .source
+                    .record_synced(report.revision.as_deref())?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Renders and lints the revision, before connecting: a broken revision is reported even
+    /// with no cluster at hand. Past `--fail-on`, a sync refuses.
+    async fn render(&mut self, snapshot: Snapshot) -> Result<(Rendered, Option<LintReport>)> {
+        let revision = snapshot.revision.clone();
         let rendered = match render::renderers::render_snapshot(
             &snapshot,
             &self.settings.source_options.render,
@@ -308,11 +339,11 @@ impl Runner {
         {
             Ok(rendered) => rendered,
             Err(e) => {
-                self.broken_revision = revision.clone();
+                self.history.broken_revision = revision.clone();
                 return Err(self.not_applied(e.into(), revision.as_deref()));
             }
         };
-        self.broken_revision = None;
+        self.history.broken_revision = None;
         let lint = match &self.lint {
             Some(settings) => Some(
                 settings
@@ -327,6 +358,12 @@ impl Runner {
         {
             return Err(self.not_applied(Error::Refused(lint.refusal()), revision.as_deref()));
         }
+        Ok((rendered, lint))
+    }
+
+    /// The cluster (connected once, then kept), with a discovery cache that knows the
+    /// revision's kinds.
+    async fn connected(&mut self, rendered: &Rendered) -> Result<Cluster> {
         let cluster = match self.cluster.take() {
             Some(c) => c,
             None => Cluster::connect(&self.connect).await?,
@@ -345,36 +382,7 @@ impl Runner {
                 (group, version, k.as_str())
             }))
             .await?;
-        let halt = self.halt.child();
-        let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
-        let options = &self.settings.sync;
-        self.publish(true, None);
-        let (result, desired) = match &self.lock {
-            Some(lock) => match sync::run_held(&cluster, rendered, options, lock, &halt).await {
-                Ok((report, desired)) => (Ok(report), Some(desired)),
-                Err(e) => (Err(e), None),
-            },
-            None => (sync::run(&cluster, rendered, options, &halt).await, None),
-        };
-        // One notice that the pass ended (with its objects when it had them).
-        self.publish(false, desired);
-        if let Some(timer) = deadline {
-            timer.abort();
-        }
-        let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
-        report.lint = lint;
-        self.last_revision = revision;
-        // A pass with failures is tried again at the next interval, not the next resync.
-        self.last_full = (!report.failed()).then(std::time::Instant::now);
-        if report.mode == Mode::Sync && !report.failed() {
-            self.live_revision = report.revision.clone();
-            if self.lock.is_none() {
-                self.settings
-                    .source
-                    .record_synced(report.revision.as_deref())?;
-            }
-        }
-        Ok(report)
+        Ok(cluster)
     }
 
     /// Wraps a failure that stopped a pass before anything was applied, naming what still runs.
@@ -383,6 +391,7 @@ impl Runner {
             return cause;
         }
         let live = self
+            .history
             .live_revision
             .clone()
             .or_else(|| self.settings.source.last_synced());

@@ -30,7 +30,7 @@ use crate::cluster::{ConnectOptions, Propagation};
 use crate::error::{Error, Result};
 use crate::inventory::{Budget, Claim, Knobs, PruneSettings, Scope, SetName, SetRef};
 use crate::sync::SyncOptions;
-use schema::{FileConfig, NamespaceOverride, PruneConfig, SetConfig};
+use schema::{FileConfig, NamespaceOverride, PruneConfig, SetConfig, WebhookConfig};
 
 pub const API_VERSION: &str = "driftless.dev/v1alpha1";
 pub const KIND: &str = "AgentConfig";
@@ -99,28 +99,7 @@ impl Builder<'_> {
     }
 
     fn agent(&self, config: FileConfig, overrides: &Overrides) -> Result<AgentSettings> {
-        if let Some(v) = &config.api_version
-            && v.value != API_VERSION
-        {
-            return self.fail(
-                v.referenced.line(),
-                format!("apiVersion {:?} is not {API_VERSION:?}", v.value),
-            );
-        }
-        if let Some(k) = &config.kind
-            && k.value != KIND
-        {
-            return self.fail(
-                k.referenced.line(),
-                format!("kind {:?} is not {KIND:?}", k.value),
-            );
-        }
-        if config.sets.is_empty() {
-            return Err((self.at)(
-                None,
-                "no sync sets: list at least one under `sets:`".into(),
-            ));
-        }
+        self.check_kind(&config)?;
         let listen = self.address(overrides.listen, &config.listen, "listen", DEFAULT_LISTEN)?;
         let hook_listen = self.address(
             overrides.hook_listen,
@@ -148,20 +127,7 @@ impl Builder<'_> {
             interval: overrides.interval,
             tools: overrides.tools.clone(),
         };
-        let mut names = BTreeMap::new();
-        let mut sets = Vec::new();
-        for set in config.sets {
-            let line = set.referenced.line();
-            let settings = self.set(set.value, &agent)?;
-            let name = settings.sync.set.name.to_string();
-            if let Some(first) = names.insert(name.clone(), line) {
-                return self.fail(
-                    line,
-                    format!("sync set {name:?} is defined twice (first at line {first})"),
-                );
-            }
-            sets.push(settings);
-        }
+        let sets = self.sets(config.sets, &agent)?;
         let max_in_flight = sets.iter().map(|s| s.sync.concurrency).max().unwrap_or(8);
         Ok(AgentSettings {
             connect: ConnectOptions {
@@ -184,6 +150,56 @@ impl Builder<'_> {
                 .clone()
                 .unwrap_or_else(super::default_identity),
         })
+    }
+
+    /// `apiVersion` and `kind`, when given, are ours; and there is at least one set.
+    fn check_kind(&self, config: &FileConfig) -> Result<()> {
+        if let Some(v) = &config.api_version
+            && v.value != API_VERSION
+        {
+            return self.fail(
+                v.referenced.line(),
+                format!("apiVersion {:?} is not {API_VERSION:?}", v.value),
+            );
+        }
+        if let Some(k) = &config.kind
+            && k.value != KIND
+        {
+            return self.fail(
+                k.referenced.line(),
+                format!("kind {:?} is not {KIND:?}", k.value),
+            );
+        }
+        if config.sets.is_empty() {
+            return Err((self.at)(
+                None,
+                "no sync sets: list at least one under `sets:`".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every set; a name given twice is an error at its second line.
+    fn sets(
+        &self,
+        configs: Vec<Spanned<SetConfig>>,
+        agent: &AgentLevel,
+    ) -> Result<Vec<SetSettings>> {
+        let mut names = BTreeMap::new();
+        let mut sets = Vec::new();
+        for set in configs {
+            let line = set.referenced.line();
+            let settings = self.set(set.value, agent)?;
+            let name = settings.sync.set.name.to_string();
+            if let Some(first) = names.insert(name.clone(), line) {
+                return self.fail(
+                    line,
+                    format!("sync set {name:?} is defined twice (first at line {first})"),
+                );
+            }
+            sets.push(settings);
+        }
+        Ok(sets)
     }
 
     /// An address from a flag, else the file (errors name its line), else `default`.
@@ -235,11 +251,37 @@ impl Builder<'_> {
             .as_ref()
             .map(|t| self.duration(t, "timeout"))
             .transpose()?;
-        let (source, source_options) = self.source(config.source, &name, agent)?;
+        let resync_interval = match &config.resync_interval {
+            Some(text) => self.duration(text, "resyncInterval")?,
+            None => super::DEFAULT_RESYNC_INTERVAL,
+        };
+        let webhook = webhook(&name, config.webhook.clone());
+        let (source, source_options) = self.source(config.source.clone(), &name, agent)?;
+        let sync = self.sync_options(&config, name, &source, agent)?;
+        Ok(SetSettings {
+            drift: drift(&config, &sync),
+            source,
+            source_options,
+            sync,
+            interval,
+            timeout,
+            webhook,
+            resync_interval,
+        })
+    }
+
+    /// How the set syncs: its name and claim, adoption, concurrency, pruning and scope.
+    fn sync_options(
+        &self,
+        config: &SetConfig,
+        name: SetName,
+        source: &crate::source::Source,
+        agent: &AgentLevel,
+    ) -> Result<SyncOptions> {
         let mut sync = SyncOptions {
             adopt: config.adopt,
             force_conflicts: config.force_conflicts,
-            default_namespace: config.default_namespace,
+            default_namespace: config.default_namespace.clone(),
             set: SetRef {
                 name,
                 inventory_namespace: agent.inventory_namespace.clone(),
@@ -257,10 +299,10 @@ impl Builder<'_> {
             }
             sync.concurrency = usize::from(c.value);
         }
-        if let Some(managers) = config.takeover_managers {
-            sync.takeover_managers = managers;
+        if let Some(managers) = &config.takeover_managers {
+            sync.takeover_managers = managers.clone();
         }
-        sync.prune = self.prune(config.prune)?;
+        sync.prune = self.prune(&config.prune)?;
         let (suspended, unpruned) =
             self.overrides(&config.namespace_overrides, &config.namespaces)?;
         sync.scope = match config.namespaces.is_empty() {
@@ -269,51 +311,16 @@ impl Builder<'_> {
             false => Scope::Namespaces(
                 config
                     .namespaces
-                    .into_iter()
-                    .filter(|ns| !suspended.contains(ns))
+                    .iter()
+                    .filter(|ns| !suspended.contains(*ns))
+                    .cloned()
                     .collect(),
             ),
         };
         if let Some(prune) = sync.prune.as_mut() {
             prune.unpruned_namespaces = unpruned;
         }
-        let resync_interval = match &config.resync_interval {
-            Some(text) => self.duration(text, "resyncInterval")?,
-            None => super::DEFAULT_RESYNC_INTERVAL,
-        };
-        let drift = crate::drift::DriftSettings {
-            self_heal: config.self_heal,
-            self_heal_overrides: config
-                .namespace_overrides
-                .iter()
-                .filter_map(|(ns, o)| Some((ns.clone(), o.value.self_heal?)))
-                .collect(),
-            namespaces: match &sync.scope {
-                Scope::Namespaces(list) => Some(list.iter().cloned().collect()),
-                _ => None,
-            },
-            takeover_managers: sync.takeover_managers.clone(),
-        };
-        let webhook = config.webhook.map(|w| {
-            let file = w.value.secret_file;
-            if let Err(e) = std::fs::metadata(&file.value) {
-                tracing::warn!(set = %sync.set.name, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", file.value.display(), file.referenced.line());
-            }
-            WebhookSettings {
-                provider: w.value.provider,
-                secret_file: file.value,
-            }
-        });
-        Ok(SetSettings {
-            source,
-            source_options,
-            sync,
-            interval,
-            timeout,
-            webhook,
-            drift,
-            resync_interval,
-        })
+        Ok(sync)
     }
 
     /// Namespaces left alone, and namespaces where nothing is pruned.
@@ -340,7 +347,7 @@ impl Builder<'_> {
         Ok((suspended, unpruned))
     }
 
-    fn prune(&self, config: PruneConfig) -> Result<Option<PruneSettings>> {
+    fn prune(&self, config: &PruneConfig) -> Result<Option<PruneSettings>> {
         if !config.enabled {
             return Ok(None);
         }
@@ -376,6 +383,38 @@ impl Builder<'_> {
         parse_duration(&text.value)
             .or_else(|e| self.fail(text.referenced.line(), format!("{key}: {e}")))
     }
+}
+
+/// Self-heal and how drift is watched (a set limited to namespaces watches each of them).
+fn drift(config: &SetConfig, sync: &SyncOptions) -> crate::drift::DriftSettings {
+    crate::drift::DriftSettings {
+        self_heal: config.self_heal,
+        self_heal_overrides: config
+            .namespace_overrides
+            .iter()
+            .filter_map(|(ns, o)| Some((ns.clone(), o.value.self_heal?)))
+            .collect(),
+        namespaces: match &sync.scope {
+            Scope::Namespaces(list) => Some(list.iter().cloned().collect()),
+            _ => None,
+        },
+        takeover_managers: sync.takeover_managers.clone(),
+    }
+}
+
+/// The set's webhook; a secret file that cannot be read yet is a warning (calls get 503 until
+/// it is readable: a mounted Secret may come later).
+fn webhook(set: &SetName, config: Option<Spanned<WebhookConfig>>) -> Option<WebhookSettings> {
+    config.map(|w| {
+        let file = w.value.secret_file;
+        if let Err(e) = std::fs::metadata(&file.value) {
+            tracing::warn!(%set, "webhook secretFile {}: {e} (line {}); calls get 503 until it is readable", file.value.display(), file.referenced.line());
+        }
+        WebhookSettings {
+            provider: w.value.provider,
+            secret_file: file.value,
+        }
+    })
 }
 
 /// Agent-wide values each set inherits.

@@ -229,7 +229,9 @@ async fn finish(
         Stop::Replan => Error::Lock("the sync set changed under its own Lease".into()),
     })?;
     if let Some(wait) = options.wait.as_ref().filter(|_| !options.previews()) {
-        crate::health::wait(cluster, &mut report, wait, options.concurrency, halt).await;
+        let objects = report.to_wait_on();
+        let health = crate::health::wait(cluster, objects, wait, options.concurrency, halt).await;
+        report.record_health(health);
     }
     Ok(report)
 }

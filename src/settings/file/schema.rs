@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 
 use crate::settings::HookProvider;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct FileConfig {
     pub(super) api_version: Option<Spanned<String>>,
@@ -24,7 +24,7 @@ pub(super) struct FileConfig {
     pub(super) sets: Vec<Spanned<SetConfig>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct SetConfig {
     pub(super) name: Spanned<String>,
@@ -55,14 +55,14 @@ pub(super) struct SetConfig {
     pub(super) resync_interval: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct WebhookConfig {
     pub(super) provider: HookProvider,
     pub(super) secret_file: Spanned<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct SourceConfig {
     pub(super) git: Option<GitConfig>,
@@ -77,7 +77,7 @@ pub(super) struct SourceConfig {
     pub(super) render: RenderConfig,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct RenderConfig {
     pub(super) helm_binary: Option<PathBuf>,
@@ -92,7 +92,7 @@ pub(super) struct RenderConfig {
     pub(super) helm: crate::render::renderers::HelmSettings,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct GitConfig {
     pub(super) url: Spanned<String>,
@@ -109,7 +109,7 @@ pub(super) struct GitConfig {
     pub(super) insecure_skip_host_key_check: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct PruneConfig {
     #[serde(default)]
@@ -124,7 +124,7 @@ pub(super) struct PruneConfig {
     pub(super) allow_empty: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct NamespaceOverride {
     /// `false`: nothing in this namespace is pruned.
