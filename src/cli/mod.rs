@@ -99,6 +99,7 @@ pub enum Command {
     /// Run in the cluster: keep every sync set of the config file in line with its source, one
     /// replica writing per set; see drift as it happens (and heal it where asked); serve
     /// /metrics, /healthz, /readyz and /report, and webhooks on POST /hook/<set>.
+    #[allow(rustdoc::invalid_html_tags)]
     Agent(AgentArgs),
     /// Check the manifests against the platform's rules; no cluster needed. Exit 0 clean, 1
     /// findings at or above --fail-on (default: low), 2 error.
@@ -118,6 +119,7 @@ pub struct AgentArgs {
     #[arg(long, env = "DRIFTLESS_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
     /// Address for webhook calls, POST /hook/<set> [default: 0.0.0.0:9292].
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, env = "DRIFTLESS_HOOK_LISTEN")]
     pub hook_listen: Option<std::net::SocketAddr>,
     /// Where other replicas reach this one's hook listener, to pass calls on to the leader

@@ -1,7 +1,7 @@
 //! Whether what a sync applied is running as asked (`sync --wait`), with kstatus-like rules.
 //!
 //! [`health`] is pure: one live object (and the pods of its namespace, for workloads) in, one
-//! [`Health`] out, tested with literal objects. [`wait`] is the thin async layer that polls the
+//! [`Health`] out, tested with literal objects. [`fn@wait`] is the thin async layer that polls the
 //! cluster until every object is healthy or failed, the timeout passes, or the run is halted.
 
 mod pods;

@@ -56,6 +56,13 @@ impl Inventory {
                 .await
                 .unwrap_or_default(),
         };
+        let lister = Lister {
+            cluster,
+            wanted: &wanted,
+            scope: &self.scope,
+            options,
+        };
+        let lister = &lister;
         // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
         let jobs: Vec<_> = self
             .entries
@@ -69,12 +76,8 @@ impl Inventory {
                 // The kinds only the parent records: what Git dropped is found there.
                 let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
                 kinds.extend(entry.recorded());
-                let (wanted, scope, ids) = (&wanted, &self.scope, self.set.ids(key));
-                Some(async move {
-                    let listed =
-                        list_key(cluster, key, entry, &kinds, &ids, wanted, scope, options).await;
-                    (key.clone(), listed)
-                })
+                let ids = self.set.ids(key);
+                Some(async move { (key.clone(), lister.key(key, entry, &kinds, &ids).await) })
             })
             .collect();
         let results: Vec<_> = stream::iter(jobs)
@@ -97,69 +100,78 @@ impl Inventory {
     }
 }
 
-/// Lists one parent's members of `kinds`: the live index of the desired ones, and what Git
-/// dropped.
-#[allow(clippy::too_many_arguments)]
-async fn list_key(
-    cluster: &Cluster,
-    key: &NamespaceKey,
-    entry: &Entry,
-    kinds: &BTreeSet<String>,
-    ids: &[String],
-    wanted: &HashMap<(&str, &str, Option<&str>, &str), String>,
-    scope: &super::ScopeSet,
-    options: ListOptions<'_>,
-) -> (Members, LiveIndex) {
-    let mut members = Members::default();
-    let mut index = LiveIndex::default();
-    let legacy = entry.legacy.as_ref().map(|(p, _)| p.id());
-    let selector = match ids {
-        [one] => format!("{PART_OF_LABEL}={one}"),
-        many => format!("{PART_OF_LABEL} in ({})", many.join(",")),
-    };
-    for gk in kinds {
-        let (group, kind) = split_group_kind(gk);
-        let catalog = cluster.catalog();
-        let Some(info) = catalog.lookup_group_kind(&group, &kind) else {
-            if let Some(reason) = catalog.unavailable_reason_for_group(&group) {
-                members.error = Some(format!("cannot list {gk} members: {reason}"));
+/// What every parent's listing shares.
+struct Lister<'a> {
+    cluster: &'a Cluster,
+    /// Each desired object's manifest hash, by identity.
+    wanted: &'a HashMap<(&'a str, &'a str, Option<&'a str>, &'a str), String>,
+    scope: &'a super::ScopeSet,
+    options: ListOptions<'a>,
+}
+
+impl Lister<'_> {
+    /// Lists one parent's members of `kinds` (labelled with one of `ids`): the live index of
+    /// the desired ones, and what Git dropped.
+    async fn key(
+        &self,
+        key: &NamespaceKey,
+        entry: &Entry,
+        kinds: &BTreeSet<String>,
+        ids: &[String],
+    ) -> (Members, LiveIndex) {
+        let (cluster, wanted, scope, options) =
+            (self.cluster, self.wanted, self.scope, self.options);
+        let mut members = Members::default();
+        let mut index = LiveIndex::default();
+        let legacy = entry.legacy.as_ref().map(|(p, _)| p.id());
+        let selector = match ids {
+            [one] => format!("{PART_OF_LABEL}={one}"),
+            many => format!("{PART_OF_LABEL} in ({})", many.join(",")),
+        };
+        for gk in kinds {
+            let (group, kind) = split_group_kind(gk);
+            let catalog = cluster.catalog();
+            let Some(info) = catalog.lookup_group_kind(&group, &kind) else {
+                if let Some(reason) = catalog.unavailable_reason_for_group(&group) {
+                    members.error = Some(format!("cannot list {gk} members: {reason}"));
+                    return (members, index);
+                }
+                // A kind this sync's own CRD brings (not served yet), or one the server dropped.
+                continue;
+            };
+            let mut each = |live: Value| {
+                let id = live_id(&info, &live);
+                let is_legacy = legacy
+                    .as_deref()
+                    .is_some_and(|l| live["metadata"]["labels"][PART_OF_LABEL] == l);
+                if !scope.contains(&id) {
+                    // Not this sync's to touch: it stays, and so does its kind.
+                    members.remaining.insert(group_kind(&id.group, &id.kind));
+                    members.legacy_remaining += usize::from(is_legacy);
+                    return;
+                }
+                members.in_scope.push(id.clone());
+                if let Some(w) = wanted.get(&id.key()) {
+                    index.insert(&id, found(&entry.ledger, w, &id, live, options));
+                    return;
+                }
+                let decision = decide(&id, &live, ids, options.prune);
+                let plan = PrunePlan::new(id, info.clone(), decision, &live, options.revision);
+                members.candidates.push(Candidate {
+                    plan,
+                    legacy: is_legacy,
+                });
+            };
+            let listed = cluster
+                .list_each(&info, key.as_deref(), &selector, &mut each)
+                .await;
+            if let Err(e) = listed {
+                members.error = Some(format!("cannot list {gk} members: {e}"));
                 return (members, index);
             }
-            // A kind this sync's own CRD brings (not served yet), or one the server dropped.
-            continue;
-        };
-        let mut each = |live: Value| {
-            let id = live_id(&info, &live);
-            let is_legacy = legacy
-                .as_deref()
-                .is_some_and(|l| live["metadata"]["labels"][PART_OF_LABEL] == l);
-            if !scope.contains(&id) {
-                // Not this sync's to touch: it stays, and so does its kind.
-                members.remaining.insert(group_kind(&id.group, &id.kind));
-                members.legacy_remaining += usize::from(is_legacy);
-                return;
-            }
-            members.in_scope.push(id.clone());
-            if let Some(w) = wanted.get(&id.key()) {
-                index.insert(&id, found(&entry.ledger, w, &id, live, options));
-                return;
-            }
-            let decision = decide(&id, &live, ids, options.prune);
-            let plan = PrunePlan::new(id, info.clone(), decision, &live, options.revision);
-            members.candidates.push(Candidate {
-                plan,
-                legacy: is_legacy,
-            });
-        };
-        let listed = cluster
-            .list_each(&info, key.as_deref(), &selector, &mut each)
-            .await;
-        if let Err(e) = listed {
-            members.error = Some(format!("cannot list {gk} members: {e}"));
-            return (members, index);
         }
+        (members, index)
     }
-    (members, index)
 }
 
 /// A listed desired object: proven unchanged by its ledger record, or kept to dry-run against.

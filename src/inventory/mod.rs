@@ -6,11 +6,14 @@
 //! 1. [`Inventory::load`]: read every parent of the set in scope. Any failure other than "not
 //!    found" stops the sync before it writes anything: a parent that cannot be read would be
 //!    rewritten without the kinds it lists, and their members would leak for good.
-//! 2. [`Inventory::find_prunes`] (with `--prune`): list each parent's members, decide what Git
-//!    dropped; [`Inventory::guard`] refuses an emptied source or a prune over budget.
+//! 2. [`Inventory::list`]: list each parent's members (what the plan reads, and what Git
+//!    dropped, decided by [`crate::plan::prune`]); with `--prune`, [`Inventory::guard`] refuses
+//!    an emptied source or a prune over budget.
 //! 3. [`Inventory::record`] before applying: parents list what they listed plus what the sync is
 //!    about to apply, so an interrupted sync leaves every member findable.
-//! 4. [`Inventory::prune`], then [`Inventory::record_pruned`]: parents list what they hold now.
+//! 4. [`Inventory::take_candidates`] hands what Git dropped to the sync, which deletes it;
+//!    [`Inventory::settle`] hears what is gone, and [`Inventory::record_after`] writes what each
+//!    parent holds now.
 //!
 //! Parents are written only when their content changes.
 

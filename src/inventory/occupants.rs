@@ -141,23 +141,18 @@ impl Inventory {
             .into_iter()
             .filter(|k| !NOT_CONTENT.contains(&(k.group.as_str(), k.kind.as_str())))
             .collect();
+        let set = self.set.clone();
+        let census = Census {
+            cluster,
+            kinds: &kinds,
+            set: &set,
+            concurrency,
+            halt,
+        };
         for ns in namespaces {
             let kept = match self.own_members(&ns) {
                 Err(why) => Some(why),
-                Ok(own) => {
-                    let ours = self.set.ids(&Some(ns.clone()));
-                    occupants(
-                        cluster,
-                        &ns,
-                        &kinds,
-                        &ours,
-                        &self.set,
-                        &own,
-                        concurrency,
-                        halt,
-                    )
-                    .await
-                }
+                Ok(own) => census.keepers(&ns, &own).await,
             };
             if let Some(why) = kept {
                 tracing::info!(namespace = %ns, %why, "Namespace kept");
@@ -209,71 +204,75 @@ impl Inventory {
     }
 }
 
-/// Lists every kind in `ns` (metadata only, `concurrency` at once) until [`NAMED`] objects
-/// that keep it are found. `Some(why)` when the Namespace must stay.
-#[allow(clippy::too_many_arguments)]
-async fn occupants(
-    cluster: &Cluster,
-    ns: &str,
-    kinds: &[KindInfo],
-    ours: &[String],
-    set: &SetRef,
-    own: &OwnMembers,
+/// How a namespace's contents are read: every kind it can hold, `concurrency` at once.
+struct Census<'a> {
+    cluster: &'a Cluster,
+    kinds: &'a [KindInfo],
+    set: &'a SetRef,
     concurrency: usize,
-    halt: &Halt,
-) -> Option<String> {
-    // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
-    let jobs: Vec<_> = kinds
-        .iter()
-        .map(|kind| async move {
-            let mut found = Vec::new();
-            if halt.is_halted() {
-                return Err(format!(
-                    "{}: not read (the run was halted)",
-                    kind_label(kind)
-                ));
-            }
-            let listed = cluster
-                .list_metadata_each(kind, ns, |live| {
-                    found.extend(keeps(kind, &live, ours, set, own));
-                    found.len() < NAMED
-                })
-                .await;
-            match listed {
-                Ok(()) => Ok(found),
-                Err(e) => Err(format!("cannot list {}: {e}", kind_label(kind))),
-            }
-        })
-        .collect();
-    let results: Vec<Result<Vec<String>, String>> = stream::iter(jobs)
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut keepers = Vec::new();
-    for result in results {
-        match result {
-            Ok(found) => keepers.extend(found),
-            Err(why) => {
-                return Some(format!(
-                    "not pruned: what it holds could not all be read ({why}); deleting it would delete whatever that is"
-                ));
+    halt: &'a Halt,
+}
+
+impl Census<'_> {
+    /// Lists every kind in `ns` (metadata only) until [`NAMED`] objects that keep it are found.
+    /// `Some(why)` when the Namespace must stay.
+    async fn keepers(&self, ns: &str, own: &OwnMembers) -> Option<String> {
+        let ours = self.set.ids(&Some(ns.to_string()));
+        let ours = &ours;
+        let (cluster, kinds, set, halt) = (self.cluster, self.kinds, self.set, self.halt);
+        // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
+        let jobs: Vec<_> = kinds
+            .iter()
+            .map(|kind| async move {
+                let mut found = Vec::new();
+                if halt.is_halted() {
+                    return Err(format!(
+                        "{}: not read (the run was halted)",
+                        kind_label(kind)
+                    ));
+                }
+                let listed = cluster
+                    .list_metadata_each(kind, ns, |live| {
+                        found.extend(keeps(kind, &live, ours, set, own));
+                        found.len() < NAMED
+                    })
+                    .await;
+                match listed {
+                    Ok(()) => Ok(found),
+                    Err(e) => Err(format!("cannot list {}: {e}", kind_label(kind))),
+                }
+            })
+            .collect();
+        let results: Vec<Result<Vec<String>, String>> = stream::iter(jobs)
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let mut keepers = Vec::new();
+        for result in results {
+            match result {
+                Ok(found) => keepers.extend(found),
+                Err(why) => {
+                    return Some(format!(
+                        "not pruned: what it holds could not all be read ({why}); deleting it would delete whatever that is"
+                    ));
+                }
             }
         }
+        if keepers.is_empty() {
+            return None;
+        }
+        keepers.sort();
+        let more = keepers.len().saturating_sub(NAMED);
+        keepers.truncate(NAMED);
+        let more = match more {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        Some(format!(
+            "not pruned: deleting it would delete what is not this set's to prune: {}{more}",
+            keepers.join(", ")
+        ))
     }
-    if keepers.is_empty() {
-        return None;
-    }
-    keepers.sort();
-    let more = keepers.len().saturating_sub(NAMED);
-    keepers.truncate(NAMED);
-    let more = match more {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
-    Some(format!(
-        "not pruned: deleting it would delete what is not this set's to prune: {}{more}",
-        keepers.join(", ")
-    ))
 }
 
 #[cfg(test)]

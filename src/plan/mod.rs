@@ -1,5 +1,5 @@
-//! Desired versus live, per namespace. Pure: the async layer ([`observe`]) gathers each object's
-//! live state and server-side dry-run result; [`classify`] turns them into an [`ObjectPlan`].
+//! Desired versus live, per namespace. Pure: the async layer ([`fn@observe`]) gathers each object's
+//! live state and server-side dry-run result; [`fn@classify`] turns them into an [`ObjectPlan`].
 
 mod classify;
 pub mod diff;

@@ -2,7 +2,7 @@
 //!
 //! [`render`] turns a [`Snapshot`] into [`Manifest`]s: every document parsed, `kind: List`
 //! expanded, and the fields every object needs checked, each with the file and line it came from.
-//! [`resolve`] then gives each manifest its API resource and namespace using API discovery (or a
+//! [`fn@resolve`] then gives each manifest its API resource and namespace using API discovery (or a
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
 mod body;

@@ -1,6 +1,6 @@
 //! Validated settings: what one sync set reads, how it syncs, and how often; and what the agent
 //! serves. Built once, from the command line (`sync`, `diff`) or from the agent's config file
-//! ([`file`]); every default lives in the types' `Default`s, so both paths agree.
+//! ([`mod@file`]); every default lives in the types' `Default`s, so both paths agree.
 
 pub mod file;
 

@@ -250,7 +250,7 @@ impl SetLock {
     }
 
     /// Takes the Lease, waiting for another holder up to the timeout (or until halted).
-    /// Creates the inventory namespace if needed. A thin loop around [`evaluate`]: look at the
+    /// Creates the inventory namespace if needed. A thin loop around [`fn@evaluate`]: look at the
     /// Lease (pushed by a watch, else read), take it when it is free, expired or ours, else
     /// wait for its next change or its expiry.
     pub async fn take(&self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
