@@ -1,9 +1,7 @@
-//! Calls on objects of any kind by name or label: list (paged), get, apply, delete. The stages
-//! above decide what to call them on; nothing here knows about inventories.
+//! Reads of objects of any kind by name or label: list (paged, or metadata only), get (writes
+//! are in `write.rs`). The stages above decide what to read; nothing here knows about inventories.
 
-use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
-};
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::failure::Op;
@@ -181,77 +179,5 @@ impl Cluster {
             .call("get", Op::Read, || async { Ok(api.get_opt(name).await?) })
             .await?;
         live.map(to_value).transpose()
-    }
-
-    /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because
-    /// those objects are ours alone.
-    pub(super) async fn apply_own(
-        &self,
-        kind: &KindInfo,
-        manifest: &Value,
-    ) -> Result<(), ApiFailure> {
-        let meta = &manifest["metadata"];
-        let name = meta["name"].as_str().unwrap_or_default();
-        let api = self.dynamic(kind, meta["namespace"].as_str());
-        let params = PatchParams::apply(&self.field_manager).force();
-        let patch = Patch::Apply(manifest);
-        self.flow
-            .call("apply", Op::Apply, || async {
-                Ok(api.patch(name, &params, &patch).await?)
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes an object; an object already gone counts as deleted.
-    pub(super) async fn delete(
-        &self,
-        kind: &KindInfo,
-        namespace: Option<&str>,
-        name: &str,
-        propagation: Propagation,
-    ) -> Result<(), ApiFailure> {
-        let params = DeleteParams {
-            propagation_policy: Some(match propagation {
-                Propagation::Background => PropagationPolicy::Background,
-                Propagation::Foreground => PropagationPolicy::Foreground,
-                Propagation::Orphan => PropagationPolicy::Orphan,
-            }),
-            ..DeleteParams::default()
-        };
-        let api = self.dynamic(kind, namespace);
-        match self
-            .flow
-            .call("delete", Op::Delete, || async {
-                Ok(api.delete(name, &params).await?)
-            })
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(failure) if failure.code == 404 => Ok(()),
-            Err(failure) => Err(failure),
-        }
-    }
-
-    /// Creates a namespace if it does not exist (the inventory namespace).
-    pub(super) async fn ensure_namespace(&self, name: &str) -> Result<(), ApiFailure> {
-        let kind = KindInfo::core("Namespace", "namespaces", false);
-        match self.get_named(&kind, None, name).await {
-            Ok(Some(_)) => return Ok(()),
-            Ok(None) => {}
-            // A namespace-scoped identity (a tenant) may not read Namespaces, nor create them:
-            // the write into it that follows says whether it exists.
-            Err(e) if e.code == 403 => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        let manifest = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        let api = self.dynamic(&kind, None);
-        let params = PatchParams::apply(&self.field_manager);
-        self.flow
-            .call("create namespace", Op::Apply, || async {
-                Ok(api.patch(name, &params, &Patch::Apply(&manifest)).await?)
-            })
-            .await?;
-        Ok(())
     }
 }

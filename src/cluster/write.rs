@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 
+use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
+
+use super::failure::Op;
 use super::{ApiFailure, Apply, Cluster, Propagation};
 use crate::render::{DesiredObject, KindInfo};
 
@@ -33,9 +36,21 @@ impl<'a> Writer<'a> {
         self.cluster.apply(object, how).await
     }
 
-    /// Server-side apply of a manifest of driftless's own (inventory parents), forced.
+    /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because
+    /// those objects are ours alone.
     pub async fn apply_own(&self, kind: &KindInfo, manifest: &Value) -> Result<(), ApiFailure> {
-        self.cluster.apply_own(kind, manifest).await
+        let meta = &manifest["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default();
+        let api = self.cluster.dynamic(kind, meta["namespace"].as_str());
+        let params = PatchParams::apply(&self.cluster.field_manager).force();
+        let patch = Patch::Apply(manifest);
+        self.cluster
+            .flow
+            .call("apply", Op::Apply, || async {
+                Ok(api.patch(name, &params, &patch).await?)
+            })
+            .await?;
+        Ok(())
     }
 
     /// Deletes an object; an object already gone counts as deleted.
@@ -46,13 +61,49 @@ impl<'a> Writer<'a> {
         name: &str,
         propagation: Propagation,
     ) -> Result<(), ApiFailure> {
-        self.cluster
-            .delete(kind, namespace, name, propagation)
+        let params = DeleteParams {
+            propagation_policy: Some(match propagation {
+                Propagation::Background => PropagationPolicy::Background,
+                Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
+            }),
+            ..DeleteParams::default()
+        };
+        let api = self.cluster.dynamic(kind, namespace);
+        match self
+            .cluster
+            .flow
+            .call("delete", Op::Delete, || async {
+                Ok(api.delete(name, &params).await?)
+            })
             .await
+        {
+            Ok(_) => Ok(()),
+            Err(failure) if failure.code == 404 => Ok(()),
+            Err(failure) => Err(failure),
+        }
     }
 
-    /// Creates a namespace unless it exists.
+    /// Creates a namespace if it does not exist (the inventory namespace).
     pub async fn ensure_namespace(&self, name: &str) -> Result<(), ApiFailure> {
-        self.cluster.ensure_namespace(name).await
+        let kind = KindInfo::core("Namespace", "namespaces", false);
+        match self.cluster.get_named(&kind, None, name).await {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => {}
+            // A namespace-scoped identity (a tenant) may not read Namespaces, nor create them:
+            // the write into it that follows says whether it exists.
+            Err(e) if e.code == 403 => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let manifest = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        let api = self.cluster.dynamic(&kind, None);
+        let params = PatchParams::apply(&self.cluster.field_manager);
+        self.cluster
+            .flow
+            .call("create namespace", Op::Apply, || async {
+                Ok(api.patch(name, &params, &Patch::Apply(&manifest)).await?)
+            })
+            .await?;
+        Ok(())
     }
 }

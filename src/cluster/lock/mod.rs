@@ -257,7 +257,8 @@ impl SetLock {
         if self.is_held().await {
             return Ok(Taken::Unchanged);
         }
-        cluster
+        // Its home must exist before anyone can hold the Lease: the one write made without it.
+        Writer::new(cluster)
             .ensure_namespace(&self.namespace)
             .await
             .map_err(|e| self.err(e))?;
