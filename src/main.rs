@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use driftless::cli::{
     AgentArgs, ArgsError, Cli, Command, LintArgs, LogFormat, RenderArgs, RenderFormat, ReportArgs,
-    RunArgs, output,
+    RunArgs, output, render_output,
 };
 use driftless::halt::{Halt, HaltReason};
 use driftless::lint::{FailOn, Severity};
@@ -188,8 +188,8 @@ async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
         None => e.into(),
     })?;
     match args.output {
-        RenderFormat::Yaml => output::print(&render::output::to_yaml_stream(&rendered))?,
-        RenderFormat::Json => output::print(&render::output::to_json(&rendered))?,
+        RenderFormat::Yaml => output::print(&render_output::to_yaml_stream(&rendered))?,
+        RenderFormat::Json => output::print(&render_output::to_json(&rendered))?,
     }
     Ok(0)
 }

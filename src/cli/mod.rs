@@ -28,6 +28,7 @@ use crate::sync::SyncOptions;
 
 mod applies;
 pub mod output;
+pub mod render_output;
 mod report;
 mod source;
 

@@ -7,7 +7,6 @@
 
 mod body;
 mod object;
-pub mod output;
 pub mod renderers;
 mod resolve;
 pub mod yaml;
