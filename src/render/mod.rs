@@ -11,7 +11,7 @@ pub mod renderers;
 mod resolve;
 pub mod yaml;
 
-pub use body::Body;
+pub use body::{Body, short_hash};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{
     DesiredObject, DesiredSet, KindInfo, KindLookup, crd_kinds, refresh_kinds, resolve,
@@ -22,6 +22,10 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::source::Snapshot;
+
+/// What every output shows in place of a secret value: the plan's masking and the renderers'
+/// scrubbed errors alike.
+pub const MASK: &str = "***";
 
 /// One object from the source, checked for apiVersion, kind and metadata.name. Kept compact
 /// (see [`Body`]), with the fields that name it at hand.
