@@ -1,10 +1,10 @@
 //! The offline preview (`diff --base`): two revisions of a source rendered and compared with no
 //! cluster at all. Objects the head adds are created, those it changes configured, those it
 //! drops pruned (what `sync --prune` would delete), each diff normalized and masked exactly as
-//! a diff against the cluster is. Which kinds are namespaced comes from [`kinds`].
+//! a diff against the cluster is. Which kinds are namespaced comes from
+//! [`OfflineKinds`](crate::render::OfflineKinds).
 
 mod compare;
-pub mod kinds;
 
 pub use compare::{CompareOptions, changed_fields, compare};
 

@@ -6,12 +6,14 @@
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
 mod body;
+mod kinds;
 mod object;
 pub mod renderers;
 mod resolve;
 pub mod yaml;
 
 pub use body::{Body, short_hash};
+pub use kinds::{OfflineKinds, builtin_namespaced};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{
     DesiredObject, DesiredSet, KindInfo, KindLookup, crd_kinds, refresh_kinds, resolve,
