@@ -177,9 +177,9 @@ fn watch_signals(halt: &Halt, chatty: bool) -> anyhow::Result<()> {
 
 async fn render_only(args: &RenderArgs) -> anyhow::Result<u8> {
     let source = args.source.source().map_err(anyhow::Error::msg)?;
-    let options = args.source.options();
-    let snapshot = source.load(&options).await?;
-    let rendered = render::renderers::render_snapshot(&snapshot, &options.render).await;
+    let snapshot = source.load(&args.source.options()).await?;
+    let rendered =
+        render::renderers::render_snapshot(&snapshot, &args.source.render_options()).await;
     let rendered = rendered.map_err(|e| match &snapshot.revision {
         Some(rev) => anyhow::Error::new(e).context(format!(
             "revision {rev} of {} does not render",
@@ -215,7 +215,14 @@ async fn offline_diff(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
         base: &base,
         head: &head,
     };
-    let report = preview::preview(revisions, &args.source.options(), &options, &lint).await?;
+    let report = preview::preview(
+        revisions,
+        &args.source.options(),
+        &args.source.render_options(),
+        &options,
+        &lint,
+    )
+    .await?;
     print_report(&report, args.output, &args.report)?;
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
 }
@@ -228,8 +235,14 @@ async fn lint_only(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
     let settings = args
         .report
         .lint_settings(&args.source, FailOn::At(Severity::Low), namespace);
-    let options = args.source.options();
-    let report = preview::lint_only(&head, base.as_ref(), &options, &settings).await?;
+    let report = preview::lint_only(
+        &head,
+        base.as_ref(),
+        &args.source.options(),
+        &args.source.render_options(),
+        &settings,
+    )
+    .await?;
     print_report(&report, args.output, &args.report)?;
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
 }

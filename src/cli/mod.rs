@@ -291,6 +291,7 @@ impl Cli {
             resync_interval: crate::settings::DEFAULT_RESYNC_INTERVAL,
             source: run.source.source()?,
             source_options: run.source.options(),
+            render: run.source.render_options(),
             sync: self.sync_options(),
             interval: run.interval,
             timeout: run.timeout,

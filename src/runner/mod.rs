@@ -300,18 +300,14 @@ impl Runner {
     async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
         let revision = snapshot.revision.clone();
         // Render before connecting: a broken revision is reported even with no cluster at hand.
-        let rendered = match render::renderers::render_snapshot(
-            &snapshot,
-            &self.settings.source_options.render,
-        )
-        .await
-        {
-            Ok(rendered) => rendered,
-            Err(e) => {
-                self.broken_revision = revision.clone();
-                return Err(self.not_applied(e.into(), revision.as_deref()));
-            }
-        };
+        let rendered =
+            match render::renderers::render_snapshot(&snapshot, &self.settings.render).await {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    self.broken_revision = revision.clone();
+                    return Err(self.not_applied(e.into(), revision.as_deref()));
+                }
+            };
         self.broken_revision = None;
         let lint = match &self.lint {
             Some(settings) => Some(

@@ -235,7 +235,7 @@ impl Builder<'_> {
             .as_ref()
             .map(|t| self.duration(t, "timeout"))
             .transpose()?;
-        let (source, source_options) = self.source(config.source, &name, agent)?;
+        let (source, source_options, render) = self.source(config.source, &name, agent)?;
         let mut sync = SyncOptions {
             adopt: config.adopt,
             force_conflicts: config.force_conflicts,
@@ -307,6 +307,7 @@ impl Builder<'_> {
         Ok(SetSettings {
             source,
             source_options,
+            render,
             sync,
             interval,
             timeout,
