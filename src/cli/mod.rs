@@ -319,17 +319,19 @@ impl Cli {
         }
     }
 
-    /// The run flags and whether this is a preview; `None` for `render`.
-    pub fn run_args(&self) -> Option<(&RunArgs, bool)> {
+    /// The run flags and whether the run writes (`Sync`) or only shows (`Preview`); `None` for
+    /// `render`, `agent` and `lint`.
+    pub fn run_args(&self) -> Option<(&RunArgs, Mode)> {
         match &self.command {
-            Command::Sync(s) => Some((&s.run, s.dry_run)),
-            Command::Diff(r) => Some((r, true)),
+            Command::Sync(s) if s.dry_run => Some((&s.run, Mode::Preview)),
+            Command::Sync(s) => Some((&s.run, Mode::Sync)),
+            Command::Diff(r) => Some((r, Mode::Preview)),
             Command::Render(_) | Command::Agent(_) | Command::Lint(_) => None,
         }
     }
 
     pub fn sync_options(&self) -> SyncOptions {
-        let Some((run, dry_run)) = self.run_args() else {
+        let Some((run, mode)) = self.run_args() else {
             return SyncOptions::default();
         };
         let inv = &run.inventory;
@@ -339,10 +341,7 @@ impl Cli {
             Scope::Namespaces(self.global.namespace.iter().cloned().collect())
         };
         SyncOptions {
-            mode: match dry_run {
-                true => Mode::Preview,
-                false => Mode::Sync,
-            },
+            mode,
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
             default_namespace: self.global.namespace.first().cloned(),
