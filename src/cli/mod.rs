@@ -1,4 +1,6 @@
-//! Command-line flags (raw), and the settings they turn into.
+//! Command-line flags (raw), the settings they turn into, and the commands as far as they
+//! stay below the runner and the agent: what needs no cluster ([`offline`]), and what `sync`
+//! and `diff` print ([`live`], [`print`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,13 +29,20 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 use crate::sync::SyncOptions;
 
 mod applies;
+mod error;
+pub mod live;
+pub mod offline;
 pub mod output;
-pub mod render_output;
+pub mod print;
+mod render_output;
 mod report;
+mod signals;
 mod source;
 
 pub use applies::ArgsError;
+pub use error::CommandError;
 pub use report::{LintArgs, RenderArgs, RenderFormat, ReportArgs};
+pub use signals::watch_signals;
 pub use source::{BaseArgs, RendererArgs, SourceArgs};
 
 #[derive(Debug, Parser)]
