@@ -36,18 +36,13 @@ pub fn render_summary(report: &Report) -> String {
 
 /// A namespace's counts and errors, then its objects worth a line.
 fn namespace_summary(out: &mut String, ns: &NamespaceReport, mode: Mode) {
-    let counts: Vec<String> = Outcome::ALL
-        .iter()
-        .map(|&o| (ns.count(o), o.label()))
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, label)| format!("{n} {label}"))
-        .collect();
+    let counts = nonzero(Outcome::ALL.iter().map(|&o| (ns.count(o), o.label())));
     let status = if ns.failed() { "FAILED" } else { "ok" };
     let _ = writeln!(
         out,
         "namespace {}: {status}: {}",
         namespace_label(&ns.namespace),
-        counts.join(", ")
+        counts
     );
     for error in &ns.errors {
         let _ = writeln!(out, "  error: {error}");
@@ -115,15 +110,21 @@ fn totals(out: &mut String, report: &Report) {
         let _ = write!(out, ", {n} orphaned (prune is off: --prune deletes them)");
     }
     if report.waited() {
-        let states: Vec<String> = HealthState::ALL
+        let states = HealthState::ALL
             .iter()
-            .map(|&s| (report.count_health(s), s.label()))
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, label)| format!("{n} {label}"))
-            .collect();
-        let _ = write!(out, "; health: {}", states.join(", "));
+            .map(|&s| (report.count_health(s), s.label()));
+        let _ = write!(out, "; health: {}", nonzero(states));
     }
     out.push('\n');
+}
+
+/// `3 created, 1 failed`: the counts that are not zero.
+fn nonzero<'a>(counts: impl Iterator<Item = (usize, &'a str)>) -> String {
+    counts
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, label)| format!("{n} {label}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `driftless lint`: what was linted, then the findings.
