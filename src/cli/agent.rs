@@ -21,6 +21,7 @@ pub struct AgentArgs {
     #[arg(long, env = "DRIFTLESS_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
     /// Address for webhook calls, POST /hook/<set> [default: 0.0.0.0:9292].
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, env = "DRIFTLESS_HOOK_LISTEN")]
     pub hook_listen: Option<std::net::SocketAddr>,
     /// Where other replicas reach this one's hook listener, to pass calls on to the leader

@@ -1,6 +1,6 @@
 //! Command-line flags (raw), the settings they turn into, and the commands as far as they
 //! stay below the runner and the agent: what needs no cluster ([`offline`]), and what `sync`
-//! and `diff` print ([`live`], [`print`]).
+//! and `diff` print ([`live`], [`mod@print`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
