@@ -1,4 +1,6 @@
-//! Command-line flags (raw), and the settings they turn into.
+//! Command-line flags (raw), the settings they turn into, and the commands as far as they
+//! stay below the runner and the agent: what needs no cluster ([`offline`]), and what `sync`
+//! and `diff` print ([`live`], [`mod@print`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +14,6 @@ use crate::inventory::{Budget, Claim, Knobs, PruneSettings, Scope, SetName, SetR
 use crate::plan::DEFAULT_TAKEOVER_MANAGERS;
 use crate::report::{Format, Mode};
 use crate::settings::SetSettings;
-use crate::settings::file::Overrides;
 pub use crate::settings::parse_duration;
 
 /// An interval between passes or polls: a duration of at least a second (`diff --watch` and the
@@ -26,13 +27,23 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 }
 use crate::sync::SyncOptions;
 
+mod agent;
 mod applies;
+mod error;
+pub mod live;
+pub mod offline;
 pub mod output;
+pub mod print;
+mod render_output;
 mod report;
+mod signals;
 mod source;
 
+pub use agent::AgentArgs;
 pub use applies::ArgsError;
+pub use error::CommandError;
 pub use report::{LintArgs, RenderArgs, RenderFormat, ReportArgs};
+pub use signals::watch_signals;
 pub use source::{BaseArgs, RendererArgs, SourceArgs};
 
 #[derive(Debug, Parser)]
@@ -104,46 +115,6 @@ pub enum Command {
     /// Check the manifests against the platform's rules; no cluster needed. Exit 0 clean, 1
     /// findings at or above --fail-on (default: low), 2 error.
     Lint(LintArgs),
-}
-
-/// The agent's flags; each wins over the config file.
-#[derive(Debug, Args)]
-pub struct AgentArgs {
-    /// The config file: the sync sets, their sources and policies (see the README).
-    #[arg(long, env = "DRIFTLESS_CONFIG")]
-    pub config: PathBuf,
-    /// Only read and validate the config file, then exit (0 valid, 2 not).
-    #[arg(long)]
-    pub check: bool,
-    /// Address for /metrics, /healthz, /readyz and /report [default: 0.0.0.0:8080].
-    #[arg(long, env = "DRIFTLESS_LISTEN")]
-    pub listen: Option<std::net::SocketAddr>,
-    /// Address for webhook calls, POST /hook/<set> [default: 0.0.0.0:9292].
-    #[allow(rustdoc::invalid_html_tags)]
-    #[arg(long, env = "DRIFTLESS_HOOK_LISTEN")]
-    pub hook_listen: Option<std::net::SocketAddr>,
-    /// Where other replicas reach this one's hook listener, to pass calls on to the leader
-    /// [default: $POD_IP and the hook port, else the hook address].
-    #[arg(long, env = "DRIFTLESS_ADVERTISE")]
-    pub advertise: Option<String>,
-    /// This replica's name in Leases and Events [default: $POD_NAME, else host and pid].
-    #[arg(long, env = "DRIFTLESS_IDENTITY")]
-    pub identity: Option<String>,
-    /// Namespace for each set's Lease and cluster-scoped inventory [default: driftless-system].
-    #[arg(long, env = "DRIFTLESS_INVENTORY_NAMESPACE")]
-    pub inventory_namespace: Option<String>,
-    /// Where Git caches live (an emptyDir in a pod).
-    #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Every set's interval, whatever the file says (`30s`, `5m`; at least 1s).
-    #[arg(long, env = "DRIFTLESS_INTERVAL", value_parser = parse_interval)]
-    pub interval: Option<Duration>,
-    /// helm binary for every set's charts, over the file's (default: helm on PATH).
-    #[arg(long, env = "DRIFTLESS_HELM_BINARY")]
-    pub helm_binary: Option<PathBuf>,
-    /// kustomize (or kubectl) binary for every set, over the file's.
-    #[arg(long, env = "DRIFTLESS_KUSTOMIZE_BINARY")]
-    pub kustomize_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -292,44 +263,26 @@ impl Cli {
             resync_interval: crate::settings::DEFAULT_RESYNC_INTERVAL,
             source: run.source.source()?,
             source_options: run.source.options(),
+            render: run.source.render_options(),
             sync: self.sync_options(),
             interval: run.interval,
             timeout: run.timeout,
         })
     }
 
-    /// What the agent's flags (and environment) set over its config file.
-    pub fn agent_overrides(&self, agent: &AgentArgs) -> Overrides {
-        Overrides {
-            listen: agent.listen,
-            advertise: agent.advertise.clone(),
-            hook_listen: agent.hook_listen,
-            identity: agent.identity.clone(),
-            inventory_namespace: agent.inventory_namespace.clone(),
-            field_manager: self.global.field_manager.clone(),
-            cache_dir: agent.cache_dir.clone(),
-            request_timeout: self.global.request_timeout,
-            kubeconfig: self.global.kubeconfig.clone(),
-            context: self.global.context.clone(),
-            interval: agent.interval,
-            tools: crate::render::renderers::Tools {
-                helm: agent.helm_binary.clone(),
-                kustomize: agent.kustomize_binary.clone(),
-            },
-        }
-    }
-
-    /// The run flags and whether this is a preview; `None` for `render`.
-    pub fn run_args(&self) -> Option<(&RunArgs, bool)> {
+    /// The run flags and whether the run writes (`Sync`) or only shows (`Preview`); `None` for
+    /// `render`, `agent` and `lint`.
+    pub fn run_args(&self) -> Option<(&RunArgs, Mode)> {
         match &self.command {
-            Command::Sync(s) => Some((&s.run, s.dry_run)),
-            Command::Diff(r) => Some((r, true)),
+            Command::Sync(s) if s.dry_run => Some((&s.run, Mode::Preview)),
+            Command::Sync(s) => Some((&s.run, Mode::Sync)),
+            Command::Diff(r) => Some((r, Mode::Preview)),
             Command::Render(_) | Command::Agent(_) | Command::Lint(_) => None,
         }
     }
 
     pub fn sync_options(&self) -> SyncOptions {
-        let Some((run, dry_run)) = self.run_args() else {
+        let Some((run, mode)) = self.run_args() else {
             return SyncOptions::default();
         };
         let inv = &run.inventory;
@@ -339,10 +292,7 @@ impl Cli {
             Scope::Namespaces(self.global.namespace.iter().cloned().collect())
         };
         SyncOptions {
-            mode: match dry_run {
-                true => Mode::Preview,
-                false => Mode::Sync,
-            },
+            mode,
             concurrency: usize::from(run.concurrency),
             force_conflicts: run.force_conflicts,
             default_namespace: self.global.namespace.first().cloned(),

@@ -173,8 +173,12 @@ impl SourceArgs {
                 exclude: self.exclude.clone(),
             },
             fetch_timeout: self.fetch_timeout,
-            render: self.renderers.options(self.max_total_size),
         }
+    }
+
+    /// How kustomizations and charts render: one render prints at most what a revision holds.
+    pub fn render_options(&self) -> RenderOptions {
+        self.renderers.options(self.max_total_size)
     }
 }
 

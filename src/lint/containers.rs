@@ -28,7 +28,33 @@ pub fn check_root(object: &Object, out: &mut Vec<Finding>) {
     let Some(pod) = pod_spec(object) else {
         return;
     };
+    host_namespaces(object, &pod, out);
     let pod_context = &pod.spec["securityContext"];
+    for container in pod.containers() {
+        let context = &container.value["securityContext"];
+        let said = user(context, pod_context)
+            .into_iter()
+            .chain(privilege(context))
+            .chain(capabilities(context));
+        for (key, message, severity) in said {
+            out.push(
+                Finding::new(
+                    Check::RunAsRoot,
+                    object,
+                    container.field(&format!("securityContext.{key}")),
+                    format!("container {}: {message}", container.name()),
+                )
+                .with_severity(severity),
+            );
+        }
+    }
+}
+
+/// What a container's securityContext says: the key, what is wrong, and how bad.
+type Said = (&'static str, String, Severity);
+
+/// `hostPID` and `hostIPC`: the pod sees the node's processes or shared memory.
+fn host_namespaces(object: &Object, pod: &PodSpec<'_>, out: &mut Vec<Finding>) {
     for key in ["hostPID", "hostIPC"] {
         if pod.spec[key] == true {
             out.push(
@@ -42,82 +68,80 @@ pub fn check_root(object: &Object, out: &mut Vec<Finding>) {
             );
         }
     }
-    for container in pod.containers() {
-        let context = &container.value["securityContext"];
-        let merged = |key: &str| match &context[key] {
-            Value::Null => &pod_context[key],
-            own => own,
-        };
-        let name = container.name();
-        let at = |key: &str| container.field(&format!("securityContext.{key}"));
-        let mut found = |path: String, message: String, severity: Severity| {
-            out.push(
-                Finding::new(
-                    Check::RunAsRoot,
-                    object,
-                    path,
-                    format!("container {name}: {message}"),
-                )
-                .with_severity(severity),
-            );
-        };
-        if merged("runAsUser").as_i64() == Some(0) {
-            found(
-                at("runAsUser"),
-                "runs as UID 0 (root)".into(),
-                Severity::High,
-            );
-        } else if merged("runAsNonRoot") != true {
-            found(
-                at("runAsNonRoot"),
-                "runAsNonRoot is not true (neither the pod nor the container sets it), so it may run as root".into(),
-                Severity::High,
-            );
-        }
-        if context["privileged"] == true {
-            found(
-                at("privileged"),
-                "is privileged (root on the node)".into(),
-                Severity::Critical,
-            );
-        }
-        match &context["allowPrivilegeEscalation"] {
-            Value::Bool(false) => {}
-            Value::Bool(true) => found(
-                at("allowPrivilegeEscalation"),
-                "allows privilege escalation".into(),
-                Severity::High,
-            ),
-            _ if context["privileged"] != true => found(
-                at("allowPrivilegeEscalation"),
-                "does not set allowPrivilegeEscalation: false (escalation is allowed by default)"
-                    .into(),
-                Severity::Medium,
-            ),
-            _ => {}
-        }
-        let added: Vec<&str> = context["capabilities"]["add"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|c| capability(c) != HARMLESS_CAPABILITY)
-            .collect();
-        if !added.is_empty() {
-            let dangerous = added
-                .iter()
-                .any(|c| DANGEROUS_CAPABILITIES.contains(&capability(c)));
-            found(
-                at("capabilities.add"),
-                format!("adds capabilities {}", added.join(", ")),
-                if dangerous {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                },
-            );
-        }
+}
+
+/// Who the container runs as (its own setting, else the pod's): UID 0, or nothing that says it
+/// is not root.
+fn user(context: &Value, pod_context: &Value) -> Option<Said> {
+    let merged = |key: &str| match &context[key] {
+        Value::Null => &pod_context[key],
+        own => own,
+    };
+    if merged("runAsUser").as_i64() == Some(0) {
+        Some(("runAsUser", "runs as UID 0 (root)".into(), Severity::High))
+    } else if merged("runAsNonRoot") != true {
+        Some((
+            "runAsNonRoot",
+            "runAsNonRoot is not true (neither the pod nor the container sets it), so it may run as root".into(),
+            Severity::High,
+        ))
+    } else {
+        None
     }
+}
+
+/// Privileged, and privilege escalation (allowed unless turned off; moot when privileged).
+fn privilege(context: &Value) -> Vec<Said> {
+    let mut said = Vec::new();
+    if context["privileged"] == true {
+        said.push((
+            "privileged",
+            "is privileged (root on the node)".into(),
+            Severity::Critical,
+        ));
+    }
+    match &context["allowPrivilegeEscalation"] {
+        Value::Bool(false) => {}
+        Value::Bool(true) => said.push((
+            "allowPrivilegeEscalation",
+            "allows privilege escalation".into(),
+            Severity::High,
+        )),
+        _ if context["privileged"] != true => said.push((
+            "allowPrivilegeEscalation",
+            "does not set allowPrivilegeEscalation: false (escalation is allowed by default)"
+                .into(),
+            Severity::Medium,
+        )),
+        _ => {}
+    }
+    said
+}
+
+/// Capabilities added beyond the harmless one; high when one of them is close to root.
+fn capabilities(context: &Value) -> Option<Said> {
+    let added: Vec<&str> = context["capabilities"]["add"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|c| capability(c) != HARMLESS_CAPABILITY)
+        .collect();
+    if added.is_empty() {
+        return None;
+    }
+    let dangerous = added
+        .iter()
+        .any(|c| DANGEROUS_CAPABILITIES.contains(&capability(c)));
+    let severity = match dangerous {
+        true => Severity::High,
+        false => Severity::Medium,
+    };
+    Some((
+        "capabilities.add",
+        format!("adds capabilities {}", added.join(", ")),
+        severity,
+    ))
 }
 
 /// `CAP_SYS_ADMIN` and `sys_admin` name `SYS_ADMIN`.

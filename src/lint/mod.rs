@@ -90,8 +90,7 @@ fn objects(manifests: &[Manifest], default_namespace: Option<&str>) -> Vec<Objec
         .iter()
         .map(|m| {
             let (group, version) = split_api_version(m.api_version());
-            let cluster_scoped =
-                crate::preview::kinds::builtin_namespaced(group, m.kind()) == Some(false);
+            let cluster_scoped = crate::render::builtin_namespaced(group, m.kind()) == Some(false);
             let namespace = if cluster_scoped {
                 None
             } else {

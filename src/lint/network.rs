@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::finding::{Check, Finding, Severity};
-use super::workload::{Object, pod_spec, selects};
+use super::workload::{Object, PodSpec, pod_spec, selects};
 
 /// Well-known ports of APIs and data stores that should never face the outside.
 const SENSITIVE_PORTS: [(i64, &str); 26] = [
@@ -137,47 +137,54 @@ fn sensitive_note(loud: &[String]) -> String {
 /// `exposed-service`: LoadBalancer and NodePort Services, externalIPs, hostNetwork, hostPort.
 pub fn check_exposure(object: &Object, out: &mut Vec<Finding>) {
     if object.is("", "Service") {
-        let spec = &object.value["spec"];
-        let (all, loud) = ports(&spec["ports"], &["port", "targetPort", "nodePort"]);
-        let kind = spec["type"].as_str().unwrap_or("ClusterIP");
-        if matches!(kind, "LoadBalancer" | "NodePort") {
-            out.push(
-                Finding::new(
-                    Check::ExposedService,
-                    object,
-                    "spec.type".into(),
-                    format!(
-                        "Service of type {kind} exposes port {} outside the cluster{}",
-                        all.join(", "),
-                        sensitive_note(&loud)
-                    ),
-                )
-                .with_severity(severity(&loud)),
-            );
-        }
-        if spec["externalIPs"]
-            .as_array()
-            .is_some_and(|ips| !ips.is_empty())
-        {
-            out.push(
-                Finding::new(
-                    Check::ExposedService,
-                    object,
-                    "spec.externalIPs".into(),
-                    format!(
-                        "Service takes traffic on externalIPs for port {}{}",
-                        all.join(", "),
-                        sensitive_note(&loud)
-                    ),
-                )
-                .with_severity(severity(&loud)),
-            );
-        }
-        return;
+        service_exposure(object, out);
+    } else if let Some(pod) = pod_spec(object) {
+        pod_exposure(object, &pod, out);
     }
-    let Some(pod) = pod_spec(object) else {
-        return;
-    };
+}
+
+/// A Service reached from outside the cluster: its type, or externalIPs.
+fn service_exposure(object: &Object, out: &mut Vec<Finding>) {
+    let spec = &object.value["spec"];
+    let (all, loud) = ports(&spec["ports"], &["port", "targetPort", "nodePort"]);
+    let kind = spec["type"].as_str().unwrap_or("ClusterIP");
+    if matches!(kind, "LoadBalancer" | "NodePort") {
+        out.push(
+            Finding::new(
+                Check::ExposedService,
+                object,
+                "spec.type".into(),
+                format!(
+                    "Service of type {kind} exposes port {} outside the cluster{}",
+                    all.join(", "),
+                    sensitive_note(&loud)
+                ),
+            )
+            .with_severity(severity(&loud)),
+        );
+    }
+    if spec["externalIPs"]
+        .as_array()
+        .is_some_and(|ips| !ips.is_empty())
+    {
+        out.push(
+            Finding::new(
+                Check::ExposedService,
+                object,
+                "spec.externalIPs".into(),
+                format!(
+                    "Service takes traffic on externalIPs for port {}{}",
+                    all.join(", "),
+                    sensitive_note(&loud)
+                ),
+            )
+            .with_severity(severity(&loud)),
+        );
+    }
+}
+
+/// A pod on the node's network, or a container bound to a port of the node.
+fn pod_exposure(object: &Object, pod: &PodSpec<'_>, out: &mut Vec<Finding>) {
     if pod.spec["hostNetwork"] == true {
         let containers = pod.containers();
         let mut loud = Vec::new();

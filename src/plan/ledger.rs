@@ -15,7 +15,8 @@
 //! Anything not proven takes the full dry-run path.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+pub use crate::render::short_hash;
 
 /// What driftless last applied or verified of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,12 +89,6 @@ fn fingerprint(live: &Value, field_manager: &str) -> Option<String> {
         fields.push_str(&live["data"].to_string());
     }
     Some(short_hash(fields.as_bytes()))
-}
-
-/// 64 bits of SHA-256, as hex: enough to tell versions of one object apart.
-pub fn short_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

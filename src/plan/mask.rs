@@ -12,9 +12,9 @@ pub use literals::{
 use base64::Engine as _;
 use serde_json::Value;
 
+pub use crate::render::MASK;
 use crate::render::ObjectId;
 
-pub const MASK: &str = "***";
 const MASK_BEFORE: &str = "*** (before)";
 const MASK_AFTER: &str = "*** (after)";
 const SECRET_FIELDS: [&str; 2] = ["data", "stringData"];

@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::kinds::OfflineKinds;
 use super::{PreviewError, describe_revision};
 use crate::plan::prune::OPT_OUTS;
 use crate::plan::{diff, mask, normalize::normalize, order};
-use crate::render::{DesiredObject, DesiredSet, ObjectId, Rendered, resolve};
+use crate::render::{DesiredObject, DesiredSet, ObjectId, OfflineKinds, Rendered, resolve};
 use crate::report::{Mode, ObjectReport, Outcome, Report};
 
 /// What the comparison needs beyond the two revisions.

@@ -1,14 +1,15 @@
 //! The offline preview (`diff --base`): two revisions of a source rendered and compared with no
 //! cluster at all. Objects the head adds are created, those it changes configured, those it
 //! drops pruned (what `sync --prune` would delete), each diff normalized and masked exactly as
-//! a diff against the cluster is. Which kinds are namespaced comes from [`kinds`].
+//! a diff against the cluster is. Which kinds are namespaced comes from
+//! [`OfflineKinds`](crate::render::OfflineKinds).
 
 mod compare;
-pub mod kinds;
 
 pub use compare::{CompareOptions, changed_fields, compare};
 
 use crate::lint::{LintReport, LintSettings, lint};
+use crate::render::renderers::RenderOptions;
 use crate::render::{self, RenderError, Rendered};
 use crate::report::{Mode, Report};
 use crate::source::{Snapshot, Source, SourceOptions};
@@ -40,15 +41,22 @@ struct Side {
     described: String,
 }
 
+/// How a revision is read and rendered.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    source: &'a SourceOptions,
+    render: &'a RenderOptions,
+}
+
 async fn read(
     source: &Source,
-    options: &SourceOptions,
+    options: Reading<'_>,
     side: &'static str,
 ) -> Result<Side, PreviewError> {
-    let snapshot: Snapshot = source.load(options).await?;
+    let snapshot: Snapshot = source.load(options.source).await?;
     let described = describe(&snapshot);
     // Kustomizations and charts render here too: a preview shows what a sync would apply.
-    let rendered = render::renderers::render_snapshot(&snapshot, &options.render)
+    let rendered = render::renderers::render_snapshot(&snapshot, options.render)
         .await
         .map_err(|error| PreviewError::Render {
             side,
@@ -79,11 +87,16 @@ fn describe_revision(origin: &str, revision: Option<&str>) -> String {
 pub async fn preview(
     revisions: Revisions<'_>,
     source_options: &SourceOptions,
+    render_options: &RenderOptions,
     options: &CompareOptions,
     lint_settings: &LintSettings,
 ) -> Result<Report, PreviewError> {
-    let base = read(revisions.base, source_options, "base").await?;
-    let head = read(revisions.head, source_options, "head").await?;
+    let reading = Reading {
+        source: source_options,
+        render: render_options,
+    };
+    let base = read(revisions.base, reading, "base").await?;
+    let head = read(revisions.head, reading, "head").await?;
     let lint = compared_lint(revisions, &base.rendered, &head.rendered, lint_settings)?;
     let mut report = compare(base.rendered, head.rendered, options)?;
     report.base = Some(base.described);
@@ -96,12 +109,17 @@ pub async fn lint_only(
     head: &Source,
     base: Option<&Source>,
     source_options: &SourceOptions,
+    render_options: &RenderOptions,
     lint_settings: &LintSettings,
 ) -> Result<Report, PreviewError> {
-    let head_side = read(head, source_options, "head").await?;
+    let reading = Reading {
+        source: source_options,
+        render: render_options,
+    };
+    let head_side = read(head, reading, "head").await?;
     let (lint, base_described) = match base {
         Some(base_source) => {
-            let base_side = read(base_source, source_options, "base").await?;
+            let base_side = read(base_source, reading, "base").await?;
             let revisions = Revisions {
                 base: base_source,
                 head,

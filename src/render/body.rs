@@ -5,8 +5,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
-
-use crate::plan::ledger::short_hash;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone)]
 pub struct Body(Box<RawValue>);
@@ -37,6 +36,13 @@ impl Body {
     pub fn as_str(&self) -> &str {
         self.0.get()
     }
+}
+
+/// 64 bits of SHA-256, as hex: enough to tell versions of one object apart (the ledger's
+/// hashes too).
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl From<Value> for Body {

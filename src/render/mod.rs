@@ -6,13 +6,14 @@
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
 mod body;
+mod kinds;
 mod object;
-pub mod output;
 pub mod renderers;
 mod resolve;
 pub mod yaml;
 
-pub use body::Body;
+pub use body::{Body, short_hash};
+pub use kinds::{OfflineKinds, builtin_namespaced};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{
     DesiredObject, DesiredSet, KindInfo, KindLookup, crd_kinds, refresh_kinds, resolve,
@@ -23,6 +24,10 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::source::Snapshot;
+
+/// What every output shows in place of a secret value: the plan's masking and the renderers'
+/// scrubbed errors alike.
+pub const MASK: &str = "***";
 
 /// One object from the source, checked for apiVersion, kind and metadata.name. Kept compact
 /// (see [`Body`]), with the fields that name it at hand.
@@ -204,47 +209,12 @@ pub(crate) fn expand(
         return;
     }
     let manifest = Manifest::new(&value, origin.clone());
-    let meta = &value["metadata"];
-    let generate_name = meta["generateName"].as_str().filter(|s| !s.is_empty());
-    let (mut missing, mut not_strings) = (Vec::new(), Vec::new());
-    for (field, value) in [
-        ("apiVersion", &value["apiVersion"]),
-        ("kind", &value["kind"]),
-        ("metadata.name", &meta["name"]),
-    ] {
-        match value {
-            Value::String(s) if !s.is_empty() => {}
-            Value::Null | Value::String(_) => missing.push(field),
-            _ => not_strings.push(field),
-        }
-    }
-    let failed = missing.len() + not_strings.len();
-    // kubectl refuses this too ("cannot use generate name with apply"): apply finds the object
-    // by its name on every run, and a server-made name differs each time.
-    let generated = match generate_name {
-        Some(prefix) if missing.contains(&"metadata.name") => {
-            missing.retain(|f| *f != "metadata.name");
-            Some(format!(
-                "metadata.name is required: apply cannot use metadata.generateName ({}), as each \
-                 sync must find the same object by its name (kubectl apply refuses it too)",
-                yaml::quoted(prefix)
-            ))
-        }
-        _ => None,
-    };
-    let mut problems = Vec::new();
-    if !missing.is_empty() {
-        problems.push(format!("missing or empty {}", missing.join(", ")));
-    }
-    if !not_strings.is_empty() {
-        problems.push(format!("{} must be a string", not_strings.join(", ")));
-    }
-    problems.extend(generated);
-    let ns = &meta["namespace"];
-    if !problems.is_empty() {
+    let required = Required::check(&value);
+    let ns = &value["metadata"]["namespace"];
+    if !required.problems.is_empty() {
         issues.push(issue(
-            Some(manifest.describe()).filter(|_| failed < 3),
-            problems.join("; "),
+            Some(manifest.describe()).filter(|_| required.failed < 3),
+            required.problems.join("; "),
         ));
     } else if !(ns.is_null() || ns.is_string()) {
         issues.push(issue(
@@ -253,6 +223,56 @@ pub(crate) fn expand(
         ));
     } else {
         out.push(manifest);
+    }
+}
+
+/// What is wrong with the fields every object needs: apiVersion, kind and metadata.name.
+struct Required {
+    problems: Vec<String>,
+    /// How many of the three are missing or not strings (all three: the object has no name
+    /// worth giving).
+    failed: usize,
+}
+
+impl Required {
+    fn check(value: &Value) -> Required {
+        let meta = &value["metadata"];
+        let (mut missing, mut not_strings) = (Vec::new(), Vec::new());
+        for (field, value) in [
+            ("apiVersion", &value["apiVersion"]),
+            ("kind", &value["kind"]),
+            ("metadata.name", &meta["name"]),
+        ] {
+            match value {
+                Value::String(s) if !s.is_empty() => {}
+                Value::Null | Value::String(_) => missing.push(field),
+                _ => not_strings.push(field),
+            }
+        }
+        let failed = missing.len() + not_strings.len();
+        let generate_name = meta["generateName"].as_str().filter(|s| !s.is_empty());
+        // kubectl refuses this too ("cannot use generate name with apply"): apply finds the
+        // object by its name on every run, and a server-made name differs each time.
+        let generated = match generate_name {
+            Some(prefix) if missing.contains(&"metadata.name") => {
+                missing.retain(|f| *f != "metadata.name");
+                Some(format!(
+                    "metadata.name is required: apply cannot use metadata.generateName ({}), as \
+                     each sync must find the same object by its name (kubectl apply refuses it too)",
+                    yaml::quoted(prefix)
+                ))
+            }
+            _ => None,
+        };
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!("missing or empty {}", missing.join(", ")));
+        }
+        if !not_strings.is_empty() {
+            problems.push(format!("{} must be a string", not_strings.join(", ")));
+        }
+        problems.extend(generated);
+        Required { problems, failed }
     }
 }
 

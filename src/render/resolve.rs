@@ -54,69 +54,32 @@ pub fn resolve(
 ) -> Result<DesiredSet, RenderError> {
     let crds = CrdKinds::from_manifests(&manifests);
     let mut issues = Vec::new();
-    let mut seen: HashMap<(String, String, Option<String>, String), Origin> = HashMap::new();
+    let mut seen = Seen::default();
     let mut objects = Vec::with_capacity(manifests.len());
     for m in manifests {
         let (group, version) = split_api_version(m.api_version());
         let kind = lookup
             .lookup(group, version, m.kind())
             .or_else(|| crds.lookup(group, version, m.kind()));
-        let namespace = match &kind {
-            Some(k) if !k.namespaced => None,
-            Some(_) => match m.namespace().or(default_namespace) {
-                Some(ns) => Some(ns.to_string()),
-                None => {
-                    issues.push(RenderIssue {
-                        origin: m.origin.clone(),
-                        object: Some(m.describe()),
-                        reason: format!(
-                            "{} is namespaced but names no namespace: set metadata.namespace or pass --namespace",
-                            m.kind()
-                        ),
-                    });
-                    continue;
-                }
-            },
-            None => m.namespace().or(default_namespace).map(str::to_string),
+        let namespace = match namespace_of(&m, kind.as_ref(), default_namespace) {
+            Ok(namespace) => namespace,
+            Err(issue) => {
+                issues.push(issue);
+                continue;
+            }
         };
         let id = ObjectId {
             group: group.to_string(),
             version: version.to_string(),
             kind: m.kind().to_string(),
-            namespace: namespace.clone(),
+            namespace,
             name: m.name().to_string(),
         };
-        let key = (
-            id.group.clone(),
-            id.kind.clone(),
-            id.namespace.clone(),
-            id.name.clone(),
-        );
-        if let Some(first) = seen.get(&key) {
-            issues.push(RenderIssue {
-                origin: m.origin.clone(),
-                object: Some(id.to_string()),
-                reason: format!("defined twice: first at {first}"),
-            });
+        if let Some(issue) = seen.again(&id, &m.origin) {
+            issues.push(issue);
             continue;
         }
-        seen.insert(key, m.origin.clone());
-        let mut manifest = m.body;
-        // The namespace as resolved: defaulted, or dropped from a cluster-scoped object.
-        if m.namespace.as_deref() != namespace.as_deref() {
-            manifest.edit(|v| {
-                if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                    match &namespace {
-                        Some(ns) => {
-                            meta.insert("namespace".into(), Value::String(ns.clone()));
-                        }
-                        None => {
-                            meta.remove("namespace");
-                        }
-                    }
-                }
-            });
-        }
+        let manifest = with_namespace(m.body, m.namespace.as_deref(), id.namespace.as_deref());
         objects.push(DesiredObject {
             id,
             kind,
@@ -129,6 +92,80 @@ pub fn resolve(
     } else {
         Err(RenderError { issues })
     }
+}
+
+/// The object's namespace: none for a cluster-scoped kind; its own, else the default, for a
+/// namespaced one (which must have one) or a kind nobody knows.
+fn namespace_of(
+    m: &Manifest,
+    kind: Option<&KindInfo>,
+    default_namespace: Option<&str>,
+) -> Result<Option<String>, RenderIssue> {
+    match kind {
+        Some(k) if !k.namespaced => Ok(None),
+        Some(_) => match m.namespace().or(default_namespace) {
+            Some(ns) => Ok(Some(ns.to_string())),
+            None => Err(RenderIssue {
+                origin: m.origin.clone(),
+                object: Some(m.describe()),
+                reason: format!(
+                    "{} is namespaced but names no namespace: set metadata.namespace or pass --namespace",
+                    m.kind()
+                ),
+            }),
+        },
+        None => Ok(m.namespace().or(default_namespace).map(str::to_string)),
+    }
+}
+
+/// Where each object (by group, kind, namespace and name: not version) was first defined.
+#[derive(Default)]
+struct Seen(HashMap<(String, String, Option<String>, String), Origin>);
+
+impl Seen {
+    /// The issue of an object defined a second time; the first time, records where.
+    fn again(&mut self, id: &ObjectId, origin: &Origin) -> Option<RenderIssue> {
+        let key = (
+            id.group.clone(),
+            id.kind.clone(),
+            id.namespace.clone(),
+            id.name.clone(),
+        );
+        if let Some(first) = self.0.get(&key) {
+            return Some(RenderIssue {
+                origin: origin.clone(),
+                object: Some(id.to_string()),
+                reason: format!("defined twice: first at {first}"),
+            });
+        }
+        self.0.insert(key, origin.clone());
+        None
+    }
+}
+
+/// The manifest with the namespace as resolved: defaulted, or dropped from a cluster-scoped
+/// object. `written`: what its metadata.namespace said.
+fn with_namespace(
+    mut manifest: super::Body,
+    written: Option<&str>,
+    resolved: Option<&str>,
+) -> super::Body {
+    if written == resolved {
+        return manifest;
+    }
+    manifest.edit(|v| {
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            match resolved {
+                Some(ns) => {
+                    meta.insert("namespace".into(), Value::String(ns.to_string()));
+                }
+                None => {
+                    meta.remove("namespace");
+                }
+            }
+        }
+    });
+    manifest
 }
 
 /// Looks up again the kinds a CRD of the set itself defined, once discovery serves them (after

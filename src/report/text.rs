@@ -2,20 +2,18 @@
 
 use std::fmt::Write as _;
 
-use super::{Mode, Outcome, Report};
+use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
 use crate::plan::namespace_label;
 
 /// The per-namespace summary: counts, then each object that is not unchanged, by name.
 pub fn render_summary(report: &Report) -> String {
-    let mut out = String::new();
     let verb = match report.mode {
         Mode::Preview => "diff",
         Mode::Sync => "sync",
         Mode::Lint => return render_lint(report),
     };
-    let _ = write!(
-        out,
+    let mut out = format!(
         "driftless {verb} of sync set {} from {}",
         report.set, report.source
     );
@@ -27,54 +25,70 @@ pub fn render_summary(report: &Report) -> String {
     }
     out.push('\n');
     for ns in &report.namespaces {
-        let counts: Vec<String> = Outcome::ALL
-            .iter()
-            .map(|&o| (ns.count(o), o.label()))
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, label)| format!("{n} {label}"))
-            .collect();
-        let status = if ns.failed() { "FAILED" } else { "ok" };
-        let _ = writeln!(
-            out,
-            "namespace {}: {status}: {}",
-            namespace_label(&ns.namespace),
-            counts.join(", ")
-        );
-        for error in &ns.errors {
-            let _ = writeln!(out, "  error: {error}");
-        }
-        // Unchanged objects are counted, not listed (as `kubectl diff` says nothing of them),
-        // unless there is more to say of them (health, a note).
-        let told = |o: &&super::ObjectReport| {
-            o.outcome != Outcome::Unchanged || o.message.is_some() || o.health.is_some()
-        };
-        for obj in ns.objects.iter().filter(told) {
-            let label = match (report.mode, obj.outcome) {
-                (Mode::Preview, Outcome::Created) => "would create",
-                (Mode::Preview, Outcome::Configured) => "would configure",
-                (Mode::Preview, Outcome::Pruned) => "would prune",
-                (Mode::Preview, Outcome::Orphaned) => "orphaned",
-                (_, o) => o.label(),
-            };
-            let _ = write!(out, "  {label:<16} {}", obj.id);
-            if let Some(msg) = &obj.message {
-                let _ = write!(out, ": {msg}");
-            }
-            if let Some(conflict) = &obj.conflict {
-                let _ = write!(out, " [conflict: {conflict}]");
-            }
-            if let Some(drift) = &obj.drift {
-                let _ = write!(out, " [drift: {drift}]");
-            }
-            if let Some(health) = &obj.health {
-                let _ = write!(out, " [{health}]");
-            }
-            if matches!(obj.outcome, Outcome::Failed) || obj.unhealthy() {
-                let _ = write!(out, " ({})", obj.source());
-            }
-            out.push('\n');
-        }
+        namespace_summary(&mut out, ns, report.mode);
     }
+    totals(&mut out, report);
+    if let Some(lint) = &report.lint {
+        out.push_str(&super::findings::text(lint));
+    }
+    out
+}
+
+/// A namespace's counts and errors, then its objects worth a line.
+fn namespace_summary(out: &mut String, ns: &NamespaceReport, mode: Mode) {
+    let counts = nonzero(Outcome::ALL.iter().map(|&o| (ns.count(o), o.label())));
+    let status = if ns.failed() { "FAILED" } else { "ok" };
+    let _ = writeln!(
+        out,
+        "namespace {}: {status}: {}",
+        namespace_label(&ns.namespace),
+        counts
+    );
+    for error in &ns.errors {
+        let _ = writeln!(out, "  error: {error}");
+    }
+    // Unchanged objects are counted, not listed (as `kubectl diff` says nothing of them),
+    // unless there is more to say of them (health, a note).
+    let told = |o: &&ObjectReport| {
+        o.outcome != Outcome::Unchanged || o.message.is_some() || o.health.is_some()
+    };
+    for obj in ns.objects.iter().filter(told) {
+        object_line(out, obj, mode);
+    }
+}
+
+/// One object's line: what happens to it, its note, conflict, drift and health, and where it
+/// came from when it failed.
+fn object_line(out: &mut String, obj: &ObjectReport, mode: Mode) {
+    let label = match (mode, obj.outcome) {
+        (Mode::Preview, Outcome::Created) => "would create",
+        (Mode::Preview, Outcome::Configured) => "would configure",
+        (Mode::Preview, Outcome::Pruned) => "would prune",
+        (Mode::Preview, Outcome::Orphaned) => "orphaned",
+        (_, o) => o.label(),
+    };
+    let _ = write!(out, "  {label:<16} {}", obj.id);
+    if let Some(msg) = &obj.message {
+        let _ = write!(out, ": {msg}");
+    }
+    if let Some(conflict) = &obj.conflict {
+        let _ = write!(out, " [conflict: {conflict}]");
+    }
+    if let Some(drift) = &obj.drift {
+        let _ = write!(out, " [drift: {drift}]");
+    }
+    if let Some(health) = &obj.health {
+        let _ = write!(out, " [{health}]");
+    }
+    if matches!(obj.outcome, Outcome::Failed) || obj.unhealthy() {
+        let _ = write!(out, " ({})", obj.source());
+    }
+    out.push('\n');
+}
+
+/// The last line: how many objects, failed, not attempted, not in sync, orphaned; and their
+/// health after a wait.
+fn totals(out: &mut String, report: &Report) {
     let total = report.objects().count();
     let failed = report.count(Outcome::Failed);
     let _ = write!(
@@ -96,19 +110,21 @@ pub fn render_summary(report: &Report) -> String {
         let _ = write!(out, ", {n} orphaned (prune is off: --prune deletes them)");
     }
     if report.waited() {
-        let states: Vec<String> = HealthState::ALL
+        let states = HealthState::ALL
             .iter()
-            .map(|&s| (report.count_health(s), s.label()))
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, label)| format!("{n} {label}"))
-            .collect();
-        let _ = write!(out, "; health: {}", states.join(", "));
+            .map(|&s| (report.count_health(s), s.label()));
+        let _ = write!(out, "; health: {}", nonzero(states));
     }
     out.push('\n');
-    if let Some(lint) = &report.lint {
-        out.push_str(&super::findings::text(lint));
-    }
-    out
+}
+
+/// `3 created, 1 failed`: the counts that are not zero.
+fn nonzero<'a>(counts: impl Iterator<Item = (usize, &'a str)>) -> String {
+    counts
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, label)| format!("{n} {label}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `driftless lint`: what was linted, then the findings.

@@ -331,18 +331,14 @@ impl Runner {
     /// with no cluster at hand. Past `--fail-on`, a sync refuses.
     async fn render(&mut self, snapshot: Snapshot) -> Result<(Rendered, Option<LintReport>)> {
         let revision = snapshot.revision.clone();
-        let rendered = match render::renderers::render_snapshot(
-            &snapshot,
-            &self.settings.source_options.render,
-        )
-        .await
-        {
-            Ok(rendered) => rendered,
-            Err(e) => {
-                self.history.broken_revision = revision.clone();
-                return Err(self.not_applied(e.into(), revision.as_deref()));
-            }
-        };
+        let rendered =
+            match render::renderers::render_snapshot(&snapshot, &self.settings.render).await {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    self.history.broken_revision = revision.clone();
+                    return Err(self.not_applied(e.into(), revision.as_deref()));
+                }
+            };
         self.history.broken_revision = None;
         let lint = match &self.lint {
             Some(settings) => Some(

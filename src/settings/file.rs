@@ -256,12 +256,13 @@ impl Builder<'_> {
             None => super::DEFAULT_RESYNC_INTERVAL,
         };
         let webhook = webhook(&name, config.webhook.clone());
-        let (source, source_options) = self.source(config.source.clone(), &name, agent)?;
+        let (source, source_options, render) = self.source(config.source.clone(), &name, agent)?;
         let sync = self.sync_options(&config, name, &source, agent)?;
         Ok(SetSettings {
             drift: drift(&config, &sync),
             source,
             source_options,
+            render,
             sync,
             interval,
             timeout,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cluster::ConnectOptions;
+use crate::render::renderers::RenderOptions;
 use crate::source::{Source, SourceOptions};
 use crate::sync::SyncOptions;
 
@@ -26,6 +27,8 @@ pub const DEFAULT_HOOK_LISTEN: &str = "0.0.0.0:9292";
 pub struct SetSettings {
     pub source: Source,
     pub source_options: SourceOptions,
+    /// How kustomizations and charts are rendered (and the cache of what they rendered).
+    pub render: RenderOptions,
     pub sync: SyncOptions,
     /// How often the source is looked at (Git is polled; a directory is also watched).
     pub interval: Duration,

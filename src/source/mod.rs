@@ -21,7 +21,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::render::renderers::RenderOptions;
 
 /// One manifest file, with its path relative to the source root (used in every error message).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +57,6 @@ pub struct SourceOptions {
     pub filter: FilterSpec,
     /// How long reading one revision may take (a Git remote that stops answering).
     pub fetch_timeout: Duration,
-    /// How kustomizations and charts are rendered (and the cache of what they rendered).
-    pub render: RenderOptions,
 }
 
 impl Default for SourceOptions {
@@ -68,7 +65,6 @@ impl Default for SourceOptions {
             limits: Limits::default(),
             filter: FilterSpec::default(),
             fetch_timeout: Duration::from_secs(120),
-            render: RenderOptions::default(),
         }
     }
 }

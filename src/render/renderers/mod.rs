@@ -8,6 +8,7 @@
 
 mod cache;
 mod exec;
+mod folder;
 mod helm;
 mod kustomize;
 mod scrub;
@@ -18,14 +19,12 @@ pub use helm::{HELM_SETTINGS_FILE, HelmSettings};
 pub use tools::Tools;
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Manifest, Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
+use super::{Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
 use crate::source::{FolderKind, RenderFolder, Snapshot, TreeFile};
-use cache::Key;
+use folder::render_folder;
 use kustomize::{Allow, Reach, Tree};
 use scrub::Secrets;
 
@@ -226,172 +225,19 @@ fn issue(folder: &RenderFolder, reason: String) -> RenderIssue {
     }
 }
 
-fn folder_origin(folder: &RenderFolder, template: Option<String>) -> Origin {
-    let path = match folder.path.as_os_str().is_empty() {
+/// The folder's path, `.` for the source root.
+fn folder_dir(folder: &RenderFolder) -> PathBuf {
+    match folder.path.as_os_str().is_empty() {
         true => PathBuf::from("."),
         false => folder.path.clone(),
-    };
+    }
+}
+
+fn folder_origin(folder: &RenderFolder, template: Option<String>) -> Origin {
+    let path = folder_dir(folder);
     let by = match folder.kind {
         FolderKind::Kustomize => RenderedBy::Kustomize,
         FolderKind::Helm => RenderedBy::Helm { template },
     };
     Origin::rendered(path, by)
-}
-
-/// Renders one folder, from the cache when nothing it reads changed.
-async fn render_folder(
-    job: &Job<'_>,
-    options: &RenderOptions,
-) -> Result<Arc<Vec<Manifest>>, RenderIssue> {
-    let folder = job.folder;
-    let fail = |reason: String| issue(folder, job.secrets.scrub(&reason));
-    let work = tempfile::Builder::new()
-        .prefix("driftless-render-")
-        .tempdir()
-        .map_err(|e| fail(format!("cannot make a folder to render in: {e}")))?;
-    let (src, home) = (work.path().join("src"), work.path().join("home"));
-    for dir in [&src, &home, &home.join("tmp")] {
-        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot make {dir:?}: {e}")))?;
-    }
-    let cache = &options.cache;
-    let tool = match folder.kind {
-        FolderKind::Kustomize => tools::kustomize(&options.tools, cache, &home).await,
-        FolderKind::Helm => tools::helm(&options.tools, cache, &home).await,
-    }
-    .map_err(fail)?;
-    let helm_tool = match (folder.kind, options.kustomize_enable_helm) {
-        (FolderKind::Kustomize, true) => Some(
-            tools::helm(&options.tools, cache, &home)
-                .await
-                .map_err(fail)?,
-        ),
-        _ => None,
-    };
-    let dir = match folder.path.as_os_str().is_empty() {
-        true => PathBuf::from("."),
-        false => folder.path.clone(),
-    };
-    let args: Vec<OsString> = match (&job.helm, &helm_tool) {
-        (Some(settings), _) => settings.args(&dir, "release"),
-        (None, helm) => {
-            let mut args: Vec<OsString> = match tool.kubectl {
-                true => vec!["kustomize".into()],
-                false => vec!["build".into()],
-            };
-            args.extend([
-                dir.clone().into_os_string(),
-                "--load-restrictor".into(),
-                "LoadRestrictionsRootOnly".into(),
-            ]);
-            if let Some(helm) = helm {
-                args.extend([
-                    "--enable-helm".into(),
-                    "--helm-command".into(),
-                    helm.path.clone().into_os_string(),
-                ]);
-            }
-            args
-        }
-    };
-    let mut key = Key::default();
-    key.part("driftless render 1")
-        .part(&tool.identity)
-        .part(&tool.version);
-    helm_tool.iter().for_each(|h| {
-        key.part(&h.identity);
-    });
-    args.iter().for_each(|a| {
-        key.part(a.as_encoded_bytes());
-    });
-    for file in &job.inputs {
-        key.part(file.path.as_os_str().as_encoded_bytes())
-            .part(&file.bytes);
-    }
-    let key = key.finish();
-    if !job.remote
-        && let Some(hit) = cache.get(&folder.path, &key)
-    {
-        tracing::debug!(folder = %folder.path.display(), "render cached: inputs unchanged");
-        return Ok(hit);
-    }
-    for file in &job.inputs {
-        let path = src.join(&file.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot copy: {e}")))?;
-        }
-        std::fs::write(&path, &file.bytes).map_err(|e| fail(format!("cannot copy: {e}")))?;
-    }
-    let started = Instant::now();
-    tracing::debug!(folder = %folder.path.display(), renderer = %tool.version, "renderer started");
-    let run = exec::Run {
-        program: &tool.path,
-        args,
-        cwd: &src,
-        home: &home,
-        network: options.allow_remote_bases,
-        timeout: options.timeout,
-        max_output: options.max_output,
-    };
-    let name = match folder.kind {
-        FolderKind::Kustomize if tool.kubectl => "kubectl kustomize",
-        FolderKind::Kustomize => "kustomize build",
-        FolderKind::Helm => "helm template",
-    };
-    let output = exec::run(run).await.map_err(|e| {
-        // Paths as the source has them, not as the private copy does.
-        let said = e.to_string().replace(&format!("{}/", src.display()), "");
-        fail(format!(
-            "{name} failed: {}",
-            said.replace(&work.path().display().to_string(), "<render>")
-        ))
-    })?;
-    tracing::debug!(folder = %folder.path.display(), ms = started.elapsed().as_millis() as u64, "rendered");
-    let text = String::from_utf8(output)
-        .map_err(|_| fail(format!("{name} printed text that is not UTF-8")))?;
-    let manifests = Arc::new(manifests(job, &text, name)?);
-    if !job.remote {
-        cache.put(&folder.path, key, manifests.clone());
-    }
-    Ok(manifests)
-}
-
-/// The renderer's output as manifests, each naming the folder (and, for a chart, its template).
-fn manifests(job: &Job<'_>, text: &str, name: &str) -> Result<Vec<Manifest>, RenderIssue> {
-    let folder = job.folder;
-    let docs = yaml::parse_file(text, false).map_err(|e| {
-        let reason = format!(
-            "{name} printed invalid YAML (line {} of its output): {}",
-            e.line, e.reason
-        );
-        issue(folder, job.secrets.scrub(&reason))
-    })?;
-    let templates = helm::Templates::new(text);
-    let (mut out, mut issues) = (Vec::new(), Vec::new());
-    for doc in docs {
-        let template = job.helm.as_ref().and_then(|_| templates.at(doc.line));
-        let mut value = doc.value;
-        // As helm install would: the release namespace for objects that name none (dropped
-        // again from cluster-scoped ones when resolved).
-        let is_list = value.get("kind").and_then(|k| k.as_str()) == Some("List");
-        if let Some(ns) = job.helm.as_ref().and_then(|h| h.namespace.as_ref())
-            && !is_list
-            && let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut())
-            && meta.get("namespace").is_none_or(|n| n.is_null())
-        {
-            meta.insert("namespace".into(), ns.clone().into());
-        }
-        super::expand(
-            value,
-            folder_origin(folder, template),
-            &mut out,
-            &mut issues,
-        );
-    }
-    match issues.into_iter().next() {
-        None => Ok(out),
-        Some(mut first) => {
-            first.reason = job.secrets.scrub(&first.reason);
-            Err(first)
-        }
-    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::plan::mask::MASK;
+use crate::render::MASK;
 
 /// Keys whose values are secret whatever their length.
 const SECRET_KEYS: [&str; 7] = [

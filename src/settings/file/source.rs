@@ -1,10 +1,11 @@
-//! A set's source from the config file: a directory, or Git with credentials from files.
+//! A set's source from the config file: a directory, or Git with credentials from files; and
+//! how its kustomizations and charts render.
 
-use super::schema::{GitConfig, SourceConfig};
+use super::schema::{GitConfig, RenderConfig, SourceConfig};
 use super::{AgentLevel, Builder};
 use crate::error::Result;
 use crate::inventory::SetName;
-use crate::render::renderers::Tools;
+use crate::render::renderers::{RenderOptions, Tools};
 use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
 use crate::source::{FilterSpec, Source, SourceOptions};
 
@@ -18,7 +19,7 @@ impl Builder<'_> {
         config: Spanned<SourceConfig>,
         set: &SetName,
         agent: &AgentLevel,
-    ) -> Result<(Source, SourceOptions)> {
+    ) -> Result<(Source, SourceOptions, RenderOptions)> {
         let line = config.referenced.line();
         let config = config.value;
         let mut options = SourceOptions {
@@ -31,17 +32,7 @@ impl Builder<'_> {
         if let Some(t) = &config.fetch_timeout {
             options.fetch_timeout = self.duration(t, "fetchTimeout")?;
         }
-        let render = config.render;
-        options.render.tools = Tools {
-            helm: agent.tools.helm.clone().or(render.helm_binary),
-            kustomize: agent.tools.kustomize.clone().or(render.kustomize_binary),
-        };
-        options.render.allow_remote_bases = render.allow_remote_bases;
-        options.render.kustomize_enable_helm = render.kustomize_enable_helm;
-        options.render.helm = render.helm;
-        if let Some(t) = &render.timeout {
-            options.render.timeout = self.duration(t, "render.timeout")?;
-        }
+        let render = self.render(config.render, agent)?;
         let source = match (config.git, config.directory) {
             (Some(git), None) => self.git(git, set, agent)?,
             (None, Some(dir)) => Source::Dir(dir),
@@ -52,7 +43,25 @@ impl Builder<'_> {
                 );
             }
         };
-        Ok((source, options))
+        Ok((source, options, render))
+    }
+
+    /// `render:`, with the agent's binaries over the set's.
+    fn render(&self, config: RenderConfig, agent: &AgentLevel) -> Result<RenderOptions> {
+        let mut render = RenderOptions {
+            tools: Tools {
+                helm: agent.tools.helm.clone().or(config.helm_binary),
+                kustomize: agent.tools.kustomize.clone().or(config.kustomize_binary),
+            },
+            allow_remote_bases: config.allow_remote_bases,
+            kustomize_enable_helm: config.kustomize_enable_helm,
+            helm: config.helm,
+            ..RenderOptions::default()
+        };
+        if let Some(t) = &config.timeout {
+            render.timeout = self.duration(t, "render.timeout")?;
+        }
+        Ok(render)
     }
 
     fn git(&self, config: GitConfig, set: &SetName, agent: &AgentLevel) -> Result<Source> {

@@ -257,7 +257,7 @@ sets:
         helm: {releaseName: platform, set: [image.tag=2]}
 ";
     let agent = parse_text(text).unwrap();
-    let render = &agent.sets[0].source_options.render;
+    let render = &agent.sets[0].render;
     assert_eq!(render.tools.helm.as_deref(), Some(Path::new("/opt/helm")));
     assert_eq!(render.timeout, Duration::from_secs(120));
     assert_eq!(render.helm.release_name.as_deref(), Some("platform"));
@@ -270,7 +270,7 @@ sets:
         ..Overrides::default()
     };
     let agent = parse(Path::new("agent.yaml"), text, &overrides).unwrap();
-    let tools = &agent.sets[0].source_options.render.tools;
+    let tools = &agent.sets[0].render.tools;
     assert_eq!(
         tools.helm.as_deref(),
         Some(Path::new("/usr/local/bin/helm"))

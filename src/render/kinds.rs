@@ -1,7 +1,8 @@
 //! Which kinds are namespaced, without a cluster to ask: a built-in table of Kubernetes' own
-//! kinds and of common add-ons' custom kinds, plus the CRDs of either revision.
+//! kinds and of common add-ons' custom kinds, plus the CRDs of either revision. A
+//! [`KindLookup`] like discovery, for the offline preview and lint.
 
-use crate::render::{KindInfo, KindLookup, Manifest, crd_kinds};
+use super::{KindInfo, KindLookup, Manifest, crd_kinds};
 
 /// (API group, kind, namespaced). Matched on group and kind, whatever the version.
 const BUILTIN: &[(&str, &str, bool)] = &[

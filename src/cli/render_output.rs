@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::object::split_api_version;
-use super::{Manifest, ObjectId, Rendered};
 use crate::plan::{diff::to_yaml, mask, order};
+use crate::render::{Manifest, ObjectId, Rendered, split_api_version};
 
 /// The manifests in apply order (Namespaces and CRDs first), each with its identity.
 fn ordered(rendered: &Rendered) -> Vec<(ObjectId, &Manifest)> {
