@@ -59,10 +59,7 @@ fn into_head(args: &[&str]) -> (Option<i32>, String) {
 
 fn assert_quiet_end(args: &[&str], expected: i32) {
     let (code, stderr) = into_head(args);
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
-        "{args:?}: {stderr}"
-    );
+    assert_not_contains!(stderr, ["panicked", "Broken pipe"], "{args:?}");
     assert_eq!(code, Some(expected), "{args:?}: {stderr}");
 }
 
@@ -96,10 +93,10 @@ async fn diff_watch_stops_once_its_reader_leaves() {
     let src = ws.path().to_string_lossy().into_owned();
     let started = Instant::now();
     let (code, stderr) = into_head(&["diff", "--watch", "--source", &src]);
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_not_contains!(stderr, "panicked");
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("--- pass 1 ---"), "{stderr}");
-    assert!(!stderr.contains("--- pass 2 ---"), "{stderr}");
+    assert_contains!(stderr, "--- pass 1 ---");
+    assert_not_contains!(stderr, "--- pass 2 ---");
     assert!(started.elapsed() < Duration::from_secs(60));
     ws.cleanup().await;
 }
@@ -127,7 +124,7 @@ async fn durations_take_units_on_every_flag_and_variable() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let bad = support::sync(ws.path(), &["--lock-timeout", "soon"]);
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("invalid duration"), "{}", bad.stderr);
+    assert_contains!(bad.stderr, "invalid duration");
 
     // --interval paces the polls of a Git source.
     let repo = support::git::TestRepo::local();
@@ -152,7 +149,7 @@ async fn durations_take_units_on_every_flag_and_variable() {
     for args in [&check[..], &watch[..]] {
         let short = support::driftless_with_env(args, &[("DRIFTLESS_INTERVAL", "500ms")]);
         assert_eq!(short.code, 2, "{}", short.stderr);
-        assert!(short.stderr.contains("under 1s"), "{}", short.stderr);
+        assert_contains!(short.stderr, "under 1s");
     }
     ws.cleanup().await;
 }
@@ -172,37 +169,25 @@ fn git_flags_on_a_directory_are_refused_and_ignored_from_the_environment() {
     let path = support::driftless(&["render", "--source", &dir, "--path", "sub"]);
     assert_eq!(path.code, 2, "{}", path.stderr);
     assert!(path.stdout.is_empty(), "nothing is read: {}", path.stdout);
-    assert!(
-        path.stderr.contains("--path applies to Git sources")
-            && path.stderr.contains("pass --source DIR/SUB"),
-        "{}",
-        path.stderr
+    assert_contains!(
+        path.stderr,
+        ["--path applies to Git sources", "pass --source DIR/SUB"]
     );
     let revision = support::driftless(&["diff", "--source", &dir, "--revision", "main"]);
     assert_eq!(revision.code, 2, "{}", revision.stderr);
-    assert!(
-        revision
-            .stderr
-            .contains("--revision applies to Git sources"),
-        "{}",
-        revision.stderr
-    );
+    assert_contains!(revision.stderr, "--revision applies to Git sources");
     // Exported for every command, the same settings are ambient: the directory is read whole.
     let ambient = support::driftless_with_env(
         &["render", "--source", &dir],
         &[("DRIFTLESS_PATH", "sub"), ("DRIFTLESS_REVISION", "main")],
     );
     assert_eq!(ambient.code, 0, "{}", ambient.stderr);
-    assert!(
-        ambient.stdout.contains("name: app") && ambient.stdout.contains("name: outside"),
-        "{}",
-        ambient.stdout
-    );
+    assert_contains!(ambient.stdout, ["name: app", "name: outside"]);
     // The directory it meant: its own --source.
     let sub = ws.file("sub").to_string_lossy().into_owned();
     let narrowed = support::driftless(&["render", "--source", &sub]);
     assert_eq!(narrowed.code, 0, "{}", narrowed.stderr);
-    assert!(!narrowed.stdout.contains("name: outside"));
+    assert_not_contains!(narrowed.stdout, "name: outside");
 }
 
 /// Code scanning resolves SARIF paths from the repository root: every one names a file there.

@@ -240,17 +240,10 @@ async fn the_api_server_killed_or_frozen_mid_sync_ends_the_run_in_bounded_time()
             "ended {:?} after the server died",
             faulted.after_fault
         );
-        assert!(
-            faulted
-                .run
-                .stdout
-                .contains("not attempted: API server unreachable"),
-            "{}",
-            faulted.run.stdout
-        );
+        assert_contains!(faulted.run.stdout, "not attempted: API server unreachable");
         let errors = error_lines(&faulted.run);
         assert_eq!(errors.len(), 1, "one line for the cause: {errors:#?}");
-        assert!(errors[0].contains("API server unreachable"));
+        assert_contains!(errors[0], "API server unreachable");
         cluster.restart("kube-apiserver");
         cluster.wait_ready().await;
     }
@@ -278,11 +271,7 @@ async fn the_api_server_killed_or_frozen_mid_sync_ends_the_run_in_bounded_time()
         "ended {:?} after the server froze",
         faulted.after_fault
     );
-    assert!(
-        faulted.run.stdout.contains("not attempted"),
-        "{}",
-        faulted.run.stdout
-    );
+    assert_contains!(faulted.run.stdout, "not attempted");
     cluster.signal("kube-apiserver", "CONT");
     cluster.wait_ready().await;
     assert_converged(&kc, &corpus, "v2").await;
@@ -374,12 +363,7 @@ async fn a_throttling_server_is_followed_not_flooded() {
     );
     let took = started.elapsed();
     assert_eq!(run.code, 0, "no object fails for being throttled");
-    assert!(
-        run.stdout
-            .contains(&format!("{} objects in", corpus.objects())),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, format!("{} objects in", corpus.objects()));
     let requests = audit::requests_since(&cluster.audit_log, mark, &identity.username).await;
     eprintln!(
         "throttled cold sync of {} objects: {:.1}s, {} requests answered, {} answered 429",
@@ -417,12 +401,7 @@ async fn signals_stop_new_writes_print_the_partial_report_and_keep_inventories_w
     let line = interrupted_line(&faulted.run);
     let (applied, pruned, not_attempted) = line;
     assert!(applied > 0 && not_attempted > 0 && pruned == 0, "{line:?}");
-    assert!(
-        faulted
-            .run
-            .stdout
-            .contains("not attempted: interrupted (SIGTERM)")
-    );
+    assert_contains!(faulted.run.stdout, "not attempted: interrupted (SIGTERM)");
     assert!(
         faulted.after_fault < Duration::from_secs(35),
         "{:?}",
@@ -607,13 +586,12 @@ async fn a_git_remote_that_stops_answering_applies_nothing_and_names_the_last_go
         "bounded: {:?}",
         started.elapsed()
     );
-    assert!(
-        stalled.stderr.contains("--fetch-timeout")
-            && stalled.stderr.contains(&format!(
-                "nothing applied; the cluster keeps revision {good}"
-            )),
-        "{}",
-        stalled.stderr
+    assert_contains!(
+        stalled.stderr,
+        [
+            "--fetch-timeout",
+            format!("nothing applied; the cluster keeps revision {good}")
+        ]
     );
     let live = Api::<ConfigMap>::namespaced(support::client().await, &ns)
         .get("settings")

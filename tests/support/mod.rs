@@ -8,6 +8,10 @@
 //!    the process and torn down when the process exits. As root it gets a node (`--node`) that
 //!    runs pods from images imported into it, the driftless binary under test among them.
 
+// First: the modules below use its macros.
+#[macro_use]
+pub mod asserts;
+
 pub mod agent;
 pub mod audit;
 pub mod endpoint;
