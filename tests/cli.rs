@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, Workspace};
+use crate::support::{self, Run, Workspace};
 
 /// A source whose every output is far larger than a pipe's buffer (64 KiB), so a reader that
 /// leaves after one byte closes the pipe while driftless is still writing: 150 ConfigMaps of
@@ -30,8 +30,8 @@ fn big_source(ns: &str) -> Workspace {
     ws
 }
 
-/// `driftless ARGS | head -c 1`: driftless's exit code and stderr.
-fn into_head(args: &[&str]) -> (Option<i32>, String) {
+/// `driftless ARGS | head -c 1`: driftless's exit code and stderr (its stdout went to head).
+fn into_head(args: &[&str]) -> Run {
     let mut driftless = support::command(&support::cluster().kubeconfig, args, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,23 +44,22 @@ fn into_head(args: &[&str]) -> (Option<i32>, String) {
         .spawn()
         .unwrap();
     // driftless first: its stderr must be drained while it runs.
-    let out = driftless.wait_with_output().unwrap();
+    let run = Run::from_output(driftless.wait_with_output().unwrap());
     let head = head.wait_with_output().unwrap();
     assert_eq!(head.stdout.len(), 1, "head read one byte of {args:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     eprintln!(
-        "$ driftless {} | head -c 1\n-> exit {:?}\n{}",
+        "$ driftless {} | head -c 1\n-> exit {}\n{}",
         args.join(" "),
-        out.status.code(),
-        stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+        run.code,
+        run.stderr.lines().take(20).collect::<Vec<_>>().join("\n")
     );
-    (out.status.code(), stderr)
+    run
 }
 
 fn assert_quiet_end(args: &[&str], expected: i32) {
-    let (code, stderr) = into_head(args);
-    assert_not_contains!(stderr, ["panicked", "Broken pipe"], "{args:?}");
-    assert_eq!(code, Some(expected), "{args:?}: {stderr}");
+    let run = into_head(args);
+    assert_not_contains!(run.stderr, ["panicked", "Broken pipe"], "{args:?}");
+    assert_eq!(run.code, expected, "{args:?}: {}", run.stderr);
 }
 
 #[tokio::test]
@@ -92,11 +91,11 @@ async fn diff_watch_stops_once_its_reader_leaves() {
     let ws = big_source(&ns);
     let src = ws.path().to_string_lossy().into_owned();
     let started = Instant::now();
-    let (code, stderr) = into_head(&["diff", "--watch", "--source", &src]);
-    assert_not_contains!(stderr, "panicked");
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_contains!(stderr, "--- pass 1 ---");
-    assert_not_contains!(stderr, "--- pass 2 ---");
+    let run = into_head(&["diff", "--watch", "--source", &src]);
+    assert_not_contains!(run.stderr, "panicked");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_contains!(run.stderr, "--- pass 1 ---");
+    assert_not_contains!(run.stderr, "--- pass 2 ---");
     assert!(started.elapsed() < Duration::from_secs(60));
     ws.cleanup().await;
 }

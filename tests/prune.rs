@@ -10,7 +10,7 @@ use crate::support::gitops::{
     Env, applyset_id, config_map, config_maps, deployment, write_namespace,
 };
 use crate::support::identity::Identity;
-use crate::support::{self, driftless_with_env};
+use crate::support::{self, Run, driftless_with_env};
 
 #[tokio::test]
 async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
@@ -46,8 +46,8 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
         ))
         .output()
         .expect("kubectl is installed (scripts/test installs it)");
-    let listed = String::from_utf8_lossy(&out.stdout);
-    let mut listed: Vec<&str> = listed.lines().collect();
+    let run = Run::from_output(out);
+    let mut listed: Vec<&str> = run.stdout.lines().collect();
     listed.sort();
     assert_eq!(
         listed,
@@ -60,7 +60,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
             "deployment.apps/web"
         ],
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        run.stderr
     );
     let parent =
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(support::client().await, &ns)

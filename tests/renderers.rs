@@ -201,12 +201,7 @@ fn by_hand(dir: &Path, program: &Path, args: &[&str]) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    Run::from_output(out).succeeded(program.display())
 }
 
 #[test]

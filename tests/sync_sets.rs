@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::gitops::{Env, config_map, config_maps, namespace, write_namespace};
 use crate::support::identity::Identity;
-use crate::support::{self, audit};
+use crate::support::{self, Run, audit};
 
 fn service_account(ns: &str, name: &str) -> String {
     format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n")
@@ -404,13 +404,7 @@ async fn one_writer_at_a_time_and_a_held_lease_names_its_holder() {
     let outputs: Vec<String> = [first, second]
         .into_iter()
         .map(|child| {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
+            Run::from_output(child.wait_with_output().unwrap()).succeeded("driftless sync")
         })
         .collect();
     let count = |what: &str| {

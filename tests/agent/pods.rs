@@ -14,7 +14,7 @@ use super::value_of;
 use crate::support::agent::{http_get, parse_openmetrics, sample};
 use crate::support::git::TestRepo;
 use crate::support::gitops::{config_map, namespace};
-use crate::support::{self, Workspace};
+use crate::support::{self, Run, Workspace};
 
 const POD_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -125,12 +125,7 @@ impl Install {
             .args(["kustomize", &dir.to_string_lossy()])
             .output()
             .expect("kubectl kustomize");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut text = Run::from_output(out).succeeded("kubectl kustomize");
         text = text.replace("driftless-system", &self.ns);
         text = text.replace("driftless-agent", &format!("{}-agent", self.ns));
         text = text.replace("driftless-tenant", &format!("{}-tenant", self.ns));

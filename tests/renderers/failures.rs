@@ -2,7 +2,7 @@
 //! renderer.
 
 use super::{PASSWORD, namespace_exists, source, workspace};
-use crate::support::{self, Workspace, driftless, renderers, sync};
+use crate::support::{self, Run, Workspace, driftless, renderers, sync};
 use crate::watch_render::Watcher;
 
 #[tokio::test]
@@ -74,10 +74,10 @@ async fn a_broken_template_a_missing_values_file_and_a_remote_base_apply_nothing
         .env("PATH", "/nonexistent")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2));
+    let run = Run::from_output(out);
+    assert_eq!(run.code, 2);
     assert_contains!(
-        stderr,
+        run.stderr,
         "charts/web (chart): helm is not installed: install helm"
     );
 }
