@@ -1,7 +1,7 @@
 //! `driftless render` (no cluster needed) and `--watch` on a directory.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -96,11 +96,10 @@ pub(crate) struct Watcher {
 }
 
 impl Watcher {
+    /// With this process's own set: a `default` set of a test running alongside (another
+    /// source's) would refuse it.
     pub(crate) fn start(args: &[&str]) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_driftless"))
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&support::cluster().kubeconfig)
+        let mut child = support::command(&support::cluster().kubeconfig, args, &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
