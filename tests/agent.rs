@@ -117,10 +117,7 @@ async fn commits_land_a_broken_one_is_reported_and_sigterm_gives_the_lease_back(
     assert_eq!(status["result"], "failed", "{status:#}");
     assert_eq!(status["lastAppliedRevision"], good.as_str(), "{status:#}");
     let error = status["error"].as_str().unwrap_or_default();
-    assert!(
-        error.contains("app.yaml:") && error.contains(&good),
-        "{error}"
-    );
+    assert_contains!(error, ["app.yaml:", good]);
     assert_eq!(
         value_of(&ns, "app").await.as_deref(),
         Some("v2"),
@@ -252,11 +249,7 @@ async fn with_no_webhook_nothing_listens_on_the_hook_port() {
     assert_eq!(agent.get("/healthz").map(|(status, _)| status), Some(200));
     let hook = std::net::TcpStream::connect(("127.0.0.1", agent.hook_port));
     assert!(hook.is_err(), "the hook port answers:\n{}", agent.log());
-    assert!(
-        agent.log().contains("no sync set has a webhook"),
-        "{}",
-        agent.log()
-    );
+    assert_contains!(agent.log(), "no sync set has a webhook");
     ws.cleanup().await;
 }
 
@@ -274,12 +267,7 @@ fn agent_check_names_the_config_line() {
         "--check",
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("bad.yaml:4: interval: invalid duration"),
-        "{}",
-        run.stderr
-    );
+    assert_contains!(run.stderr, "bad.yaml:4: interval: invalid duration");
     ws.write("good.yaml", &config("a", "https://git.example.com/r.git"));
     let run = support::driftless(&[
         "agent",
@@ -292,7 +280,7 @@ fn agent_check_names_the_config_line() {
     let good = ws.file("good.yaml").to_string_lossy().into_owned();
     let run = support::driftless(&["agent", "--config", &good, "--check", "-n", "team"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("namespaces:"), "{}", run.stderr);
+    assert_contains!(run.stderr, "namespaces:");
 }
 
 /// `sha256=<hex>` of `body` with `secret`, as GitHub signs a call.
@@ -388,7 +376,7 @@ async fn a_signed_webhook_fetches_now_and_a_bad_one_changes_nothing() {
         "{samples:?}"
     );
     // A secret never shows in what the agent says.
-    assert!(!leader.log().contains(secret));
+    assert_not_contains!(leader.log(), secret);
 
     // GitHub's ping is answered and fetches nothing; a signed push fetches now.
     let (status, _) = leader.post(
@@ -480,12 +468,11 @@ async fn edit_value(ns: &str, name: &str, manager: &str, value: &str) {
 /// A DriftDetected Event says the object was deleted.
 async fn assert_deletion_reported(ns: &str, name: &str) {
     let events = object_events(ns, name, "DriftDetected").await;
-    assert!(
-        events.iter().any(|e| e
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains("deleted outside Git"))),
-        "the deletion was not reported: {events:?}"
+    let notes: Vec<&str> = events.iter().filter_map(|e| e.note.as_deref()).collect();
+    assert_contains!(
+        notes.join("\n"),
+        "deleted outside Git",
+        "the deletion was not reported"
     );
 }
 
@@ -564,12 +551,8 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
         .first()
         .and_then(|e| e.note.clone())
         .unwrap_or_default();
-    assert!(
-        note.contains("kubectl-edit") && note.contains(".data.value"),
-        "{note:?}\n{}",
-        agent.log()
-    );
-    assert!(!note.contains("by hand"), "a value in an Event: {note}");
+    assert_contains!(note, ["kubectl-edit", ".data.value"], "{}", agent.log());
+    assert_not_contains!(note, "by hand", "a value in an Event");
     let samples = parse_openmetrics(&agent.body("/metrics"));
     assert_eq!(
         sample(
@@ -590,10 +573,9 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
     );
     let drifted = agent.report()["sets"][0]["drift"]["drifted"].clone();
     let key = format!("v1 ConfigMap {watched}/app");
-    assert!(
-        drifted[&key]["by"]
-            .as_str()
-            .is_some_and(|b| b.contains("kubectl-edit")),
+    assert_contains!(
+        drifted[&key]["by"].as_str().unwrap_or_default(),
+        "kubectl-edit",
         "{drifted:#}"
     );
     assert_eq!(value_of(&watched, "app").await.as_deref(), Some("by hand"));
@@ -635,7 +617,7 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
     );
     let fight = object_events(&healed, "app", "DriftFight").await;
     let note = fight[0].note.clone().unwrap_or_default();
-    assert!(note.contains("fighter"), "{note}");
+    assert_contains!(note, "fighter");
     edit_value(&healed, "app", "fighter", "fighter-last").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -765,14 +747,8 @@ async fn a_set_refused_over_its_prune_budget_is_not_ready_and_the_agent_still_is
         .as_str()
         .unwrap()
         .to_string();
-    assert!(
-        !error.contains("--max-prune"),
-        "the agent names its config key: {error}"
-    );
-    assert!(
-        error.contains(&format!("v1 ConfigMap {ns}/extra-0")),
-        "{error}"
-    );
+    assert_not_contains!(error, "--max-prune", "the agent names its config key");
+    assert_contains!(error, format!("v1 ConfigMap {ns}/extra-0"));
     let metrics = parse_openmetrics(&agent.body("/metrics"));
     let label = format!("set=\"{set}\"");
     assert_eq!(

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, Workspace};
+use crate::support::{self, Run, Workspace};
 
 /// A source whose every output is far larger than a pipe's buffer (64 KiB), so a reader that
 /// leaves after one byte closes the pipe while driftless is still writing: 150 ConfigMaps of
@@ -30,8 +30,8 @@ fn big_source(ns: &str) -> Workspace {
     ws
 }
 
-/// `driftless ARGS | head -c 1`: driftless's exit code and stderr.
-fn into_head(args: &[&str]) -> (Option<i32>, String) {
+/// `driftless ARGS | head -c 1`: driftless's exit code and stderr (its stdout went to head).
+fn into_head(args: &[&str]) -> Run {
     let mut driftless = support::command(&support::cluster().kubeconfig, args, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,26 +44,22 @@ fn into_head(args: &[&str]) -> (Option<i32>, String) {
         .spawn()
         .unwrap();
     // driftless first: its stderr must be drained while it runs.
-    let out = driftless.wait_with_output().unwrap();
+    let run = Run::from_output(driftless.wait_with_output().unwrap());
     let head = head.wait_with_output().unwrap();
     assert_eq!(head.stdout.len(), 1, "head read one byte of {args:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     eprintln!(
-        "$ driftless {} | head -c 1\n-> exit {:?}\n{}",
+        "$ driftless {} | head -c 1\n-> exit {}\n{}",
         args.join(" "),
-        out.status.code(),
-        stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+        run.code,
+        run.stderr.lines().take(20).collect::<Vec<_>>().join("\n")
     );
-    (out.status.code(), stderr)
+    run
 }
 
 fn assert_quiet_end(args: &[&str], expected: i32) {
-    let (code, stderr) = into_head(args);
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
-        "{args:?}: {stderr}"
-    );
-    assert_eq!(code, Some(expected), "{args:?}: {stderr}");
+    let run = into_head(args);
+    assert_not_contains!(run.stderr, ["panicked", "Broken pipe"], "{args:?}");
+    assert_eq!(run.code, expected, "{args:?}: {}", run.stderr);
 }
 
 #[tokio::test]
@@ -95,11 +91,11 @@ async fn diff_watch_stops_once_its_reader_leaves() {
     let ws = big_source(&ns);
     let src = ws.path().to_string_lossy().into_owned();
     let started = Instant::now();
-    let (code, stderr) = into_head(&["diff", "--watch", "--source", &src]);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("--- pass 1 ---"), "{stderr}");
-    assert!(!stderr.contains("--- pass 2 ---"), "{stderr}");
+    let run = into_head(&["diff", "--watch", "--source", &src]);
+    assert_not_contains!(run.stderr, "panicked");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_contains!(run.stderr, "--- pass 1 ---");
+    assert_not_contains!(run.stderr, "--- pass 2 ---");
     assert!(started.elapsed() < Duration::from_secs(60));
     ws.cleanup().await;
 }
@@ -127,7 +123,7 @@ async fn durations_take_units_on_every_flag_and_variable() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let bad = support::sync(ws.path(), &["--lock-timeout", "soon"]);
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("invalid duration"), "{}", bad.stderr);
+    assert_contains!(bad.stderr, "invalid duration");
 
     // --interval paces the polls of a Git source.
     let repo = support::git::TestRepo::local();
@@ -152,7 +148,7 @@ async fn durations_take_units_on_every_flag_and_variable() {
     for args in [&check[..], &watch[..]] {
         let short = support::driftless_with_env(args, &[("DRIFTLESS_INTERVAL", "500ms")]);
         assert_eq!(short.code, 2, "{}", short.stderr);
-        assert!(short.stderr.contains("under 1s"), "{}", short.stderr);
+        assert_contains!(short.stderr, "under 1s");
     }
     ws.cleanup().await;
 }
@@ -172,37 +168,25 @@ fn git_flags_on_a_directory_are_refused_and_ignored_from_the_environment() {
     let path = support::driftless(&["render", "--source", &dir, "--path", "sub"]);
     assert_eq!(path.code, 2, "{}", path.stderr);
     assert!(path.stdout.is_empty(), "nothing is read: {}", path.stdout);
-    assert!(
-        path.stderr.contains("--path applies to Git sources")
-            && path.stderr.contains("pass --source DIR/SUB"),
-        "{}",
-        path.stderr
+    assert_contains!(
+        path.stderr,
+        ["--path applies to Git sources", "pass --source DIR/SUB"]
     );
     let revision = support::driftless(&["diff", "--source", &dir, "--revision", "main"]);
     assert_eq!(revision.code, 2, "{}", revision.stderr);
-    assert!(
-        revision
-            .stderr
-            .contains("--revision applies to Git sources"),
-        "{}",
-        revision.stderr
-    );
+    assert_contains!(revision.stderr, "--revision applies to Git sources");
     // Exported for every command, the same settings are ambient: the directory is read whole.
     let ambient = support::driftless_with_env(
         &["render", "--source", &dir],
         &[("DRIFTLESS_PATH", "sub"), ("DRIFTLESS_REVISION", "main")],
     );
     assert_eq!(ambient.code, 0, "{}", ambient.stderr);
-    assert!(
-        ambient.stdout.contains("name: app") && ambient.stdout.contains("name: outside"),
-        "{}",
-        ambient.stdout
-    );
+    assert_contains!(ambient.stdout, ["name: app", "name: outside"]);
     // The directory it meant: its own --source.
     let sub = ws.file("sub").to_string_lossy().into_owned();
     let narrowed = support::driftless(&["render", "--source", &sub]);
     assert_eq!(narrowed.code, 0, "{}", narrowed.stderr);
-    assert!(!narrowed.stdout.contains("name: outside"));
+    assert_not_contains!(narrowed.stdout, "name: outside");
 }
 
 /// Code scanning resolves SARIF paths from the repository root: every one names a file there.

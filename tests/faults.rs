@@ -4,357 +4,95 @@
 //!
 //! Each case checks four things: the run ends in bounded time; the exit code and message say
 //! what failed; nothing is lost and nothing wrongly pruned; the next run converges with the
-//! inventory complete.
+//! inventory complete. The cases that fault a sync at one of its steps are tables of
+//! [`Step`]s, run by [`scenario::run`].
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+mod corpus;
+mod harness;
+mod scenario;
+
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 
+use self::corpus::Corpus;
+use self::harness::{Interrupted, signal};
+use self::scenario::{APPLIED, Fault, PRUNED, PRUNING, STEP, Step};
 use crate::support::identity::Identity;
 use crate::support::private::PrivateCluster;
-use crate::support::{self, Run, audit, driftless_as};
+use crate::support::{self, audit, driftless_as};
 
-#[path = "../benches/corpus.rs"]
-mod corpus;
+/// Prunes may take every object, one at a time, so a fault lands between two.
+const PRUNE_ONE_BY_ONE: &[&str] = &["--max-prune", "100%", "--concurrency", "1"];
 
-/// A run that met a fault, and how long it went on after the fault.
-struct Faulted {
-    run: Run,
-    after_fault: Duration,
-}
-
-/// Runs driftless with `-v`; as soon as a line of its log contains `trigger`, calls `fault`
-/// with its pid. The fault must happen: a run that never logs `trigger` fails the test.
-fn run_with_fault(
-    kubeconfig: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-    trigger: &str,
-    fault: impl FnOnce(u32),
-) -> Faulted {
-    let mut args = args.to_vec();
-    args.push("-v");
-    let mut child = support::command(kubeconfig, &args, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn driftless");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let out_reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stdout.read_to_string(&mut out);
-        out
-    });
-    let mut stderr = String::new();
-    let mut fault = Some(fault);
-    let mut faulted_at = None;
-    for line in BufReader::new(child.stderr.take().expect("stderr")).lines() {
-        let line = line.unwrap_or_default();
-        if faulted_at.is_none() && line.contains(trigger) {
-            if let Some(f) = fault.take() {
-                f(child.id());
-            }
-            faulted_at = Some(Instant::now());
-        }
-        stderr.push_str(&line);
-        stderr.push('\n');
-    }
-    let status = child.wait().expect("wait for driftless");
-    let stdout = out_reader.join().unwrap_or_default();
-    let faulted_at = faulted_at.unwrap_or_else(|| {
-        panic!("the run never logged {trigger:?}: no fault injected\n{stdout}{stderr}")
-    });
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-    };
-    eprintln!(
-        "$ driftless {} (fault at {trigger:?})\n-> exit {} {:.1}s after the fault\n{}{}",
-        args.join(" "),
-        run.code,
-        faulted_at.elapsed().as_secs_f32(),
-        run.stdout,
-        tail(&run.stderr, 30)
-    );
-    Faulted {
-        after_fault: faulted_at.elapsed(),
-        run,
-    }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n") + "\n"
-}
-
-/// A corpus of `namespaces` x `per` objects in a temporary folder.
-struct Corpus {
-    dir: tempfile::TempDir,
-    prefix: String,
-    namespaces: usize,
-    per: usize,
-}
-
-impl Corpus {
-    fn new(namespaces: usize, per: usize) -> Corpus {
-        let corpus = Corpus {
-            dir: tempfile::tempdir().unwrap(),
-            prefix: support::unique("dl-fault"),
-            namespaces,
-            per,
-        };
-        corpus.write("v1");
-        corpus
-    }
-
-    fn write(&self, version: &str) -> Vec<String> {
-        corpus::write(
-            self.dir.path(),
-            &self.prefix,
-            self.namespaces,
-            self.per,
-            version,
-        )
-    }
-
-    fn path(&self) -> String {
-        self.dir.path().to_string_lossy().into_owned()
-    }
-
-    fn namespaces(&self) -> Vec<String> {
-        (0..self.namespaces)
-            .map(|n| format!("{}-{n:03}", self.prefix))
-            .collect()
-    }
-
-    /// Removes `n` ConfigMaps from the source, namespace after namespace; returns them as
-    /// `namespace/name`.
-    fn drop_config_maps(&self, n: usize) -> Vec<String> {
-        let mut dropped = Vec::new();
-        for ns in self.namespaces() {
-            for i in (0..self.per).step_by(corpus::KINDS.len()) {
-                let name = format!("configmap-{i:04}");
-                let file = self.dir.path().join(&ns).join(format!("{name}.yaml"));
-                if dropped.len() < n && std::fs::remove_file(file).is_ok() {
-                    dropped.push(format!("{ns}/{name}"));
-                }
-            }
-        }
-        assert_eq!(dropped.len(), n, "the corpus holds {n} ConfigMaps to drop");
-        dropped
-    }
-
-    fn objects(&self) -> usize {
-        self.namespaces * (self.per + 1)
-    }
-}
-
-/// The ConfigMaps of the corpus that the cluster holds, with their `version`.
-async fn config_map_versions(kubeconfig: &Path, corpus: &Corpus) -> Vec<(String, String)> {
-    let client = support::client_for(kubeconfig).await;
-    let mut found = Vec::new();
-    for ns in corpus.namespaces() {
-        let list = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-            .list(&Default::default())
-            .await
-            .unwrap();
-        for cm in list.items {
-            let name = cm.metadata.name.clone().unwrap_or_default();
-            if name.starts_with("configmap-") {
-                let version = cm.data.unwrap_or_default().remove("version");
-                found.push((format!("{ns}/{name}"), version.unwrap_or_default()));
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// Converged: a sync changes nothing more, `diff --prune` is clean, and exactly the
-/// ConfigMaps of the source are live, at `version`.
-async fn assert_converged(kubeconfig: &Path, corpus: &Corpus, version: &str) {
-    let src = corpus.path();
-    let sync = driftless_as(kubeconfig, &["sync", "--source", &src, "--prune"], &[]);
-    assert_eq!(sync.code, 0, "the next run converges");
-    let diff = driftless_as(kubeconfig, &["diff", "--source", &src, "--prune"], &[]);
-    assert_eq!(diff.code, 0, "and then nothing differs");
-    let mut expected = Vec::new();
-    for ns in corpus.namespaces() {
-        for entry in std::fs::read_dir(corpus.dir.path().join(&ns)).unwrap() {
-            let file = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if let Some(name) = file.strip_prefix("configmap-") {
-                expected.push(format!("{ns}/configmap-{}", name.trim_end_matches(".yaml")));
-            }
-        }
-    }
-    expected.sort();
-    let live = config_map_versions(kubeconfig, corpus).await;
-    let names: Vec<&String> = live.iter().map(|(n, _)| n).collect();
-    assert_eq!(
-        names,
-        expected.iter().collect::<Vec<_>>(),
-        "every ConfigMap of the source, no other"
-    );
-    assert!(live.iter().all(|(_, v)| v == version), "all at {version}");
-}
-
-/// Lines of driftless's own log at error level: one per cause, never one per object.
-fn error_lines(run: &Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .filter(|l| l.contains(" ERROR "))
-        .collect()
-}
+const API_SERVER_KILLED: Step = Step {
+    fault: Fault::ControlPlane("kube-apiserver", "KILL"),
+    within: Some(15),
+    says: Some("not attempted: API server unreachable"),
+    error: Some("API server unreachable"),
+    ..STEP
+};
 
 #[tokio::test]
 async fn the_api_server_killed_or_frozen_mid_sync_ends_the_run_in_bounded_time() {
     let cluster = PrivateCluster::start(&[]);
-    let kc = cluster.kubeconfig().to_path_buf();
-    let corpus = Corpus::new(5, 60);
-    let src = corpus.path();
-
-    // Killed while applying, not restarted: the run ends within 15 s, at any concurrency.
-    for concurrency in ["8", "1"] {
-        let faulted = run_with_fault(
-            &kc,
-            &[
-                "sync",
-                "--source",
-                &src,
-                "--prune",
-                "--concurrency",
-                concurrency,
-            ],
-            &[],
-            ": applied ",
-            |_| cluster.signal("kube-apiserver", "KILL"),
-        );
-        assert_eq!(faulted.run.code, 2, "a dead server fails the run");
-        assert!(
-            faulted.after_fault < Duration::from_secs(15),
-            "ended {:?} after the server died",
-            faulted.after_fault
-        );
-        assert!(
-            faulted
-                .run
-                .stdout
-                .contains("not attempted: API server unreachable"),
-            "{}",
-            faulted.run.stdout
-        );
-        let errors = error_lines(&faulted.run);
-        assert_eq!(errors.len(), 1, "one line for the cause: {errors:#?}");
-        assert!(errors[0].contains("API server unreachable"));
-        cluster.restart("kube-apiserver");
-        cluster.wait_ready().await;
-    }
-    assert_converged(&kc, &corpus, "v1").await;
-
-    // Frozen while applying: bounded by the request timeout, then converges once thawed.
-    corpus.write("v2");
-    let faulted = run_with_fault(
-        &kc,
-        &[
-            "sync",
-            "--source",
-            &src,
-            "--prune",
-            "--request-timeout",
-            "3s",
-        ],
-        &[],
-        ": applied ",
-        |_| cluster.signal("kube-apiserver", "STOP"),
-    );
-    assert_eq!(faulted.run.code, 2);
-    assert!(
-        faulted.after_fault < Duration::from_secs(20),
-        "ended {:?} after the server froze",
-        faulted.after_fault
-    );
-    assert!(
-        faulted.run.stdout.contains("not attempted"),
-        "{}",
-        faulted.run.stdout
-    );
-    cluster.signal("kube-apiserver", "CONT");
-    cluster.wait_ready().await;
-    assert_converged(&kc, &corpus, "v2").await;
+    let steps = [
+        // Killed while applying, restarted once the run ended: it ends within 15 s, at any
+        // concurrency.
+        Step {
+            flags: &["--concurrency", "8"],
+            converge: false,
+            ..API_SERVER_KILLED
+        },
+        Step {
+            flags: &["--concurrency", "1"],
+            ..API_SERVER_KILLED
+        },
+        // Frozen while applying: bounded by the request timeout, then converges once thawed.
+        Step {
+            version: Some("v2"),
+            flags: &["--request-timeout", "3s"],
+            fault: Fault::ControlPlane("kube-apiserver", "STOP"),
+            within: Some(20),
+            says: Some("not attempted"),
+            ..STEP
+        },
+    ];
+    scenario::run(Some(&cluster), &Corpus::new(5, 60), false, &steps).await;
 }
 
 #[tokio::test]
 async fn etcd_frozen_at_apply_time_and_killed_at_prune_time_loses_nothing() {
     let cluster = PrivateCluster::start(&[]);
-    let kc = cluster.kubeconfig().to_path_buf();
-    let corpus = Corpus::new(5, 60);
-    let src = corpus.path();
-    let synced = driftless_as(&kc, &["sync", "--source", &src, "--prune"], &[]);
-    assert_eq!(synced.code, 0);
-
-    corpus.write("v2");
-    let faulted = run_with_fault(
-        &kc,
-        &[
-            "sync",
-            "--source",
-            &src,
-            "--prune",
-            "--request-timeout",
-            "3s",
-        ],
-        &[],
-        ": applied ",
-        |_| cluster.signal("etcd", "STOP"),
-    );
-    assert_eq!(faulted.run.code, 2);
-    assert!(
-        faulted.after_fault < Duration::from_secs(20),
-        "ended {:?} after etcd froze",
-        faulted.after_fault
-    );
-    cluster.signal("etcd", "CONT");
-    cluster.wait_ready().await;
-    assert_converged(&kc, &corpus, "v2").await;
-
-    // Killed while pruning, restarted on the same data: what was dropped goes, nothing else.
-    let dropped = corpus.drop_config_maps(30);
-    let faulted = run_with_fault(
-        &kc,
-        &[
-            "sync",
-            "--source",
-            &src,
-            "--prune",
-            "--max-prune",
-            "100%",
-            "--request-timeout",
-            "3s",
-            "--concurrency",
-            "1",
-        ],
-        &[],
-        ": pruned ",
-        |_| cluster.signal("etcd", "KILL"),
-    );
-    assert_eq!(faulted.run.code, 2);
-    assert!(
-        faulted.after_fault < Duration::from_secs(20),
-        "ended {:?} after etcd died",
-        faulted.after_fault
-    );
-    cluster.restart("etcd");
-    cluster.wait_ready().await;
-    assert_converged(&kc, &corpus, "v2").await;
-    let live = config_map_versions(&kc, &corpus).await;
-    for name in dropped {
-        assert!(!live.iter().any(|(n, _)| *n == name), "{name} is gone");
-    }
+    let steps = [
+        Step {
+            version: Some("v2"),
+            flags: &["--request-timeout", "3s"],
+            fault: Fault::ControlPlane("etcd", "STOP"),
+            within: Some(20),
+            ..STEP
+        },
+        // Killed while pruning, restarted on the same data: what was dropped goes, nothing else.
+        Step {
+            drop: 30,
+            flags: &[
+                "--max-prune",
+                "100%",
+                "--request-timeout",
+                "3s",
+                "--concurrency",
+                "1",
+            ],
+            fault: Fault::ControlPlane("etcd", "KILL"),
+            at: PRUNED,
+            within: Some(20),
+            ..STEP
+        },
+    ];
+    scenario::run(Some(&cluster), &Corpus::new(5, 60), true, &steps).await;
 }
 
 #[tokio::test]
@@ -374,12 +112,7 @@ async fn a_throttling_server_is_followed_not_flooded() {
     );
     let took = started.elapsed();
     assert_eq!(run.code, 0, "no object fails for being throttled");
-    assert!(
-        run.stdout
-            .contains(&format!("{} objects in", corpus.objects())),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, format!("{} objects in", corpus.objects()));
     let requests = audit::requests_since(&cluster.audit_log, mark, &identity.username).await;
     eprintln!(
         "throttled cold sync of {} objects: {:.1}s, {} requests answered, {} answered 429",
@@ -402,61 +135,44 @@ async fn a_throttling_server_is_followed_not_flooded() {
 
 #[tokio::test]
 async fn signals_stop_new_writes_print_the_partial_report_and_keep_inventories_whole() {
-    let kc = support::cluster().kubeconfig.clone();
-    let corpus = Corpus::new(5, 60);
-    let src = corpus.path();
+    let steps = [
+        Step {
+            fault: Fault::Driftless("TERM"),
+            at: APPLIED,
+            code: 143, // 128 + 15
+            within: Some(35),
+            says: Some("not attempted: interrupted (SIGTERM)"),
+            interrupted: Some(stopped_while_applying),
+            ..STEP
+        },
+        Step {
+            drop: 30,
+            flags: PRUNE_ONE_BY_ONE,
+            fault: Fault::Driftless("INT"),
+            at: PRUNED,
+            code: 130, // 128 + 2
+            interrupted: Some(stopped_while_pruning),
+            ..STEP
+        },
+    ];
+    scenario::run(None, &Corpus::new(5, 60), false, &steps).await;
+}
 
-    let faulted = run_with_fault(
-        &kc,
-        &["sync", "--source", &src, "--prune"],
-        &[],
-        ": applied ",
-        |pid| signal(pid, "TERM"),
-    );
-    assert_eq!(faulted.run.code, 143, "SIGTERM: 128 + 15");
-    let line = interrupted_line(&faulted.run);
+/// Some objects applied, some not attempted, nothing pruned yet.
+fn stopped_while_applying(line: Interrupted, _dropped: usize) {
     let (applied, pruned, not_attempted) = line;
     assert!(applied > 0 && not_attempted > 0 && pruned == 0, "{line:?}");
-    assert!(
-        faulted
-            .run
-            .stdout
-            .contains("not attempted: interrupted (SIGTERM)")
-    );
-    assert!(
-        faulted.after_fault < Duration::from_secs(35),
-        "{:?}",
-        faulted.after_fault
-    );
-    assert_converged(&kc, &corpus, "v1").await;
+}
 
-    let dropped = corpus.drop_config_maps(30);
-    let faulted = run_with_fault(
-        &kc,
-        &[
-            "sync",
-            "--source",
-            &src,
-            "--prune",
-            "--max-prune",
-            "100%",
-            "--concurrency",
-            "1",
-        ],
-        &[],
-        ": pruned ",
-        |pid| signal(pid, "INT"),
-    );
-    assert_eq!(faulted.run.code, 130, "SIGINT: 128 + 2");
-    let (applied, pruned, not_attempted) = interrupted_line(&faulted.run);
+/// Nothing left to apply; each prune done or reported undone.
+fn stopped_while_pruning(line: Interrupted, dropped: usize) {
+    let (applied, pruned, not_attempted) = line;
     assert_eq!(applied, 0);
     assert_eq!(
         pruned + not_attempted,
-        dropped.len(),
+        dropped,
         "each prune done or reported undone"
     );
-    assert_converged(&kc, &corpus, "v1").await;
-    support::delete_namespaces(&corpus.namespaces()).await;
 }
 
 #[tokio::test]
@@ -497,63 +213,16 @@ async fn sigint_inherited_as_ignored_still_stops_the_run() {
 
 #[tokio::test]
 async fn a_run_killed_between_the_inventory_write_and_the_deletes_is_completed_next_time() {
-    let kc = support::cluster().kubeconfig.clone();
-    let corpus = Corpus::new(3, 40);
-    let src = corpus.path();
-    assert_eq!(
-        driftless_as(&kc, &["sync", "--source", &src, "--prune"], &[]).code,
-        0
-    );
-    corpus.write("v2");
-    let dropped = corpus.drop_config_maps(8);
-    let faulted = run_with_fault(
-        &kc,
-        &[
-            "sync",
-            "--source",
-            &src,
-            "--prune",
-            "--max-prune",
-            "100%",
-            "--concurrency",
-            "1",
-        ],
-        &[],
-        ": pruning ",
-        |pid| signal(pid, "KILL"),
-    );
-    assert_eq!(faulted.run.code, -1, "killed");
-    assert_converged(&kc, &corpus, "v2").await;
-    let live = config_map_versions(&kc, &corpus).await;
-    for name in dropped {
-        assert!(!live.iter().any(|(n, _)| *n == name), "{name} is gone");
-    }
-    support::delete_namespaces(&corpus.namespaces()).await;
-}
-
-fn signal(pid: u32, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -{sig} {pid}");
-}
-
-/// (applied, pruned, not attempted) from `interrupted: N applied, M pruned, K not attempted`.
-fn interrupted_line(run: &Run) -> (usize, usize, usize) {
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("interrupted: "))
-        .unwrap_or_else(|| panic!("no interrupted line:\n{}", tail(&run.stderr, 20)));
-    let numbers: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match numbers[..] {
-        [a, p, n] => (a, p, n),
-        _ => panic!("unreadable: {line}"),
-    }
+    let steps = [Step {
+        version: Some("v2"),
+        drop: 8,
+        flags: PRUNE_ONE_BY_ONE,
+        fault: Fault::Driftless("KILL"),
+        at: PRUNING,
+        code: -1, // killed
+        ..STEP
+    }];
+    scenario::run(None, &Corpus::new(3, 40), true, &steps).await;
 }
 
 #[tokio::test]
@@ -607,13 +276,12 @@ async fn a_git_remote_that_stops_answering_applies_nothing_and_names_the_last_go
         "bounded: {:?}",
         started.elapsed()
     );
-    assert!(
-        stalled.stderr.contains("--fetch-timeout")
-            && stalled.stderr.contains(&format!(
-                "nothing applied; the cluster keeps revision {good}"
-            )),
-        "{}",
-        stalled.stderr
+    assert_contains!(
+        stalled.stderr,
+        [
+            "--fetch-timeout",
+            format!("nothing applied; the cluster keeps revision {good}")
+        ]
     );
     let live = Api::<ConfigMap>::namespaced(support::client().await, &ns)
         .get("settings")

@@ -42,10 +42,10 @@ async fn a_commit_in_a_file_repo_is_synced_exactly_and_pins_hold() {
 
     let synced = run("sync", &url, cache.path(), &[]);
     assert_eq!(synced.code, 0);
-    assert!(
-        synced.stdout.contains(&format!("at {first}")),
-        "the report names the commit: {}",
-        synced.stdout
+    assert_contains!(
+        synced.stdout,
+        format!("at {first}"),
+        "the report names the commit"
     );
     assert_eq!(live_value(&ns).await.as_deref(), Some("one"));
 
@@ -53,25 +53,17 @@ async fn a_commit_in_a_file_repo_is_synced_exactly_and_pins_hold() {
     let second = repo.commit("second");
     let preview = run("diff", &url, cache.path(), &[]);
     assert_eq!(preview.code, 1, "the new commit is picked up");
-    assert!(
-        preview.stdout.contains(&format!("\trevision {second}")),
-        "diff headers name the commit: {}",
-        preview.stdout
+    assert_contains!(
+        preview.stdout,
+        format!("\trevision {second}"),
+        "diff headers name the commit"
     );
-    assert!(
-        preview.stdout.contains("-  value: one") && preview.stdout.contains("+  value: two"),
-        "{}",
-        preview.stdout
-    );
+    assert_contains!(preview.stdout, ["-  value: one", "+  value: two"]);
 
     for pin in [first.as_str(), &first[..10], "v1"] {
         let pinned = run("diff", &url, cache.path(), &["--revision", pin]);
         assert_eq!(pinned.code, 0, "--revision {pin} is the synced commit");
-        assert!(
-            pinned.stderr.contains(&format!("at {first}")),
-            "{}",
-            pinned.stderr
-        );
+        assert_contains!(pinned.stderr, format!("at {first}"));
     }
     let missing = run(
         "diff",
@@ -80,11 +72,7 @@ async fn a_commit_in_a_file_repo_is_synced_exactly_and_pins_hold() {
         &["--revision", "no-such-branch"],
     );
     assert_eq!(missing.code, 2);
-    assert!(
-        missing.stderr.contains("revision no-such-branch not found"),
-        "{}",
-        missing.stderr
-    );
+    assert_contains!(missing.stderr, "revision no-such-branch not found");
 
     // Another folder of the repository is another source: the set moves there on purpose.
     let moved = ["--path", "deploy", "--take-over-set"];
@@ -111,25 +99,12 @@ async fn a_broken_commit_or_a_dead_remote_keeps_the_last_good_revision() {
     let bad = repo.commit("bad");
     let broken = run("sync", &url, cache.path(), &[]);
     assert_eq!(broken.code, 2);
-    assert!(
-        broken.stderr.contains("app.yaml:"),
-        "names the file and line: {}",
-        broken.stderr
+    assert_contains!(broken.stderr, "app.yaml:", "names the file and line");
+    assert_contains!(
+        broken.stderr,
+        format!("nothing applied from revision {bad}")
     );
-    assert!(
-        broken
-            .stderr
-            .contains(&format!("nothing applied from revision {bad}")),
-        "{}",
-        broken.stderr
-    );
-    assert!(
-        broken
-            .stderr
-            .contains(&format!("the cluster keeps revision {good}")),
-        "{}",
-        broken.stderr
-    );
+    assert_contains!(broken.stderr, format!("the cluster keeps revision {good}"));
     assert_eq!(
         live_value(&ns).await.as_deref(),
         Some("good"),
@@ -140,13 +115,8 @@ async fn a_broken_commit_or_a_dead_remote_keeps_the_last_good_revision() {
     std::fs::rename(&repo.bare, &moved).unwrap();
     let down = run("sync", &url, cache.path(), &[]);
     assert_eq!(down.code, 2);
-    assert!(down.stderr.contains("fetching file://"), "{}", down.stderr);
-    assert!(
-        down.stderr
-            .contains(&format!("the cluster keeps revision {good}")),
-        "{}",
-        down.stderr
-    );
+    assert_contains!(down.stderr, "fetching file://");
+    assert_contains!(down.stderr, format!("the cluster keeps revision {good}"));
     std::fs::rename(&moved, &repo.bare).unwrap();
     support::delete_namespaces(&[ns]).await;
 }
@@ -172,16 +142,16 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
 
     let synced = run_https("sync", &[]);
     assert_eq!(synced.code, 0);
-    assert!(synced.stdout.contains(&format!("at {first}")));
+    assert_contains!(synced.stdout, format!("at {first}"));
     assert_eq!(live_value(&ns).await.as_deref(), Some("one"));
 
     repo.write("app.yaml", &platform(&ns, "two"));
     let second = repo.commit("second");
     let synced = run_https("sync", &[]);
-    assert!(
-        synced.stdout.contains(&format!("at {second}")),
-        "a new commit is fetched: {}",
-        synced.stdout
+    assert_contains!(
+        synced.stdout,
+        format!("at {second}"),
+        "a new commit is fetched"
     );
     assert_eq!(live_value(&ns).await.as_deref(), Some("two"));
 
@@ -190,10 +160,10 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
     repo.write("app.yaml", &platform(&ns, "three"));
     let third = repo.commit("third");
     let synced = run_https("sync", &[]);
-    assert!(
-        synced.stdout.contains(&format!("at {third}")),
-        "a force-push is followed: {}",
-        synced.stdout
+    assert_contains!(
+        synced.stdout,
+        format!("at {third}"),
+        "a force-push is followed"
     );
     assert_eq!(live_value(&ns).await.as_deref(), Some("three"));
 
@@ -213,15 +183,10 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
         &ca,
     );
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stderr
-            .contains("authentication to https://127.0.0.1"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        !refused.all_output().contains("not-the-token"),
+    assert_contains!(refused.stderr, "authentication to https://127.0.0.1");
+    assert_not_contains!(
+        refused.all_output(),
+        "not-the-token",
         "the token never prints"
     );
 
@@ -248,10 +213,7 @@ async fn https_with_a_token_fetches_incrementally_and_follows_force_pushes() {
     );
     let token = std::fs::read_to_string(s.get("GIT_TESTENV_TOKEN_FILE")).unwrap();
     for r in [&synced, &refused, &over_http] {
-        assert!(
-            !r.all_output().contains(token.trim()),
-            "the token never prints"
-        );
+        assert_not_contains!(r.all_output(), token.trim(), "the token never prints");
     }
     support::delete_namespaces(&[ns]).await;
 }
@@ -290,23 +252,15 @@ async fn ssh_with_a_key_checks_the_host_key() {
     let empty = empty.path().to_string_lossy().into_owned();
     let unknown = ssh(key, &empty, &[]);
     assert_eq!(unknown.code, 2);
-    assert!(
-        unknown.stderr.contains("is not in") && unknown.stderr.contains("refusing an unknown host"),
-        "{}",
-        unknown.stderr
-    );
+    assert_contains!(unknown.stderr, ["is not in", "refusing an unknown host"]);
 
     let stranger = ssh(s.get("GIT_TESTENV_SSH_OTHER_KEY"), known, &[]);
     assert_eq!(stranger.code, 2);
-    assert!(
-        stranger.stderr.contains("authentication to ssh://"),
-        "{}",
-        stranger.stderr
-    );
+    assert_contains!(stranger.stderr, "authentication to ssh://");
 
     let synced = ssh(key, known, &[]);
     assert_eq!(synced.code, 0, "{}", synced.stderr);
-    assert!(synced.stdout.contains(&format!("at {commit}")));
+    assert_contains!(synced.stdout, format!("at {commit}"));
     assert_eq!(live_value(&ns).await.as_deref(), Some("ssh"));
 
     let skipped = ssh(key, &empty, &["--git-insecure-skip-host-key-check"]);
@@ -323,11 +277,7 @@ async fn symlinks_that_leave_the_repository_are_refused() {
     let cache = tempfile::tempdir().unwrap();
     let rendered = run("render", &repo.file_url(), cache.path(), &[]);
     assert_eq!(rendered.code, 2);
-    assert!(
-        rendered.stderr.contains("evil.yaml") && rendered.stderr.contains("leaves the repository"),
-        "{}",
-        rendered.stderr
-    );
+    assert_contains!(rendered.stderr, ["evil.yaml", "leaves the repository"]);
     let escaped = run(
         "render",
         &repo.file_url(),
@@ -335,9 +285,5 @@ async fn symlinks_that_leave_the_repository_are_refused() {
         &["--path", "../x"],
     );
     assert_eq!(escaped.code, 2);
-    assert!(
-        escaped.stderr.contains("without `..`"),
-        "{}",
-        escaped.stderr
-    );
+    assert_contains!(escaped.stderr, "without `..`");
 }

@@ -60,7 +60,7 @@ async fn a_set_belongs_to_one_source_and_moves_only_on_purpose() {
             "--name".to_string(),
             "--take-over-set".to_string(),
         ] {
-            assert!(refused.stderr.contains(&part), "{part}: {}", refused.stderr);
+            assert_contains!(refused.stderr, part);
         }
     }
     assert!(!exists(&ns, "b1").await, "nothing of team-b was applied");
@@ -124,14 +124,11 @@ async fn prune_namespaces_keeps_a_namespace_holding_what_is_not_this_sets() {
         assert_eq!(line["outcome"], "skipped", "{line}");
         assert_eq!(line["reason"], "NamespaceNotEmpty", "{line}");
         let why = line["message"].as_str().unwrap();
-        assert!(
-            why.contains("ConfigMap a-keep (annotated driftless.dev/prune: disabled)"),
-            "{why}"
+        assert_contains!(
+            why,
+            "ConfigMap a-keep (annotated driftless.dev/prune: disabled)"
         );
-        assert!(
-            why.contains(&format!("ConfigMap b-keep (sync set \"{set_b}\")")),
-            "{why}"
-        );
+        assert_contains!(why, format!("ConfigMap b-keep (sync set \"{set_b}\")"));
     }
     assert!(exists(&ns, "b-keep").await && exists(&ns, "a-keep").await);
     assert!(!exists(&ns, "a1").await, "a's own prunable member goes");
@@ -170,21 +167,16 @@ async fn a_dropped_object_is_orphaned_without_prune_and_a_diff_says_so() {
 
     let diff = run("diff", &ws, &set, &[]);
     assert_eq!(diff.code, 1, "an orphan differs from Git");
-    assert!(
-        diff.stdout
-            .contains(&format!("--- live/v1/ConfigMap/{ns}/drop"))
-    );
-    assert!(
-        diff.stderr
-            .contains(&format!("orphaned         v1 ConfigMap {ns}/drop"))
+    assert_contains!(diff.stdout, format!("--- live/v1/ConfigMap/{ns}/drop"));
+    assert_contains!(
+        diff.stderr,
+        format!("orphaned         v1 ConfigMap {ns}/drop")
     );
     let sync = run("sync", &ws, &set, &[]);
     assert_eq!(sync.code, 0);
-    assert!(
-        sync.stdout
-            .contains("1 orphaned (prune is off: --prune deletes them)"),
-        "{}",
-        sync.stdout
+    assert_contains!(
+        sync.stdout,
+        "1 orphaned (prune is off: --prune deletes them)"
     );
     let report = json_of(&run("diff", &ws, &set, &["-o", "json"]));
     assert_eq!(report["counts"]["orphaned"], 1);
@@ -218,20 +210,12 @@ async fn over_budget_names_what_is_at_risk_and_allow_empty_empties_a_set() {
     }
     let diff = run("diff", &ws, &set, &["--prune"]);
     assert_eq!(diff.code, 2);
-    assert!(
-        diff.stderr
-            .contains("would prune 25 of its 31 objects in scope, over the budget --max-prune 25%"),
-        "{}",
-        diff.stderr
+    assert_contains!(
+        diff.stderr,
+        "would prune 25 of its 31 objects in scope, over the budget --max-prune 25%"
     );
-    assert!(
-        diff.stderr
-            .contains(&format!("  - v1 ConfigMap {ns}/cm-0\n"))
-    );
-    assert!(
-        diff.stderr.contains("  ... and 5 more"),
-        "capped, with a count"
-    );
+    assert_contains!(diff.stderr, format!("  - v1 ConfigMap {ns}/cm-0\n"));
+    assert_contains!(diff.stderr, "  ... and 5 more", "capped, with a count");
 
     // An emptied source: --allow-empty alone empties the set on purpose.
     for i in 25..30 {
@@ -240,11 +224,7 @@ async fn over_budget_names_what_is_at_risk_and_allow_empty_empties_a_set() {
     ws.write("ns.yaml", "# dropped\n");
     let refused = run("sync", &ws, &set, &["--prune"]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stderr
-            .contains("--allow-empty empties the set on purpose")
-    );
+    assert_contains!(refused.stderr, "--allow-empty empties the set on purpose");
     let emptied = run("sync", &ws, &set, &["--prune", "--allow-empty"]);
     assert_eq!(emptied.code, 0, "{}", emptied.stderr);
     assert!(!exists(&ns, "cm-29").await);
@@ -285,29 +265,20 @@ async fn an_object_git_defines_that_differs_and_is_not_adopted_is_not_in_sync() 
 
     let diff = run("diff", &ws, &set, &[]);
     assert_eq!(diff.code, 1, "a difference, not adopted or not");
-    assert!(
-        diff.stdout.contains("-  a: \"1\"\n+  a: \"2\"\n"),
-        "{}",
-        diff.stdout
-    );
-    assert!(
-        !diff.all_output().contains("HandmadeCanary"),
-        "masked as usual"
-    );
-    assert!(diff.stderr.contains("not in sync"), "{}", diff.stderr);
+    assert_contains!(diff.stdout, "-  a: \"1\"\n+  a: \"2\"\n");
+    assert_not_contains!(diff.all_output(), "HandmadeCanary", "masked as usual");
+    assert_contains!(diff.stderr, "not in sync");
     let sync = run("sync", &ws, &set, &[]);
-    assert!(
-        sync.stdout
-            .contains("2 not in sync (not adopted: --adopt takes them over)"),
-        "{}",
-        sync.stdout
+    assert_contains!(
+        sync.stdout,
+        "2 not in sync (not adopted: --adopt takes them over)"
     );
     let report = json_of(&run("diff", &ws, &set, &["-o", "json"]));
     assert_eq!(report["counts"]["notInSync"], 2);
     assert_eq!(report["exitCode"], 1);
     let json = report.to_string();
-    assert!(json.contains("\"reason\":\"NotAdopted\""));
-    assert!(!json.contains("HandmadeCanary"));
+    assert_contains!(json, "\"reason\":\"NotAdopted\"");
+    assert_not_contains!(json, "HandmadeCanary");
     let adopted = run("sync", &ws, &set, &["--adopt", "--force-conflicts"]);
     assert_eq!(adopted.code, 0);
     assert_eq!(run("diff", &ws, &set, &[]).code, 0);

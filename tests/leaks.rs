@@ -100,10 +100,10 @@ async fn no_secret_value_reaches_any_output_in_any_format() {
     args.extend_from_slice(formats[1]);
     let first = sync(ws.path(), &args);
     assert_eq!(first.code, 2, "the refused Secret fails its namespace");
-    assert!(
-        first.stdout.contains("invalid value"),
-        "the server's error is reported: {}",
-        first.stdout
+    assert_contains!(
+        first.stdout,
+        "invalid value",
+        "the server's error is reported"
     );
     outputs.push(first);
 
@@ -117,11 +117,7 @@ async fn no_secret_value_reaches_any_output_in_any_format() {
         outputs.push(changed);
     }
     let text = &outputs[outputs.len() - 3];
-    assert!(
-        text.stdout.contains("*** (before)") && text.stdout.contains("*** (after)"),
-        "{}",
-        text.stdout
-    );
+    assert_contains!(text.stdout, ["*** (before)", "*** (after)"]);
     outputs.push(sync(ws.path(), &["-vv"]));
     for format in ["yaml", "json"] {
         outputs.push(driftless(&[
@@ -136,11 +132,7 @@ async fn no_secret_value_reaches_any_output_in_any_format() {
         outputs.push(diff(ws.path(), &args));
     }
     let pruned = sync(ws.path(), &["-vv", "--prune", "--max-prune", "100%"]);
-    assert!(
-        pruned.stdout.contains(&format!("v1 Secret {ok}/creds")),
-        "{}",
-        pruned.stdout
-    );
+    assert_contains!(pruned.stdout, format!("v1 Secret {ok}/creds"));
     outputs.push(pruned);
 
     let everything: String = outputs.iter().map(|r| r.all_output()).collect();
@@ -210,17 +202,8 @@ fn no_secret_value_reaches_lint_or_the_offline_preview() {
             &std::fs::read_to_string(files.path().join(format!("report.{format}"))).unwrap(),
         );
         if format == "text" {
-            assert!(
-                preview.stdout.contains("*** (before)"),
-                "{}",
-                preview.stdout
-            );
-            assert!(
-                lint.stdout.contains("secret-in-env")
-                    && lint.stdout.contains("secret-in-configmap"),
-                "{}",
-                lint.stdout
-            );
+            assert_contains!(preview.stdout, "*** (before)");
+            assert_contains!(lint.stdout, ["secret-in-env", "secret-in-configmap"]);
         }
     }
     assert!(everything.len() > 20_000, "{}", everything.len());

@@ -25,34 +25,20 @@ async fn findings_ride_along_and_fail_on_stops_a_sync_before_it_writes() {
         .iter()
         .filter_map(|f| f["check"].as_str())
         .collect();
-    assert!(
-        checks.contains(&"latest-tag") && checks.contains(&"run-as-root"),
-        "{checks:?}"
-    );
+    assert_contains!(checks, ["latest-tag", "run-as-root"]);
     assert_eq!(doc["lint"]["failed"], false);
 
     let gated = diff(ws.path(), &["--fail-on", "high"]);
     assert_eq!(gated.code, 2, "{}", gated.stderr);
-    assert!(
-        gated.stderr.contains("HIGH     latest-tag"),
-        "{}",
-        gated.stderr
-    );
+    assert_contains!(gated.stderr, "HIGH     latest-tag");
 
     let refused = sync(ws.path(), &["--fail-on", "high"]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stderr
-            .contains("refused: 2 lint findings at or above --fail-on high"),
-        "{}",
-        refused.stderr
+    assert_contains!(
+        refused.stderr,
+        "refused: 2 lint findings at or above --fail-on high"
     );
-    assert!(
-        refused.stderr.contains("latest-tag apps/v1 Deployment"),
-        "{}",
-        refused.stderr
-    );
+    assert_contains!(refused.stderr, "latest-tag apps/v1 Deployment");
     let namespaces: Api<Namespace> = Api::all(support::client().await);
     assert!(
         namespaces.get_opt(&ns).await.unwrap().is_none(),
@@ -61,6 +47,6 @@ async fn findings_ride_along_and_fail_on_stops_a_sync_before_it_writes() {
 
     let applied = sync(ws.path(), &["--fail-on", "critical"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(applied.stdout.contains("lint: "), "{}", applied.stdout);
+    assert_contains!(applied.stdout, "lint: ");
     support::delete_namespaces(&[ns]).await;
 }

@@ -71,14 +71,13 @@ fn an_endpoint_that_is_not_kubernetes_says_so() {
     let page = Endpoint::start(Reply::Http("200 OK", "text/html", "<html>Welcome</html>"));
     let run = diff_against(&page.kubeconfig(dir.path(), "http"), &[]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains(&format!(
+    assert_contains!(
+        run.stderr,
+        format!(
             "127.0.0.1:{} does not look like a Kubernetes API server (GET /api answered with \
              something that is not Kubernetes discovery)",
             page.port
-        )),
-        "{}",
-        run.stderr
+        )
     );
 }
 
@@ -116,7 +115,7 @@ fn a_frozen_server_names_what_timed_out_and_the_flag_that_bounds_it() {
             frozen.port
         )
     );
-    assert!(!run.all_output().contains("deadline has elapsed"));
+    assert_not_contains!(run.all_output(), "deadline has elapsed");
 }
 
 /// The objects of a JSON report: (kind/name, reason, message).
@@ -169,7 +168,7 @@ async fn a_typed_patch_error_fails_at_once_as_invalid_naming_the_field() {
             "`.data.n` must be a string (422 Invalid)".to_string()
         )]
     );
-    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    assert_not_contains!(run.stderr, "retrying");
     assert_eq!(
         requests.verbs.get("dryrun-patch"),
         Some(&1),
@@ -215,6 +214,6 @@ async fn a_refused_immutable_field_is_named_in_a_short_message_not_a_go_dump() {
     );
     let words = message.trim_end_matches(" (422 Invalid)");
     assert!(words.chars().count() <= 300, "{}", words.len());
-    assert!(!message.contains("core.PodTemplateSpec"), "{message}");
+    assert_not_contains!(message, "core.PodTemplateSpec");
     support::delete_namespaces(&[ns]).await;
 }

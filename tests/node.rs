@@ -112,7 +112,7 @@ async fn a_job_that_exits_1_fails_and_its_log_is_readable() {
     );
     // The API server reads logs from the kubelet, on the node's IP.
     let logs = job_logs(&ns, "fails").await;
-    assert!(logs.contains("failing on purpose"), "{logs}");
+    assert_contains!(logs, "failing on purpose");
 }
 
 #[tokio::test]
@@ -177,10 +177,7 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
         pods_summary(&ns).await
     );
     // It read the manifests: an empty source would exit 0 too.
-    assert!(
-        logs.contains(&ns),
-        "the report names no namespace {ns}:\n{logs}"
-    );
+    assert_contains!(logs, ns, "the report names no namespace {ns}");
 }
 
 fn node() -> &'static NodeImages {

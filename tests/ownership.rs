@@ -40,22 +40,15 @@ async fn conflicts_name_the_manager_and_kubectl_drift_is_taken_back() {
     set_replicas("hpa-controller", 5).await;
     let preview = env.run("diff", &[]);
     assert_eq!(preview.code, 1);
-    assert!(
-        preview
-            .stderr
-            .contains("[conflict: hpa-controller owns .spec.replicas]"),
-        "{}",
-        preview.stderr
+    assert_contains!(
+        preview.stderr,
+        "[conflict: hpa-controller owns .spec.replicas]"
     );
     let refused = env.run("sync", &[]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stdout
-            .contains("hpa-controller owns .spec.replicas")
-            && refused.stdout.contains("--force-conflicts"),
-        "{}",
-        refused.stdout
+    assert_contains!(
+        refused.stdout,
+        ["hpa-controller owns .spec.replicas", "--force-conflicts"]
     );
     assert_eq!(
         deployments.get("web").await.unwrap().spec.unwrap().replicas,
@@ -77,12 +70,9 @@ async fn conflicts_name_the_manager_and_kubectl_drift_is_taken_back() {
     set_replicas("kubectl-edit", 7).await;
     let healed = env.run("sync", &[]);
     assert_eq!(healed.code, 0, "kubectl's changes are drift, taken back");
-    assert!(
-        healed
-            .stdout
-            .contains("[drift: kubectl-edit changed .spec.replicas]"),
-        "{}",
-        healed.stdout
+    assert_contains!(
+        healed.stdout,
+        "[drift: kubectl-edit changed .spec.replicas]"
     );
     assert_eq!(
         deployments.get("web").await.unwrap().spec.unwrap().replicas,
@@ -119,12 +109,11 @@ async fn existing_objects_are_adopted_only_with_adopt() {
 
     let left = env.run("sync", &[]);
     assert_eq!(left.code, 0);
-    assert!(
-        left.stdout.contains(&format!(
+    assert_contains!(
+        left.stdout,
+        format!(
             "not in sync      v1 ConfigMap {ns}/cm-0: differs from Git, and is not managed by driftless"
-        )),
-        "{}",
-        left.stdout
+        )
     );
     let value = || async {
         Api::<ConfigMap>::namespaced(support::client().await, &ns)

@@ -70,50 +70,42 @@ fn an_offline_diff_of_two_commits_needs_no_cluster() {
     let run = git_diff(&repo, cache.path(), &["--base", &base]);
     assert_eq!(run.code, 1, "changes: {}", run.stderr);
     let out = &run.stdout;
-    assert!(out.contains(&format!("--- base/v1/ConfigMap/shop/settings\trevision {base}\n+++ desired/v1/ConfigMap/shop/settings\trevision {head}\n")), "{out}");
-    assert!(out.contains("-  level: info\n+  level: debug\n"), "{out}");
-    assert!(
-        out.contains("-  password: \"*** (before)\"\n+  password: \"*** (after)\"\n"),
-        "{out}"
+    assert_contains!(
+        out,
+        format!(
+            "--- base/v1/ConfigMap/shop/settings\trevision {base}\n+++ desired/v1/ConfigMap/shop/settings\trevision {head}\n"
+        )
     );
-    assert!(
-        out.contains("--- base/v1/ConfigMap/shop/old") && out.contains("+++ /dev/null"),
-        "{out}"
+    assert_contains!(out, "-  level: info\n+  level: debug\n");
+    assert_contains!(
+        out,
+        "-  password: \"*** (before)\"\n+  password: \"*** (after)\"\n"
     );
-    assert!(
-        out.contains("--- /dev/null\n+++ desired/v1/ConfigMap/shop/new"),
-        "{out}"
+    assert_contains!(out, ["--- base/v1/ConfigMap/shop/old", "+++ /dev/null"]);
+    assert_contains!(out, "--- /dev/null\n+++ desired/v1/ConfigMap/shop/new");
+    assert_contains!(
+        out,
+        "+  DB_PASSWORD: \"***\"",
+        "a ConfigMap's secret literal is masked too"
     );
-    assert!(
-        out.contains("+  DB_PASSWORD: \"***\""),
-        "a ConfigMap's secret literal is masked too: {out}"
-    );
-    assert!(
-        !out.contains("Deployment"),
-        "a moved file moves no object: {out}"
-    );
+    assert_not_contains!(out, "Deployment", "a moved file moves no object");
     let summary = &run.stderr;
-    assert!(
-        summary.contains(&format!("against revision {base} (offline: no cluster)")),
-        "{summary}"
+    assert_contains!(
+        summary,
+        format!("against revision {base} (offline: no cluster)")
     );
-    assert!(
-        summary.contains("namespace shop: ok: 1 created, 2 configured, 2 unchanged, 1 pruned"),
-        "{summary}"
+    assert_contains!(
+        summary,
+        "namespace shop: ok: 1 created, 2 configured, 2 unchanged, 1 pruned"
     );
-    assert!(
-        summary.contains("secret-in-configmap")
-            && summary.contains("[added]")
-            && summary.contains("[fixed]"),
-        "{summary}"
-    );
+    assert_contains!(summary, ["secret-in-configmap", "[added]", "[fixed]"]);
     for value in [
         "first-password",
         "second-password",
         "old-token-value",
         "new-password-value",
     ] {
-        assert!(!run.all_output().contains(value), "{value} printed");
+        assert_not_contains!(run.all_output(), value, "{value} printed");
     }
 
     // HEAD by default; a short SHA for the base; JSON names both.
@@ -152,9 +144,9 @@ fn an_offline_diff_of_two_commits_needs_no_cluster() {
     // The other way round, what the head adds is deleted.
     let back = git_diff(&repo, cache.path(), &["--base", &head, "--revision", &base]);
     assert_eq!(back.code, 1);
-    assert!(
-        back.stdout.contains("--- base/v1/ConfigMap/shop/new")
-            && back.stdout.contains("+++ /dev/null")
+    assert_contains!(
+        back.stdout,
+        ["--- base/v1/ConfigMap/shop/new", "+++ /dev/null"]
     );
 }
 
@@ -182,18 +174,10 @@ fn two_directories_fail_on_findings_and_keep_the_whole_report() {
     ]);
     assert_eq!(run.code, 1, "findings fail nothing unless asked");
     assert!(run.stdout.len() <= 900, "{}", run.stdout.len());
-    assert!(
-        run.stdout
-            .contains(&format!("The whole report: `{file_arg}`")),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, format!("The whole report: `{file_arg}`"));
     let whole = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        whole.contains("+      - image: registry.example.com/web:latest")
-            && !whole.contains("Left out"),
-        "{whole}"
-    );
+    assert_contains!(whole, "+      - image: registry.example.com/web:latest");
+    assert_not_contains!(whole, "Left out");
     let failing = offline(&[
         "diff",
         "--base-source",
@@ -204,27 +188,16 @@ fn two_directories_fail_on_findings_and_keep_the_whole_report() {
         "high",
     ]);
     assert_eq!(failing.code, 2, "a high finding at --fail-on high");
-    assert!(
-        failing.stderr.contains("1 at or above --fail-on high"),
-        "{}",
-        failing.stderr
-    );
+    assert_contains!(failing.stderr, "1 at or above --fail-on high");
     let refused = offline(&["sync", "--base-source", &b, "--source", &h]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stderr
-            .contains("--base-source previews offline: use it with diff"),
-        "{}",
-        refused.stderr
+    assert_contains!(
+        refused.stderr,
+        "--base-source previews offline: use it with diff"
     );
     let git_base = offline(&["diff", "--base", "main", "--source", &h]);
     assert_eq!(git_base.code, 2);
-    assert!(
-        git_base.stderr.contains("--base names a Git revision"),
-        "{}",
-        git_base.stderr
-    );
+    assert_contains!(git_base.stderr, "--base names a Git revision");
 }
 
 #[test]
@@ -245,26 +218,16 @@ fn a_namespace_nobody_names_is_an_error_unless_given() {
     let (b, h) = (base.path().to_string_lossy(), head.path().to_string_lossy());
     let run = offline(&["diff", "--base-source", &b, "--source", &h]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("the base")
-            && run
-                .stderr
-                .contains("ConfigMap is namespaced but names no namespace"),
-        "{}",
-        run.stderr
+    assert_contains!(
+        run.stderr,
+        ["the base", "ConfigMap is namespaced but names no namespace"]
     );
     let run = offline(&["diff", "--base-source", &b, "--source", &h, "-n", "team"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("+++ desired/v1/ConfigMap/team/a"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stderr
-            .contains("acme.io/v1 Widget team/w: kind not known offline"),
-        "{}",
-        run.stderr
+    assert_contains!(run.stdout, "+++ desired/v1/ConfigMap/team/a");
+    assert_contains!(
+        run.stderr,
+        "acme.io/v1 Widget team/w: kind not known offline"
     );
 }
 
@@ -277,21 +240,13 @@ fn lint_exit_codes_formats_and_the_example_platform() {
         "examples/platform-repo lints clean: {}",
         clean.stdout
     );
-    assert!(
-        clean.stdout.contains("lint: 0 findings; 3 suppressed"),
-        "{}",
-        clean.stdout
-    );
+    assert_contains!(clean.stdout, "lint: 0 findings; 3 suppressed");
     let ws = Workspace::new();
     ws.write("web.yaml", &DEPLOYMENT.replace("web:1.0.0", "web"));
     let dir = ws.path().to_string_lossy();
     let found = offline(&["lint", "--source", &dir]);
     assert_eq!(found.code, 1, "{}", found.stdout);
-    assert!(
-        found.stdout.contains("HIGH     latest-tag"),
-        "{}",
-        found.stdout
-    );
+    assert_contains!(found.stdout, "HIGH     latest-tag");
     assert_eq!(
         offline(&["lint", "--source", &dir, "--fail-on", "critical"]).code,
         0
@@ -310,11 +265,9 @@ fn lint_exit_codes_formats_and_the_example_platform() {
     ws.write(".driftless-lint.yaml", "disable: [latest-tags]\n");
     let bad = offline(&["lint", "--source", &dir]);
     assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr
-            .contains(".driftless-lint.yaml: unknown check \"latest-tags\""),
-        "{}",
-        bad.stderr
+    assert_contains!(
+        bad.stderr,
+        ".driftless-lint.yaml: unknown check \"latest-tags\""
     );
     ws.write(".driftless-lint.yaml", "disable: [latest-tag]\n");
     for format in ["json", "markdown", "sarif"] {
@@ -341,11 +294,7 @@ fn lint_of_a_git_source_reads_its_config_at_the_revision_and_marks_the_change() 
         &base,
     ]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("1 added, 1 fixed by this change"),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, "1 added, 1 fixed by this change");
     repo.write(".driftless-lint.yaml", "disable: [secret-in-configmap]\n");
     repo.commit("config");
     let run = offline(&["lint", "--source", &url, "--cache-dir", &cache]);

@@ -10,7 +10,7 @@ use crate::support::gitops::{
     Env, applyset_id, config_map, config_maps, deployment, write_namespace,
 };
 use crate::support::identity::Identity;
-use crate::support::{self, driftless_with_env};
+use crate::support::{self, Run, driftless_with_env};
 
 #[tokio::test]
 async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
@@ -46,8 +46,8 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
         ))
         .output()
         .expect("kubectl is installed (scripts/test installs it)");
-    let listed = String::from_utf8_lossy(&out.stdout);
-    let mut listed: Vec<&str> = listed.lines().collect();
+    let run = Run::from_output(out);
+    let mut listed: Vec<&str> = run.stdout.lines().collect();
     listed.sort();
     assert_eq!(
         listed,
@@ -60,7 +60,7 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
             "deployment.apps/web"
         ],
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        run.stderr
     );
     let parent =
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(support::client().await, &ns)
@@ -82,42 +82,29 @@ async fn removing_a_manifest_from_a_commit_prunes_exactly_that_object() {
     env.repo.commit("drop cm-3");
     let preview = env.run("diff", &["--prune"]);
     assert_eq!(preview.code, 1, "a prune is a difference");
-    assert!(
-        preview
-            .stderr
-            .contains(&format!("would prune      v1 ConfigMap {ns}/cm-3")),
-        "{}",
-        preview.stderr
+    assert_contains!(
+        preview.stderr,
+        format!("would prune      v1 ConfigMap {ns}/cm-3")
     );
-    assert!(
-        preview
-            .stdout
-            .contains(&format!("--- live/v1/ConfigMap/{ns}/cm-3"))
-            && preview.stdout.contains("+++ /dev/null"),
-        "{}",
-        preview.stdout
+    assert_contains!(
+        preview.stdout,
+        [format!("--- live/v1/ConfigMap/{ns}/cm-3"), "+++ /dev/null"]
     );
     let orphaned = env.run("diff", &[]);
     assert_eq!(
         orphaned.code, 1,
         "without --prune nothing is deleted, and what Git dropped still differs"
     );
-    assert!(
-        orphaned
-            .stderr
-            .contains(&format!("orphaned         v1 ConfigMap {ns}/cm-3")),
-        "{}",
-        orphaned.stderr
+    assert_contains!(
+        orphaned.stderr,
+        format!("orphaned         v1 ConfigMap {ns}/cm-3")
     );
 
     let synced = env.run("sync", &["--prune"]);
     assert_eq!(synced.code, 0);
-    assert!(
-        synced
-            .stdout
-            .contains(&format!("pruned           v1 ConfigMap {ns}/cm-3")),
-        "{}",
-        synced.stdout
+    assert_contains!(
+        synced.stdout,
+        format!("pruned           v1 ConfigMap {ns}/cm-3")
     );
     assert_eq!(
         config_maps(&ns).await,
@@ -181,11 +168,7 @@ async fn a_copied_part_of_label_never_makes_an_object_prunable() {
 
     let synced = env.run("sync", &["--prune"]);
     assert_eq!(synced.code, 0);
-    assert!(
-        synced.stdout.contains("never applied it"),
-        "{}",
-        synced.stdout
-    );
+    assert_contains!(synced.stdout, "never applied it");
     assert_eq!(
         config_maps(&ns).await,
         ["cm-0", "cm-1", "cm-2", "cm-3", "extra"],
@@ -209,11 +192,9 @@ async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
     env.repo.commit("drop three");
     let refused = env.run("sync", &["--prune"]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused.stderr.contains("would prune 3 of its 5 objects")
-            && refused.stderr.contains("--max-prune 25%"),
-        "{}",
-        refused.stderr
+    assert_contains!(
+        refused.stderr,
+        ["would prune 3 of its 5 objects", "--max-prune 25%"]
     );
     assert_eq!(
         config_maps(&ns).await,
@@ -238,11 +219,9 @@ async fn an_emptied_source_and_a_prune_over_budget_are_refused() {
     env.repo.commit("empty");
     let empty = env.run("sync", &["--prune", "--max-prune", "100%"]);
     assert_eq!(empty.code, 2);
-    assert!(
-        empty.stderr.contains("the source holds no objects")
-            && empty.stderr.contains("--allow-empty"),
-        "{}",
-        empty.stderr
+    assert_contains!(
+        empty.stderr,
+        ["the source holds no objects", "--allow-empty"]
     );
     assert_eq!(config_maps(&ns).await, ["cm-3"]);
     env.cleanup(&[&ns]).await;
@@ -263,21 +242,18 @@ async fn an_interrupted_prune_is_completed_by_the_next_sync() {
     let client = support::client().await;
     let interrupted = env.run_as(limited.path(), "sync", &["--prune"]);
     assert_eq!(interrupted.code, 2, "a failed delete fails the sync");
-    assert!(
-        interrupted
-            .stdout
-            .contains("prune failed, kept in the inventory for the next sync"),
-        "{}",
-        interrupted.stdout
+    assert_contains!(
+        interrupted.stdout,
+        "prune failed, kept in the inventory for the next sync"
     );
-    assert!(config_maps(&ns).await.contains(&"cm-4".to_string()));
+    assert_contains!(config_maps(&ns).await, "cm-4");
     let parent = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
         .get(&format!("driftless-{}", env.set))
         .await
         .unwrap();
-    assert!(
-        parent.metadata.annotations.unwrap()["applyset.kubernetes.io/contains-group-kinds"]
-            .contains("ConfigMap")
+    assert_contains!(
+        parent.metadata.annotations.unwrap()["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
     );
 
     let completed = env.run("sync", &["--prune"]);
@@ -332,12 +308,11 @@ async fn namespaces_outside_the_scope_are_untouched() {
         &[],
     );
     assert_eq!(scoped.code, 0);
-    assert!(
-        scoped.stdout.contains(&format!(
+    assert_contains!(
+        scoped.stdout,
+        format!(
             "skipped          v1 ConfigMap {outside}/cm-0: outside the namespaces this sync manages"
-        )),
-        "{}",
-        scoped.stdout
+        )
     );
     let value = |ns: String| async move {
         Api::<ConfigMap>::namespaced(support::client().await, &ns)
@@ -384,11 +359,9 @@ async fn pruned_namespaces_terminate_only_with_prune_namespaces() {
     env.repo.commit("drop a namespace");
     let kept = env.run("sync", &["--prune", "--max-prune", "100%"]);
     assert_eq!(kept.code, 0);
-    assert!(
-        kept.stdout
-            .contains("Namespaces are pruned only with --prune-namespaces"),
-        "{}",
-        kept.stdout
+    assert_contains!(
+        kept.stdout,
+        "Namespaces are pruned only with --prune-namespaces"
     );
     let namespaces = Api::<Namespace>::all(support::client().await);
     assert!(namespaces.get_opt(&gone).await.unwrap().is_some());
@@ -419,12 +392,9 @@ async fn a_namespace_with_a_failed_apply_is_not_pruned() {
     env.repo.commit("drop cm-3, add an invalid Service");
     let run = env.run("sync", &["--prune"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stdout.contains(&format!(
-            "skipped          v1 ConfigMap {ns}/cm-3: not pruned: this namespace has failures"
-        )),
-        "{}",
-        run.stdout
+    assert_contains!(
+        run.stdout,
+        format!("skipped          v1 ConfigMap {ns}/cm-3: not pruned: this namespace has failures")
     );
     assert_eq!(config_maps(&ns).await, ["cm-0", "cm-1", "cm-2", "cm-3"]);
     env.cleanup(&[&ns]).await;

@@ -176,7 +176,7 @@ fn the_readme_commands_that_need_no_cluster_run_on_the_example() {
             .collect();
         let run = support::offline(&args);
         assert_eq!(run.code, 0, "{command}\n{}", run.stderr);
-        assert!(!run.stderr.contains("error"), "{command}\n{}", run.stderr);
+        assert_not_contains!(run.stderr, "error", "{command}");
         ran.push(words[1].clone());
     }
     ran.sort();
@@ -192,7 +192,7 @@ fn agent_config() -> String {
     let readme = readme();
     let from = readme.find("**The config file**").unwrap();
     let (_, yaml) = code_blocks(&readme[from..]).into_iter().next().unwrap();
-    assert!(yaml.contains("kind: AgentConfig"), "{yaml}");
+    assert_contains!(yaml, "kind: AgentConfig");
     yaml
 }
 
@@ -207,11 +207,7 @@ fn the_readme_agent_config_passes_check_and_check_names_the_wrong_line() {
     let yaml = agent_config();
     let valid = check(&yaml);
     assert_eq!(valid.code, 0, "{yaml}\n{}", valid.stderr);
-    assert!(
-        valid.stderr.contains("valid (1 sync set)"),
-        "{}",
-        valid.stderr
-    );
+    assert_contains!(valid.stderr, "valid (1 sync set)");
     for (from, to, error) in [
         (
             "    selfHeal: false",
@@ -240,10 +236,10 @@ fn the_readme_agent_config_passes_check_and_check_names_the_wrong_line() {
         let line = yaml[..at].lines().count() + 1;
         let run = check(&yaml.replacen(from, to, 1));
         assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(
-            run.stderr.contains(&format!("agent.yaml:{line}: ")) && run.stderr.contains(error),
-            "{to} is on line {line}:\n{}",
-            run.stderr
+        assert_contains!(
+            run.stderr,
+            [format!("agent.yaml:{line}: "), error],
+            "{to} is on line {line}"
         );
     }
 }

@@ -147,11 +147,7 @@ async fn an_overlay_and_a_chart_sync_diff_and_prune_with_their_provenance() {
         "{}",
         text.stdout
     );
-    assert!(
-        text.stdout.contains("+  greeting: bonjour"),
-        "{}",
-        text.stdout
-    );
+    assert_contains!(text.stdout, "+  greeting: bonjour");
 
     ws.edit("charts/web/values.yaml", "extra: true", "extra: false");
     let pruned = sync(ws.path(), &["--prune", "-o", "json"]);
@@ -178,11 +174,8 @@ async fn an_overlay_and_a_chart_sync_diff_and_prune_with_their_provenance() {
         .iter()
         .map(|o| o["source"].as_str().unwrap())
         .collect();
-    assert!(
-        sources.contains("app/overlays/prod (kustomization)"),
-        "{sources:?}"
-    );
-    assert!(sources.contains("namespace.yaml:1"), "{sources:?}");
+    assert_contains!(sources, "app/overlays/prod (kustomization)");
+    assert_contains!(sources, "namespace.yaml:1");
     ws.cleanup().await;
 }
 
@@ -208,12 +201,7 @@ fn by_hand(dir: &Path, program: &Path, args: &[&str]) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    Run::from_output(out).succeeded(program.display())
 }
 
 #[test]

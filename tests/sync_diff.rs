@@ -27,10 +27,9 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
         preview.code, 1,
         "a diff against an empty cluster shows changes"
     );
-    assert!(
-        preview
-            .stdout
-            .contains(&format!("+++ desired/apps/v1/Deployment/{platform}/mlflow"))
+    assert_contains!(
+        preview.stdout,
+        format!("+++ desired/apps/v1/Deployment/{platform}/mlflow")
     );
     assert!(
         changed_lines(&preview.stdout)
@@ -56,18 +55,11 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
 
     let first = sync(ws.path(), &[]);
     assert_eq!(first.code, 0, "first sync applies everything");
-    assert!(
-        first
-            .stdout
-            .contains(&format!("namespace {platform}: ok: 21 created\n"))
+    assert_contains!(
+        first.stdout,
+        format!("namespace {platform}: ok: 21 created\n")
     );
-    assert!(
-        first
-            .stdout
-            .contains("34 objects in 4 namespaces, 0 failed"),
-        "{}",
-        first.stdout
-    );
+    assert_contains!(first.stdout, "34 objects in 4 namespaces, 0 failed");
 
     let client = support::client().await;
     let mlflow = Api::<Deployment>::namespaced(client.clone(), platform)
@@ -82,10 +74,7 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
         .into_iter()
         .filter_map(|m| m.manager)
         .collect();
-    assert!(
-        managers.contains(&"driftless".to_string()),
-        "applied under our field manager: {managers:?}"
-    );
+    assert_contains!(managers, "driftless", "applied under our field manager");
 
     let second = sync(ws.path(), &[]);
     assert_eq!(second.code, 0);
@@ -96,21 +85,11 @@ async fn sync_creates_the_example_platform_then_everything_is_unchanged() {
             .lines()
             .find(|l| l.starts_with(&format!("namespace {ns}: ")))
             .unwrap_or_default();
-        assert!(
-            line.ends_with(" unchanged") && !line.contains(','),
-            "{line}"
-        );
-        assert!(
-            second.stdout.contains(&format!("namespace {ns}: ok: ")),
-            "{}",
-            second.stdout
-        );
+        assert!(line.ends_with(" unchanged"), "{line}");
+        assert_not_contains!(line, ',');
+        assert_contains!(second.stdout, format!("namespace {ns}: ok: "));
     }
-    assert!(
-        !second.stdout.contains("created  ") && !second.stdout.contains("configured  "),
-        "{}",
-        second.stdout
-    );
+    assert_not_contains!(second.stdout, ["created  ", "configured  "]);
 
     let clean = diff(ws.path(), &[]);
     assert_eq!(clean.code, 0, "in sync: exit 0");
@@ -132,31 +111,24 @@ async fn a_changed_manifest_shows_exactly_that_change() {
     assert_eq!(preview.code, 1);
     let lines = changed_lines(&preview.stdout);
     assert_eq!(lines.len(), 2, "only the port changes: {lines:?}");
-    assert!(
-        lines[0].starts_with('-')
-            && lines[0].contains("POSTGRES_PORT")
-            && lines[0].contains("5432")
+    assert!(lines[0].starts_with('-'), "{lines:?}");
+    assert_contains!(lines[0], ["POSTGRES_PORT", "5432"]);
+    assert!(lines[1].starts_with('+'), "{lines:?}");
+    assert_contains!(lines[1], ["POSTGRES_PORT", "6432"]);
+    assert_contains!(
+        preview.stdout,
+        format!("--- live/v1/ConfigMap/{}/mlflow-config", ws.namespaces[0])
     );
-    assert!(
-        lines[1].starts_with('+')
-            && lines[1].contains("POSTGRES_PORT")
-            && lines[1].contains("6432")
-    );
-    assert!(preview.stdout.contains(&format!(
-        "--- live/v1/ConfigMap/{}/mlflow-config",
-        ws.namespaces[0]
-    )));
-    assert!(
-        preview.stderr.contains("would configure  v1 ConfigMap"),
-        "{}",
-        preview.stderr
-    );
+    assert_contains!(preview.stderr, "would configure  v1 ConfigMap");
 
     let applied = sync(ws.path(), &[]);
-    assert!(applied.stdout.contains(&format!(
-        "configured       v1 ConfigMap {}/mlflow-config",
-        ws.namespaces[0]
-    )));
+    assert_contains!(
+        applied.stdout,
+        format!(
+            "configured       v1 ConfigMap {}/mlflow-config",
+            ws.namespaces[0]
+        )
+    );
     let cm = Api::<ConfigMap>::namespaced(support::client().await, &ws.namespaces[0])
         .get("mlflow-config")
         .await
@@ -195,10 +167,9 @@ async fn kubectl_scale_shows_as_replicas_drift_and_sync_heals_it() {
         "{}",
         preview.stdout
     );
-    assert!(
-        preview
-            .stdout
-            .contains(&format!("--- live/apps/v1/Deployment/{platform}/mlflow"))
+    assert_contains!(
+        preview.stdout,
+        format!("--- live/apps/v1/Deployment/{platform}/mlflow")
     );
 
     let healed = sync(ws.path(), &[]);
@@ -235,11 +206,7 @@ async fn a_changed_secret_value_shows_only_masked() {
     ws.write("secret.yaml", &secret(user2, "second-password-value"));
     let preview = diff(ws.path(), &["-vv"]);
     assert_eq!(preview.code, 1);
-    assert!(
-        preview.stdout.contains("*** (before)") && preview.stdout.contains("*** (after)"),
-        "{}",
-        preview.stdout
-    );
+    assert_contains!(preview.stdout, ["*** (before)", "*** (after)"]);
     let applied = sync(ws.path(), &["-vv"]);
     assert_eq!(applied.code, 0);
     let stored = Api::<Secret>::namespaced(support::client().await, &ns)
@@ -258,13 +225,10 @@ async fn a_changed_secret_value_shows_only_masked() {
             "first-password-value",
             "second-password-value",
         ] {
-            assert!(
-                !out.contains(value),
-                "secret value {value} leaked into output:\n{out}"
-            );
+            assert_not_contains!(out, value, "secret value {value} leaked into output");
         }
         let b64_password = "c2Vjb25kLXBhc3N3b3JkLXZhbHVl";
-        assert!(!out.contains(b64_password), "encoded secret leaked");
+        assert_not_contains!(out, b64_password, "encoded secret leaked");
     }
     support::delete_namespaces(&[ns]).await;
 }

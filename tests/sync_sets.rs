@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::gitops::{Env, config_map, config_maps, namespace, write_namespace};
 use crate::support::identity::Identity;
-use crate::support::{self, audit};
+use crate::support::{self, Run, audit};
 
 fn service_account(ns: &str, name: &str) -> String {
     format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n")
@@ -88,11 +88,12 @@ async fn two_sets_share_a_namespace_and_prune_only_their_own() {
             format!("Namespace {own_a}"),
             format!("ClusterRole {own_a}"),
         ] {
-            assert!(out.contains(&gone), "{gone} is pruned: {out}");
+            assert_contains!(out, gone, "{gone} is pruned");
         }
-        assert!(
-            !out.contains("/b-") && !out.contains(&own_b),
-            "b's objects never appear in a's report: {out}"
+        assert_not_contains!(
+            out,
+            ["/b-", own_b],
+            "b's objects never appear in a's report"
         );
     }
     assert_eq!(cm_value(&shared, "a-2").await, None);
@@ -149,12 +150,12 @@ async fn an_object_another_set_owns_is_a_conflict_even_with_adopt() {
     ] {
         let run = a.run("sync", extra);
         assert_eq!(run.code, 2, "{extra:?}");
-        assert!(
-            run.stdout
-                .contains(&format!("[conflict: owned by sync set \"{}\"]", b.set))
-                && run.stdout.contains(&format!("ConfigMap {ns}/cm-1")),
-            "{}",
-            run.stdout
+        assert_contains!(
+            run.stdout,
+            [
+                format!("[conflict: owned by sync set \"{}\"]", b.set),
+                format!("ConfigMap {ns}/cm-1")
+            ]
         );
         assert_eq!(
             cm_value(&ns, "cm-1").await.as_deref(),
@@ -164,11 +165,7 @@ async fn an_object_another_set_owns_is_a_conflict_even_with_adopt() {
     }
     let preview = a.run("diff", &[]);
     assert_eq!(preview.code, 2);
-    assert!(
-        preview
-            .stderr
-            .contains(&format!("owned by sync set \"{}\"", b.set))
-    );
+    assert_contains!(preview.stderr, format!("owned by sync set \"{}\"", b.set));
     let json = a.run("diff", &["--output", "json"]);
     assert_eq!(
         json.reason_of("ConfigMap", &ns, "cm-1").as_deref(),
@@ -197,11 +194,9 @@ async fn the_prune_budget_counts_only_the_sets_own_members() {
     a.repo.commit("a drops five");
     let refused = a.run("sync", &["--prune"]);
     assert_eq!(refused.code, 2);
-    assert!(
-        refused.stderr.contains("would prune 5 of its 7 objects")
-            && refused.stderr.contains("--max-prune 25%"),
-        "{}",
-        refused.stderr
+    assert_contains!(
+        refused.stderr,
+        ["would prune 5 of its 7 objects", "--max-prune 25%"]
     );
     assert_eq!(cm_value(&ns, "a-0").await.as_deref(), Some("v"));
     a.cleanup(&[&ns]).await;
@@ -223,12 +218,9 @@ async fn a_namespace_that_left_the_source_is_still_the_sets() {
     let preview = env.run("diff", &["--prune"]);
     assert_eq!(preview.code, 1, "{}", preview.stderr);
     for name in ["cm-0", "cm-1"] {
-        assert!(
-            preview
-                .stderr
-                .contains(&format!("would prune      v1 ConfigMap {left}/{name}")),
-            "{}",
-            preview.stderr
+        assert_contains!(
+            preview.stderr,
+            format!("would prune      v1 ConfigMap {left}/{name}")
         );
     }
     // 2 ConfigMaps of 14 members (12 ConfigMaps, 2 Namespaces): within 25%.
@@ -248,16 +240,13 @@ async fn a_namespace_that_left_the_source_is_still_the_sets() {
         &["--prune", "--namespace", &kept, "--max-prune", "100%"],
     );
     assert_eq!(refused.code, 2);
-    assert!(
-        refused
-            .stderr
-            .contains("the source holds no objects in scope")
-            && refused
-                .stderr
-                .contains(&format!("v1 ConfigMap {kept}/cm-0"))
-            && refused.stderr.contains("--allow-empty"),
-        "{}",
-        refused.stderr
+    assert_contains!(
+        refused.stderr,
+        [
+            "the source holds no objects in scope",
+            format!("v1 ConfigMap {kept}/cm-0"),
+            "--allow-empty"
+        ]
     );
     assert_eq!(config_maps(&kept).await.len(), 10);
     env.cleanup(&[&kept, &left]).await;
@@ -293,11 +282,9 @@ async fn an_unreadable_inventory_stops_the_sync_before_it_writes() {
     for scope in [&[][..], &["--namespace", ns.as_str()][..]] {
         let run = env.run_as(limited.path(), "sync", scope);
         assert_eq!(run.code, 2, "{scope:?}");
-        assert!(
-            run.stderr.contains("cannot read its inventories")
-                && run.stderr.contains("nothing was written"),
-            "{}",
-            run.stderr
+        assert_contains!(
+            run.stderr,
+            ["cannot read its inventories", "nothing was written"]
         );
     }
     let after = secrets.get(&parent_name).await.unwrap();
@@ -315,12 +302,9 @@ async fn an_unreadable_inventory_stops_the_sync_before_it_writes() {
     assert_eq!(pruned.code, 0);
     let accounts = Api::<ServiceAccount>::namespaced(support::client().await, &ns);
     for sa in ["sa-0", "sa-1"] {
-        assert!(
-            pruned
-                .stdout
-                .contains(&format!("pruned           v1 ServiceAccount {ns}/{sa}")),
-            "{}",
-            pruned.stdout
+        assert_contains!(
+            pruned.stdout,
+            format!("pruned           v1 ServiceAccount {ns}/{sa}")
         );
         assert!(accounts.get_opt(sa).await.unwrap().is_none());
     }
@@ -368,12 +352,7 @@ async fn one_writer_at_a_time_and_a_held_lease_names_its_holder() {
         &["--prune", "--max-prune", "100%", "--lock-timeout", "2"],
     );
     assert_eq!(timed_out.code, 2);
-    assert!(
-        timed_out.stderr.contains("locked by ci-job-42")
-            && timed_out.stderr.contains("--lock-timeout"),
-        "{}",
-        timed_out.stderr
-    );
+    assert_contains!(timed_out.stderr, ["locked by ci-job-42", "--lock-timeout"]);
     assert_eq!(
         config_maps(&ns).await.len(),
         8,
@@ -425,13 +404,7 @@ async fn one_writer_at_a_time_and_a_held_lease_names_its_holder() {
     let outputs: Vec<String> = [first, second]
         .into_iter()
         .map(|child| {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
+            Run::from_output(child.wait_with_output().unwrap()).succeeded("driftless sync")
         })
         .collect();
     let count = |what: &str| {
@@ -460,9 +433,9 @@ async fn one_writer_at_a_time_and_a_held_lease_names_its_holder() {
     drop_file(&env, &format!("{ns}/extra-0.yaml"));
     env.repo.commit("drop extra-0");
     let next = env.run("sync", &["--prune", "--max-prune", "100%"]);
-    assert!(
-        next.stdout
-            .contains(&format!("pruned           v1 ConfigMap {ns}/extra-0"))
+    assert_contains!(
+        next.stdout,
+        format!("pruned           v1 ConfigMap {ns}/extra-0")
     );
     env.cleanup(&[&ns]).await;
 }
@@ -555,12 +528,9 @@ async fn the_default_set_takes_over_inventories_from_before_sync_sets() {
     let args = ["--namespace", &ns, "--prune", "--max-prune", "100%"];
     let preview = env.run("diff", &args);
     assert_eq!(preview.code, 1);
-    assert!(
-        preview
-            .stderr
-            .contains(&format!("would prune      v1 ConfigMap {ns}/cm-1")),
-        "{}",
-        preview.stderr
+    assert_contains!(
+        preview.stderr,
+        format!("would prune      v1 ConfigMap {ns}/cm-1")
     );
     assert_eq!(env.run("sync", &args).code, 0);
     assert_eq!(config_maps(&ns).await, ["cm-0"]);

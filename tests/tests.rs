@@ -2,6 +2,7 @@
 //! One test binary (fast to link); see `support` for where the cluster comes from.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod support;
 
 mod agent;

@@ -48,35 +48,18 @@ async fn an_invalid_object_fails_its_namespace_only() {
 
     let run = sync(ws.path(), &[]);
     assert_eq!(run.code, 2, "any failure exits 2");
-    assert!(
-        run.stdout.contains(&format!("namespace {broken}: FAILED")),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains(&format!("namespace {healthy}: ok: 1 created")),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, format!("namespace {broken}: FAILED"));
+    assert_contains!(run.stdout, format!("namespace {healthy}: ok: 1 created"));
     let failed_line = run
         .stdout
         .lines()
         .find(|l| l.contains("failed") && l.contains("Deployment"))
         .unwrap();
-    assert!(
-        failed_line.contains(&format!("apps/v1 Deployment {broken}/bad")),
-        "{failed_line}"
-    );
-    assert!(
-        failed_line.contains("replicas") && failed_line.contains("broken/app.yaml:"),
-        "{failed_line}"
-    );
-    assert!(
-        run.stdout
-            .contains(&format!("held             v1 ConfigMap {broken}/settings")),
-        "{}",
-        run.stdout
+    assert_contains!(failed_line, format!("apps/v1 Deployment {broken}/bad"));
+    assert_contains!(failed_line, ["replicas", "broken/app.yaml:"]);
+    assert_contains!(
+        run.stdout,
+        format!("held             v1 ConfigMap {broken}/settings")
     );
 
     assert!(
@@ -105,12 +88,8 @@ async fn a_yaml_syntax_error_names_file_and_line_and_nothing_is_applied() {
 
     for run in [sync(ws.path(), &[]), diff(ws.path(), &[])] {
         assert_eq!(run.code, 2);
-        assert!(
-            run.stderr.contains("b/broken.yaml:6: invalid YAML"),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("nothing applied"), "{}", run.stderr);
+        assert_contains!(run.stderr, "b/broken.yaml:6: invalid YAML");
+        assert_contains!(run.stderr, "nothing applied");
     }
     assert!(
         !exists_ns(&ns).await,
@@ -130,14 +109,11 @@ async fn a_namespaced_object_without_a_namespace_is_a_clear_error() {
 
     let run = sync(ws.path(), &[]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains(
-            "app/cm.yaml:1: v1 ConfigMap orphan: ConfigMap is namespaced but names no namespace"
-        ),
-        "{}",
-        run.stderr
+    assert_contains!(
+        run.stderr,
+        "app/cm.yaml:1: v1 ConfigMap orphan: ConfigMap is namespaced but names no namespace"
     );
-    assert!(run.stderr.contains("--namespace"), "{}", run.stderr);
+    assert_contains!(run.stderr, "--namespace");
     assert!(!exists_ns(&ns).await, "nothing applied");
 
     let run = sync(ws.path(), &["--namespace", &ns]);
@@ -155,11 +131,9 @@ async fn an_unknown_kind_fails_its_namespace_only() {
     )));
     let run = sync(ws.path(), &[]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stdout
-            .contains("the server has no kind Gizmo in nothing.driftless.test/v1"),
-        "{}",
-        run.stdout
+    assert_contains!(
+        run.stdout,
+        "the server has no kind Gizmo in nothing.driftless.test/v1"
     );
     assert!(exists_cm(&fine, "c").await);
     support::delete_namespaces(&[odd, fine]).await;
@@ -184,19 +158,13 @@ async fn crds_are_established_before_their_custom_resources() {
         preview.code, 1,
         "a preview shows the CR as new even before its CRD exists"
     );
-    assert!(
-        preview.stderr.contains("its CRD is created by this sync"),
-        "{}",
-        preview.stderr
-    );
+    assert_contains!(preview.stderr, "its CRD is created by this sync");
 
     let run = sync(ws.path(), &[]);
     assert_eq!(run.code, 0);
-    assert!(
-        run.stdout
-            .contains(&format!("created          {group}/v1 Gadget {ns}/g1")),
-        "{}",
-        run.stdout
+    assert_contains!(
+        run.stdout,
+        format!("created          {group}/v1 Gadget {ns}/g1")
     );
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk(&group, "v1", "Gadget"),
@@ -224,5 +192,5 @@ async fn the_deploy_manifests_are_valid_for_the_server() {
         "deploy/ must dry-run cleanly: {}",
         preview.stderr
     );
-    assert!(preview.stderr.contains("0 failed"), "{}", preview.stderr);
+    assert_contains!(preview.stderr, "0 failed");
 }

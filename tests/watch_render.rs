@@ -1,7 +1,7 @@
 //! `driftless render` (no cluster needed) and `--watch` on a directory.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -15,13 +15,10 @@ fn render_prints_the_ordered_set_with_sources_and_masked_secrets() {
     let first_doc = run.stdout.find("kind: Namespace").unwrap();
     let first_deploy = run.stdout.find("kind: Deployment").unwrap();
     assert!(first_doc < first_deploy, "Namespaces first");
-    assert!(
-        run.stdout.contains("# Source: mlops-platform/mlflow.yaml:"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        !run.stdout.contains("CHANGE-ME"),
+    assert_contains!(run.stdout, "# Source: mlops-platform/mlflow.yaml:");
+    assert_not_contains!(
+        run.stdout,
+        "CHANGE-ME",
         "Secret values are masked in render output"
     );
     assert_eq!(
@@ -57,7 +54,7 @@ fn render_prints_the_ordered_set_with_sources_and_masked_secrets() {
     );
     let broken = driftless(&["render", "--source", &ws.path().to_string_lossy()]);
     assert_eq!(broken.code, 2);
-    assert!(broken.stderr.contains("bad.yaml:"), "{}", broken.stderr);
+    assert_contains!(broken.stderr, "bad.yaml:");
 }
 
 #[test]
@@ -75,17 +72,11 @@ fn yaml_bombs_and_oversized_files_fail_fast_with_clear_errors() {
     );
     let run = driftless(&["render", "--source", &ws.path().to_string_lossy()]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("bomb.yaml:")
-            && run.stderr.contains("aliases (`*name`) expand to too much"),
-        "{}",
-        run.stderr
+    assert_contains!(
+        run.stderr,
+        ["bomb.yaml:", "aliases (`*name`) expand to too much"]
     );
-    assert!(
-        run.stderr.contains("deep.yaml:1:") && run.stderr.contains("recursion limit"),
-        "{}",
-        run.stderr
-    );
+    assert_contains!(run.stderr, ["deep.yaml:1:", "recursion limit"]);
 
     let big = driftless(&[
         "render",
@@ -95,11 +86,7 @@ fn yaml_bombs_and_oversized_files_fail_fast_with_clear_errors() {
         "100",
     ]);
     assert_eq!(big.code, 2);
-    assert!(
-        big.stderr.contains("bomb.yaml") && big.stderr.contains("over the limit of 100"),
-        "{}",
-        big.stderr
-    );
+    assert_contains!(big.stderr, ["bomb.yaml", "over the limit of 100"]);
 }
 
 /// A running `driftless ... --watch`, its stdout and stderr lines merged into one channel.
@@ -109,11 +96,10 @@ pub(crate) struct Watcher {
 }
 
 impl Watcher {
+    /// With this process's own set: a `default` set of a test running alongside (another
+    /// source's) would refuse it.
     pub(crate) fn start(args: &[&str]) -> Watcher {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_driftless"))
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&support::cluster().kubeconfig)
+        let mut child = support::command(&support::cluster().kubeconfig, args, &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -143,20 +143,11 @@ fn object_ref(id: &ObjectId) -> ObjectReference {
 mod tests {
     use super::*;
 
-    fn id() -> ObjectId {
-        ObjectId {
-            group: "apps".into(),
-            version: "v1".into(),
-            kind: "Deployment".into(),
-            namespace: Some("team".into()),
-            name: "web".into(),
-        }
-    }
-
     #[test]
     fn findings_become_events_on_the_object_and_report_entries() {
+        let id = ObjectId::for_test("apps/v1", "Deployment", "team", "web");
         let detected = Finding::Detected {
-            id: id(),
+            id: id.clone(),
             by: "changed by kubectl-edit (.spec.replicas)".into(),
             managers: vec!["kubectl-edit".into()],
             deleted: false,
@@ -177,19 +168,16 @@ mod tests {
 
         let mut status = DriftStatus::default();
         record(&mut status, &detected);
-        let key = id().to_string();
+        let key = id.to_string();
         assert!(status.drifted.contains_key(&key));
         let fight = Finding::Fight {
-            id: id(),
+            id: id.clone(),
             with: "kubectl-edit".into(),
         };
         assert_eq!(events_for(&fight)[0].reason, "DriftFight");
         record(&mut status, &fight);
         assert!(status.drifted[&key].fight);
-        let corrected = Finding::Corrected {
-            id: id(),
-            deleted: true,
-        };
+        let corrected = Finding::Corrected { id, deleted: true };
         assert_eq!(events_for(&corrected)[0].reason, "DriftCorrected");
         assert!(!events_for(&corrected)[0].warning);
         record(&mut status, &corrected);

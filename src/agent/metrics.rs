@@ -383,13 +383,7 @@ mod tests {
 
     fn detected(manager: &str, name: &str) -> Finding {
         Finding::Detected {
-            id: ObjectId {
-                group: String::new(),
-                version: "v1".into(),
-                kind: "ConfigMap".into(),
-                namespace: Some("team".into()),
-                name: name.into(),
-            },
+            id: ObjectId::for_test("v1", "ConfigMap", "team", name),
             by: format!("changed by {manager}"),
             managers: vec![manager.into()],
             deleted: false,

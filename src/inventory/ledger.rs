@@ -77,29 +77,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn id(name: &str) -> ObjectId {
-        ObjectId {
-            group: "apps".into(),
-            version: "v1".into(),
-            kind: "Deployment".into(),
-            namespace: Some("ns".into()),
-            name: name.into(),
-        }
-    }
-
     #[test]
     fn a_ledger_round_trips_through_the_parent_secret() {
+        let web = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
         let mut ledger = Ledger::default();
         let record = Record {
             desired: "d".into(),
             fields: "f".into(),
             generation: Some(2),
         };
-        ledger.insert(&id("web"), record.clone());
+        ledger.insert(&web, record.clone());
         let parent = json!({"data": {LEDGER_KEY: ledger.encode()}});
         let read = Ledger::read(&parent);
-        assert_eq!(read.get(&id("web")), Some(&record));
-        assert_eq!(entry_key(&id("web")), "Deployment.apps/web");
+        assert_eq!(read.get(&web), Some(&record));
+        assert_eq!(entry_key(&web), "Deployment.apps/web");
         assert!(Ledger::read(&json!({"data": {LEDGER_KEY: "not base64!"}})).is_empty());
         assert!(Ledger::read(&json!({})).is_empty());
     }

@@ -87,24 +87,14 @@ impl ScopeSet {
 mod tests {
     use super::*;
 
-    fn id(kind: &str, ns: Option<&str>, name: &str) -> ObjectId {
-        ObjectId {
-            group: String::new(),
-            version: "v1".into(),
-            kind: kind.into(),
-            namespace: ns.map(Into::into),
-            name: name.into(),
-        }
-    }
-
     #[test]
     fn explicit_namespaces_limit_everything_else() {
         let scope = ScopeSet::new(&Scope::Namespaces(["a".to_string()].into()));
-        assert!(scope.contains(&id("ConfigMap", Some("a"), "x")));
-        assert!(!scope.contains(&id("ConfigMap", Some("b"), "x")));
-        assert!(scope.contains(&id("Namespace", None, "a")));
-        assert!(!scope.contains(&id("Namespace", None, "b")));
-        assert!(!scope.contains(&id("ClusterRole", None, "r")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "ConfigMap", "a", "x")));
+        assert!(!scope.contains(&ObjectId::for_test("v1", "ConfigMap", "b", "x")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "Namespace", None, "a")));
+        assert!(!scope.contains(&ObjectId::for_test("v1", "Namespace", None, "b")));
+        assert!(!scope.contains(&ObjectId::for_test("v1", "ClusterRole", None, "r")));
         assert!(scope.contains_inventory(&Some("a".into())));
         assert!(!scope.contains_inventory(&Some("b".into())));
         assert!(scope.contains_inventory(&None), "for the Namespace objects");
@@ -114,19 +104,19 @@ mod tests {
     #[test]
     fn all_is_everything() {
         let scope = ScopeSet::new(&Scope::All);
-        assert!(scope.contains(&id("ConfigMap", Some("z"), "x")));
-        assert!(scope.contains(&id("ClusterRole", None, "r")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "ConfigMap", "z", "x")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "ClusterRole", None, "r")));
         assert!(scope.contains_inventory(&Some("z".into())) && scope.namespaces().is_none());
     }
 
     #[test]
     fn suspended_namespaces_are_left_alone() {
         let scope = ScopeSet::new(&Scope::AllExcept(["off".to_string()].into()));
-        assert!(scope.contains(&id("ConfigMap", Some("on"), "x")));
-        assert!(!scope.contains(&id("ConfigMap", Some("off"), "x")));
-        assert!(!scope.contains(&id("Namespace", None, "off")));
-        assert!(scope.contains(&id("Namespace", None, "on")));
-        assert!(scope.contains(&id("ClusterRole", None, "r")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "ConfigMap", "on", "x")));
+        assert!(!scope.contains(&ObjectId::for_test("v1", "ConfigMap", "off", "x")));
+        assert!(!scope.contains(&ObjectId::for_test("v1", "Namespace", None, "off")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "Namespace", None, "on")));
+        assert!(scope.contains(&ObjectId::for_test("v1", "ClusterRole", None, "r")));
         assert!(!scope.contains_inventory(&Some("off".into())));
         assert!(scope.namespaces().is_none(), "one cluster-wide LIST still");
     }

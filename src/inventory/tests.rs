@@ -7,16 +7,6 @@ use crate::plan::Reason;
 use crate::plan::prune::{OPT_OUTS, PruneDecision, PruneRules, decide};
 use crate::render::ObjectId;
 
-fn id(group: &str, kind: &str, name: &str) -> ObjectId {
-    ObjectId {
-        group: group.into(),
-        version: "v1".into(),
-        kind: kind.into(),
-        namespace: Some("team".into()),
-        name: name.into(),
-    }
-}
-
 const RULES: PruneRules<'static> = PruneRules {
     field_manager: "driftless",
     namespaces: false,
@@ -93,13 +83,7 @@ fn parent_manifest_carries_id_set_tooling_and_sorted_group_kinds() {
         .map(|s| s.to_string())
         .collect();
     let mut ledger = Ledger::default();
-    let web = crate::render::ObjectId {
-        group: "apps".into(),
-        version: "v1".into(),
-        kind: "Deployment".into(),
-        namespace: Some("team".into()),
-        name: "web".into(),
-    };
+    let web = ObjectId::for_test("apps/v1", "Deployment", "team", "web");
     let record = crate::plan::ledger::Record {
         desired: "d".into(),
         fields: "f".into(),
@@ -210,21 +194,12 @@ fn owners_are_told_apart_by_label() {
 fn only_our_unowned_unprotected_members_are_pruned() {
     let set = "applyset-x-v1";
     let ours = &[set.to_string()];
+    let a = ObjectId::for_test("v1", "ConfigMap", "team", "a");
     assert_eq!(
-        decide(
-            &id("", "ConfigMap", "a"),
-            &member(set, json!({})),
-            ours,
-            RULES
-        ),
+        decide(&a, &member(set, json!({})), ours, RULES),
         PruneDecision::Prune
     );
-    let keep = |obj| {
-        matches!(
-            decide(&id("", "ConfigMap", "a"), &obj, ours, RULES),
-            PruneDecision::Keep(_, _)
-        )
-    };
+    let keep = |obj| matches!(decide(&a, &obj, ours, RULES), PruneDecision::Keep(_, _));
     assert!(
         keep(member("applyset-other-v1", json!({}))),
         "other inventory"
@@ -252,8 +227,13 @@ fn only_our_unowned_unprotected_members_are_pruned() {
 fn namespaces_and_crds_need_their_flag() {
     let set = "applyset-x-v1";
     let ours = &[set.to_string()];
-    let ns = id("", "Namespace", "n");
-    let crd = id("apiextensions.k8s.io", "CustomResourceDefinition", "c");
+    let ns = ObjectId::for_test("v1", "Namespace", "team", "n");
+    let crd = ObjectId::for_test(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "team",
+        "c",
+    );
     let obj = member(set, json!({}));
     assert!(
         matches!(decide(&ns, &obj, ours, RULES), PruneDecision::Keep(Reason::PrunePolicy, r) if r.contains("--prune-namespaces"))
@@ -273,7 +253,7 @@ fn namespaces_and_crds_need_their_flag() {
         unpruned: Some(&off),
         ..all
     };
-    let member_of_team = id("", "ConfigMap", "x");
+    let member_of_team = ObjectId::for_test("v1", "ConfigMap", "team", "x");
     assert!(
         matches!(decide(&member_of_team, &obj, ours, overridden), PruneDecision::Keep(Reason::PrunePolicy, r) if r.contains("namespaceOverrides"))
     );

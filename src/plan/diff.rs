@@ -52,28 +52,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn id() -> ObjectId {
-        ObjectId {
-            group: "apps".into(),
-            version: "v1".into(),
-            kind: "Deployment".into(),
-            namespace: Some("ns".into()),
-            name: "web".into(),
-        }
-    }
-
     #[test]
     fn equal_objects_have_no_diff() {
+        let web = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
         let a = json!({"spec": {"replicas": 2}});
-        assert_eq!(unified(&id(), Some(&a), Some(&a), None), "");
+        assert_eq!(unified(&web, Some(&a), Some(&a), None), "");
     }
 
     #[test]
     fn shows_only_the_change() {
+        let web = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
         let live = json!({"metadata": {"name": "web"}, "spec": {"replicas": 5, "paused": false}});
         let desired =
             json!({"metadata": {"name": "web"}, "spec": {"replicas": 2, "paused": false}});
-        let diff = unified(&id(), Some(&live), Some(&desired), None);
+        let diff = unified(&web, Some(&live), Some(&desired), None);
         assert!(
             diff.starts_with(
                 "--- live/apps/v1/Deployment/ns/web\n+++ desired/apps/v1/Deployment/ns/web\n"
@@ -90,7 +82,8 @@ mod tests {
 
     #[test]
     fn new_objects_are_all_added() {
-        let diff = unified(&id(), None, Some(&json!({"a": 1, "b": "x"})), None);
+        let web = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
+        let diff = unified(&web, None, Some(&json!({"a": 1, "b": "x"})), None);
         assert!(diff.starts_with("--- /dev/null\n+++ desired/"), "{diff}");
         assert!(diff.contains("+a: 1\n+b: x\n"), "{diff}");
         assert!(!diff.lines().skip(2).any(|l| l.starts_with('-')), "{diff}");
@@ -98,7 +91,8 @@ mod tests {
 
     #[test]
     fn the_desired_side_names_its_revision() {
-        let diff = unified(&id(), None, Some(&json!({"a": 1})), Some("4f2a9c1"));
+        let web = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
+        let diff = unified(&web, None, Some(&json!({"a": 1})), Some("4f2a9c1"));
         assert!(
             diff.contains("+++ desired/apps/v1/Deployment/ns/web\trevision 4f2a9c1\n"),
             "{diff}"

@@ -102,31 +102,22 @@ pub fn waves<T>(items: Vec<T>, id: impl Fn(&T) -> &ObjectId) -> Vec<Vec<T>> {
 mod tests {
     use super::*;
 
-    fn id(group: &str, kind: &str, name: &str) -> ObjectId {
-        ObjectId {
-            group: group.into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            namespace: None,
-            name: name.into(),
-        }
-    }
-
     #[test]
     fn namespaces_and_crds_first_webhooks_last() {
         let mut ids = [
-            id(
-                "admissionregistration.k8s.io",
+            (
+                "admissionregistration.k8s.io/v1",
                 "ValidatingWebhookConfiguration",
                 "v",
             ),
-            id("example.com", "Widget", "w"),
-            id("apps", "Deployment", "d"),
-            id("", "ConfigMap", "c"),
-            id("apiextensions.k8s.io", "CustomResourceDefinition", "crd"),
-            id("", "Namespace", "ns"),
-            id("", "Secret", "s"),
-        ];
+            ("example.com/v1", "Widget", "w"),
+            ("apps/v1", "Deployment", "d"),
+            ("v1", "ConfigMap", "c"),
+            ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "crd"),
+            ("v1", "Namespace", "ns"),
+            ("v1", "Secret", "s"),
+        ]
+        .map(|(api_version, kind, name)| ObjectId::for_test(api_version, kind, None, name));
         ids.sort_by(|a, b| apply_key(a).cmp(&apply_key(b)));
         let kinds: Vec<_> = ids.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(
@@ -145,12 +136,9 @@ mod tests {
 
     #[test]
     fn objects_differing_only_in_group_or_version_never_tie() {
-        let a = id("a.example.com", "Widget", "w");
-        let b = id("b.example.com", "Widget", "w");
-        let v2 = ObjectId {
-            version: "v2".into(),
-            ..a.clone()
-        };
+        let a = ObjectId::for_test("a.example.com/v1", "Widget", None, "w");
+        let b = ObjectId::for_test("b.example.com/v1", "Widget", None, "w");
+        let v2 = ObjectId::for_test("a.example.com/v2", "Widget", None, "w");
         assert_ne!(apply_key(&a), apply_key(&b));
         assert_ne!(apply_key(&a), apply_key(&v2));
         let sorted = |mut ids: Vec<ObjectId>| {
@@ -166,10 +154,10 @@ mod tests {
     #[test]
     fn waves_group_equal_ranks_in_order() {
         let ids = [
-            id("", "ConfigMap", "a"),
-            id("", "ConfigMap", "b"),
-            id("apps", "Deployment", "d"),
-            id("", "ConfigMap", "c"),
+            ObjectId::for_test("v1", "ConfigMap", None, "a"),
+            ObjectId::for_test("v1", "ConfigMap", None, "b"),
+            ObjectId::for_test("apps/v1", "Deployment", None, "d"),
+            ObjectId::for_test("v1", "ConfigMap", None, "c"),
         ];
         let waves = waves(ids.iter().collect(), |i| i);
         let names: Vec<Vec<&str>> = waves
@@ -181,13 +169,14 @@ mod tests {
 
     #[test]
     fn foundation_is_namespaces_and_crds_only() {
-        assert!(is_foundation(&id("", "Namespace", "a")));
-        assert!(is_foundation(&id(
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            "a"
-        )));
-        assert!(!is_foundation(&id("", "ConfigMap", "a")));
-        assert!(!is_foundation(&id("example.com", "Namespace", "a")));
+        for (api_version, kind, foundation) in [
+            ("v1", "Namespace", true),
+            ("apiextensions.k8s.io/v1", "CustomResourceDefinition", true),
+            ("v1", "ConfigMap", false),
+            ("example.com/v1", "Namespace", false),
+        ] {
+            let id = ObjectId::for_test(api_version, kind, None, "a");
+            assert_eq!(is_foundation(&id), foundation, "{id}");
+        }
     }
 }

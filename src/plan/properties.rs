@@ -172,16 +172,6 @@ fn live_object() -> impl Strategy<Value = Value> {
         })
 }
 
-fn secret_id() -> ObjectId {
-    ObjectId {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some("ns".into()),
-        name: "s".into(),
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -232,9 +222,10 @@ proptest! {
         (live, live_values) in secret(), (desired, desired_values) in secret()
     ) {
         let values: Vec<String> = live_values.into_iter().chain(desired_values).collect();
+        let id = ObjectId::for_test("v1", "Secret", "ns", "s");
         let (mut before, mut after) = (normalize(&live), normalize(&desired));
         mask_secret_pair(Some(&mut before), Some(&mut after));
-        let diff = unified(&secret_id(), Some(&before), Some(&after), None);
+        let diff = unified(&id, Some(&before), Some(&after), None);
         assert_hidden(&format!("{}{}{diff}", to_yaml(&before), to_yaml(&after)), &values)?;
         let (b1, a1) = (before.clone(), after.clone());
         mask_secret_pair(Some(&mut before), Some(&mut after));
@@ -242,7 +233,7 @@ proptest! {
 
         // The same through the planner, as `diff` and `sync` print it.
         let object = DesiredObject {
-            id: secret_id(),
+            id,
             kind: None,
             manifest: desired.clone().into(),
             origin: Origin { file: PathBuf::from("s.yaml"), line: 1, rendered_by: None },
@@ -279,7 +270,7 @@ proptest! {
         let once = normalize(&object);
         prop_assert_eq!(normalize(&once), once.clone());
         prop_assert!(once.get("status").is_none());
-        let id = secret_id();
+        let id = ObjectId::for_test("v1", "Secret", "ns", "s");
         prop_assert_eq!(unified(&id, Some(&object), Some(&object), Some("rev")), "");
         prop_assert_eq!(unified(&id, Some(&once), Some(&once), None), "");
         prop_assert_eq!(normalize(&normalize(&other)), normalize(&other));

@@ -14,15 +14,12 @@ const CTX: Context<'static> = Context {
 };
 
 fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
-    let group = if kind == "Deployment" { "apps" } else { "" };
+    let (group, api_version) = match kind {
+        "Deployment" => ("apps", "apps/v1"),
+        _ => ("", "v1"),
+    };
     DesiredObject {
-        id: ObjectId {
-            group: group.into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            namespace: Some(ns.into()),
-            name: name.into(),
-        },
+        id: ObjectId::for_test(api_version, kind, ns, name),
         kind: Some(KindInfo {
             group: group.into(),
             version: "v1".into(),

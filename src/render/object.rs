@@ -139,3 +139,24 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
         None => ("", api_version),
     }
 }
+
+#[cfg(test)]
+impl ObjectId {
+    /// A test's object: `ObjectId::for_test("apps/v1", "Deployment", "team", "web")`, or
+    /// `None` for the namespace of a cluster-scoped one.
+    pub fn for_test<'a>(
+        api_version: &str,
+        kind: &str,
+        namespace: impl Into<Option<&'a str>>,
+        name: &str,
+    ) -> ObjectId {
+        let (group, version) = split_api_version(api_version);
+        ObjectId {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            namespace: namespace.into().map(str::to_string),
+            name: name.into(),
+        }
+    }
+}

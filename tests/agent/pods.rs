@@ -14,7 +14,7 @@ use super::value_of;
 use crate::support::agent::{http_get, parse_openmetrics, sample};
 use crate::support::git::TestRepo;
 use crate::support::gitops::{config_map, namespace};
-use crate::support::{self, Workspace};
+use crate::support::{self, Run, Workspace};
 
 const POD_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -125,12 +125,7 @@ impl Install {
             .args(["kustomize", &dir.to_string_lossy()])
             .output()
             .expect("kubectl kustomize");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut text = Run::from_output(out).succeeded("kubectl kustomize");
         text = text.replace("driftless-system", &self.ns);
         text = text.replace("driftless-agent", &format!("{}-agent", self.ns));
         text = text.replace("driftless-tenant", &format!("{}-tenant", self.ns));
@@ -404,7 +399,7 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    assert!(error.contains("app.yaml:"), "{reported:#}");
+    assert_contains!(error, "app.yaml:", "{reported:#}");
     assert_eq!(value_of(&ns, "app").await.as_deref(), Some("v2"));
     let events = support::poll_until(POD_TIMEOUT, || async {
         let api = Api::<k8s_openapi::api::events::v1::Event>::namespaced(
@@ -566,10 +561,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
     .expect("no DriftDetected Event");
     eprintln!("drift seen in {:?}", edited.elapsed());
     let note = detected.note.unwrap_or_default();
-    assert!(
-        note.contains("kubectl-edit") && note.contains(".data.value"),
-        "{note}"
-    );
+    assert_contains!(note, ["kubectl-edit", ".data.value"]);
     let text = install.get(&leader, "/metrics").await.expect("metrics");
     assert_eq!(
         sample(
@@ -613,7 +605,7 @@ async fn in_pods_drift_is_seen_healed_and_fought_and_a_signed_webhook_fetches_no
     })
     .await
     .expect("no DriftFight Event");
-    assert!(fight.note.unwrap_or_default().contains("fighter"));
+    assert_contains!(fight.note.unwrap_or_default(), "fighter");
     super::edit_value(&healed, "app", "fighter", "fighter-last").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(

@@ -88,11 +88,10 @@ fn broken_kubeconfigs_are_named_never_quoted() {
                     &[],
                 );
                 assert_eq!(run.code, 2, "{}", run.stderr);
-                assert!(
-                    run.stderr
-                        .contains(&format!("cannot connect to the cluster: kubeconfig {path}")),
-                    "names the file: {}",
-                    run.stderr
+                assert_contains!(
+                    run.stderr,
+                    format!("cannot connect to the cluster: kubeconfig {path}"),
+                    "names the file"
                 );
                 runs.push(run);
             }
@@ -179,11 +178,7 @@ fn broken_git_credential_files_are_named_never_quoted() {
             args.extend(credentials.iter().map(String::as_str));
             let run = support::driftless(&args);
             assert_eq!(run.code, 2, "{}", run.stderr);
-            assert!(
-                run.stderr.contains(&file(named)),
-                "names {named}: {}",
-                run.stderr
-            );
+            assert_contains!(run.stderr, file(named), "names {named}");
             runs.push(run);
         }
     }
@@ -229,10 +224,6 @@ async fn a_broken_webhook_secret_file_is_never_quoted() {
         stdout: answers,
         stderr: agent.log(),
     };
-    assert!(
-        run.stderr.contains(&set),
-        "the agent logged: {}",
-        run.stderr
-    );
+    assert_contains!(run.stderr, set, "the agent logged");
     assert_no_canary(&[run]);
 }

@@ -26,12 +26,7 @@ async fn sync_wait_returns_once_a_deployment_is_available() {
     ws.write("web.yaml", &format!("{}---\n{web}", namespace(&ns)));
     let run = support::sync(ws.path(), &["--wait", "--wait-timeout", WAIT]);
     assert_eq!(run.code, 0, "{}", pods_summary(&ns).await);
-    assert!(
-        run.stdout
-            .contains(&format!("apps/v1 Deployment {ns}/web [healthy]")),
-        "{}",
-        run.stdout
-    );
+    assert_contains!(run.stdout, format!("apps/v1 Deployment {ns}/web [healthy]"));
     // What the wait called healthy, the cluster says too.
     let deployments = Api::<Deployment>::namespaced(support::client().await, &ns);
     let status = deployments.get("web").await.unwrap().status.unwrap();
@@ -80,34 +75,28 @@ async fn sync_wait_fails_the_namespace_whose_image_cannot_be_pulled_and_no_other
     let took = started.elapsed();
     assert_eq!(run.code, 2, "{}", pods_summary(&bad).await);
     let out = &run.stdout;
-    assert!(out.contains(&format!("namespace {bad}: FAILED")), "{out}");
-    assert!(
-        out.contains(&format!(
+    assert_contains!(out, format!("namespace {bad}: FAILED"));
+    assert_contains!(
+        out,
+        format!(
             "apps/v1 Deployment {bad}/ghost [unhealthy: image cannot be pulled: ErrImageNeverPull"
-        )),
-        "{out}"
+        )
     );
-    assert!(out.contains(&format!("namespace {good}: ok")), "{out}");
-    assert!(
-        out.contains(&format!("apps/v1 Deployment {good}/web [healthy]")),
-        "{out}"
-    );
+    assert_contains!(out, format!("namespace {good}: ok"));
+    assert_contains!(out, format!("apps/v1 Deployment {good}/web [healthy]"));
     // The pull error ends the wait: it does not sit out the timeout.
     assert!(took < Duration::from_secs(100), "took {took:?}");
     // Without a terminal: one plain line per namespace as it ends.
-    assert!(
-        run.stderr
-            .contains(&format!("wait: namespace {good} is healthy (1 object)")),
-        "{}",
-        run.stderr
+    assert_contains!(
+        run.stderr,
+        format!("wait: namespace {good} is healthy (1 object)")
     );
-    assert!(
-        run.stderr.contains(&format!(
+    assert_contains!(
+        run.stderr,
+        format!(
             "wait: namespace {bad} is unhealthy: apps/v1 Deployment {bad}/ghost: image cannot \
              be pulled: ErrImageNeverPull"
-        )),
-        "{}",
-        run.stderr
+        )
     );
 }
 
@@ -126,14 +115,11 @@ async fn sync_wait_fails_naming_a_job_that_exits_1() {
     );
     let run = support::sync(ws.path(), &["--wait", "--wait-timeout", WAIT]);
     assert_eq!(run.code, 2, "{}", pods_summary(&ns).await);
-    assert!(
-        run.stdout.contains(&format!(
-            "batch/v1 Job {ns}/fails [unhealthy: job failed: BackoffLimitExceeded"
-        )),
-        "{}",
-        run.stdout
+    assert_contains!(
+        run.stdout,
+        format!("batch/v1 Job {ns}/fails [unhealthy: job failed: BackoffLimitExceeded")
     );
-    assert!(run.stdout.contains(&format!("namespace {ns}: FAILED")));
+    assert_contains!(run.stdout, format!("namespace {ns}: FAILED"));
 }
 
 /// A Deployment whose pod runs but never becomes ready: nothing listens on the probed port.
@@ -166,17 +152,15 @@ async fn sync_wait_ends_at_its_timeout_with_what_is_still_in_progress() {
         .lines()
         .find(|l| l.contains(&format!("apps/v1 Deployment {ns}/idle")))
         .unwrap_or_default();
-    assert!(
-        line.contains("[in progress: ") && line.contains("(not healthy within 6s)]"),
+    assert_contains!(
+        line,
+        ["[in progress: ", "(not healthy within 6s)]"],
         "{}",
         run.stdout
     );
-    assert!(
-        run.stderr.contains(&format!(
-            "wait: namespace {ns} is not healthy: 1 object still in progress"
-        )),
-        "{}",
-        run.stderr
+    assert_contains!(
+        run.stderr,
+        format!("wait: namespace {ns} is not healthy: 1 object still in progress")
     );
 }
 
@@ -212,11 +196,14 @@ async fn sync_wait_says_why_no_node_runs_a_pod_and_that_the_timeout_passed() {
             .lines()
             .find(|l| l.contains(&format!("apps/v1 Deployment {ns}/{name} ")))
             .unwrap_or_default();
-        assert!(
-            line.contains("[in progress: 0/1 replicas available; pod ")
-                && line.contains(" is Pending: no node can run it (Unschedulable: ")
-                && line.contains(why)
-                && line.contains("(not healthy within 15s)]"),
+        assert_contains!(
+            line,
+            [
+                "[in progress: 0/1 replicas available; pod ",
+                " is Pending: no node can run it (Unschedulable: ",
+                why,
+                "(not healthy within 15s)]"
+            ],
             "{name}: {}",
             run.stdout
         );
@@ -271,9 +258,11 @@ async fn sync_wait_stops_at_once_on_sigint_and_reports_what_was_in_progress() {
     let out = reader.join().unwrap();
     assert_eq!(status.code(), Some(130), "{out}");
     assert!(signalled.elapsed() < Duration::from_secs(10));
-    assert!(
-        out.contains(&format!("apps/v1 Deployment {ns}/idle [in progress: "))
-            && out.contains("(wait stopped: interrupted (SIGINT))]"),
-        "{out}"
+    assert_contains!(
+        out,
+        [
+            format!("apps/v1 Deployment {ns}/idle [in progress: "),
+            "(wait stopped: interrupted (SIGINT))]"
+        ]
     );
 }

@@ -2,7 +2,7 @@
 //! renderer.
 
 use super::{PASSWORD, namespace_exists, source, workspace};
-use crate::support::{self, Workspace, driftless, renderers, sync};
+use crate::support::{self, Run, Workspace, driftless, renderers, sync};
 use crate::watch_render::Watcher;
 
 #[tokio::test]
@@ -56,17 +56,9 @@ async fn a_broken_template_a_missing_values_file_and_a_remote_base_apply_nothing
         let run = sync(ws.path(), &["--prune"]);
         assert_eq!(run.code, 2, "{what}: {}", run.stderr);
         for needle in says {
-            assert!(
-                run.stderr.contains(needle),
-                "{what}: no {needle:?} in {}",
-                run.stderr
-            );
+            assert_contains!(run.stderr, needle, "{what}");
         }
-        assert!(
-            run.stderr.contains("nothing applied"),
-            "{what}: {}",
-            run.stderr
-        );
+        assert_contains!(run.stderr, "nothing applied", "{what}");
         assert!(!namespace_exists(&ns).await, "{what}: nothing was applied");
     }
 
@@ -82,11 +74,11 @@ async fn a_broken_template_a_missing_values_file_and_a_remote_base_apply_nothing
         .env("PATH", "/nonexistent")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr.contains("charts/web (chart): helm is not installed: install helm"),
-        "{stderr}"
+    let run = Run::from_output(out);
+    assert_eq!(run.code, 2);
+    assert_contains!(
+        run.stderr,
+        "charts/web (chart): helm is not installed: install helm"
     );
 }
 
@@ -121,25 +113,14 @@ async fn a_secret_rendered_from_chart_values_is_masked_in_every_output() {
     );
     let failed = driftless(&["diff", "--source", &src]);
     assert_eq!(failed.code, 2);
-    assert!(
-        failed.stderr.contains("refusing password ***"),
-        "{}",
-        failed.stderr
-    );
+    assert_contains!(failed.stderr, "refusing password ***");
     runs.push(failed);
     let encoded = "Y2hhcnQtcHctNWU3YTFjOWQ"; // base64 of PASSWORD, minus padding
     for run in &runs {
         let all = run.all_output();
-        assert!(
-            !all.contains(PASSWORD) && !all.contains(encoded),
-            "leaked: {all}"
-        );
+        assert_not_contains!(all, [PASSWORD, encoded], "leaked");
     }
-    assert!(
-        runs[0].stdout.contains("password: \"***\""),
-        "{}",
-        runs[0].stdout
-    );
+    assert_contains!(runs[0].stdout, "password: \"***\"");
     ws.cleanup().await;
 }
 

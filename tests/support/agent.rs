@@ -211,8 +211,9 @@ pub fn parse_openmetrics(text: &str) -> Vec<(String, f64)> {
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
-            assert!(
-                ["counter", "gauge", "histogram", "info", "unknown"].contains(&kind),
+            assert_contains!(
+                ["counter", "gauge", "histogram", "info", "unknown"],
+                kind,
                 "unknown type {kind}: {line}"
             );
             families.push((name.to_string(), kind.to_string()));

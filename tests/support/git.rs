@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::unique;
+use super::{Run, unique};
 
 pub struct GitServers {
     env: HashMap<String, String>,
@@ -71,12 +71,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    Run::from_output(out)
+        .succeeded(format_args!("git {args:?}"))
+        .trim()
+        .to_string()
 }
 
 impl TestRepo {

@@ -8,6 +8,10 @@
 //!    the process and torn down when the process exits. As root it gets a node (`--node`) that
 //!    runs pods from images imported into it, the driftless binary under test among them.
 
+// First: the modules below use its macros.
+#[macro_use]
+pub mod asserts;
+
 pub mod agent;
 pub mod audit;
 pub mod endpoint;
@@ -21,7 +25,7 @@ pub mod workspace;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -207,7 +211,7 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// What a run of the binary produced.
+/// What a run of the binary (or of another command) produced.
 #[derive(Debug)]
 pub struct Run {
     pub code: i32,
@@ -216,6 +220,35 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished command's exit code (-1 if a signal ended it) and output, as text.
+    pub fn from_output(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `command` (`driftless ARGS`) to its end, echoing it, its exit code and its output
+    /// to the test's log.
+    fn driftless(mut command: Command, args: &[&str]) -> Run {
+        let run = Run::from_output(command.output().expect("run driftless"));
+        eprintln!(
+            "$ driftless {}\n-> exit {}\n{}{}",
+            args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    /// The stdout of a run that must succeed; a failed one fails the test with its stderr.
+    pub fn succeeded(self, what: impl std::fmt::Display) -> String {
+        assert_eq!(self.code, 0, "{what} failed: {}", self.stderr);
+        self.stdout
+    }
+
     /// Everything the run printed, for "never printed" assertions.
     pub fn all_output(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
@@ -279,29 +312,15 @@ pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Comman
 
 /// Runs `driftless ARGS` on the cluster of KUBECONFIG (another identity, for instance).
 pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = command(kubeconfig, args, env)
-        .output()
-        .expect("run driftless");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    eprintln!(
-        "$ driftless {}\n-> exit {}\n{}{}",
-        args.join(" "),
-        run.code,
-        run.stdout,
-        run.stderr
-    );
-    run
+    Run::driftless(command(kubeconfig, args, env), args)
 }
 
 /// Runs `driftless ARGS` from the repository root with no cluster at all: a kubeconfig that
 /// does not exist, no `KUBECONFIG`, no home. Anything that tried to connect would fail.
 pub fn offline(args: &[&str]) -> Run {
     let home = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_driftless"));
+    command
         .current_dir(repo_root())
         .args(args)
         .env_remove("RUST_LOG")
@@ -313,22 +332,8 @@ pub fn offline(args: &[&str]) -> Run {
         .env(
             "DRIFTLESS_KUBECONFIG",
             home.path().join("no-such-kubeconfig"),
-        )
-        .output()
-        .expect("run driftless");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    eprintln!(
-        "$ driftless {}\n-> exit {}\n{}{}",
-        args.join(" "),
-        run.code,
-        run.stdout,
-        run.stderr
-    );
-    run
+        );
+    Run::driftless(command, args)
 }
 
 /// Runs `driftless sync --source DIR EXTRA...`.

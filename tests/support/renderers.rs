@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::repo_root;
+use super::{Run, repo_root};
 
 /// The folder holding `helm` and `kubectl`, installed on first use.
 pub fn dir() -> &'static Path {
@@ -15,12 +15,7 @@ pub fn dir() -> &'static Path {
         let out = Command::new(repo_root().join("scripts/renderers"))
             .output()
             .expect("run scripts/renderers");
-        assert!(
-            out.status.success(),
-            "scripts/renderers failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        PathBuf::from(Run::from_output(out).succeeded("scripts/renderers").trim())
     })
 }
 

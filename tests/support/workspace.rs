@@ -60,7 +60,7 @@ impl Workspace {
     pub fn edit(&self, rel: &str, from: &str, to: &str) {
         let path = self.file(rel);
         let text = fs::read_to_string(&path).expect("read manifest");
-        assert!(text.contains(from), "{rel} has no {from:?}");
+        assert_contains!(text, from, "{rel}");
         fs::write(path, text.replacen(from, to, 1)).expect("write manifest");
     }
 

@@ -15,13 +15,7 @@ fn set() -> SetRef {
 
 fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> ObjectReport {
     ObjectReport {
-        id: ObjectId {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: Some(ns.into()),
-            name: name.into(),
-        },
+        id: ObjectId::for_test("v1", "ConfigMap", ns, name),
         origin: Some(Origin::file(PathBuf::from("a.yaml"), 3)),
         outcome,
         reason: None,

@@ -3,16 +3,6 @@
 use super::*;
 use serde_json::json;
 
-fn deployment_id() -> ObjectId {
-    ObjectId {
-        group: "apps".into(),
-        version: "v1".into(),
-        kind: "Deployment".into(),
-        namespace: Some("ns".into()),
-        name: "web".into(),
-    }
-}
-
 fn with_env(env: Value) -> Value {
     json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "env": env}]}}}})
 }
@@ -31,7 +21,8 @@ fn secret_env_literals_and_url_passwords_are_masked_in_any_workload() {
         {"name": "DATABASE_URL", "value": "postgresql+psycopg://mlflow:s3cr3t@db:5432/mlflow"},
         {"name": "LOG_LEVEL", "value": "debug"},
     ]));
-    mask_pair(&deployment_id(), Some(&mut live), Some(&mut desired));
+    let id = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
+    mask_pair(&id, Some(&mut live), Some(&mut desired));
     let env = |v: &Value| v["spec"]["template"]["spec"]["containers"][0]["env"].clone();
     assert_eq!(env(&live)[0]["value"], "*** (before)");
     assert_eq!(env(&desired)[0]["value"], "*** (after)");
@@ -47,11 +38,7 @@ fn secret_env_literals_and_url_passwords_are_masked_in_any_workload() {
 
 #[test]
 fn secret_literals_in_a_config_map_are_masked_as_in_env() {
-    let id = ObjectId {
-        kind: "ConfigMap".into(),
-        group: String::new(),
-        ..deployment_id()
-    };
+    let id = ObjectId::for_test("v1", "ConfigMap", "ns", "web");
     let mut before = json!({"data": {"DB_PASSWORD": "hunter2", "url": "redis://:pw-old@r:6379",
         "app.properties": "db.password=prop-secret\nlevel=info", "key.pem": "-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\n"}});
     let mut after = before.clone();
@@ -72,13 +59,7 @@ fn secret_literals_in_a_config_map_are_masked_as_in_env() {
 
 #[test]
 fn a_secret_value_is_hidden_wherever_it_appears_in_its_secret() {
-    let id = ObjectId {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some("ns".into()),
-        name: "s".into(),
-    };
+    let id = ObjectId::for_test("v1", "Secret", "ns", "s");
     let mut secret = json!({"metadata": {"labels": {"copy": "hunter2!"}, "annotations": {"hunter2": "x"}},
                             "data": {"p": "aHVudGVyMg=="}});
     mask_object(&id, &mut secret);
@@ -90,7 +71,8 @@ fn a_secret_value_is_hidden_wherever_it_appears_in_its_secret() {
 fn messages_about_a_workload_lose_its_secret_literals() {
     let object = with_env(json!([{"name": "TOKEN", "value": "tok-abcdef"}]));
     let msg = "spec.template.spec.containers[0].env[0].value: Invalid value: \"tok-abcdef\"";
-    let out = scrub_object(msg, &deployment_id(), &object);
+    let id = ObjectId::for_test("apps/v1", "Deployment", "ns", "web");
+    let out = scrub_object(msg, &id, &object);
     assert_eq!(
         out,
         "spec.template.spec.containers[0].env[0].value: Invalid value: \"***\""
