@@ -93,8 +93,11 @@ impl GitSource {
         last: Option<&str>,
     ) -> Result<(Option<Snapshot>, bool)> {
         let subpath = tree::check_subpath(&self.spec.path).map_err(|e| self.fail(e.reason))?;
+        // Two runs sharing a cache (two CI jobs) take turns: git's own ref locks fail at once.
+        let turn = self.cache_turn(options.fetch_timeout)?;
         let repo = self.open_cache()?;
         let (oid, downloaded) = self.resolve(&repo)?;
+        drop(turn);
         if last == Some(oid.to_string().as_str()) {
             return Ok((None, downloaded));
         }
@@ -161,6 +164,38 @@ impl GitSource {
                 reason: format!("cannot record the synced revision: {e}"),
             }
         })
+    }
+
+    /// Waits (up to `timeout`) until no other process fetches into this cache; the file lock is
+    /// held until the returned file is dropped, and released by the OS if this process dies.
+    fn cache_turn(&self, timeout: std::time::Duration) -> Result<std::fs::File> {
+        let path = self.repo_dir.with_extension("lock");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.cache_err(&e.to_string()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.cache_err(&e.to_string()))?;
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(self.cache_err(&format!(
+                        "another run kept the cache locked for {timeout:?} (--fetch-timeout)"
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(self.cache_err(&e.to_string()));
+                }
+            }
+        }
     }
 
     fn open_cache(&self) -> Result<Repository> {
@@ -340,6 +375,8 @@ fn cache_name(url: &GitUrl) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -356,6 +393,33 @@ mod tests {
             cache_name(&b),
             cache_name(&GitUrl::parse("https://host/other/platform.git").unwrap())
         );
+    }
+
+    #[test]
+    fn runs_sharing_a_cache_take_turns_within_the_fetch_timeout() {
+        let cache = tempfile::tempdir().unwrap();
+        let source = GitSource::new(GitSpec {
+            url: GitUrl::parse("https://host/org/platform.git").unwrap(),
+            revision: None,
+            path: String::new(),
+            auth: GitAuth::default(),
+            cache_dir: cache.path().to_path_buf(),
+        });
+        let first = source.cache_turn(Duration::from_secs(1)).unwrap();
+        let waited = source.cache_turn(Duration::from_millis(200)).unwrap_err();
+        assert!(
+            waited.to_string().contains("kept the cache locked"),
+            "{waited}"
+        );
+        let released = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(first);
+        });
+        assert!(
+            source.cache_turn(Duration::from_secs(5)).is_ok(),
+            "its turn comes"
+        );
+        released.join().unwrap();
     }
 
     #[test]
