@@ -77,6 +77,7 @@ fn main() {
         adopt: true,
         takeover_managers: &[],
         foreign_owner: &no_foreign_owner,
+        replace_kinds: &[],
     };
     let t = Instant::now();
     let mut changed = 0;

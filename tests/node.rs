@@ -12,6 +12,7 @@ use kube::api::{Api, ListParams, LogParams};
 
 use crate::support::{self, NodeImages, Workspace};
 
+mod lifecycle;
 mod wait;
 
 /// Pods start in seconds on an idle machine; this bound leaves room for a loaded one.

@@ -13,6 +13,7 @@ mod faults;
 mod git_source;
 mod honesty;
 mod leaks;
+mod lifecycle;
 mod lint_gate;
 mod messages;
 mod node;

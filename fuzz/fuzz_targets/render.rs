@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use driftless::plan::{mask::MASK, order};
-use driftless::render::{self, KindInfo, KindLookup, output};
+use driftless::cli::render_output as output;
+use driftless::render::{self, KindInfo, KindLookup};
 use driftless::source::{Snapshot, SourceFile};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

@@ -92,7 +92,7 @@ pub async fn execute(
             .map(|(ns_idx, obj_idx, plan)| async move {
                 let force = options.force_conflicts || plan.drift.is_some();
                 let (line, record) = match (halt.not_attempted(), writer) {
-                    (None, Some(writer)) => write(writer, plan, force).await,
+                    (None, Some(writer)) => write(writer, plan, force, halt).await,
                     (why, _) => {
                         let why = why.unwrap_or_else(|| "not attempted: no Lease held".into());
                         let line = ObjectReport::planned(plan).not_attempted(Reason::Halted, why);
@@ -121,8 +121,12 @@ async fn write(
     writer: &Writer<'_>,
     plan: ObjectPlan,
     force: bool,
+    halt: &Halt,
 ) -> (ObjectReport, Option<Record>) {
-    let result = writer.apply(&plan.object, force).await;
+    let result = match plan.action {
+        Action::Replace => writer.replace(&plan.object, force, halt).await,
+        _ => writer.apply(&plan.object, force).await,
+    };
     let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
     let mut record = None;

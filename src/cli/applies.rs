@@ -296,6 +296,7 @@ const RULES: &[(&[&str], Why)] = &[
             "verify",
             "timeout",
             "adopt",
+            "replace_immutable",
             "take_over_set",
             "takeover_managers",
             "inventory_namespace",

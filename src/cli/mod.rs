@@ -34,7 +34,7 @@ pub mod live;
 pub mod offline;
 pub mod output;
 pub mod print;
-mod render_output;
+pub mod render_output;
 mod report;
 mod signals;
 mod source;
@@ -212,6 +212,10 @@ pub struct InventoryArgs {
     /// Take over existing objects that driftless did not create.
     #[arg(long)]
     pub adopt: bool,
+    /// Replace (delete and create) objects of this kind when the server refuses a change as
+    /// immutable (repeatable or comma-separated; Jobs always are).
+    #[arg(long, value_delimiter = ',')]
+    pub replace_immutable: Vec<String>,
     /// Move the sync set to this source although its records name another one (a repository
     /// that moved); what this source does not hold is then pruned with --prune.
     #[arg(long)]
@@ -300,6 +304,7 @@ impl Cli {
             scope,
             adopt: inv.adopt,
             takeover_managers: inv.takeover_managers.clone(),
+            replace_immutable: inv.replace_immutable.clone(),
             set: SetRef {
                 name: inv.name.clone(),
                 inventory_namespace: inv.inventory_namespace.clone(),

@@ -65,6 +65,25 @@ impl ApiFailure {
         self.no_answer == Some(NoAnswer::Unreachable)
     }
 
+    /// The fields a 422 says cannot change in place (`spec.template`), each once; empty for any
+    /// other failure.
+    pub fn immutable_fields(&self) -> Vec<String> {
+        if self.code != 422 {
+            return Vec::new();
+        }
+        let mut fields: Vec<String> = Vec::new();
+        for (message, field) in &self.causes {
+            let immutable = ["immutable", "may not change once set"]
+                .iter()
+                .any(|w| message.contains(w))
+                || message.contains("updates to statefulset spec for fields other than");
+            if immutable && !fields.contains(field) {
+                fields.push(field.clone());
+            }
+        }
+        fields
+    }
+
     /// How a failure of `op` is retried. Every call driftless makes is idempotent except the
     /// guarded ones, which are never retried on no answer (a lost reply would look like a race).
     pub fn retry(&self, op: Op) -> Retry {

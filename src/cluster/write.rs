@@ -6,9 +6,16 @@ use serde_json::Value;
 
 use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
 
-use super::failure::Op;
+use std::time::Duration;
+
+use super::failure::{Op, failure};
 use super::{ApiFailure, Apply, Cluster, Propagation};
+use crate::halt::Halt;
 use crate::render::{DesiredObject, KindInfo};
+
+/// How long a replacement waits for the old object to be gone (its dependants are deleted
+/// first).
+pub const REPLACE_WAIT: Duration = Duration::from_secs(120);
 
 /// The right to write to the cluster, under a set's Lease.
 #[derive(Clone, Copy)]
@@ -34,6 +41,37 @@ impl<'a> Writer<'a> {
             force,
         };
         self.cluster.apply(object, how).await
+    }
+
+    /// Replaces the object: deletes it (foreground: its dependants first, as a Job's pods),
+    /// waits until it is gone (at most [`REPLACE_WAIT`], or until `halt`), then applies the
+    /// manifest. A deletion that does not finish in time fails: the next sync creates it.
+    pub async fn replace(
+        &self,
+        object: &DesiredObject,
+        force: bool,
+        halt: &Halt,
+    ) -> Result<Value, ApiFailure> {
+        let Some(kind) = &object.kind else {
+            return Err(self.cluster.unknown_kind(object));
+        };
+        let (namespace, name) = (object.id.namespace.as_deref(), &object.id.name);
+        self.delete(kind, namespace, name, Propagation::Foreground)
+            .await?;
+        let deadline = tokio::time::Instant::now() + REPLACE_WAIT;
+        while self.cluster.get(object).await?.is_some() {
+            if let Some(why) = halt.not_attempted() {
+                return Err(failure(format!("deleted, but not created again: {why}")));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(failure(format!(
+                    "deleted, and still being deleted after {REPLACE_WAIT:?} (its dependants first): the next sync creates it"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tracing::info!(object = %object.id, "deleted to be replaced");
+        self.apply(object, force).await
     }
 
     /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because

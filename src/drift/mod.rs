@@ -324,6 +324,11 @@ impl Loop {
             return;
         };
         let deleted = touch.is_none();
+        // A Job ends, and a TTL or a cleanup deletes it: no drift. The next pass decides whether
+        // it runs again (only for a new manifest).
+        if deleted && object.runs_once() {
+            return;
+        }
         // The fast path: an object in line at the last look whose fields driftless owns did not
         // change hands is still in line (a Secret's `data` may change under `stringData`).
         if let Some(t) = &touch
@@ -438,6 +443,7 @@ impl Loop {
             adopt: false,
             takeover_managers: &self.settings.takeover_managers,
             foreign_owner: &no_foreign_owner,
+            replace_kinds: &[],
         };
         let plans = observe(
             &self.cluster,

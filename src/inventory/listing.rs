@@ -91,12 +91,34 @@ impl Inventory {
                 entry.members = Some(members);
             }
         }
+        self.mark_done(desired, &mut index);
         tracing::debug!(
             listed = index.len(),
             proven = index.proven(),
             "listed the set's members"
         );
         index
+    }
+}
+
+impl Inventory {
+    /// Run-once objects (Jobs) that were not listed, and that the set applied with this very
+    /// manifest (its ledger says so): they ran and were deleted since (a TTL, a cleanup), and are
+    /// not run again until their manifest changes.
+    fn mark_done(&self, desired: &[Arc<DesiredObject>], index: &mut LiveIndex) {
+        for o in desired.iter().filter(|o| o.runs_once()) {
+            if index.get(&o.id).is_some() {
+                continue;
+            }
+            let applied = self
+                .entries
+                .get(&o.id.namespace)
+                .and_then(|e| e.ledger.get(&o.id))
+                .is_some_and(|r| r.desired == o.manifest.hash());
+            if applied {
+                index.insert(&o.id, Live::Done);
+            }
+        }
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Context<'a> {
     /// Who else owns a live object (another sync set or ApplySet), if anyone: such an object is
     /// left alone whatever the flags say.
     pub foreign_owner: &'a ForeignOwner<'a>,
+    /// Kinds replaced when the server refuses a change as immutable, besides Jobs.
+    pub replace_kinds: &'a [String],
 }
 
 /// Names the owner of a live object when it is not this sync set (nor nobody).
@@ -75,6 +77,21 @@ pub fn classify(
             };
         }
         DryRun::Proven => return ObjectPlan::new(object, Action::Unchanged),
+        DryRun::Done => {
+            return ObjectPlan {
+                reason: Some(Reason::Completed),
+                message: Some(
+                    "ran to its end for this manifest and was deleted since: not run again until its manifest changes"
+                        .into(),
+                ),
+                ..ObjectPlan::new(object, Action::Unchanged)
+            };
+        }
+        DryRun::Immutable { fields, message } => {
+            let message = hide(message);
+            let live = observed.live.as_ref();
+            return immutable(object, live, fields, &message, ctx);
+        }
         DryRun::Rejected(reason, why) => {
             return ObjectPlan {
                 reason: Some(*reason),
@@ -94,6 +111,44 @@ pub fn classify(
         },
     };
     decide(object, observed.live.as_ref(), merge, ctx)
+}
+
+/// A change the server refuses as immutable: replaced, failed alone (a running Job), or failed.
+fn immutable(
+    object: Arc<DesiredObject>,
+    live: Option<&Value>,
+    fields: &[String],
+    message: &str,
+    ctx: Context<'_>,
+) -> ObjectPlan {
+    match super::replace::judge(&object, live, fields, ctx.replace_kinds) {
+        super::replace::Verdict::Replace(why) => {
+            let mut after = normalize::normalize(&object.manifest.value());
+            let mut before =
+                live.map(|l| super::replace::project(&normalize::normalize(l), &after));
+            mask::mask_pair(&object.id, before.as_mut(), Some(&mut after));
+            let diff = diff::unified(&object.id, before.as_ref(), Some(&after), ctx.revision);
+            ObjectPlan {
+                diff,
+                needs_write: true,
+                message: Some(why),
+                ..ObjectPlan::new(object, Action::Replace)
+            }
+        }
+        super::replace::Verdict::Running(why) => ObjectPlan {
+            reason: Some(Reason::JobRunning),
+            message: Some(why),
+            ..ObjectPlan::new(object, Action::Fail)
+        },
+        super::replace::Verdict::Refuse(why) => {
+            tracing::debug!(object = %object.id, server = message, "immutable change refused");
+            ObjectPlan {
+                reason: Some(Reason::Immutable),
+                message: Some(why),
+                ..ObjectPlan::new(object, Action::Fail)
+            }
+        }
+    }
 }
 
 /// What the dry-run made of the manifest, and how the server's conflicts read.

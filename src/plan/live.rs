@@ -15,6 +15,9 @@ pub enum Live {
     Proven,
     /// The live object, to dry-run against.
     Object(Value),
+    /// Not listed, and a run-once object the set applied with this very manifest: it ran and
+    /// was deleted since (see [`super::DryRun::Done`]).
+    Done,
 }
 
 /// Listed desired objects, by identity (without version). An object not here was not listed

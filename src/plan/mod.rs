@@ -11,6 +11,7 @@ mod observe;
 pub mod order;
 pub mod prune;
 mod reason;
+pub mod replace;
 
 pub use classify::{Context, DEFAULT_TAKEOVER_MANAGERS, ForeignOwner, classify, no_foreign_owner};
 pub use observe::{Reads, observe};
@@ -38,6 +39,9 @@ pub enum Action {
     Fail,
     /// Left alone: it exists and driftless does not manage it, and adoption was not asked for.
     Skip,
+    /// Deleted and created again: the server refuses the change as immutable, and the object
+    /// may be replaced (a Job, or as its annotation or the set says).
+    Replace,
     /// Not planned: the run was halted, or the API server is gone; the message says which.
     NotAttempted,
 }
@@ -63,6 +67,14 @@ pub enum DryRun {
     /// Not asked: the set's ledger proves the object unchanged since driftless last applied or
     /// verified it (see [`ledger`]).
     Proven,
+    /// The server refuses the change as immutable: the fields it names, and its message.
+    Immutable {
+        fields: Vec<String>,
+        message: String,
+    },
+    /// Not asked: a run-once object (a Job) that driftless applied with this very manifest is
+    /// gone: it ran to its end and was deleted since (a TTL, a cleanup).
+    Done,
 }
 
 /// Everything the planner needs to know about one object's present.
@@ -119,6 +131,10 @@ impl ObjectPlan {
     /// True when this object stops its namespace from being applied. An object left alone
     /// (not adopted) blocks nothing: it is not written, whoever owns its fields.
     pub fn blocks(&self, force_conflicts: bool) -> bool {
+        // A running Job whose template changed fails alone.
+        if self.reason == Some(Reason::JobRunning) {
+            return false;
+        }
         matches!(self.action, Action::Fail | Action::NotAttempted)
             || (self.conflict.is_some() && !force_conflicts && self.action != Action::Skip)
     }

@@ -87,10 +87,30 @@ async fn observe_one(cluster: &Cluster, object: &DesiredObject, reads: Reads<'_>
                 dry_run: DryRun::Proven,
             };
         }
+        Some(Live::Done) => {
+            return Observation {
+                live: None,
+                dry_run: DryRun::Done,
+            };
+        }
         Some(Live::Object(live)) => Some(live.clone()),
         None => None,
     };
-    observe_by_dry_run(cluster, object, listed, reads.new_namespaces).await
+    let observation = observe_by_dry_run(cluster, object, listed, reads.new_namespaces).await;
+    match observation {
+        // Whether it may be replaced depends on the live object (a running Job is not).
+        Observation {
+            live: None,
+            dry_run: dry_run @ DryRun::Immutable { .. },
+        } => match cluster.get(object).await {
+            Ok(live) => Observation { live, dry_run },
+            Err(e) => Observation {
+                live: None,
+                dry_run: refused(e),
+            },
+        },
+        other => other,
+    }
 }
 
 /// Dry-runs the object against its live state. The two must describe the same state of the
@@ -153,7 +173,13 @@ async fn dry_run(
         Err(e) if e.is_missing_namespace() && in_new_namespace(object, new_namespaces) => {
             DryRun::Pending("its namespace is created by this sync".into())
         }
-        Err(e) => DryRun::Rejected(Reason::of_failure(&e), e.to_string()),
+        Err(e) => match e.immutable_fields() {
+            fields if !fields.is_empty() => DryRun::Immutable {
+                fields,
+                message: e.to_string(),
+            },
+            _ => DryRun::Rejected(Reason::of_failure(&e), e.to_string()),
+        },
     }
 }
 

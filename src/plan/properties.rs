@@ -238,7 +238,7 @@ proptest! {
             manifest: desired.clone().into(),
             origin: Origin { file: PathBuf::from("s.yaml"), line: 1, rendered_by: None },
         };
-        let ctx = Context { field_manager: "driftless", revision: None, adopt: true, takeover_managers: &[], foreign_owner: &super::no_foreign_owner };
+        let ctx = Context { field_manager: "driftless", revision: None, adopt: true, takeover_managers: &[], foreign_owner: &super::no_foreign_owner, replace_kinds: &[] };
         let observed = Observation { live: Some(live), dry_run: DryRun::Merged(desired) };
         let plan = classify(object, observed, ctx);
         assert_hidden(&plan.diff, &values)?;

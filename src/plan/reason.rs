@@ -8,6 +8,8 @@ pub enum Reason {
     // Skipped.
     /// Its namespace is outside the namespaces this sync manages (or suspended).
     OutOfScope,
+    /// Unchanged: a run-once object that ran for its manifest and was deleted since.
+    Completed,
     /// It exists, driftless did not create it, and `--adopt` was not given.
     NotAdopted,
     /// Not a member of this set's inventory (no part-of label of ours, or a copied label).
@@ -28,6 +30,10 @@ pub enum Reason {
     Conflict,
     /// The server refused it as invalid (400, 422), or its kind is not served.
     Invalid,
+    /// The server refuses the change as immutable, and it may not be replaced.
+    Immutable,
+    /// A running Job whose template changed: it fails alone until it finished.
+    JobRunning,
     /// This identity may not do what it needs (403).
     Forbidden,
     /// Any other answer from the server.
@@ -51,6 +57,9 @@ impl Reason {
     pub fn label(self) -> &'static str {
         match self {
             Reason::OutOfScope => "OutOfScope",
+            Reason::Completed => "Completed",
+            Reason::Immutable => "Immutable",
+            Reason::JobRunning => "JobRunning",
             Reason::NotAdopted => "NotAdopted",
             Reason::NotMember => "NotMember",
             Reason::OwnerReference => "OwnerReference",
@@ -135,6 +144,9 @@ mod tests {
     fn labels_are_distinct() {
         let all = [
             Reason::OutOfScope,
+            Reason::Completed,
+            Reason::Immutable,
+            Reason::JobRunning,
             Reason::NotAdopted,
             Reason::NotMember,
             Reason::OwnerReference,

@@ -11,6 +11,7 @@ const CTX: Context<'static> = Context {
     adopt: true,
     takeover_managers: &[],
     foreign_owner: &no_foreign_owner,
+    replace_kinds: &[],
 };
 
 fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {

@@ -7,6 +7,7 @@
 
 mod body;
 mod kinds;
+pub mod lifecycle;
 mod object;
 pub mod renderers;
 mod resolve;
@@ -221,6 +222,8 @@ pub(crate) fn expand(
             Some(manifest.describe()),
             "metadata.namespace must be a string".into(),
         ));
+    } else if let Err(why) = lifecycle::Lifecycle::of(&value) {
+        issues.push(issue(Some(manifest.describe()), why));
     } else {
         out.push(manifest);
     }

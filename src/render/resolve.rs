@@ -39,6 +39,28 @@ pub struct DesiredObject {
     pub origin: Origin,
 }
 
+impl DesiredObject {
+    /// How it lives across releases (annotations checked when it was rendered).
+    pub fn lifecycle(&self) -> super::lifecycle::Lifecycle {
+        super::lifecycle::Lifecycle::of(&self.manifest.value()).unwrap_or_default()
+    }
+
+    /// An object that runs to an end and is not restarted: a Job, or a bare Pod that does not
+    /// restart always. Once it ran for its manifest, its deletion (a TTL, a cleanup) is no
+    /// drift, and it is not run again until its manifest changes.
+    pub fn runs_once(&self) -> bool {
+        let id = &self.id;
+        match (id.group.as_str(), id.kind.as_str()) {
+            ("batch", "Job") => true,
+            ("", "Pod") => {
+                let policy = self.manifest.value()["spec"]["restartPolicy"].clone();
+                matches!(policy.as_str(), Some("Never" | "OnFailure"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The resolved desired state of one revision, in source order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredSet {

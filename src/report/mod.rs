@@ -48,6 +48,8 @@ pub enum Outcome {
     Created,
     Configured,
     Unchanged,
+    /// Deleted and created again: the server refuses the change as immutable.
+    Replaced,
     /// Deleted (or, in a preview, to be deleted): Git no longer holds it.
     Pruned,
     /// Git no longer holds it and pruning is off: it stays, and differs from Git.
@@ -64,9 +66,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Created,
         Outcome::Configured,
+        Outcome::Replaced,
         Outcome::Unchanged,
         Outcome::Pruned,
         Outcome::Orphaned,
@@ -92,6 +95,7 @@ impl Outcome {
             self,
             Outcome::Created
                 | Outcome::Configured
+                | Outcome::Replaced
                 | Outcome::Pruned
                 | Outcome::Orphaned
                 | Outcome::NotInSync
@@ -100,13 +104,17 @@ impl Outcome {
 
     /// Outcomes a summary table shows only when something has them.
     pub fn is_rare(self) -> bool {
-        matches!(self, Outcome::Orphaned | Outcome::NotInSync)
+        matches!(
+            self,
+            Outcome::Replaced | Outcome::Orphaned | Outcome::NotInSync
+        )
     }
 
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
+            Outcome::Replaced => "replaced",
             Outcome::Unchanged => "unchanged",
             Outcome::Pruned => "pruned",
             Outcome::Orphaned => "orphaned",
@@ -165,6 +173,7 @@ impl ObjectReport {
         let outcome = match plan.action {
             Action::Create => Outcome::Created,
             Action::Update => Outcome::Configured,
+            Action::Replace => Outcome::Replaced,
             Action::Unchanged => Outcome::Unchanged,
             Action::Fail => Outcome::Failed,
             // Left alone, and different from Git: not in sync, whatever a sync did.
@@ -401,10 +410,11 @@ impl Report {
     pub fn to_wait_on(&self) -> Vec<ObjectId> {
         self.objects()
             .filter(|o| {
+                // A run-once object that ran and is gone has nothing left to wait for.
                 matches!(
                     o.outcome,
-                    Outcome::Created | Outcome::Configured | Outcome::Unchanged
-                )
+                    Outcome::Created | Outcome::Configured | Outcome::Replaced | Outcome::Unchanged
+                ) && o.reason != Some(Reason::Completed)
             })
             .map(|o| o.id.clone())
             .collect()

@@ -63,6 +63,7 @@ fn object_line(out: &mut String, obj: &ObjectReport, mode: Mode) {
     let label = match (mode, obj.outcome) {
         (Mode::Preview, Outcome::Created) => "would create",
         (Mode::Preview, Outcome::Configured) => "would configure",
+        (Mode::Preview, Outcome::Replaced) => "would replace",
         (Mode::Preview, Outcome::Pruned) => "would prune",
         (Mode::Preview, Outcome::Orphaned) => "orphaned",
         (_, o) => o.label(),

@@ -303,6 +303,7 @@ impl Builder<'_> {
         if let Some(managers) = &config.takeover_managers {
             sync.takeover_managers = managers.clone();
         }
+        sync.replace_immutable = config.replace_immutable.clone();
         sync.prune = self.prune(&config.prune)?;
         let (suspended, unpruned) =
             self.overrides(&config.namespace_overrides, &config.namespaces)?;

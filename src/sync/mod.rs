@@ -47,6 +47,9 @@ pub struct SyncOptions {
     pub adopt: bool,
     /// Field-manager prefixes whose changes are drift to take back.
     pub takeover_managers: Vec<String>,
+    /// Kinds replaced (deleted and created) when the server refuses a change as immutable,
+    /// besides Jobs (`--replace-immutable`, `replaceImmutable`).
+    pub replace_immutable: Vec<String>,
     /// The sync set: its name and where its cluster-wide records live.
     pub set: SetRef,
     /// The source this sync writes the set from (the set's parents record it).
@@ -75,6 +78,7 @@ impl Default for SyncOptions {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            replace_immutable: Vec::new(),
             set: SetRef {
                 name: Default::default(),
                 inventory_namespace: "driftless-system".into(),

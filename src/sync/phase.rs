@@ -159,6 +159,7 @@ impl Step<'_> {
             adopt: options.adopt,
             takeover_managers: &options.takeover_managers,
             foreign_owner: &foreign_owner,
+            replace_kinds: &options.replace_immutable,
         };
         let reads = Reads {
             index: self.index,

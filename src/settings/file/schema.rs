@@ -46,6 +46,9 @@ pub(super) struct SetConfig {
     pub(super) force_conflicts: bool,
     pub(super) concurrency: Option<Spanned<u16>>,
     pub(super) takeover_managers: Option<Vec<String>>,
+    /// Kinds replaced when the server refuses a change as immutable, besides Jobs.
+    #[serde(default)]
+    pub(super) replace_immutable: Vec<String>,
     #[serde(default)]
     pub(super) namespace_overrides: BTreeMap<String, Spanned<NamespaceOverride>>,
     pub(super) webhook: Option<Spanned<WebhookConfig>>,
