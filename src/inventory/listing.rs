@@ -106,7 +106,8 @@ impl Inventory {
     /// manifest (its ledger says so): they ran and were deleted since (a TTL, a cleanup), and are
     /// not run again until their manifest changes.
     fn mark_done(&self, desired: &[Arc<DesiredObject>], index: &mut LiveIndex) {
-        for o in desired.iter().filter(|o| o.runs_once()) {
+        let once = |o: &&Arc<DesiredObject>| o.runs_once() || o.lifecycle().hook.is_some();
+        for o in desired.iter().filter(once) {
             if index.get(&o.id).is_some() {
                 continue;
             }

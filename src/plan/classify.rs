@@ -240,6 +240,11 @@ fn decide(
             let why = format!("{why}: left untouched (pass --adopt to take it over)");
             (Action::Skip, false, Some(why))
         }
+        // A hook whose manifest changed (or the revision it runs for) runs again.
+        Some(_) if !diff.is_empty() && object.lifecycle().hook.is_some() => {
+            let why = "hook: runs again for this revision (deleted and created)".to_string();
+            (Action::Replace, true, Some(why))
+        }
         Some(_) if !diff.is_empty() => (Action::Update, true, merge.note),
         Some(live) => {
             let owned_now = applied_fields(live, ctx.field_manager);

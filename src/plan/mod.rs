@@ -168,8 +168,21 @@ pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
     }
     groups.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     for g in &mut groups {
-        g.objects
-            .sort_by(|a, b| order::apply_key(a.id()).cmp(&order::apply_key(b.id())));
+        // Stage first (hooks, waves), then the kinds' order.
+        g.objects.sort_by_cached_key(|p| {
+            let stage = order::Stage::of(&p.object.lifecycle());
+            let (rank, ns, kind, name, group, version) = order::apply_key(p.id());
+            let owned = |s: &str| s.to_string();
+            (
+                stage,
+                rank,
+                ns.map(owned),
+                owned(kind),
+                owned(name),
+                owned(group),
+                owned(version),
+            )
+        });
     }
     groups
 }

@@ -4,6 +4,48 @@
 //! they exist); the rest follow in an order close to Helm's install order and kubectl's.
 
 use crate::render::ObjectId;
+use crate::render::lifecycle::{Lifecycle, Phase};
+
+/// Where an object goes in its namespace, before its kind's order: pre-sync hooks (by weight),
+/// then the waves (sync hooks at their wave), then post-sync hooks (by weight). Sync-fail hooks
+/// come last, and only when the namespace failed. Each stage is applied and healthy before
+/// the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Pre(i64),
+    Wave(i64),
+    Post(i64),
+    Fail(i64),
+}
+
+impl Stage {
+    pub fn of(lifecycle: &Lifecycle) -> Stage {
+        match lifecycle.hook {
+            None => Stage::Wave(lifecycle.wave),
+            Some(hook) => match hook.phase {
+                Phase::Pre => Stage::Pre(hook.weight),
+                Phase::Sync => Stage::Wave(hook.weight),
+                Phase::Post => Stage::Post(hook.weight),
+                Phase::Fail => Stage::Fail(hook.weight),
+            },
+        }
+    }
+
+    /// Where most objects are: wave 0, no hooks around.
+    pub fn is_plain(self) -> bool {
+        self == Stage::Wave(0)
+    }
+
+    /// `pre-sync hooks (weight -5)`, `wave 2`: for report lines.
+    pub fn label(self) -> String {
+        match self {
+            Stage::Pre(w) => format!("pre-sync hook, weight {w}"),
+            Stage::Wave(w) => format!("wave {w}"),
+            Stage::Post(w) => format!("post-sync hook, weight {w}"),
+            Stage::Fail(w) => format!("sync-fail hook, weight {w}"),
+        }
+    }
+}
 
 /// Kinds in apply order; unknown kinds (custom resources) go after all of these but before
 /// webhooks, which could otherwise reject the very objects they depend on.

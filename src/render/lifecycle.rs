@@ -15,6 +15,9 @@ pub const HELM_HOOK_WEIGHT: &str = "helm.sh/hook-weight";
 pub const HELM_DELETE_POLICY: &str = "helm.sh/hook-delete-policy";
 pub const ARGO_HOOK: &str = "argocd.argoproj.io/hook";
 pub const ARGO_DELETE_POLICY: &str = "argocd.argoproj.io/hook-delete-policy";
+/// Text one of these annotations' keys starts with: a manifest without any has the default
+/// lifecycle.
+pub const KEYS: [&str; 4] = [REPLACE, WAVE, "argocd.argoproj.io/", "helm.sh/hook"];
 
 /// What a change the server refuses as immutable does to the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +104,30 @@ impl Lifecycle {
             test,
         })
     }
+}
+
+/// A hook named by `generateName` gets a name of its own: the prefix and a hash of its manifest,
+/// so each sync finds it again (server-side apply needs a name) and a new manifest is a new
+/// hook. Anything else is left as it is (a `generateName` without a hook is refused later).
+pub fn name_generated_hook(mut manifest: Value) -> Value {
+    let meta = &manifest["metadata"];
+    let Some(prefix) = meta["generateName"].as_str().filter(|p| !p.is_empty()) else {
+        return manifest;
+    };
+    let annotations = &meta["annotations"];
+    let hook = [HELM_HOOK, ARGO_HOOK]
+        .iter()
+        .any(|k| annotations[*k].is_string());
+    if meta["name"].is_string() || !hook {
+        return manifest;
+    }
+    let hash = super::short_hash(manifest.to_string().as_bytes());
+    let name = format!("{prefix}{}", &hash[..5]);
+    if let Some(meta) = manifest["metadata"].as_object_mut() {
+        meta.remove("generateName");
+        meta.insert("name".into(), Value::String(name));
+    }
+    manifest
 }
 
 /// Objects that cannot be recreated safely: a Namespace or a CRD (deleting one deletes what it
@@ -268,6 +295,30 @@ mod tests {
         }
         let forced = with("PersistentVolumeClaim", json!({REPLACE: "force"}));
         assert_eq!(Lifecycle::of(&forced).unwrap().replace, Replace::Force);
+    }
+
+    #[test]
+    fn a_generated_name_is_accepted_for_hooks_only() {
+        let hook = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "migrate-", "annotations": {ARGO_HOOK: "PreSync"}}});
+        let named = name_generated_hook(hook.clone());
+        let name = named["metadata"]["name"].as_str().unwrap();
+        assert!(
+            name.starts_with("migrate-") && name.len() == "migrate-".len() + 5,
+            "{name}"
+        );
+        assert!(named["metadata"].get("generateName").is_none());
+        assert_eq!(
+            name_generated_hook(hook)["metadata"]["name"],
+            name,
+            "the same each time"
+        );
+        let plain =
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "x-"}});
+        assert_eq!(
+            name_generated_hook(plain.clone()),
+            plain,
+            "refused later, with why"
+        );
     }
 
     #[test]

@@ -209,6 +209,7 @@ pub(crate) fn expand(
         }
         return;
     }
+    let value = lifecycle::name_generated_hook(value);
     let manifest = Manifest::new(&value, origin.clone());
     let required = Required::check(&value);
     let ns = &value["metadata"]["namespace"];

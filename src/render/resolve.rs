@@ -42,6 +42,11 @@ pub struct DesiredObject {
 impl DesiredObject {
     /// How it lives across releases (annotations checked when it was rendered).
     pub fn lifecycle(&self) -> super::lifecycle::Lifecycle {
+        // Most objects say nothing of it: no need to parse them.
+        let raw = self.manifest.as_str();
+        if !super::lifecycle::KEYS.iter().any(|k| raw.contains(k)) {
+            return super::lifecycle::Lifecycle::default();
+        }
         super::lifecycle::Lifecycle::of(&self.manifest.value()).unwrap_or_default()
     }
 

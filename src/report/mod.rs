@@ -415,6 +415,8 @@ impl Report {
                     o.outcome,
                     Outcome::Created | Outcome::Configured | Outcome::Replaced | Outcome::Unchanged
                 ) && o.reason != Some(Reason::Completed)
+                    // Waited on already: a stage (a hook, a wave) before the next.
+                    && o.health.is_none()
             })
             .map(|o| o.id.clone())
             .collect()

@@ -36,8 +36,11 @@ impl Desired {
         let (mut inside, outside): (Vec<_>, Vec<_>) = resolved
             .objects
             .into_iter()
+            // Helm's test hooks check a release; they are never part of one.
+            .filter(|o| !o.lifecycle().test)
             .partition(|o| scope.contains(&o.id));
         options.set.label(&mut inside);
+        mark_hooks(&mut inside, rendered.revision.as_deref());
         tracing::info!(objects = inside.len(), source = %rendered.origin, "resolved");
         Ok(Desired {
             origin: rendered.origin,
@@ -51,3 +54,24 @@ impl Desired {
         })
     }
 }
+
+/// A hook runs once per revision: the revision it runs for is part of its manifest, so a new
+/// one is a change (it runs again), and the same one is not.
+fn mark_hooks(objects: &mut [DesiredObject], revision: Option<&str>) {
+    let Some(revision) = revision else {
+        return;
+    };
+    for o in objects.iter_mut().filter(|o| o.lifecycle().hook.is_some()) {
+        o.manifest.edit(|m| {
+            if let Some(meta) = m["metadata"].as_object_mut() {
+                let annotations = meta
+                    .entry("annotations")
+                    .or_insert_with(|| serde_json::json!({}));
+                annotations[HOOK_REVISION] = serde_json::json!(revision);
+            }
+        });
+    }
+}
+
+/// The revision a hook last ran for.
+pub const HOOK_REVISION: &str = "driftless.dev/hook-revision";

@@ -15,6 +15,7 @@
 mod desired;
 mod phase;
 mod prune;
+mod stages;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

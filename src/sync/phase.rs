@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{Pass, Stop};
 use crate::apply::{self, Applied, ApplyOptions};
 use crate::cluster::Cluster;
+use crate::health::{ProgressStyle, WaitOptions};
 use crate::inventory::{self, Inventory};
 use crate::plan::ledger::Record;
 use crate::plan::live::LiveIndex;
@@ -127,6 +128,20 @@ impl Step<'_> {
             concurrency: options.concurrency,
             force_conflicts: options.force_conflicts,
         };
+        if phase == Phase::Rest && super::stages::needed(&plans) {
+            let staging = super::stages::Staging {
+                cluster: self.cluster,
+                writer: writer.as_ref(),
+                options: apply_options,
+                // Between stages a wait is bounded as `--wait` is, and shows nothing itself.
+                wait: WaitOptions {
+                    progress: ProgressStyle::Off,
+                    ..options.wait.clone().unwrap_or_default()
+                },
+                halt: self.pass.halt,
+            };
+            return Ok(staging.apply(plans, &held).await);
+        }
         let applied = apply::execute(
             self.cluster,
             writer.as_ref(),

@@ -139,3 +139,197 @@ async fn a_job_that_ran_is_not_run_again_after_a_cleanup_until_its_manifest_chan
     let new = support::poll_until(Duration::from_secs(30), || async { job_uid(&ns).await }).await;
     assert!(new.is_some(), "{}", agent.log());
 }
+
+/// A Job hook: `annotations` (YAML flow entries) make it one; it runs `script`.
+fn hook(ns: &str, name: &str, annotations: &str, script: &str) -> String {
+    let command = format!("[/bin/sh, -c, '{script}']");
+    let pod = pod_spec(&node().workload, &command, 65534, "", "", "");
+    job(ns, name, "", &pod).replace(
+        "kind: Job\nmetadata:\n",
+        &format!("kind: Job\nmetadata:\n  annotations: {{{annotations}}}\n"),
+    )
+}
+
+/// The creation time of a ConfigMap, and of a Job's completion.
+async fn created(ns: &str, name: &str) -> String {
+    let cms = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    let cm = cms.get(name).await.unwrap();
+    cm.metadata.creation_timestamp.unwrap().0.to_string()
+}
+
+async fn completed(ns: &str, name: &str) -> Option<String> {
+    let jobs = Api::<Job>::namespaced(support::client().await, ns);
+    let job = jobs.get_opt(name).await.unwrap()?;
+    Some(job.status?.completion_time?.0.to_string())
+}
+
+#[tokio::test]
+async fn argo_cd_hooks_and_sync_waves_run_in_order_and_a_failed_pre_hook_holds_the_rest() {
+    let test = "argo_cd_hooks_and_sync_waves_run_in_order_and_a_failed_pre_hook_holds_the_rest";
+    if !support::require_node(test) {
+        return;
+    }
+    let (ws, ns) = workspace("dl-waves");
+    let wave = |name: &str, n: i64| {
+        config_map(&ns, name, "v").replace(
+            "metadata:\n",
+            &format!("metadata:\n  annotations: {{argocd.argoproj.io/sync-wave: \"{n}\"}}\n"),
+        )
+    };
+    let pre = hook(
+        &ns,
+        "pre",
+        "argocd.argoproj.io/hook: PreSync",
+        "sleep 1; echo pre",
+    );
+    let post = hook(
+        &ns,
+        "post",
+        "argocd.argoproj.io/hook: PostSync",
+        "echo post",
+    );
+    ws.write(
+        "app.yaml",
+        &[
+            namespace(&ns),
+            pre,
+            wave("second", 2),
+            wave("first", 1),
+            post,
+        ]
+        .join("---\n"),
+    );
+    let run = support::sync(ws.path(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, pods_summary(&ns).await);
+    // Each stage was healthy before the next began.
+    let pre_done = completed(&ns, "pre").await.expect("the PreSync hook ran");
+    let (first, second) = (created(&ns, "first").await, created(&ns, "second").await);
+    let post_done = completed(&ns, "post").await.expect("the PostSync hook ran");
+    assert!(pre_done <= first && first <= second && second <= post_done);
+    // The report lists them in that order.
+    let at = |name: &str| run.stdout.find(&format!("{ns}/{name}")).unwrap();
+    assert!(at("pre") < at("first") && at("first") < at("second") && at("second") < at("post"));
+
+    // The same revision again: the hooks do not run again.
+    let again = support::sync(ws.path(), &[]);
+    assert_eq!(again.code, 0);
+    assert_not_contains!(again.stdout, "replaced");
+
+    // A PreSync hook that fails: the namespace's later stages are held, with the hook's reason.
+    let failing = hook(&ns, "pre", "argocd.argoproj.io/hook: PreSync", "exit 3");
+    ws.write(
+        "app.yaml",
+        &[
+            namespace(&ns),
+            failing,
+            wave("second", 2).replace("\"v\"", "\"w\""),
+            wave("first", 1),
+        ]
+        .join("---\n"),
+    );
+    let held = support::sync(ws.path(), &[]);
+    assert_eq!(held.code, 2, "{}", held.stdout);
+    assert_contains!(
+        held.stdout,
+        ["BackoffLimitExceeded", "an earlier stage failed"]
+    );
+    assert_eq!(cfg_value(&ns, "second").await.as_deref(), Some("v"), "held");
+}
+
+async fn cfg_value(ns: &str, name: &str) -> Option<String> {
+    let cms = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    cms.get_opt(name)
+        .await
+        .unwrap()?
+        .data?
+        .get("value")
+        .cloned()
+}
+
+/// A chart whose Deployment reads `version`, with a pre-install/pre-upgrade migration Job hook
+/// running `migrate` (deleted once it succeeded, as charts that own a database do).
+fn chart(ws: &Workspace, ns: &str, version: &str, migrate: &str) {
+    ws.write("namespace.yaml", &namespace(ns));
+    ws.write(
+        "app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    ws.write("app/driftless-helm.yaml", &format!("namespace: {ns}\n"));
+    ws.write("app/values.yaml", &format!("version: \"{version}\"\n"));
+    let command = "[/bin/httpd, -f, -p, '8080', -h, /www]";
+    let container = "  env: [{name: VERSION, value: \"{{ .Values.version }}\"}]\n";
+    let pod = pod_spec(&node().workload, command, 65534, container, "", "");
+    let pod = pod.replace("  env: [{name: HOME, value: /tmp}]\n", "");
+    ws.write(
+        "app/templates/deploy.yaml",
+        &super::deployment_of(ns, "web", 1, &pod),
+    );
+    let job = hook(
+        ns,
+        "migrate",
+        "helm.sh/hook: \"pre-install,pre-upgrade\", helm.sh/hook-weight: \"-5\", helm.sh/hook-delete-policy: \"before-hook-creation,hook-succeeded\"",
+        migrate,
+    );
+    ws.write("app/templates/migrate.yaml", &job);
+}
+
+async fn deployed_version(ns: &str) -> Option<String> {
+    let deployments =
+        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(support::client().await, ns);
+    let d = deployments.get_opt("web").await.unwrap()?;
+    let env = d.spec?.template.spec?.containers.first()?.env.clone()?;
+    env.into_iter().find(|e| e.name == "VERSION")?.value
+}
+
+#[tokio::test]
+async fn a_charts_migration_hook_runs_before_the_release_changes_and_a_failing_one_holds_it() {
+    let test = "a_charts_migration_hook_runs_before_the_release_changes_and_a_failing_one_holds_it";
+    if !support::require_node(test) {
+        return;
+    }
+    let (ws, ns) = workspace("dl-helm-hook");
+    chart(&ws, &ns, "1", "echo migrate 1");
+    let install = support::sync(ws.path(), &[]);
+    assert_eq!(
+        install.code,
+        0,
+        "{}\n{}",
+        install.stdout,
+        pods_summary(&ns).await
+    );
+    assert_eq!(deployed_version(&ns).await.as_deref(), Some("1"));
+    assert_eq!(
+        completed(&ns, "migrate").await,
+        None,
+        "deleted once it succeeded"
+    );
+
+    // An upgrade: the hook runs again first, then the Deployment changes.
+    chart(&ws, &ns, "2", "echo migrate 2");
+    let upgrade = support::sync(ws.path(), &[]);
+    assert_eq!(
+        upgrade.code,
+        0,
+        "{}\n{}",
+        upgrade.stdout,
+        pods_summary(&ns).await
+    );
+    let at = |name: &str| upgrade.stdout.find(&format!("{ns}/{name}")).unwrap();
+    assert!(at("migrate") < at("web"), "{}", upgrade.stdout);
+    assert_contains!(
+        upgrade.stdout,
+        format!("batch/v1 Job {ns}/migrate [healthy]")
+    );
+    assert_eq!(deployed_version(&ns).await.as_deref(), Some("2"));
+    assert_eq!(completed(&ns, "migrate").await, None);
+
+    // A migration that fails holds the release, with the Job's reason.
+    chart(&ws, &ns, "3", "echo cannot migrate; exit 1");
+    let failed = support::sync(ws.path(), &[]);
+    assert_eq!(failed.code, 2);
+    assert_contains!(
+        failed.stdout,
+        ["BackoffLimitExceeded", "an earlier stage failed"]
+    );
+    assert_eq!(deployed_version(&ns).await.as_deref(), Some("2"), "held");
+}
