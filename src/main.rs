@@ -67,6 +67,8 @@ async fn run_live(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
         .run(triggers, |pass| match &pass.result {
             PassResult::Report(report) => log.report(report, &halt),
             PassResult::Unchanged(revision) => tracing::debug!(?revision, "unchanged"),
+            // The CLI has no dependsOn: a set it runs never waits.
+            PassResult::Waiting(why) => tracing::info!("{why}"),
             PassResult::Failed(e) => log.failed(e),
         })
         .await;

@@ -765,3 +765,73 @@ async fn a_set_refused_over_its_prune_budget_is_not_ready_and_the_agent_still_is
         "nothing pruned"
     );
 }
+
+#[tokio::test]
+async fn a_set_waits_for_the_sets_it_depends_on_and_a_cycle_is_refused() {
+    let (first, second) = (support::unique("crds"), support::unique("apps"));
+    let (ns_a, ns_b) = (support::unique("dl-dep-a"), support::unique("dl-dep-b"));
+    let mut ws = Workspace::new();
+    ws.namespaces.extend([ns_a.clone(), ns_b.clone()]);
+    // `first` does not render yet: `second`, which depends on it, waits.
+    ws.write(
+        "a/app.yaml",
+        &format!("{}  broken: [unclosed\n", app_yaml(&ns_a, "v1")),
+    );
+    ws.write("b/app.yaml", &app_yaml(&ns_b, "v1"));
+    let config = format!(
+        "sets:\n  - name: {first}\n    source: {{directory: {}}}\n    interval: 1s\n  - name: {second}\n    source: {{directory: {}}}\n    interval: 1s\n    dependsOn: [{first}]\n",
+        ws.file("a").display(),
+        ws.file("b").display()
+    );
+    ws.write("agent.yaml", &config);
+    let agent = AgentProcess::start(&ws.file("agent.yaml"), "agent-dep", ws.path());
+    agent.wait_ready().await;
+    let result = |set: &str| {
+        let report = agent.report();
+        let sets = report["sets"].as_array().cloned().unwrap_or_default();
+        let status = sets.into_iter().find(|s| s["name"] == set).unwrap();
+        (
+            status["result"].as_str().map(str::to_string),
+            status["error"].clone(),
+        )
+    };
+    let waiting = support::eventually(|| async { result(&second).0.as_deref() == Some("waiting") });
+    assert!(waiting.await, "{:?}\n{}", result(&second), agent.log());
+    assert_contains!(
+        result(&second).1.to_string(),
+        format!("waiting for sync set \\\"{first}\\\"")
+    );
+    assert_eq!(
+        value_of(&ns_b, "app").await,
+        None,
+        "nothing applied while it waits"
+    );
+
+    // Once `first` syncs everything, `second` follows.
+    ws.write("a/app.yaml", &app_yaml(&ns_a, "v1"));
+    let synced = support::eventually(|| async { value_of(&ns_b, "app").await.is_some() });
+    assert!(synced.await, "{}", agent.log());
+    assert!(value_of(&ns_a, "app").await.is_some());
+
+    // A cycle is a config error naming it.
+    let cycle = config.replace(
+        &format!("    interval: 1s\n  - name: {second}"),
+        &format!("    interval: 1s\n    dependsOn: [{second}]\n  - name: {second}"),
+    );
+    ws.write("cycle.yaml", &cycle);
+    let check = support::driftless(&[
+        "agent",
+        "--config",
+        &ws.file("cycle.yaml").to_string_lossy(),
+        "--check",
+    ]);
+    assert_eq!(check.code, 2);
+    assert_contains!(
+        check.stderr,
+        [
+            format!("cycle.yaml:5"),
+            format!("dependsOn makes a cycle: {first} -> {second} -> {first}")
+        ]
+    );
+    ws.cleanup().await;
+}

@@ -191,7 +191,8 @@ async fn a_refused_immutable_field_is_named_in_a_short_message_not_a_go_dump() {
     let job = |command: &str| {
         format!(
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: batch/v1\n\
-             kind: Job\nmetadata:\n  name: once\n  namespace: {ns}\nspec:\n  parallelism: 0\n  \
+             kind: Job\nmetadata:\n  name: once\n  namespace: {ns}\n  annotations: \
+             {{driftless.dev/replace: never}}\nspec:\n  parallelism: 0\n  \
              template:\n    spec:\n      restartPolicy: Never\n      containers:\n      \
              - name: main\n        image: registry.example.com/tool:1.0.0\n        \
              command: [\"{command}\"]\n"
@@ -207,11 +208,13 @@ async fn a_refused_immutable_field_is_named_in_a_short_message_not_a_go_dump() {
         .iter()
         .find(|(id, _, _)| id == "Job/once")
         .unwrap_or_else(|| panic!("{found:?}"));
-    assert_eq!(reason, "Invalid");
+    // Never replaced (it says so): refused, naming the field and why, in a few words.
+    assert_eq!(reason, "Immutable");
     assert!(
-        message.starts_with("immutable: spec.template (field is immutable); delete and recreate"),
+        message.starts_with("spec.template cannot change in place (immutable)"),
         "{message}"
     );
+    assert_contains!(message, "driftless.dev/replace: never");
     let words = message.trim_end_matches(" (422 Invalid)");
     assert!(words.chars().count() <= 300, "{}", words.len());
     assert_not_contains!(message, "core.PodTemplateSpec");

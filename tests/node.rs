@@ -137,10 +137,11 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
     // The pod reaches the API server the way any pod does: KUBERNETES_SERVICE_HOST is the
     // `kubernetes` Service, routed by kube-proxy; nothing is overridden.
     // A namespace-scoped identity reads only its namespace: `--namespace`, and its own namespace
-    // for the set's cluster-wide records. The set is the one the sync above applied.
+    // for the set's cluster-wide records. The set is the one the sync above applied, from
+    // another directory: the preview takes it over (and so writes nothing).
     let command = format!(
         "[/usr/local/bin/driftless, diff, --source, /manifests, --namespace, {ns}, \
-         --inventory-namespace, {ns}, --name, {}]",
+         --inventory-namespace, {ns}, --name, {}, --take-over-set]",
         support::set_name()
     );
     let pod = pod_spec(

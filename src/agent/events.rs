@@ -33,7 +33,7 @@ pub fn events_for(set: &SetRef, pass: &Pass) -> Vec<EventSpec> {
             .iter()
             .flat_map(|ns| namespace_events(set, report, ns))
             .collect(),
-        PassResult::Unchanged(_) => Vec::new(),
+        PassResult::Unchanged(_) | PassResult::Waiting(_) => Vec::new(),
         PassResult::Failed(e) => {
             let (reason, action) = match e.stage() {
                 Stage::Render => ("RenderFailed", "Render"),

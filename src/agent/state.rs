@@ -178,6 +178,10 @@ impl AgentState {
                 PassResult::Unchanged(_) => {
                     s.result.get_or_insert(outcome.label());
                 }
+                PassResult::Waiting(why) => {
+                    s.result = Some(outcome.label());
+                    s.error = Some(why.clone());
+                }
                 PassResult::Failed(e) => {
                     s.result = Some(outcome.label());
                     s.error = Some(format!("{e:#}"));
@@ -203,7 +207,12 @@ impl AgentState {
         let sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         let waiting: Vec<String> = sets
             .values()
-            .filter(|s| !s.loaded || (s.role == Role::Leader && !s.drift.watching))
+            .filter(|s| {
+                // Watches start once a pass resolved objects: a set that only waited (dependsOn)
+                // or failed so far has loaded, with nothing to watch yet.
+                let watches_due = !matches!(s.result, Some("waiting" | "failed"));
+                !s.loaded || (s.role == Role::Leader && watches_due && !s.drift.watching)
+            })
             .map(|s| s.name.clone())
             .collect();
         if waiting.is_empty() {

@@ -12,7 +12,7 @@ use super::receiver::HookSlot;
 use crate::cluster::SetLock;
 use crate::halt::HaltReason;
 use crate::report::Outcome;
-use crate::runner::{Lead, Pass, PassResult, Runner, Schedule, Triggers};
+use crate::runner::{Lead, Pass, PassOutcome, PassResult, Runner, Schedule, Triggers};
 use crate::settings::SetSettings;
 use crate::source::Source;
 
@@ -99,6 +99,7 @@ impl SetWorker {
             halt.clone(),
         ));
         let lead = Lead {
+            depends_on: self.settings.depends_on.clone(),
             lock: self.lock.clone(),
             resync_every: self.settings.resync_interval,
             desired: desired_tx,
@@ -132,6 +133,11 @@ impl SetWorker {
     fn observe(&self, pass: &Pass) {
         let name = self.name();
         log_pass(&name, pass);
+        // What sets that depend on this one wait for, on the Lease (any replica reads it).
+        match pass.result.outcome() {
+            PassOutcome::Unchanged => {}
+            outcome => self.lock.record_ready(outcome == PassOutcome::Synced),
+        }
         self.ctx.state.record(&name, pass);
         self.ctx.metrics.record(&name, pass);
         self.ctx
@@ -171,6 +177,7 @@ fn log_pass(set: &str, pass: &Pass) {
                 }
             );
         }
+        PassResult::Waiting(why) => tracing::info!(set, trigger, "{why}"),
         PassResult::Unchanged(revision) => {
             tracing::debug!(
                 set,

@@ -265,6 +265,7 @@ impl Cli {
             webhook: None,
             drift: Default::default(),
             resync_interval: crate::settings::DEFAULT_RESYNC_INTERVAL,
+            depends_on: Vec::new(),
             source: run.source.source()?,
             source_options: run.source.options(),
             render: run.source.render_options(),

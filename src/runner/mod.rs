@@ -44,6 +44,8 @@ pub struct Lead {
     pub resync_every: std::time::Duration,
     /// Where the desired objects of each pass go (the drift watches).
     pub desired: tokio::sync::watch::Sender<crate::drift::Desired>,
+    /// Sets this one waits for (`dependsOn`): it passes once each synced everything.
+    pub depends_on: Vec<crate::inventory::SetName>,
 }
 
 /// What the passes so far found.
@@ -95,6 +97,8 @@ pub enum PassResult {
     Report(Box<Report>),
     /// The source's revision is the one last processed (or a broken one): nothing to do.
     Unchanged(Option<String>),
+    /// A set it depends on has not synced everything yet: nothing read, nothing applied (why).
+    Waiting(String),
     Failed(Error),
 }
 
@@ -107,6 +111,8 @@ pub enum PassOutcome {
     Degraded,
     /// Nothing to do: the revision was the one last processed.
     Unchanged,
+    /// Waiting for the sets it depends on.
+    Waiting,
     /// Nothing applied: the source, the render, the cluster or a guard stopped it.
     Failed,
 }
@@ -117,6 +123,7 @@ impl PassOutcome {
             PassOutcome::Synced => "synced",
             PassOutcome::Degraded => "degraded",
             PassOutcome::Unchanged => "unchanged",
+            PassOutcome::Waiting => "waiting",
             PassOutcome::Failed => "failed",
         }
     }
@@ -128,6 +135,7 @@ impl PassResult {
             PassResult::Report(r) if r.failed() => PassOutcome::Degraded,
             PassResult::Report(_) => PassOutcome::Synced,
             PassResult::Unchanged(_) => PassOutcome::Unchanged,
+            PassResult::Waiting(_) => PassOutcome::Waiting,
             PassResult::Failed(_) => PassOutcome::Failed,
         }
     }
@@ -135,7 +143,8 @@ impl PassResult {
     /// How the pass paces the next one.
     pub fn paced(&self) -> Paced {
         match self {
-            PassResult::Report(_) | PassResult::Unchanged(_) => Paced::Ran,
+            // Waiting is paced as a pass that ran: it looks again at the next interval.
+            PassResult::Report(_) | PassResult::Unchanged(_) | PassResult::Waiting(_) => Paced::Ran,
             PassResult::Failed(e) if e.stage() == Stage::Render => Paced::Broken,
             PassResult::Failed(_) => Paced::Failed,
         }
@@ -223,6 +232,14 @@ impl Runner {
     /// A pass, skipping a revision already processed (unless re-syncing) or known broken.
     pub async fn pass(&mut self, trigger: Trigger) -> Pass {
         let started = std::time::Instant::now();
+        if let Some(why) = self.waiting().await {
+            return Pass {
+                trigger,
+                fetch: None,
+                result: PassResult::Waiting(why),
+                elapsed: started.elapsed(),
+            };
+        }
         let seen = &self.history;
         let resync_due = match (&self.lead, seen.last_full) {
             (Some(lead), Some(at)) => at.elapsed() >= lead.resync_every,
@@ -262,6 +279,25 @@ impl Runner {
             result,
             elapsed: started.elapsed(),
         }
+    }
+
+    /// Why this set waits (`dependsOn`): the first set it depends on whose Lease does not say
+    /// its last pass synced everything.
+    async fn waiting(&self) -> Option<String> {
+        let lead = self.lead.as_ref()?;
+        for set in &lead.depends_on {
+            let lease = format!("driftless-{set}");
+            match lead.lock.peer_ready(&lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(format!(
+                        "waiting for sync set \"{set}\" (dependsOn) to sync everything"
+                    ));
+                }
+                Err(e) => return Some(format!("waiting for sync set \"{set}\" (dependsOn): {e}")),
+            }
+        }
+        None
     }
 
     /// Runs a pass on every trigger until halted, handing each to `on_pass`.

@@ -187,8 +187,15 @@ impl Builder<'_> {
     ) -> Result<Vec<SetSettings>> {
         let mut names = BTreeMap::new();
         let mut sets = Vec::new();
+        let mut wants = Vec::new();
         for set in configs {
             let line = set.referenced.line();
+            let deps = set.value.depends_on.as_ref();
+            wants.push(depends::Wants {
+                name: set.value.name.value.clone(),
+                depends_on: deps.map(|d| d.value.clone()).unwrap_or_default(),
+                line: deps.map_or(line, |d| d.referenced.line()),
+            });
             let settings = self.set(set.value, agent)?;
             let name = settings.sync.set.name.to_string();
             if let Some(first) = names.insert(name.clone(), line) {
@@ -199,6 +206,7 @@ impl Builder<'_> {
             }
             sets.push(settings);
         }
+        depends::check(&wants).or_else(|(line, why)| self.fail(line, why))?;
         Ok(sets)
     }
 
@@ -258,7 +266,19 @@ impl Builder<'_> {
         let webhook = webhook(&name, config.webhook.clone());
         let (source, source_options, render) = self.source(config.source.clone(), &name, agent)?;
         let sync = self.sync_options(&config, name, &source, agent)?;
+        let depends_on = match &config.depends_on {
+            Some(deps) => deps
+                .value
+                .iter()
+                .map(|d| {
+                    d.parse()
+                        .or_else(|e: String| self.fail(deps.referenced.line(), e))
+                })
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
         Ok(SetSettings {
+            depends_on,
             drift: drift(&config, &sync),
             source,
             source_options,
@@ -442,6 +462,7 @@ fn advertise(given: Option<String>, listen: SocketAddr) -> Option<String> {
         .or_else(|| (!listen.ip().is_unspecified()).then(|| listen.to_string()))
 }
 
+mod depends;
 mod schema;
 mod source;
 

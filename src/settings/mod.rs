@@ -40,6 +40,8 @@ pub struct SetSettings {
     pub drift: crate::drift::DriftSettings,
     /// How often the agent re-syncs a revision it already synced (watches see drift between).
     pub resync_interval: Duration,
+    /// Sets this one waits for: it syncs once each has synced everything (the agent only).
+    pub depends_on: Vec<crate::inventory::SetName>,
 }
 
 /// The agent re-verifies everything this often even when watches saw nothing.

@@ -30,6 +30,16 @@ mod evaluate;
 
 /// The annotation on the Lease naming the revision the set last synced.
 pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
+/// The annotation on the Lease saying whether the set's last pass synced everything (`true`):
+/// what sets that depend on it wait for.
+pub const READY_ANNOTATION: &str = "driftless.dev/ready";
+
+/// What the holder records on the Lease at its next write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Recorded {
+    revision: Option<String>,
+    ready: Option<bool>,
+}
 /// While a watch brings each change of the Lease, it is still read this often.
 const WATCH_SAFETY_POLL: Duration = Duration::from_secs(30);
 
@@ -121,8 +131,8 @@ pub struct SetLock {
     state: Mutex<State>,
     /// `true` once a held Lease was lost.
     lost: watch::Sender<bool>,
-    /// The revision to record on the Lease at its next write (shared with the renewer).
-    revision: watch::Sender<Option<String>>,
+    /// What to record on the Lease at its next write (shared with the renewer).
+    recorded: watch::Sender<Recorded>,
 }
 
 #[derive(Default)]
@@ -159,7 +169,7 @@ impl SetLock {
             options,
             state: Mutex::new(State::default()),
             lost: watch::channel(false).0,
-            revision: watch::channel(None).0,
+            recorded: watch::channel(Recorded::default()).0,
         }
     }
 
@@ -211,7 +221,7 @@ impl SetLock {
 
     /// The revision the Lease records (or will at its next write), as this holder knows it.
     pub fn revision(&self) -> Option<String> {
-        self.revision.borrow().clone()
+        self.recorded.borrow().revision.clone()
     }
 
     /// The revision the set last synced, as the Lease records it.
@@ -246,7 +256,21 @@ impl SetLock {
 
     /// Records `revision` on the Lease (at its next renewal, which costs no extra request).
     pub fn record_revision(&self, revision: &str) {
-        self.revision.send_replace(Some(revision.to_string()));
+        self.recorded
+            .send_modify(|r| r.revision = Some(revision.to_string()));
+    }
+
+    /// Records whether the set's last pass synced everything (at the next renewal).
+    pub fn record_ready(&self, ready: bool) {
+        self.recorded.send_modify(|r| r.ready = Some(ready));
+    }
+
+    /// Whether the set of Lease `name` (another set, in this Lease's namespace) last synced
+    /// everything, as its holder recorded; `false` when it never said or has no Lease.
+    pub async fn peer_ready(&self, name: &str) -> Result<bool, Error> {
+        let lease = self.leases.get(name).await.map_err(|e| self.err(e))?;
+        let ready = lease.and_then(|l| annotation(&l, READY_ANNOTATION));
+        Ok(ready.as_deref() == Some("true"))
     }
 
     /// Takes the Lease, waiting for another holder up to the timeout (or until halted).
@@ -354,8 +378,8 @@ impl SetLock {
         );
         let holder = current.as_ref().and_then(holder_of);
         let mut state = self.state.lock().await;
-        // The Lease keeps the revision it records until this holder syncs one.
-        let recorded = current.as_ref().and_then(revision_of);
+        // The Lease keeps what it records until this holder syncs.
+        let recorded = current.as_ref().map(recorded_of).unwrap_or_default();
         let next = self.next_lease(current.as_ref(), &recorded);
         let current_existed = current.is_some();
         let attempt = match current {
@@ -380,7 +404,7 @@ impl SetLock {
             Some(before) if *before == base => Taken::Unchanged,
             _ => Taken::AfterAnotherWriter,
         };
-        self.revision.send_replace(revision_of(&lease));
+        self.recorded.send_replace(recorded_of(&lease));
         let _ = self.lost.send(false);
         state.held = Some(self.start_renewing(lease));
         Ok(Some(taken))
@@ -397,7 +421,7 @@ impl SetLock {
             return;
         }
         let mut lease = held.lease.lock().await.clone();
-        set_revision(&mut lease.metadata, &self.revision.borrow().clone());
+        set_record(&mut lease.metadata, &self.recorded.borrow().clone());
         if let Some(spec) = lease.spec.as_mut() {
             spec.holder_identity = None;
             spec.renew_time = Some(MicroTime(Timestamp::now()));
@@ -407,7 +431,7 @@ impl SetLock {
         }
     }
 
-    fn next_lease(&self, current: Option<&Lease>, revision: &Option<String>) -> Lease {
+    fn next_lease(&self, current: Option<&Lease>, recorded: &Recorded) -> Lease {
         let now = MicroTime(Timestamp::now());
         let spec = current.and_then(|l| l.spec.as_ref());
         let ours = spec.and_then(|s| s.holder_identity.as_deref()) == Some(&self.options.identity);
@@ -420,7 +444,7 @@ impl SetLock {
                 ..ObjectMeta::default()
             });
         metadata.managed_fields = None;
-        set_revision(&mut metadata, revision);
+        set_record(&mut metadata, recorded);
         let annotations = metadata.annotations.get_or_insert_with(Default::default);
         match &self.options.endpoint {
             Some(endpoint) => annotations.insert(ENDPOINT_ANNOTATION.into(), endpoint.clone()),
@@ -445,7 +469,7 @@ impl SetLock {
         let (period, duration) = (self.options.lease_duration / 3, self.options.lease_duration);
         let task_lease = shared.clone();
         let lease_name = Arc::new(self.name.clone());
-        let state_revision = self.revision.subscribe();
+        let state_recorded = self.recorded.subscribe();
         let renewer = tokio::spawn(async move {
             let mut renewed = Instant::now();
             loop {
@@ -455,8 +479,8 @@ impl SetLock {
                 if let Some(spec) = next.spec.as_mut() {
                     spec.renew_time = Some(MicroTime(Timestamp::now()));
                 }
-                let wanted = state_revision.borrow().clone();
-                set_revision(&mut next.metadata, &wanted);
+                let wanted = state_recorded.borrow().clone();
+                set_record(&mut next.metadata, &wanted);
                 match leases.replace(&next).await {
                     Ok(updated) => {
                         *lease = updated;
@@ -503,12 +527,20 @@ fn annotation(lease: &Lease, key: &str) -> Option<String> {
     lease.metadata.annotations.as_ref()?.get(key).cloned()
 }
 
-fn set_revision(metadata: &mut ObjectMeta, revision: &Option<String>) {
-    if let Some(revision) = revision {
-        metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(REVISION_ANNOTATION.into(), revision.clone());
+fn recorded_of(lease: &Lease) -> Recorded {
+    Recorded {
+        revision: revision_of(lease),
+        ready: annotation(lease, READY_ANNOTATION).map(|r| r == "true"),
+    }
+}
+
+fn set_record(metadata: &mut ObjectMeta, recorded: &Recorded) {
+    let annotations = metadata.annotations.get_or_insert_with(Default::default);
+    if let Some(revision) = &recorded.revision {
+        annotations.insert(REVISION_ANNOTATION.into(), revision.clone());
+    }
+    if let Some(ready) = recorded.ready {
+        annotations.insert(READY_ANNOTATION.into(), ready.to_string());
     }
 }
 

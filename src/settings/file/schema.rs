@@ -46,6 +46,8 @@ pub(super) struct SetConfig {
     pub(super) force_conflicts: bool,
     pub(super) concurrency: Option<Spanned<u16>>,
     pub(super) takeover_managers: Option<Vec<String>>,
+    /// Sets this one waits for: it syncs once each has synced everything.
+    pub(super) depends_on: Option<Spanned<Vec<String>>>,
     /// Kinds replaced when the server refuses a change as immutable, besides Jobs.
     #[serde(default)]
     pub(super) replace_immutable: Vec<String>,
