@@ -109,3 +109,51 @@ async fn a_bad_lifecycle_annotation_is_an_error_at_its_line_and_nothing_is_appli
     let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(support::client().await);
     assert!(namespaces.get_opt(&ns).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_examples_training_job_with_a_new_image_never_holds_its_namespace() {
+    let ws = Workspace::example();
+    let training = ws.namespaces[1].clone();
+    assert_eq!(support::sync(ws.path(), &[]).code, 0);
+    let job = "mlops-training/train-job.yaml";
+    ws.edit(
+        job,
+        "python:3.12.4-slim-bookworm",
+        "python:3.12.5-slim-bookworm",
+    );
+    ws.edit(
+        job,
+        "  name: train-baseline\n",
+        "  name: train-baseline\n  annotations: {team: ml}\n",
+    );
+
+    // Its pod cannot start here, so the Job still runs: it fails alone, nothing is held.
+    let run = support::sync(ws.path(), &[]);
+    assert_eq!(run.code, 2);
+    let summary = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("namespace {training}:")))
+        .unwrap()
+        .to_string();
+    assert_not_contains!(summary, "held");
+    assert_contains!(run.stdout, "a running Job is not replaced");
+    let line = run.stdout.lines().find(|l| l.contains("Job ")).unwrap();
+    assert!(line.len() <= 400, "{line}");
+
+    // Said on purpose (or once it finished), it is replaced, and the report says why.
+    ws.edit(
+        job,
+        "annotations: {team: ml}",
+        "annotations: {driftless.dev/replace: force}",
+    );
+    let replaced = support::sync(ws.path(), &[]);
+    assert_eq!(replaced.code, 0, "{}", replaced.stdout);
+    assert_contains!(
+        replaced.stdout,
+        format!(
+            "replaced         batch/v1 Job {training}/train-baseline: spec.template cannot change in place: deleted and created again"
+        )
+    );
+    ws.cleanup().await;
+}
