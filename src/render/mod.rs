@@ -141,6 +141,24 @@ pub struct Rendered {
     pub manifests: Vec<Manifest>,
 }
 
+impl Rendered {
+    /// The snapshot's manifests, or every problem found: a revision renders whole or not at all.
+    pub(crate) fn of(
+        snapshot: &Snapshot,
+        manifests: Vec<Manifest>,
+        issues: Vec<RenderIssue>,
+    ) -> Result<Rendered, RenderError> {
+        if !issues.is_empty() {
+            return Err(RenderError { issues });
+        }
+        Ok(Rendered {
+            origin: snapshot.origin.clone(),
+            revision: snapshot.revision.clone(),
+            manifests,
+        })
+    }
+}
+
 /// Parses and checks every file of the snapshot. Collects all problems rather than the first.
 pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
     let mut manifests = Vec::new();
@@ -168,14 +186,7 @@ pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
             }),
         }
     }
-    if !issues.is_empty() {
-        return Err(RenderError { issues });
-    }
-    Ok(Rendered {
-        origin: snapshot.origin.clone(),
-        revision: snapshot.revision.clone(),
-        manifests,
-    })
+    Rendered::of(snapshot, manifests, issues)
 }
 
 /// Checks one document, expanding `kind: List` into its items.

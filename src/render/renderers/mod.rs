@@ -82,14 +82,7 @@ pub async fn render_snapshot(
         // Plain files and folders in path order, each in its own order.
         manifests.sort_by(|a, b| a.origin.file.cmp(&b.origin.file));
     }
-    if !issues.is_empty() {
-        return Err(RenderError { issues });
-    }
-    Ok(Rendered {
-        origin: snapshot.origin.clone(),
-        revision: snapshot.revision.clone(),
-        manifests,
-    })
+    Rendered::of(snapshot, manifests, issues)
 }
 
 /// One folder to render, with every file it reads.
