@@ -123,8 +123,8 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
         return;
     }
     let (ws, ns) = workspace("dl-node-incluster");
-    // What the pod diffs: a ConfigMap that this same sync applies, so the diff finds no change
-    // and exits 0. The pod reads it from a ConfigMap volume (files behind `..data` symlinks).
+    // What the pod diffs: a ConfigMap the host applied, so the diff finds no change and exits
+    // 0. The pod reads it from a ConfigMap volume (files behind `..data` symlinks).
     let settings = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\n\
          data:\n  level: info\n"
@@ -137,12 +137,13 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
     // The pod reaches the API server the way any pod does: KUBERNETES_SERVICE_HOST is the
     // `kubernetes` Service, routed by kube-proxy; nothing is overridden.
     // A namespace-scoped identity reads only its namespace: `--namespace`, and its own namespace
-    // for the set's cluster-wide records. The set is the one the sync above applied, from
-    // another directory: the preview takes it over (and so writes nothing).
+    // for the set's cluster-wide records. What it diffs is a set of its own, `settings` alone,
+    // which the host synced from another directory: the preview takes it over (and so writes
+    // nothing).
+    let settings_set = support::unique("settings");
     let command = format!(
         "[/usr/local/bin/driftless, diff, --source, /manifests, --namespace, {ns}, \
-         --inventory-namespace, {ns}, --name, {}, --take-over-set]",
-        support::set_name()
+         --inventory-namespace, {ns}, --name, {settings_set}, --take-over-set]"
     );
     let pod = pod_spec(
         node().driftless.as_ref().unwrap(),
@@ -159,14 +160,26 @@ async fn driftless_in_a_pod_diffs_with_its_in_cluster_credentials() {
          kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: ServiceAccount\n  \
          name: driftless\n  namespace: {ns}\n"
     );
-    ws.write(
-        "incluster.yaml",
-        &format!(
-            "{}---\n{settings}---\n{manifests}---\n{rbac}---\n{}",
-            namespace(&ns),
-            job(&ns, "diff", "driftless", &pod)
-        ),
-    );
+    // The namespace, its RBAC and the pod's manifests; then `settings` as a set of its own,
+    // under the namespace's own inventory; then the Job that diffs it.
+    let base = format!("{}---\n{manifests}---\n{rbac}", namespace(&ns));
+    ws.write("incluster.yaml", &base);
+    assert_eq!(support::sync(ws.path(), &[]).code, 0);
+    let settings_source = Workspace::new();
+    settings_source.write("settings.yaml", &settings);
+    let source = settings_source.path().to_string_lossy().into_owned();
+    let args = [
+        "sync",
+        "--source",
+        &source,
+        "--name",
+        &settings_set,
+        "--inventory-namespace",
+        &ns,
+    ];
+    assert_eq!(support::driftless(&args).code, 0);
+    let with_job = format!("{base}---\n{}", job(&ns, "diff", "driftless", &pod));
+    ws.write("incluster.yaml", &with_job);
     assert_eq!(support::sync(ws.path(), &[]).code, 0);
 
     let jobs = Api::<Job>::namespaced(support::client().await, &ns);
