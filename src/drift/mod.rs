@@ -324,9 +324,9 @@ impl Loop {
             return;
         };
         let deleted = touch.is_none();
-        // A Job ends, and a TTL or a cleanup deletes it: no drift. The next pass decides whether
-        // it runs again (only for a new manifest).
-        if deleted && object.runs_once() {
+        // A Job ends, and a TTL or a cleanup deletes it; a hook is deleted as its policy says:
+        // no drift. The next pass decides whether it runs again (only for a new manifest).
+        if deleted && (object.runs_once() || object.lifecycle().hook.is_some()) {
             return;
         }
         // The fast path: an object in line at the last look whose fields driftless owns did not
