@@ -27,6 +27,7 @@ fn object(kind: &str, ns: &str, name: &str, outcome: Outcome, diff: String) -> O
         conflict: None,
         drift: None,
         health: None,
+        stage: None,
         fields: Vec::new(),
     }
 }

@@ -113,6 +113,8 @@ fn object(o: &ObjectReport) -> Value {
         // `healthy`, `unhealthy`, `inProgress`; null when not waited on.
         "health": o.health.as_ref().map(|h| h.state().key()),
         "healthMessage": o.health.as_ref().and_then(|h| h.message()),
+        // `wave 2`, `pre-sync hook, weight -5`; null for wave 0 without hooks.
+        "stage": o.stage,
         "fields": o.fields,
     })
 }

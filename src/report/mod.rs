@@ -146,6 +146,9 @@ pub struct ObjectReport {
     pub drift: Option<String>,
     /// How it runs after the sync (`sync --wait`); `None` when not waited on.
     pub health: Option<Health>,
+    /// Its stage in the namespace when it has one of its own (`wave 2`, `pre-sync hook,
+    /// weight -5`); `None` for most objects (wave 0, no hook).
+    pub stage: Option<String>,
     /// The changed fields (`spec.replicas`), when the planner knows them (an offline preview):
     /// what a comment that cannot fit the diff shows instead.
     pub fields: Vec<String>,
@@ -164,6 +167,7 @@ impl ObjectReport {
             conflict: None,
             drift: None,
             health: None,
+            stage: None,
             fields: Vec::new(),
         }
     }
@@ -182,7 +186,9 @@ impl ObjectReport {
             Action::NotAttempted => Outcome::NotAttempted,
         };
         let object = &plan.object;
+        let stage = crate::plan::order::Stage::of(&object.lifecycle());
         ObjectReport {
+            stage: (!stage.is_plain()).then(|| stage.label()),
             reason: plan.reason,
             diff: plan.diff,
             message: plan.message,

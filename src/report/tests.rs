@@ -23,6 +23,7 @@ fn obj(kind: &str, name: &str, outcome: Outcome, diff: &str) -> ObjectReport {
         conflict: None,
         drift: None,
         health: None,
+        stage: None,
         fields: Vec::new(),
     }
 }

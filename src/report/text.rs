@@ -69,6 +69,9 @@ fn object_line(out: &mut String, obj: &ObjectReport, mode: Mode) {
         (_, o) => o.label(),
     };
     let _ = write!(out, "  {label:<16} {}", obj.id);
+    if let Some(stage) = &obj.stage {
+        let _ = write!(out, " [{stage}]");
+    }
     if let Some(msg) = &obj.message {
         let _ = write!(out, ": {msg}");
     }

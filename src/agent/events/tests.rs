@@ -24,6 +24,7 @@ fn line(ns: &str, name: &str, outcome: Outcome, message: Option<&str>) -> Object
         conflict: None,
         drift: None,
         health: None,
+        stage: None,
         fields: Vec::new(),
     }
 }
