@@ -48,6 +48,10 @@ pub enum Error {
     #[error("{0}")]
     Lock(String),
 
+    /// The run was stopped (a signal, its `--timeout`) before it got to apply anything.
+    #[error("stopped {0}")]
+    Stopped(String),
+
     /// A pass stopped before applying anything; says which revision the cluster keeps.
     #[error("{cause}\nnothing applied{}; {}", revision_note(.revision), live_note(.live))]
     NotApplied {
@@ -91,6 +95,7 @@ pub enum Stage {
     Refused,
     Inventory,
     Lock,
+    Stopped,
 }
 
 impl Stage {
@@ -107,6 +112,7 @@ impl Stage {
             Stage::Refused => "refused",
             Stage::Inventory => "inventory",
             Stage::Lock => "lock",
+            Stage::Stopped => "stopped",
         }
     }
 }
@@ -125,6 +131,7 @@ impl Error {
             Error::Refused(_) => Stage::Refused,
             Error::Inventory { .. } => Stage::Inventory,
             Error::Lock(_) => Stage::Lock,
+            Error::Stopped(_) => Stage::Stopped,
             Error::NotApplied { cause, .. } => cause.stage(),
         }
     }

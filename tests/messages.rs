@@ -118,6 +118,23 @@ fn a_frozen_server_names_what_timed_out_and_the_flag_that_bounds_it() {
     assert_not_contains!(run.all_output(), "deadline has elapsed");
 }
 
+/// `--timeout` bounds the whole run from its start: a Git server that accepts the connection and
+/// never answers stops the run at the deadline, saying what it was doing.
+#[test]
+fn the_run_deadline_covers_reading_the_source() {
+    let frozen = Endpoint::start(Reply::Silent);
+    let url = format!("http://127.0.0.1:{}/platform.git", frozen.port);
+    let started = Instant::now();
+    let run = support::offline(&["diff", "--source", &url, "--timeout", "2s"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: stopped while reading the source: the run's deadline (--timeout) passed\n\
+         nothing applied; the cluster keeps what it runs"
+    );
+}
+
 /// The objects of a JSON report: (kind/name, reason, message).
 fn objects(run: &Run) -> Vec<(String, String, String)> {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");

@@ -220,13 +220,24 @@ impl Runner {
 
     /// One full pass: read, render, plan, and apply (or preview).
     pub async fn run_once(&mut self) -> Result<Report> {
-        let snapshot = self
-            .settings
-            .source
-            .load(&self.settings.source_options)
-            .await
-            .map_err(|e| self.not_applied(e, None))?;
-        self.process(snapshot).await
+        let (halt, deadline) = self.pass_halt();
+        let load = self.settings.source.load(&self.settings.source_options);
+        let result = match until_halted(&halt, "reading the source", load).await {
+            Ok(snapshot) => self.process(snapshot, &halt).await,
+            Err(e) => Err(self.not_applied(e, None)),
+        };
+        if let Some(timer) = deadline {
+            timer.abort();
+        }
+        result
+    }
+
+    /// The halt of one pass: the run's (signals), and the pass's own deadline (`--timeout`)
+    /// from its very start, so reading, rendering and connecting count too.
+    fn pass_halt(&self) -> (Halt, Option<tokio::task::JoinHandle<()>>) {
+        let halt = self.halt.child();
+        let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
+        (halt, deadline)
     }
 
     /// A pass, skipping a revision already processed (unless re-syncing) or known broken.
@@ -251,11 +262,12 @@ impl Runner {
             false => seen.last_revision.clone().or(seen.broken_revision.clone()),
         };
         let is_git = matches!(self.settings.source, Source::Git(_));
+        let (halt, deadline) = self.pass_halt();
         let read = self
             .settings
             .source
-            .read(&self.settings.source_options, skip.as_deref())
-            .await;
+            .read(&self.settings.source_options, skip.as_deref());
+        let read = until_halted(&halt, "reading the source", read).await;
         let (fetch, result) = match read {
             Ok(read) => {
                 let fetch = match read.downloaded {
@@ -263,7 +275,7 @@ impl Runner {
                     false => Fetch::UpToDate,
                 };
                 let result = match read.snapshot {
-                    Some(snapshot) => match self.process(snapshot).await {
+                    Some(snapshot) => match self.process(snapshot, &halt).await {
                         Ok(report) => PassResult::Report(Box::new(report)),
                         Err(e) => PassResult::Failed(e),
                     },
@@ -273,6 +285,9 @@ impl Runner {
             }
             Err(e) => (Fetch::Failed, PassResult::Failed(self.not_applied(e, None))),
         };
+        if let Some(timer) = deadline {
+            timer.abort();
+        }
         Pass {
             trigger,
             fetch: is_git.then_some(fetch),
@@ -325,28 +340,26 @@ impl Runner {
         }
     }
 
-    async fn process(&mut self, snapshot: Snapshot) -> Result<Report> {
+    async fn process(&mut self, snapshot: Snapshot, halt: &Halt) -> Result<Report> {
         let revision = snapshot.revision.clone();
-        let (rendered, lint) = self.render(snapshot).await?;
-        let cluster = self.connected(&rendered).await?;
-        let halt = self.halt.child();
-        let deadline = self.settings.timeout.map(|t| halt.with_deadline(t));
+        let (rendered, lint) = until_halted(halt, "rendering", self.render(snapshot)).await?;
+        let connect = self.connected(&rendered);
+        let cluster = until_halted(halt, "connecting to the cluster", connect)
+            .await
+            .map_err(|e| self.not_applied(e, revision.as_deref()))?;
         let options = &self.settings.sync;
         self.publish(true, None);
         let (result, desired) = match &self.lead {
             Some(lead) => {
-                match sync::run_held(&cluster, rendered, options, &lead.lock, &halt).await {
+                match sync::run_held(&cluster, rendered, options, &lead.lock, halt).await {
                     Ok((report, desired)) => (Ok(report), Some(desired)),
                     Err(e) => (Err(e), None),
                 }
             }
-            None => (sync::run(&cluster, rendered, options, &halt).await, None),
+            None => (sync::run(&cluster, rendered, options, halt).await, None),
         };
         // One notice that the pass ended (with its objects when it had them).
         self.publish(false, desired);
-        if let Some(timer) = deadline {
-            timer.abort();
-        }
         let mut report = result.map_err(|e| self.not_applied(e, revision.as_deref()))?;
         report.lint = lint;
         self.history.last_revision = revision;
@@ -439,5 +452,21 @@ fn watch_err(source: &Source, e: impl std::fmt::Display) -> Error {
     Error::Source {
         path: source.describe().into(),
         reason: format!("cannot watch: {e}"),
+    }
+}
+
+/// Runs `stage` unless `halt` fires first (a signal, the pass's `--timeout`): then the stage is
+/// dropped, and the error says what was going on.
+async fn until_halted<T>(
+    halt: &Halt,
+    what: &str,
+    stage: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        result = stage => result,
+        _ = halt.halted() => Err(Error::Stopped(format!(
+            "while {what}: {}",
+            halt.reason().map_or("halted", |r| r.describe())
+        ))),
     }
 }
