@@ -27,6 +27,7 @@ pub mod inventory;
 pub mod lint;
 pub mod plan;
 pub mod preview;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod runner;

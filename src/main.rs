@@ -112,7 +112,8 @@ fn init_tracing(verbose: u8, agent: bool, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Decrypted values never reach a log line, at any level.
+        .with_writer(|| driftless::redact::Scrubbed(std::io::stderr()))
         .with_target(false);
     match format {
         // One object per line, span fields (set, revision) included, for a log pipeline.

@@ -163,7 +163,8 @@ impl Publisher {
     }
 
     pub fn send(&self, events: Vec<EventSpec>) {
-        for event in events {
+        for mut event in events {
+            event.note = crate::redact::scrub(&event.note).into_owned();
             if self.queue.try_send(event).is_err() {
                 tracing::warn!("Event queue full: an Event was dropped");
             }

@@ -52,11 +52,33 @@ pub fn router(state: Arc<AgentState>, metrics: Arc<Metrics>, identity: &str) -> 
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/report", get(report))
+        .layer(axum::middleware::from_fn(scrubbed))
         .with_state(Shared {
             state,
             metrics,
             identity: identity.into(),
         })
+}
+
+/// Most bytes of a page scrubbed of decrypted values; the pages are far smaller.
+const MAX_PAGE: usize = 64 << 20;
+
+/// Every page passes [`crate::redact::scrub`]: a decrypted value quoted in a failure (a server
+/// error, a hook's message) never leaves the process.
+async fn scrubbed(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    if !crate::redact::active() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, MAX_PAGE).await {
+        Ok(bytes) => {
+            let clean = crate::redact::scrub_bytes(&bytes).into_owned();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(clean))
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "page too large\n").into_response(),
+    }
 }
 
 /// Binds `listen` and serves until `halt` fires.

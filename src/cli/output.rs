@@ -1,6 +1,7 @@
-//! Where the binary prints: data on stdout through one writer, talk on stderr. A reader that
-//! stops reading (`| head`) ends the output, never the run: the rest is dropped quietly, as a
-//! Unix tool does, and the caller can ask whether to go on producing any.
+//! Where the binary prints: data on stdout through one writer, talk on stderr, both scrubbed of
+//! decrypted values ([`crate::redact`]). A reader that stops reading (`| head`) ends the output,
+//! never the run: the rest is dropped quietly, as a Unix tool does, and the caller can ask
+//! whether to go on producing any.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ pub fn closed() -> bool {
 /// Writes `text` to stderr. Talk that cannot be written (stderr piped into a reader that left)
 /// is dropped: it must not stop a run that is writing to the cluster.
 pub fn talk(text: &str) {
+    let text = crate::redact::scrub(text);
     let mut err = io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
@@ -30,6 +32,7 @@ fn write_to(out: &mut impl Write, text: &str) -> io::Result<()> {
     if closed() || text.is_empty() {
         return Ok(());
     }
+    let text = crate::redact::scrub(text);
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             CLOSED.store(true, Ordering::Relaxed);

@@ -26,9 +26,7 @@ use serde_json::Value;
 
 use crate::source::Snapshot;
 
-/// What every output shows in place of a secret value: the plan's masking and the renderers'
-/// scrubbed errors alike.
-pub const MASK: &str = "***";
+pub use crate::redact::MASK;
 
 /// One object from the source, checked for apiVersion, kind and metadata.name. Kept compact
 /// (see [`Body`]), with the fields that name it at hand.

@@ -36,6 +36,8 @@ pub struct Run<'a> {
     pub network: bool,
     pub timeout: Duration,
     pub max_output: u64,
+    /// What it reads on stdin (decrypted values: never written to a file).
+    pub stdin: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -70,7 +72,10 @@ pub async fn run(run: Run<'_>) -> Result<Vec<u8>, ExecError> {
         .current_dir(run.cwd)
         .env_clear()
         .envs(environment(run.home, run.network))
-        .stdin(Stdio::null())
+        .stdin(match run.stdin {
+            Some(_) => Stdio::piped(),
+            None => Stdio::null(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so a timeout ends what it started too (git, for remote bases).
@@ -80,11 +85,14 @@ pub async fn run(run: Run<'_>) -> Result<Vec<u8>, ExecError> {
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ExecError::Failed("no output pipes".into()));
     };
+    let feed = feed(child.stdin.take(), run.stdin);
     let io = async {
-        tokio::try_join!(
+        let (_, out, err) = tokio::try_join!(
+            feed,
             read_capped(stdout, run.max_output),
             drain(stderr, STDERR_CAP)
-        )
+        )?;
+        Ok((out, err))
     };
     let outcome = match tokio::time::timeout(run.timeout, io).await {
         Err(_) => Err(ExecError::TimedOut(run.timeout)),
@@ -171,6 +179,20 @@ fn environment(home: &Path, network: bool) -> Vec<(OsString, OsString)> {
     env
 }
 
+/// Writes `input` to the renderer's stdin and closes it. A renderer that exits without reading
+/// it all is not an error here: its exit status says what happened.
+async fn feed(
+    stdin: Option<tokio::process::ChildStdin>,
+    input: Option<Vec<u8>>,
+) -> Result<(), ExecError> {
+    use tokio::io::AsyncWriteExt;
+    if let (Some(mut stdin), Some(input)) = (stdin, input) {
+        let _ = stdin.write_all(&input).await;
+        let _ = stdin.shutdown().await;
+    }
+    Ok(())
+}
+
 async fn read_capped(mut from: impl AsyncRead + Unpin, cap: u64) -> Result<Vec<u8>, ExecError> {
     let mut out = Vec::new();
     let mut chunk = vec![0u8; 64 << 10];
@@ -225,6 +247,7 @@ mod tests {
             network: false,
             timeout,
             max_output,
+            stdin: None,
         }
     }
 
@@ -265,5 +288,17 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ExecError::TooLarge(1000)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn stdin_is_fed_and_closed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut run_cat = sh("cat", tmp.path(), Duration::from_secs(10), 1 << 20);
+        run_cat.stdin = Some(b"from stdin".to_vec());
+        assert_eq!(run(run_cat).await.unwrap(), b"from stdin");
+        // One that never reads it still ends.
+        let mut ignores = sh("echo done", tmp.path(), Duration::from_secs(10), 1 << 20);
+        ignores.stdin = Some(vec![b'x'; 1 << 20]);
+        assert_eq!(run(ignores).await.unwrap(), b"done\n");
     }
 }

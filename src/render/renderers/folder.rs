@@ -177,6 +177,7 @@ impl Workspace {
             network: options.allow_remote_bases,
             timeout: options.timeout,
             max_output: options.max_output,
+            stdin: None,
         };
         let output = exec::run(run).await.map_err(|e| {
             // Paths as the source has them, not as the private copy does.

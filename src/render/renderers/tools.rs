@@ -136,6 +136,7 @@ async fn probe(
         network: false,
         timeout: PROBE_TIMEOUT,
         max_output: 1 << 20,
+        stdin: None,
     };
     let said = exec::run(run)
         .await
