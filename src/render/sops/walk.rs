@@ -85,9 +85,7 @@ fn sealed_value(node: &Node, path: &Path) -> Result<Option<Enc>, SopsError> {
     let at = |why: String| SopsError::at(node.line, format!("`{}` {why}", path.shown()));
     match &node.tree {
         Tree::Str(text) if text.is_empty() => Ok(None),
-        Tree::Str(text) if looks_encrypted(text) => {
-            Enc::parse(text).map(Some).map_err(&at)
-        }
+        Tree::Str(text) if looks_encrypted(text) => Enc::parse(text).map(Some).map_err(&at),
         // Never echo it: a plaintext value here may be a secret someone forgot to encrypt.
         _ => Err(at(
             "is in plaintext, where the file's rule says encrypted".into()
