@@ -22,6 +22,7 @@ mod preview;
 mod prune;
 mod readme;
 mod renderers;
+mod sops;
 mod sync_diff;
 mod sync_sets;
 mod validation;

@@ -11,6 +11,7 @@ pub mod lifecycle;
 mod object;
 pub mod renderers;
 mod resolve;
+pub mod sops;
 pub mod yaml;
 
 pub use body::{Body, short_hash};

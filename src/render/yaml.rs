@@ -95,7 +95,7 @@ fn budget() -> serde_saphyr::Budget {
     budget
 }
 
-fn options() -> serde_saphyr::Options {
+pub(super) fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget());
     options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
@@ -111,7 +111,7 @@ fn options() -> serde_saphyr::Options {
 /// options or Rust types (`set DuplicateKeyPolicy in Options`, `use Option<String>`), which a
 /// manifest author can do nothing with; those are rewritten here. Plain YAML syntax errors
 /// (`mapping values are not allowed in this context`) pass through as they are.
-fn describe(err: &serde_saphyr::Error) -> String {
+pub(super) fn describe(err: &serde_saphyr::Error) -> String {
     use serde_saphyr::Error as E;
     let text = match err {
         E::AliasError { error, .. } | E::WithSnippet { error, .. } => return describe(error),

@@ -70,6 +70,15 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The folder a pinned-tools script (`scripts/renderers`, `scripts/sops-tools`) installs into,
+/// as it prints it; installs on first call.
+pub fn tools_dir(script: &str) -> PathBuf {
+    let out = Command::new(repo_root().join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    PathBuf::from(Run::from_output(out).succeeded(script).trim())
+}
+
 /// The shared test cluster, started on first use.
 pub fn cluster() -> &'static TestCluster {
     CLUSTER.get_or_init(|| {

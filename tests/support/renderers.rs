@@ -3,20 +3,12 @@
 //! kubectl (Debian's kubectl 1.20 has a kustomize too old to use) are never what a test gets.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
-
-use super::{Run, repo_root};
 
 /// The folder holding `helm` and `kubectl`, installed on first use.
 pub fn dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new(repo_root().join("scripts/renderers"))
-            .output()
-            .expect("run scripts/renderers");
-        PathBuf::from(Run::from_output(out).succeeded("scripts/renderers").trim())
-    })
+    DIR.get_or_init(|| super::tools_dir("scripts/renderers"))
 }
 
 pub fn helm() -> PathBuf {
