@@ -66,7 +66,7 @@ fn main() {
     let snapshot = source::read_dir(&root, &options).unwrap();
     let read = t.elapsed();
     let t = Instant::now();
-    let rendered = render::render(&snapshot).unwrap();
+    let rendered = render::render(&snapshot, &render::Decryption::default()).unwrap();
     let parse = t.elapsed();
     let t = Instant::now();
     let desired = render::resolve(rendered.manifests.clone(), &Builtins, None).unwrap();

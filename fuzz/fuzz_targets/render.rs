@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
         let file = file.unwrap_or_else(|| panic!("{} is not in the snapshot", path.display()));
         file.content.lines().count().max(1)
     };
-    let rendered = match render::render(&snapshot) {
+    let rendered = match render::render(&snapshot, &render::Decryption::default()) {
         Ok(rendered) => rendered,
         Err(err) => {
             assert!(!err.issues.is_empty());
@@ -91,8 +91,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(!m.api_version().is_empty() && !m.kind().is_empty() && !m.name().is_empty());
     }
     // The printed forms: every Secret value masked.
-    let _ = output::to_yaml_stream(&rendered);
-    let json: Value = serde_json::from_str(&output::to_json(&rendered)).expect("to_json is JSON");
+    let _ = output::to_yaml_stream(&rendered, false);
+    let json: Value = serde_json::from_str(&output::to_json(&rendered, false)).expect("to_json is JSON");
     for item in json["objects"].as_array().into_iter().flatten() {
         let object = &item["object"];
         if object["kind"] == "Secret" && object["apiVersion"] == "v1" {

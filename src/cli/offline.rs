@@ -21,9 +21,14 @@ pub async fn render_only(args: &RenderArgs) -> Result<u8, CommandError> {
         },
         None => crate::Error::from(e).into(),
     })?;
-    match args.output {
-        RenderFormat::Yaml => output::print(&render_output::to_yaml_stream(&rendered))?,
-        RenderFormat::Json => output::print(&render_output::to_json(&rendered))?,
+    let show = args.show_secrets;
+    let text = match args.output {
+        RenderFormat::Yaml => render_output::to_yaml_stream(&rendered, show),
+        RenderFormat::Json => render_output::to_json(&rendered, show),
+    };
+    match show {
+        true => output::print_secrets(&text)?,
+        false => output::print(&text)?,
     }
     Ok(0)
 }
@@ -54,7 +59,7 @@ pub async fn offline_diff(cli: &Cli, args: &RunArgs) -> Result<u8, CommandError>
     let report = preview::preview(
         revisions,
         &args.source.options(),
-        &args.source.render_options(),
+        &sealed_render_options(&args.source),
         &options,
         &lint,
     )
@@ -75,10 +80,17 @@ pub async fn lint_only(cli: &Cli, args: &LintArgs) -> Result<u8, CommandError> {
         &head,
         base.as_ref(),
         &args.source.options(),
-        &args.source.render_options(),
+        &sealed_render_options(&args.source),
         &settings,
     )
     .await?;
     print_report(&report, args.output, &args.report)?;
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
+}
+
+/// Without a cluster, SOPS files need no key: with none, they are compared (and linted) sealed.
+fn sealed_render_options(source: &super::SourceArgs) -> crate::render::renderers::RenderOptions {
+    let mut options = source.render_options();
+    options.decryption.sealed_without_key = true;
+    options
 }

@@ -15,6 +15,11 @@ pub fn print(text: &str) -> io::Result<()> {
     write_to(&mut io::stdout().lock(), text)
 }
 
+/// Writes `text` to stdout as it is, decrypted values included: `render --show-secrets` only.
+pub fn print_secrets(text: &str) -> io::Result<()> {
+    write_raw(&mut io::stdout().lock(), text)
+}
+
 /// Whether stdout's reader has gone (`| head` read what it wanted).
 pub fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
@@ -29,10 +34,13 @@ pub fn talk(text: &str) {
 }
 
 fn write_to(out: &mut impl Write, text: &str) -> io::Result<()> {
+    write_raw(out, &crate::redact::scrub(text))
+}
+
+fn write_raw(out: &mut impl Write, text: &str) -> io::Result<()> {
     if closed() || text.is_empty() {
         return Ok(());
     }
-    let text = crate::redact::scrub(text);
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             CLOSED.store(true, Ordering::Relaxed);

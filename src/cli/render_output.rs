@@ -27,30 +27,33 @@ fn ordered(rendered: &Rendered) -> Vec<(ObjectId, &Manifest)> {
     items
 }
 
-fn masked(id: &ObjectId, m: &Manifest) -> Value {
+/// The object as printed: masked unless `show` (`--show-secrets`).
+fn masked(id: &ObjectId, m: &Manifest, show: bool) -> Value {
     let mut object = m.value();
-    mask::mask_object(id, &mut object);
+    if !show {
+        mask::mask_object(id, &mut object);
+    }
     object
 }
 
 /// YAML documents, each preceded by `# Source: file:line`.
-pub fn to_yaml_stream(rendered: &Rendered) -> String {
+pub fn to_yaml_stream(rendered: &Rendered, show: bool) -> String {
     let mut out = String::new();
     if let Some(rev) = &rendered.revision {
         out.push_str(&format!("# Revision: {rev}\n"));
     }
     for (id, m) in ordered(rendered) {
         out.push_str(&format!("---\n# Source: {}\n", m.origin));
-        out.push_str(&to_yaml(&masked(&id, m)));
+        out.push_str(&to_yaml(&masked(&id, m, show)));
     }
     out
 }
 
 /// One JSON document: the revision and every object with its source.
-pub fn to_json(rendered: &Rendered) -> String {
+pub fn to_json(rendered: &Rendered, show: bool) -> String {
     let objects: Vec<Value> = ordered(rendered)
         .into_iter()
-        .map(|(id, m)| json!({"source": m.origin.to_string(), "object": masked(&id, m)}))
+        .map(|(id, m)| json!({"source": m.origin.to_string(), "object": masked(&id, m, show)}))
         .collect();
     let doc = json!({"source": rendered.origin, "revision": rendered.revision, "objects": objects});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -85,7 +88,7 @@ mod tests {
                 ),
             ],
         };
-        let yaml = to_yaml_stream(&rendered);
+        let yaml = to_yaml_stream(&rendered, false);
         assert!(
             yaml.starts_with("# Revision: abc\n---\n# Source: a.yaml:20\n"),
             "{yaml}"
@@ -97,7 +100,7 @@ mod tests {
         );
         assert!(ns < secret && secret < deploy, "{yaml}");
         assert!(!yaml.contains("hunter2"), "{yaml}");
-        let json: Value = serde_json::from_str(&to_json(&rendered)).unwrap();
+        let json: Value = serde_json::from_str(&to_json(&rendered, false)).unwrap();
         assert_eq!(json["objects"][1]["source"], "a.yaml:9");
         assert_eq!(json["objects"][1]["object"]["stringData"]["p"], "***");
     }

@@ -16,6 +16,10 @@ pub struct RenderArgs {
     /// yaml (documents with `# Source:` comments) or json.
     #[arg(short, long, value_enum, default_value_t = RenderFormat::Yaml)]
     pub output: RenderFormat,
+    /// Print Secret values (decrypted ones included) instead of `***`. For a terminal, never a
+    /// log.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::render::Decryption;
 use crate::render::renderers::{HelmSettings, RenderOptions, Tools};
 use crate::settings::default_cache_dir;
 pub use crate::settings::parse_duration;
@@ -96,6 +97,13 @@ pub struct RendererArgs {
     /// Charts: a value (key=value, as helm --set), after driftless-helm.yaml's (repeatable).
     #[arg(long)]
     pub helm_set: Vec<String>,
+    /// SOPS: an age key file (`AGE-SECRET-KEY-1...` lines) that opens the source's encrypted
+    /// files, read at every render (repeatable; default: ~/.config/sops/age/keys.txt, as sops).
+    #[arg(long, env = "SOPS_AGE_KEY_FILE")]
+    pub sops_age_key_file: Vec<PathBuf>,
+    /// SOPS: a kind besides Secret that a decrypted document may be (repeatable).
+    #[arg(long, value_name = "KIND")]
+    pub sops_kinds: Vec<String>,
 }
 
 impl RendererArgs {
@@ -117,8 +125,28 @@ impl RendererArgs {
                 set: self.helm_set.clone(),
                 ..HelmSettings::default()
             },
+            decryption: Decryption {
+                age_key_files: self.age_key_files(),
+                kinds: self.sops_kinds.clone(),
+                sealed_without_key: false,
+            },
             ..RenderOptions::default()
         }
+    }
+
+    /// The key files given, else sops's own default when it exists.
+    fn age_key_files(&self) -> Vec<PathBuf> {
+        if !self.sops_age_key_file.is_empty() {
+            return self.sops_age_key_file.clone();
+        }
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+        config
+            .map(|c| c.join("sops/age/keys.txt"))
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect()
     }
 }
 

@@ -106,6 +106,7 @@ fn objects(manifests: &[Manifest], default_namespace: Option<&str>) -> Vec<Objec
                 },
                 origin: m.origin.clone(),
                 value: m.value(),
+                encrypted: m.sops.is_some(),
             }
         })
         .collect()

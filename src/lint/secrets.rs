@@ -113,10 +113,10 @@ pub fn check_config_map(object: &Object, out: &mut Vec<Finding>) {
 }
 
 /// `plaintext-secret`: a Secret whose `data` or `stringData` holds values. SOPS-encrypted
-/// Secrets (a `sops` section, `ENC[...]` values) are encrypted, so fine; so are SealedSecrets
-/// and ExternalSecrets, which are other kinds.
+/// Secrets (decrypted at render, or read sealed) are encrypted in Git, so fine; so are
+/// SealedSecrets and ExternalSecrets, which are other kinds.
 pub fn check_plaintext(object: &Object, out: &mut Vec<Finding>) {
-    if !object.is("", "Secret") || !object.value["sops"].is_null() {
+    if !object.is("", "Secret") || object.encrypted || !object.value["sops"].is_null() {
         return;
     }
     for field in ["stringData", "data"] {

@@ -11,6 +11,8 @@ pub struct Object {
     pub id: ObjectId,
     pub origin: Origin,
     pub value: Value,
+    /// Read from a SOPS file: encrypted in Git, whatever it holds once decrypted.
+    pub encrypted: bool,
 }
 
 impl Object {

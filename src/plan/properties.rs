@@ -237,6 +237,7 @@ proptest! {
             kind: None,
             manifest: desired.clone().into(),
             origin: Origin { file: PathBuf::from("s.yaml"), line: 1, rendered_by: None },
+            sops: None,
         };
         let ctx = Context { field_manager: "driftless", revision: None, adopt: true, takeover_managers: &[], foreign_owner: &super::no_foreign_owner, replace_kinds: &[] };
         let observed = Observation { live: Some(live), dry_run: DryRun::Merged(desired) };

@@ -106,6 +106,7 @@ mod tests {
             kind: None,
             manifest: Body::new(&manifest),
             origin: Origin::file("x.yaml", 1),
+            sops: None,
         }
     }
 

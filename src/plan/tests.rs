@@ -35,6 +35,7 @@ fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
             line: 1,
             rendered_by: None,
         },
+        sops: None,
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{PreviewError, describe_revision};
 use crate::plan::prune::OPT_OUTS;
 use crate::plan::{diff, mask, normalize::normalize, order};
-use crate::render::{DesiredObject, DesiredSet, ObjectId, OfflineKinds, Rendered, resolve};
+use crate::render::{DesiredObject, DesiredSet, ObjectId, OfflineKinds, Rendered, Sops, resolve};
 use crate::report::{Mode, ObjectReport, Outcome, Report};
 
 /// What the comparison needs beyond the two revisions.
@@ -120,7 +120,19 @@ fn changed(
     };
     let mut report = line(new, outcome, diff);
     report.fields = changed_fields(&before, &after);
+    if outcome == Outcome::Configured && sealed(new) {
+        report.message = Some(format!(
+            "changed (encrypted): {}; compared by ciphertext, without the key",
+            report.fields.join(", ")
+        ));
+    }
     report
+}
+
+/// A SOPS object read without the key: its values are ciphertext. SOPS keeps a value's
+/// ciphertext while the value is unchanged, so ciphertexts tell which keys changed.
+fn sealed(object: &DesiredObject) -> bool {
+    matches!(object.sops, Some(Sops::Sealed(_)))
 }
 
 /// A base object the head dropped: what a `sync --prune` deletes, unless it is kept.

@@ -19,7 +19,7 @@ fn revision(sha: &str, files: &[(&str, &str)]) -> Rendered {
             .collect(),
         ..Snapshot::default()
     };
-    render::render(&snapshot).expect("renders")
+    render::render(&snapshot, &render::Decryption::default()).expect("renders")
 }
 
 fn config_map(name: &str, value: &str) -> String {

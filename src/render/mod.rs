@@ -6,6 +6,7 @@
 //! CRD in the same set), producing the [`DesiredSet`] the planner works on. Both are pure.
 
 mod body;
+mod decrypt;
 mod kinds;
 pub mod lifecycle;
 mod object;
@@ -15,6 +16,7 @@ pub mod sops;
 pub mod yaml;
 
 pub use body::{Body, short_hash};
+pub use decrypt::{Decryption, Sops};
 pub use kinds::{OfflineKinds, builtin_namespaced};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{
@@ -40,6 +42,8 @@ pub struct Manifest {
     name: String,
     /// `metadata.namespace` as written (maybe empty).
     namespace: Option<String>,
+    /// Read from a SOPS file: decrypted, or sealed (no key).
+    pub sops: Option<Sops>,
 }
 
 impl Manifest {
@@ -53,6 +57,7 @@ impl Manifest {
             kind: text(&object["kind"]),
             name: text(&meta["name"]),
             namespace: meta["namespace"].as_str().map(str::to_string),
+            sops: None,
         }
     }
 
@@ -158,31 +163,68 @@ impl Rendered {
     }
 }
 
-/// Parses and checks every file of the snapshot. Collects all problems rather than the first.
-pub fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
+/// Parses and checks every file of the snapshot, opening SOPS files as `decryption` says.
+/// Collects all problems rather than the first.
+pub fn render(snapshot: &Snapshot, decryption: &Decryption) -> Result<Rendered, RenderError> {
     let mut manifests = Vec::new();
     let mut issues = Vec::new();
+    let mut decryptor = decrypt::Decryptor::new(decryption);
     for file in &snapshot.files {
         let is_json = file
             .path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        match yaml::parse_file(&file.content, is_json) {
-            Ok(docs) => {
+        let format = if is_json { "JSON" } else { "YAML" };
+        let docs = match yaml::parse_file(&file.content, is_json) {
+            Ok(docs) => docs,
+            Err(e) => {
+                issues.push(RenderIssue {
+                    origin: Origin::file(&file.path, e.line),
+                    object: None,
+                    reason: format!("invalid {format}: {}", e.reason),
+                });
+                continue;
+            }
+        };
+        match decryptor.open(&file.content, is_json) {
+            None => {
                 for doc in docs {
                     let origin = Origin::file(&file.path, doc.line);
                     expand(doc.value, origin, &mut manifests, &mut issues);
                 }
             }
-            Err(e) => issues.push(RenderIssue {
-                origin: Origin::file(&file.path, e.line),
+            Some(Err(e)) => issues.push(RenderIssue {
+                origin: Origin::file(&file.path, e.line.unwrap_or(1)),
                 object: None,
-                reason: format!(
-                    "invalid {}: {}",
-                    if is_json { "JSON" } else { "YAML" },
-                    e.reason
-                ),
+                reason: format!("cannot decrypt (SOPS): {}", e.reason),
             }),
+            Some(Ok(opened)) => {
+                // The documents' lines, from the file as written.
+                let lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
+                for (i, doc) in opened.into_iter().enumerate() {
+                    let line = lines.get(i).or(lines.last()).copied().unwrap_or(1);
+                    let origin = Origin::file(&file.path, line);
+                    let start = manifests.len();
+                    expand(doc.value, origin.clone(), &mut manifests, &mut issues);
+                    for m in manifests.drain(start..).collect::<Vec<_>>() {
+                        let refused = match doc.sops {
+                            Sops::Decrypted => decryptor.refuse_kind(m.api_version(), m.kind()),
+                            Sops::Sealed(_) => None,
+                        };
+                        match refused {
+                            Some(reason) => issues.push(RenderIssue {
+                                origin: origin.clone(),
+                                object: Some(m.describe()),
+                                reason,
+                            }),
+                            None => manifests.push(Manifest {
+                                sops: Some(doc.sops.clone()),
+                                ..m
+                            }),
+                        }
+                    }
+                }
+            }
         }
     }
     Rendered::of(snapshot, manifests, issues)

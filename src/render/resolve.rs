@@ -37,6 +37,8 @@ pub struct DesiredObject {
     /// The manifest as written, with `metadata.namespace` set for namespaced kinds.
     pub manifest: super::Body,
     pub origin: Origin,
+    /// Read from a SOPS file: decrypted, or sealed (no key).
+    pub sops: Option<super::Sops>,
 }
 
 impl DesiredObject {
@@ -112,6 +114,7 @@ pub fn resolve(
             kind,
             manifest,
             origin: m.origin,
+            sops: m.sops,
         });
     }
     if issues.is_empty() {

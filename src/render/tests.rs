@@ -5,6 +5,10 @@ use serde_json::json;
 use super::*;
 use crate::source::{Snapshot, SourceFile};
 
+fn render(snapshot: &Snapshot) -> Result<Rendered, RenderError> {
+    super::render(snapshot, &Decryption::default())
+}
+
 fn snapshot(files: &[(&str, &str)]) -> Snapshot {
     Snapshot {
         origin: "test".into(),

@@ -264,7 +264,9 @@ impl Builder<'_> {
             None => super::DEFAULT_RESYNC_INTERVAL,
         };
         let webhook = webhook(&name, config.webhook.clone());
-        let (source, source_options, render) = self.source(config.source.clone(), &name, agent)?;
+        let (source, source_options, mut render) =
+            self.source(config.source.clone(), &name, agent)?;
+        render.decryption = self.decryption(config.decryption.clone(), &name)?;
         let sync = self.sync_options(&config, name, &source, agent)?;
         let depends_on = match &config.depends_on {
             Some(deps) => deps

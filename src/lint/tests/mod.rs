@@ -11,7 +11,7 @@ mod secrets;
 use std::path::PathBuf;
 
 use super::*;
-use crate::render::render;
+use crate::render::{Decryption, render};
 use crate::source::{Snapshot, SourceFile};
 
 /// The manifests of one YAML file.
@@ -25,7 +25,9 @@ fn manifests(yaml: &str) -> Vec<Manifest> {
         }],
         ..Snapshot::default()
     };
-    render(&snapshot).expect("test manifests render").manifests
+    render(&snapshot, &Decryption::default())
+        .expect("test manifests render")
+        .manifests
 }
 
 /// Every finding of `yaml`, with the default configuration.

@@ -9,6 +9,9 @@ use std::time::Instant;
 use super::cache::Key;
 use super::tools::{self, Tool};
 use super::{Job, RenderOptions, exec, folder_dir, folder_origin, helm, issue};
+use serde_json::Value;
+
+use crate::render::decrypt::{Decryptor, Sops};
 use crate::render::{Manifest, RenderIssue, yaml};
 use crate::source::{FolderKind, TreeFile};
 
@@ -32,16 +35,22 @@ pub(super) async fn render_folder(
         tracing::debug!(folder = %folder.path.display(), "render cached: inputs unchanged");
         return Ok(hit);
     }
-    work.copy(&job.inputs).map_err(fail)?;
+    // An encrypted values file stays out of the copy: helm reads it, decrypted, on stdin.
+    let skip = job.stdin.as_ref().map(|s| s.path.as_path());
+    work.copy(&job.inputs, skip).map_err(fail)?;
     let name = renderer.name(folder.kind);
+    let stdin = job.stdin.as_ref().map(|s| s.text.clone());
     let output = work
-        .run(&renderer.tool, args, options, &folder.path)
+        .run(&renderer.tool, args, stdin, options, &folder.path)
         .await
         .map_err(|said| fail(format!("{name} failed: {said}")))?;
     let text = String::from_utf8(output)
         .map_err(|_| fail(format!("{name} printed text that is not UTF-8")))?;
-    let manifests = Arc::new(manifests(job, &text, name)?);
-    if !job.remote {
+    let manifests = Arc::new(manifests(job, &text, name, options)?);
+    // Nothing decrypted is kept, not even in memory: the next render decrypts again, with the
+    // keys as they are then.
+    let decrypted = job.stdin.is_some() || manifests.iter().any(|m| m.sops.is_some());
+    if !job.remote && !decrypted {
         cache.put(&folder.path, key, manifests.clone());
     }
     Ok(manifests)
@@ -86,7 +95,8 @@ impl Renderer {
     fn args(&self, job: &Job<'_>) -> Vec<OsString> {
         let dir = folder_dir(job.folder);
         if let Some(settings) = &job.helm {
-            return settings.args(&dir, "release");
+            let stdin = job.stdin.as_ref().map(|s| s.name.as_str());
+            return settings.args(&dir, "release", stdin);
         }
         let mut args: Vec<OsString> = match self.tool.kubectl {
             true => vec!["kustomize".into()],
@@ -148,8 +158,8 @@ impl Workspace {
         Ok(Workspace { dir, src, home })
     }
 
-    fn copy(&self, inputs: &[&TreeFile]) -> Result<(), String> {
-        for file in inputs {
+    fn copy(&self, inputs: &[&TreeFile], skip: Option<&Path>) -> Result<(), String> {
+        for file in inputs.iter().filter(|f| Some(f.path.as_path()) != skip) {
             let path = self.src.join(&file.path);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| format!("cannot copy: {e}"))?;
@@ -164,6 +174,7 @@ impl Workspace {
         &self,
         tool: &Tool,
         args: Vec<OsString>,
+        stdin: Option<Vec<u8>>,
         options: &RenderOptions,
         folder: &Path,
     ) -> Result<Vec<u8>, String> {
@@ -177,7 +188,7 @@ impl Workspace {
             network: options.allow_remote_bases,
             timeout: options.timeout,
             max_output: options.max_output,
-            stdin: None,
+            stdin,
         };
         let output = exec::run(run).await.map_err(|e| {
             // Paths as the source has them, not as the private copy does.
@@ -192,7 +203,13 @@ impl Workspace {
 }
 
 /// The renderer's output as manifests, each naming the folder (and, for a chart, its template).
-fn manifests(job: &Job<'_>, text: &str, name: &str) -> Result<Vec<Manifest>, RenderIssue> {
+/// A document that is a SOPS file (an encrypted Secret a kustomization lists) is decrypted.
+fn manifests(
+    job: &Job<'_>,
+    text: &str,
+    name: &str,
+    options: &RenderOptions,
+) -> Result<Vec<Manifest>, RenderIssue> {
     let folder = job.folder;
     let docs = yaml::parse_file(text, false).map_err(|e| {
         let reason = format!(
@@ -202,26 +219,50 @@ fn manifests(job: &Job<'_>, text: &str, name: &str) -> Result<Vec<Manifest>, Ren
         issue(folder, job.secrets.scrub(&reason))
     })?;
     let templates = helm::Templates::new(text);
+    let starts: Vec<usize> = docs.iter().map(|d| d.line).collect();
+    let mut decryptor = Decryptor::new(&options.decryption);
     let (mut out, mut issues) = (Vec::new(), Vec::new());
-    for doc in docs {
+    for (i, doc) in docs.into_iter().enumerate() {
         let template = job.helm.as_ref().and_then(|_| templates.at(doc.line));
-        let mut value = doc.value;
-        // As helm install would: the release namespace for objects that name none (dropped
-        // again from cluster-scoped ones when resolved).
-        let is_list = value.get("kind").and_then(|k| k.as_str()) == Some("List");
-        if let Some(ns) = job.helm.as_ref().and_then(|h| h.namespace.as_ref())
-            && !is_list
-            && let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut())
-            && meta.get("namespace").is_none_or(|n| n.is_null())
-        {
-            meta.insert("namespace".into(), ns.clone().into());
-        }
+        let origin = folder_origin(folder, template);
+        let (value, sops) = match doc.value.get("sops").is_some() {
+            true => {
+                let raw = document_text(text, starts[i], starts.get(i + 1).copied());
+                match open_output(&raw, &mut decryptor, name) {
+                    Ok(opened) => opened,
+                    Err(reason) => {
+                        issues.push(RenderIssue {
+                            origin,
+                            object: None,
+                            reason,
+                        });
+                        continue;
+                    }
+                }
+            }
+            false => (doc.value, None),
+        };
+        let start = out.len();
         crate::render::expand(
-            value,
-            folder_origin(folder, template),
+            with_release_namespace(job, value),
+            origin.clone(),
             &mut out,
             &mut issues,
         );
+        let Some(sops) = sops else { continue };
+        for m in out.drain(start..).collect::<Vec<_>>() {
+            match decryptor.refuse_kind(m.api_version(), m.kind()) {
+                Some(reason) if sops == Sops::Decrypted => issues.push(RenderIssue {
+                    origin: origin.clone(),
+                    object: Some(m.describe()),
+                    reason,
+                }),
+                _ => out.push(Manifest {
+                    sops: Some(sops.clone()),
+                    ..m
+                }),
+            }
+        }
     }
     match issues.into_iter().next() {
         None => Ok(out),
@@ -230,4 +271,64 @@ fn manifests(job: &Job<'_>, text: &str, name: &str) -> Result<Vec<Manifest>, Ren
             Err(first)
         }
     }
+}
+
+/// As helm install would: the release namespace for objects that name none (dropped again
+/// from cluster-scoped ones when resolved).
+fn with_release_namespace(job: &Job<'_>, mut value: Value) -> Value {
+    let is_list = value.get("kind").and_then(|k| k.as_str()) == Some("List");
+    if let Some(ns) = job.helm.as_ref().and_then(|h| h.namespace.as_ref())
+        && !is_list
+        && let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut())
+        && meta.get("namespace").is_none_or(|n| n.is_null())
+    {
+        meta.insert("namespace".into(), ns.clone().into());
+    }
+    value
+}
+
+/// One SOPS document of a renderer's output, opened: its value and how it was read.
+fn open_output(
+    raw: &str,
+    decryptor: &mut Decryptor<'_>,
+    name: &str,
+) -> Result<(Value, Option<Sops>), String> {
+    let Some(opened) = decryptor.open(raw, false) else {
+        return Err(
+            "a document with a `sops` block that is not a SOPS file (no mac or version)".into(),
+        );
+    };
+    let mut docs = opened.map_err(|e| {
+        format!(
+            "cannot decrypt a SOPS document {name} printed: {}{}",
+            e.reason,
+            match e.reason.contains("MAC") {
+                true =>
+                    " (a kustomization that patches, labels or namespaces an encrypted \
+                         object changes what its MAC covers: encrypt it with \
+                         --mac-only-encrypted, or leave it unchanged)",
+                false => "",
+            }
+        )
+    })?;
+    match (docs.pop(), docs.is_empty()) {
+        (Some(doc), true) => Ok((doc.value, Some(doc.sops))),
+        _ => Err("a SOPS document that is not one document".into()),
+    }
+}
+
+/// The text of the document starting at line `start` (1-based), up to the next one.
+fn document_text(text: &str, start: usize, next: Option<usize>) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = next
+        .map_or(lines.len(), |n| n.saturating_sub(1))
+        .min(lines.len());
+    let mut body: Vec<&str> = lines[start.saturating_sub(1).min(end)..end].to_vec();
+    while body
+        .last()
+        .is_some_and(|l| l.trim() == "---" || l.trim().is_empty())
+    {
+        body.pop();
+    }
+    body.join("\n") + "\n"
 }

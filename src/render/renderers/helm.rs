@@ -79,14 +79,28 @@ impl HelmSettings {
     }
 
     /// `helm template` arguments for the chart at `chart` (relative to the working folder).
-    pub(super) fn args(&self, chart: &Path, default_release: &str) -> Vec<OsString> {
+    /// `stdin`: the values file helm reads from its stdin instead (decrypted); the chart's own
+    /// `values.yaml` is then given first, over the (absent) defaults.
+    pub(super) fn args(
+        &self,
+        chart: &Path,
+        default_release: &str,
+        stdin: Option<&str>,
+    ) -> Vec<OsString> {
         let release = self.release_name.as_deref().unwrap_or(default_release);
         let mut args: Vec<OsString> = vec!["template".into(), release.into(), chart.into()];
         if let Some(ns) = &self.namespace {
             args.extend(["--namespace".into(), ns.into()]);
         }
+        if stdin == Some("values.yaml") {
+            args.extend(["--values".into(), "-".into()]);
+        }
         for file in &self.values_files {
-            args.extend(["--values".into(), chart.join(file).into_os_string()]);
+            let path = match stdin == Some(file.as_str()) {
+                true => "-".into(),
+                false => chart.join(file).into_os_string(),
+            };
+            args.extend(["--values".into(), path]);
         }
         for set in &self.set {
             args.extend(["--set".into(), set.into()]);
@@ -149,7 +163,7 @@ mod tests {
         assert_eq!(both.namespace.as_deref(), Some("other"));
         assert_eq!(both.set, ["a=1", "b=2"]);
         let args: Vec<String> = both
-            .args(Path::new("charts/web"), "x")
+            .args(Path::new("charts/web"), "x", None)
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -158,6 +172,15 @@ mod tests {
             "template web charts/web --namespace other --values charts/web/prod.yaml --set a=1 \
              --set b=2 --include-crds --skip-tests"
         );
+        let stdin = |name| -> Vec<String> {
+            both.args(Path::new("c"), "x", Some(name))
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .filter(|a| a.ends_with("yaml") || a == "-")
+                .collect()
+        };
+        assert_eq!(stdin("prod.yaml"), ["-"]);
+        assert_eq!(stdin("values.yaml"), ["-", "c/prod.yaml"]);
         let err = HelmSettings::from_yaml("release: x\n").unwrap_err();
         assert!(err.contains("unknown field"), "{err}");
         assert_eq!(

@@ -13,16 +13,19 @@ mod helm;
 mod kustomize;
 mod scrub;
 mod tools;
+mod values;
 
 pub use cache::RenderCache;
 pub use helm::{HELM_SETTINGS_FILE, HelmSettings};
 pub use tools::Tools;
+pub use values::SOPS_VALUES;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
+use super::decrypt::Decryptor;
+use super::{Decryption, Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
 use crate::source::{FolderKind, RenderFolder, Snapshot, TreeFile};
 use folder::render_folder;
 use kustomize::{Allow, Reach, Tree};
@@ -43,6 +46,8 @@ pub struct RenderOptions {
     pub max_output: u64,
     /// Settings for every chart, on top of its own file (flags).
     pub helm: HelmSettings,
+    /// How SOPS files (plain, chart values, kustomize output) are opened.
+    pub decryption: Decryption,
     pub cache: RenderCache,
 }
 
@@ -55,6 +60,7 @@ impl Default for RenderOptions {
             timeout: Duration::from_secs(60),
             max_output: 128 << 20,
             helm: HelmSettings::default(),
+            decryption: Decryption::default(),
             cache: RenderCache::default(),
         }
     }
@@ -66,7 +72,7 @@ pub async fn render_snapshot(
     snapshot: &Snapshot,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let (mut manifests, mut issues) = match super::render(snapshot) {
+    let (mut manifests, mut issues) = match super::render(snapshot, &options.decryption) {
         Ok(rendered) => (rendered.manifests, Vec::new()),
         Err(e) => (Vec::new(), e.issues),
     };
@@ -95,6 +101,8 @@ struct Job<'a> {
     secrets: Secrets,
     /// Fetches something remote: never served from the cache.
     remote: bool,
+    /// Charts: the values file read from stdin, decrypted.
+    stdin: Option<values::StdinValues>,
 }
 
 /// The folders to render and what each reads; what is refused before any renderer runs.
@@ -136,6 +144,7 @@ fn plan<'a>(snapshot: &'a Snapshot, options: &RenderOptions) -> (Vec<Job<'a>>, V
             helm: None,
             secrets: reach.secrets,
             remote: reach.remote,
+            stdin: None,
         });
     }
     for folder in snapshot
@@ -180,14 +189,22 @@ fn chart_job<'a>(
         let name = named.map_or("release".into(), |n| n.to_string_lossy().into_owned());
         settings.release_name = Some(name);
     }
-    settings.check(|p| tree.file(&folder.path.join(p)).is_some())?;
+    let exists = |p: &Path| tree.file(&folder.path.join(p)).is_some();
+    if exists(Path::new(SOPS_VALUES)) && !settings.values_files.iter().any(|f| f == SOPS_VALUES) {
+        settings.values_files.insert(0, SOPS_VALUES.to_string());
+    }
+    settings.check(exists)?;
     let mut secrets = Secrets::default();
-    let values =
-        std::iter::once("values.yaml").chain(settings.values_files.iter().map(String::as_str));
-    for name in values {
-        let Some(file) = tree.file(&folder.path.join(name)) else {
+    let values: Vec<(&str, &TreeFile)> = std::iter::once("values.yaml")
+        .chain(settings.values_files.iter().map(String::as_str))
+        .filter_map(|name| Some((name, tree.file(&folder.path.join(name))?)))
+        .collect();
+    let mut decryptor = Decryptor::new(&options.decryption);
+    let stdin = values::decrypt_values(&values, &mut decryptor, &mut secrets)?;
+    for (name, file) in &values {
+        if stdin.as_ref().is_some_and(|s| s.name == *name) {
             continue;
-        };
+        }
         let text = String::from_utf8_lossy(&file.bytes);
         // A values file that does not parse is helm's to report (its words, scrubbed of what
         // did parse).
@@ -207,6 +224,7 @@ fn chart_job<'a>(
         helm: Some(settings),
         secrets,
         remote: false,
+        stdin,
     })
 }
 

@@ -58,6 +58,18 @@ pub(super) struct SetConfig {
     #[serde(default)]
     pub(super) self_heal: bool,
     pub(super) resync_interval: Option<Spanned<String>>,
+    /// How the set's SOPS-encrypted files are opened.
+    pub(super) decryption: Option<Spanned<DecryptionConfig>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct DecryptionConfig {
+    pub(super) provider: Spanned<String>,
+    pub(super) age_key_file: Spanned<PathBuf>,
+    /// Kinds besides Secret a decrypted document may be.
+    #[serde(default)]
+    pub(super) kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,10 +1,11 @@
 //! A set's source from the config file: a directory, or Git with credentials from files; and
 //! how its kustomizations and charts render.
 
-use super::schema::{GitConfig, RenderConfig, SourceConfig};
+use super::schema::{DecryptionConfig, GitConfig, RenderConfig, SourceConfig};
 use super::{AgentLevel, Builder};
 use crate::error::Result;
 use crate::inventory::SetName;
+use crate::render::Decryption;
 use crate::render::renderers::{RenderOptions, Tools};
 use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
 use crate::source::{FilterSpec, Source, SourceOptions};
@@ -62,6 +63,37 @@ impl Builder<'_> {
             render.timeout = self.duration(t, "render.timeout")?;
         }
         Ok(render)
+    }
+
+    /// `decryption:`: SOPS with an age key file, mounted from a Secret (read at every render,
+    /// so one missing now is a warning, and renders that need it fail until it appears).
+    pub(super) fn decryption(
+        &self,
+        config: Option<Spanned<DecryptionConfig>>,
+        set: &SetName,
+    ) -> Result<Decryption> {
+        let Some(config) = config.map(|c| c.value) else {
+            return Ok(Decryption::default());
+        };
+        if config.provider.value != "sops" {
+            return self.fail(
+                config.provider.referenced.line(),
+                format!(
+                    "decryption.provider {:?}: the one provider is sops",
+                    config.provider.value
+                ),
+            );
+        }
+        let file = config.age_key_file;
+        if let Err(e) = std::fs::metadata(&file.value) {
+            let line = file.referenced.line();
+            tracing::warn!(set = %set, "ageKeyFile {}: {e} (line {line}); renders of SOPS files fail until it is readable", file.value.display());
+        }
+        Ok(Decryption {
+            age_key_files: vec![file.value],
+            kinds: config.kinds,
+            sealed_without_key: false,
+        })
     }
 
     fn git(&self, config: GitConfig, set: &SetName, agent: &AgentLevel) -> Result<Source> {
