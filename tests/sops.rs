@@ -3,6 +3,7 @@
 //! options they were encrypted with; changed, truncated and foreign files are refused, naming
 //! the line, with neither key nor plaintext in the error (`refusals`). No cluster.
 
+mod cli;
 mod refusals;
 mod tools;
 

@@ -3,6 +3,7 @@
 //! ConfigMaps: a literal named like a password or token, a password inside a URL, a private key
 //! (see [`literals`]).
 
+pub mod decrypted;
 mod literals;
 
 pub use literals::{
@@ -87,6 +88,9 @@ fn mask_all(map: &mut serde_json::Map<String, Value>) {
 /// Secret's values are also hidden wherever else they appear in it (a label, an annotation).
 pub fn mask_pair(id: &ObjectId, before: Option<&mut Value>, after: Option<&mut Value>) {
     if !id.is_secret() {
+        if decrypted::either(before.as_deref(), after.as_deref()) {
+            return decrypted::mask_pair(before, after);
+        }
         return mask_literals(id, before, after);
     }
     let mut values = before.as_deref().map(secret_values).unwrap_or_default();
@@ -136,6 +140,9 @@ pub fn scrub_object(message: &str, id: &ObjectId, object: &Value) -> String {
         .into_iter()
         .flat_map(|(_, name, value)| secret_parts(&name, &value))
         .collect();
+    if decrypted::either(Some(object), None) {
+        values.extend(decrypted::values(object));
+    }
     values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     for v in values.iter().filter(|v| v.len() >= 3) {
         out = out.replace(v.as_str(), MASK);

@@ -7,7 +7,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::Manifest;
 use super::sops::{self, Keys, Sealed, SopsError};
+
+/// On a decrypted object of a kind other than Secret: every reader hides its values, as a
+/// Secret's (see `plan::mask::decrypted`).
+pub const DECRYPTED: &str = "driftless.dev/decrypted";
 
 /// Said when a SOPS file meets no key: where one is given.
 const NO_KEY: &str = "no age key given (--sops-age-key-file or SOPS_AGE_KEY_FILE; in the agent, \
@@ -95,9 +100,37 @@ impl<'a> Decryptor<'a> {
         }))
     }
 
+    /// A manifest read from a SOPS file: marked so, and annotated [`DECRYPTED`] when it was
+    /// decrypted into a kind other than Secret; or why it may not be one.
+    pub(super) fn admit(&self, m: Manifest, sops: &Sops) -> Result<Manifest, String> {
+        let is_secret = m.api_version() == "v1" && m.kind() == "Secret";
+        if matches!(sops, Sops::Sealed(_)) || is_secret {
+            return Ok(Manifest {
+                sops: Some(sops.clone()),
+                ..m
+            });
+        }
+        if let Some(why) = self.refuse_kind(m.api_version(), m.kind()) {
+            return Err(why);
+        }
+        let mut value = m.value();
+        if let Some(meta) = value["metadata"].as_object_mut() {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(map) = annotations.as_object_mut() {
+                map.insert(DECRYPTED.into(), "true".into());
+            }
+        }
+        Ok(Manifest {
+            sops: Some(sops.clone()),
+            ..Manifest::new(&value, m.origin)
+        })
+    }
+
     /// Why a decrypted document of `kind` may not be one: only Secrets, and the kinds the set
     /// allows, carry decrypted values.
-    pub(super) fn refuse_kind(&self, api_version: &str, kind: &str) -> Option<String> {
+    fn refuse_kind(&self, api_version: &str, kind: &str) -> Option<String> {
         let allowed = (api_version == "v1" && kind == "Secret")
             || self.decryption.kinds.iter().any(|k| k == kind);
         (!allowed).then(|| {

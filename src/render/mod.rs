@@ -16,7 +16,7 @@ pub mod sops;
 pub mod yaml;
 
 pub use body::{Body, short_hash};
-pub use decrypt::{Decryption, Sops};
+pub use decrypt::{DECRYPTED, Decryption, Sops};
 pub use kinds::{OfflineKinds, builtin_namespaced};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{
@@ -207,19 +207,13 @@ pub fn render(snapshot: &Snapshot, decryption: &Decryption) -> Result<Rendered, 
                     let start = manifests.len();
                     expand(doc.value, origin.clone(), &mut manifests, &mut issues);
                     for m in manifests.drain(start..).collect::<Vec<_>>() {
-                        let refused = match doc.sops {
-                            Sops::Decrypted => decryptor.refuse_kind(m.api_version(), m.kind()),
-                            Sops::Sealed(_) => None,
-                        };
-                        match refused {
-                            Some(reason) => issues.push(RenderIssue {
+                        let object = m.describe();
+                        match decryptor.admit(m, &doc.sops) {
+                            Ok(m) => manifests.push(m),
+                            Err(reason) => issues.push(RenderIssue {
                                 origin: origin.clone(),
-                                object: Some(m.describe()),
+                                object: Some(object),
                                 reason,
-                            }),
-                            None => manifests.push(Manifest {
-                                sops: Some(doc.sops.clone()),
-                                ..m
                             }),
                         }
                     }

@@ -310,6 +310,9 @@ pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Comman
         .args(args)
         .env("DRIFTLESS_KUBECONFIG", kubeconfig)
         .env_remove("RUST_LOG")
+        // SOPS keys only as a test gives them: not the user's (~/.config/sops/age/keys.txt).
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env("XDG_CONFIG_HOME", "/nonexistent/driftless-test-config")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .env("DRIFTLESS_NAME", set_name())
         // The pinned renderers, for sources with kustomizations and charts (the example's).
@@ -334,6 +337,8 @@ pub fn offline(args: &[&str]) -> Run {
         .args(args)
         .env_remove("RUST_LOG")
         .env_remove("KUBECONFIG")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("XDG_CONFIG_HOME")
         .env("HOME", home.path())
         // The pinned renderers: the example's chart and overlays render offline too.
         .env("DRIFTLESS_HELM_BINARY", renderers::helm())

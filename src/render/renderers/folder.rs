@@ -251,15 +251,13 @@ fn manifests(
         );
         let Some(sops) = sops else { continue };
         for m in out.drain(start..).collect::<Vec<_>>() {
-            match decryptor.refuse_kind(m.api_version(), m.kind()) {
-                Some(reason) if sops == Sops::Decrypted => issues.push(RenderIssue {
+            let object = m.describe();
+            match decryptor.admit(m, &sops) {
+                Ok(m) => out.push(m),
+                Err(reason) => issues.push(RenderIssue {
                     origin: origin.clone(),
-                    object: Some(m.describe()),
+                    object: Some(object),
                     reason,
-                }),
-                _ => out.push(Manifest {
-                    sops: Some(sops.clone()),
-                    ..m
                 }),
             }
         }
