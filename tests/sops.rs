@@ -4,6 +4,7 @@
 //! the line, with neither key nor plaintext in the error (`refusals`). No cluster.
 
 mod cli;
+mod cluster;
 mod refusals;
 mod tools;
 
