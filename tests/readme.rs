@@ -174,7 +174,10 @@ fn the_readme_commands_that_need_no_cluster_run_on_the_example() {
             .iter()
             .map(|w| real_path(w).unwrap_or(w))
             .collect();
-        let run = support::offline(&args);
+        // The reader's own age key opens their Secrets; the example's is the demo key.
+        let key = support::repo_root().join(support::DEMO_AGE_KEY);
+        let key = key.to_string_lossy();
+        let run = support::offline_with_env(&args, &[("SOPS_AGE_KEY_FILE", &key)]);
         assert_eq!(run.code, 0, "{command}\n{}", run.stderr);
         assert_not_contains!(run.stderr, "error", "{command}");
         ran.push(words[1].clone());

@@ -16,10 +16,11 @@ fn render_prints_the_ordered_set_with_sources_and_masked_secrets() {
     let first_deploy = run.stdout.find("kind: Deployment").unwrap();
     assert!(first_doc < first_deploy, "Namespaces first");
     assert_contains!(run.stdout, "# Source: mlops-platform/mlflow.yaml:");
+    assert_contains!(run.stdout, "POSTGRES_PASSWORD: \"***\"");
     assert_not_contains!(
         run.stdout,
-        "CHANGE-ME",
-        "Secret values are masked in render output"
+        "demo-postgres-password",
+        "decrypted Secret values are masked in render output"
     );
     assert_eq!(
         run.stdout.matches("\n---\n").count() + 1,

@@ -26,9 +26,12 @@ pub fn print_report(
         other => output::print(&whole(report, other))?,
     }
     if let Some(path) = &args.report_file {
-        std::fs::write(path, whole(report, format)).map_err(|reason| CommandError::ReportFile {
-            path: path.clone(),
-            reason,
+        let text = whole(report, format);
+        std::fs::write(path, crate::redact::scrub(&text).as_bytes()).map_err(|reason| {
+            CommandError::ReportFile {
+                path: path.clone(),
+                reason,
+            }
         })?;
     }
     Ok(())

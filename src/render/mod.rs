@@ -166,9 +166,19 @@ impl Rendered {
 /// Parses and checks every file of the snapshot, opening SOPS files as `decryption` says.
 /// Collects all problems rather than the first.
 pub fn render(snapshot: &Snapshot, decryption: &Decryption) -> Result<Rendered, RenderError> {
+    let mut decryptor = decrypt::Decryptor::new(decryption);
+    let rendered = render_files(snapshot, &mut decryptor);
+    decryptor.finish(snapshot);
+    rendered
+}
+
+/// [`render`], with the render's decryptor.
+pub(in crate::render) fn render_files(
+    snapshot: &Snapshot,
+    decryptor: &mut decrypt::Decryptor<'_>,
+) -> Result<Rendered, RenderError> {
     let mut manifests = Vec::new();
     let mut issues = Vec::new();
-    let mut decryptor = decrypt::Decryptor::new(decryption);
     for file in &snapshot.files {
         let is_json = file
             .path

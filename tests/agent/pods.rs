@@ -34,6 +34,8 @@ struct Install {
     interval: &'static str,
     /// Keys of the `driftless-git` Secret the Deployment mounts at /etc/driftless-git.
     git_secret: Vec<(&'static str, String)>,
+    /// `keys.txt` of the `driftless-sops` Secret the Deployment mounts at /etc/driftless-sops.
+    sops_key: Option<String>,
     /// Port-forwards by (pod, remote port).
     forwards: std::sync::Mutex<std::collections::HashMap<(String, u16), Forward>>,
 }
@@ -101,6 +103,7 @@ impl Install {
             extra: String::new(),
             interval: "2s",
             git_secret: Vec::new(),
+            sops_key: None,
             forwards: Default::default(),
         }
     }
@@ -142,6 +145,11 @@ impl Install {
             docs.push(json!({"apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": "driftless-git", "namespace": self.ns},
                 "stringData": data}));
+        }
+        if let Some(key) = &self.sops_key {
+            docs.push(json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "driftless-sops", "namespace": self.ns},
+                "stringData": {"keys.txt": key}}));
         }
         docs.into_iter().map(|d| self.adapt(d)).collect()
     }
@@ -348,8 +356,20 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
     let ws = Workspace::new();
     let repo = TestRepo::local();
     repo.write("app.yaml", &app(&ns, "v1"));
+    // A SOPS-encrypted Secret, opened with the key deploy/ mounts from the driftless-sops Secret.
+    ws.write(
+        "db.yaml",
+        &format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: {ns}\nstringData:\n  password: pod-decrypted-7\n"),
+    );
+    let recipient = support::demo_recipient();
+    let encrypted = support::demo_sops(ws.path(), &["encrypt", "--age", &recipient, "db.yaml"]);
+    repo.write("db.yaml", &encrypted);
     repo.commit("v1");
-    let install = Install::new(repo);
+    let mut install = Install::new(repo);
+    let key = std::fs::read_to_string(support::repo_root().join(support::DEMO_AGE_KEY)).unwrap();
+    install.sops_key = Some(key);
+    install.extra =
+        "    decryption: {provider: sops, ageKeyFile: /etc/driftless-sops/keys.txt}\n".into();
     install.apply("deploy", &ws).await;
     let has = |value: &'static str| {
         let ns = ns.clone();
@@ -362,6 +382,16 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
         support::eventually(has("v1")).await,
         "{}",
         install.pods().await
+    );
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(support::client().await, &ns);
+    let db = secrets
+        .get("db")
+        .await
+        .expect("the decrypted Secret was applied");
+    assert_eq!(
+        db.data.unwrap_or_default()["password"].0,
+        b"pod-decrypted-7"
     );
     let (leader, standby) = install.roles().await;
 

@@ -318,7 +318,7 @@ async fn a_charts_migration_hook_runs_before_the_release_changes_and_a_failing_o
     assert!(at("migrate") < at("web"), "{}", upgrade.stdout);
     assert_contains!(
         upgrade.stdout,
-        format!("batch/v1 Job {ns}/migrate [healthy]")
+        format!("batch/v1 Job {ns}/migrate [pre-sync hook, weight -5] [healthy]")
     );
     assert_eq!(deployed_version(&ns).await.as_deref(), Some("2"));
     assert_eq!(completed(&ns, "migrate").await, None);

@@ -131,8 +131,12 @@ async fn decrypted_secrets_are_applied_and_no_decrypted_byte_reaches_any_output(
 
     // New values: every diff says that they changed, never what they were or are.
     write_source(&lab, &key, &ns, &bad, (CANARY_2, CM_CANARY_2));
-    for format in ["text", "json", "markdown"] {
-        let changed = run(&lab, &key, "diff", &["-o", format]);
+    let mut files = String::new();
+    for format in ["text", "json", "markdown", "sarif"] {
+        let file = lab.path().join(format!("report.{format}"));
+        let file = file.to_string_lossy();
+        let changed = run(&lab, &key, "diff", &["-o", format, "--report-file", &file]);
+        files.push_str(&std::fs::read_to_string(file.as_ref()).unwrap());
         assert_eq!(changed.code, 2, "{}", changed.stderr);
         if format == "text" {
             assert_contains!(
@@ -154,7 +158,7 @@ async fn decrypted_secrets_are_applied_and_no_decrypted_byte_reaches_any_output(
     for format in ["yaml", "json"] {
         outputs.push(run(&lab, &key, "render", &["-o", format]));
     }
-    let everything: String = outputs.iter().map(Run::all_output).collect();
+    let everything: String = outputs.iter().map(Run::all_output).collect::<String>() + &files;
     assert!(
         everything.len() > 50_000,
         "-vv says a lot: {}",

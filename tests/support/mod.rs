@@ -310,8 +310,9 @@ pub fn command(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Comman
         .args(args)
         .env("DRIFTLESS_KUBECONFIG", kubeconfig)
         .env_remove("RUST_LOG")
-        // SOPS keys only as a test gives them: not the user's (~/.config/sops/age/keys.txt).
-        .env_remove("SOPS_AGE_KEY_FILE")
+        // The example's Secrets open with its demo key; never with the user's own keys
+        // (~/.config/sops/age/keys.txt). A test's own key, given as a flag, wins.
+        .env("SOPS_AGE_KEY_FILE", repo_root().join(DEMO_AGE_KEY))
         .env("XDG_CONFIG_HOME", "/nonexistent/driftless-test-config")
         .env("DRIFTLESS_INVENTORY_NAMESPACE", inventory_namespace())
         .env("DRIFTLESS_NAME", set_name())
@@ -327,9 +328,38 @@ pub fn driftless_as(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> R
     Run::driftless(command(kubeconfig, args, env), args)
 }
 
+/// The example's age key (public, for the demo), relative to the repository root.
+pub const DEMO_AGE_KEY: &str = "examples/demo-age-key.txt";
+
+/// Runs the pinned `sops` in `dir` with the demo key (and no config of the user's); its stdout.
+pub fn demo_sops(dir: &Path, args: &[&str]) -> String {
+    static TOOLS: OnceLock<PathBuf> = OnceLock::new();
+    let tools = TOOLS.get_or_init(|| tools_dir("scripts/sops-tools"));
+    let out = Command::new(tools.join("sops"))
+        .args(args)
+        .current_dir(dir)
+        .env("SOPS_AGE_KEY_FILE", repo_root().join(DEMO_AGE_KEY))
+        .env("XDG_CONFIG_HOME", dir)
+        .output()
+        .expect("run sops");
+    Run::from_output(out).succeeded(format!("sops {}", args.join(" ")))
+}
+
+/// The demo key's recipient (`age1...`), as its file says.
+pub fn demo_recipient() -> String {
+    let text = std::fs::read_to_string(repo_root().join(DEMO_AGE_KEY)).expect("the demo key");
+    let line = text.lines().find_map(|l| l.strip_prefix("# public key: "));
+    line.expect("the demo key's public key").trim().to_string()
+}
+
 /// Runs `driftless ARGS` from the repository root with no cluster at all: a kubeconfig that
 /// does not exist, no `KUBECONFIG`, no home. Anything that tried to connect would fail.
 pub fn offline(args: &[&str]) -> Run {
+    offline_with_env(args, &[])
+}
+
+/// [`offline`], with extra environment variables.
+pub fn offline_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let home = tempfile::tempdir().expect("tempdir");
     let mut command = Command::new(env!("CARGO_BIN_EXE_driftless"));
     command
@@ -346,7 +376,8 @@ pub fn offline(args: &[&str]) -> Run {
         .env(
             "DRIFTLESS_KUBECONFIG",
             home.path().join("no-such-kubeconfig"),
-        );
+        )
+        .envs(env.iter().copied());
     Run::driftless(command, args)
 }
 

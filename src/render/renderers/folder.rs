@@ -11,7 +11,7 @@ use super::tools::{self, Tool};
 use super::{Job, RenderOptions, exec, folder_dir, folder_origin, helm, issue};
 use serde_json::Value;
 
-use crate::render::decrypt::{Decryptor, Sops};
+use crate::render::decrypt::Decryptor;
 use crate::render::{Manifest, RenderIssue, yaml};
 use crate::source::{FolderKind, TreeFile};
 
@@ -19,6 +19,7 @@ use crate::source::{FolderKind, TreeFile};
 pub(super) async fn render_folder(
     job: &Job<'_>,
     options: &RenderOptions,
+    decryptor: &mut Decryptor<'_>,
 ) -> Result<Arc<Vec<Manifest>>, RenderIssue> {
     let folder = job.folder;
     let fail = |reason: String| issue(folder, job.secrets.scrub(&reason));
@@ -46,7 +47,7 @@ pub(super) async fn render_folder(
         .map_err(|said| fail(format!("{name} failed: {said}")))?;
     let text = String::from_utf8(output)
         .map_err(|_| fail(format!("{name} printed text that is not UTF-8")))?;
-    let manifests = Arc::new(manifests(job, &text, name, options)?);
+    let manifests = Arc::new(manifests(job, &text, name, decryptor)?);
     // Nothing decrypted is kept, not even in memory: the next render decrypts again, with the
     // keys as they are then.
     let decrypted = job.stdin.is_some() || manifests.iter().any(|m| m.sops.is_some());
@@ -208,7 +209,7 @@ fn manifests(
     job: &Job<'_>,
     text: &str,
     name: &str,
-    options: &RenderOptions,
+    decryptor: &mut Decryptor<'_>,
 ) -> Result<Vec<Manifest>, RenderIssue> {
     let folder = job.folder;
     let docs = yaml::parse_file(text, false).map_err(|e| {
@@ -219,27 +220,22 @@ fn manifests(
         issue(folder, job.secrets.scrub(&reason))
     })?;
     let templates = helm::Templates::new(text);
-    let starts: Vec<usize> = docs.iter().map(|d| d.line).collect();
-    let mut decryptor = Decryptor::new(&options.decryption);
     let (mut out, mut issues) = (Vec::new(), Vec::new());
-    for (i, doc) in docs.into_iter().enumerate() {
+    for doc in docs {
         let template = job.helm.as_ref().and_then(|_| templates.at(doc.line));
         let origin = folder_origin(folder, template);
         let (value, sops) = match doc.value.get("sops").is_some() {
-            true => {
-                let raw = document_text(text, starts[i], starts.get(i + 1).copied());
-                match open_output(&raw, &mut decryptor, name) {
-                    Ok(opened) => opened,
-                    Err(reason) => {
-                        issues.push(RenderIssue {
-                            origin,
-                            object: None,
-                            reason,
-                        });
-                        continue;
-                    }
+            true => match decryptor.open_output(doc.value, &job.inputs) {
+                Ok((value, sops)) => (value, Some(sops)),
+                Err(reason) => {
+                    issues.push(RenderIssue {
+                        origin,
+                        object: None,
+                        reason,
+                    });
+                    continue;
                 }
-            }
+            },
             false => (doc.value, None),
         };
         let start = out.len();
@@ -285,48 +281,3 @@ fn with_release_namespace(job: &Job<'_>, mut value: Value) -> Value {
     value
 }
 
-/// One SOPS document of a renderer's output, opened: its value and how it was read.
-fn open_output(
-    raw: &str,
-    decryptor: &mut Decryptor<'_>,
-    name: &str,
-) -> Result<(Value, Option<Sops>), String> {
-    let Some(opened) = decryptor.open(raw, false) else {
-        return Err(
-            "a document with a `sops` block that is not a SOPS file (no mac or version)".into(),
-        );
-    };
-    let mut docs = opened.map_err(|e| {
-        format!(
-            "cannot decrypt a SOPS document {name} printed: {}{}",
-            e.reason,
-            match e.reason.contains("MAC") {
-                true =>
-                    " (a kustomization that patches, labels or namespaces an encrypted \
-                         object changes what its MAC covers: encrypt it with \
-                         --mac-only-encrypted, or leave it unchanged)",
-                false => "",
-            }
-        )
-    })?;
-    match (docs.pop(), docs.is_empty()) {
-        (Some(doc), true) => Ok((doc.value, Some(doc.sops))),
-        _ => Err("a SOPS document that is not one document".into()),
-    }
-}
-
-/// The text of the document starting at line `start` (1-based), up to the next one.
-fn document_text(text: &str, start: usize, next: Option<usize>) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let end = next
-        .map_or(lines.len(), |n| n.saturating_sub(1))
-        .min(lines.len());
-    let mut body: Vec<&str> = lines[start.saturating_sub(1).min(end)..end].to_vec();
-    while body
-        .last()
-        .is_some_and(|l| l.trim() == "---" || l.trim().is_empty())
-    {
-        body.pop();
-    }
-    body.join("\n") + "\n"
-}

@@ -72,15 +72,26 @@ pub async fn render_snapshot(
     snapshot: &Snapshot,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let (mut manifests, mut issues) = match super::render(snapshot, &options.decryption) {
+    let mut decryptor = Decryptor::new(&options.decryption);
+    let rendered = render_all(snapshot, options, &mut decryptor).await;
+    decryptor.finish(snapshot);
+    rendered
+}
+
+async fn render_all(
+    snapshot: &Snapshot,
+    options: &RenderOptions,
+    decryptor: &mut Decryptor<'_>,
+) -> Result<Rendered, RenderError> {
+    let (mut manifests, mut issues) = match super::render_files(snapshot, decryptor) {
         Ok(rendered) => (rendered.manifests, Vec::new()),
         Err(e) => (Vec::new(), e.issues),
     };
     if !snapshot.folders.is_empty() {
-        let (jobs, refused) = plan(snapshot, options);
+        let (jobs, refused) = plan(snapshot, options, decryptor);
         issues.extend(refused);
         for job in jobs {
-            match render_folder(&job, options).await {
+            match render_folder(&job, options, decryptor).await {
                 Ok(rendered) => manifests.extend(rendered.iter().cloned()),
                 Err(issue) => issues.push(issue),
             }
@@ -106,7 +117,11 @@ struct Job<'a> {
 }
 
 /// The folders to render and what each reads; what is refused before any renderer runs.
-fn plan<'a>(snapshot: &'a Snapshot, options: &RenderOptions) -> (Vec<Job<'a>>, Vec<RenderIssue>) {
+fn plan<'a>(
+    snapshot: &'a Snapshot,
+    options: &RenderOptions,
+    decryptor: &mut Decryptor<'_>,
+) -> (Vec<Job<'a>>, Vec<RenderIssue>) {
     let tree = Tree::new(&snapshot.tree);
     let allow = Allow {
         remote: options.allow_remote_bases,
@@ -152,7 +167,7 @@ fn plan<'a>(snapshot: &'a Snapshot, options: &RenderOptions) -> (Vec<Job<'a>>, V
         .iter()
         .filter(|f| f.kind == FolderKind::Helm)
     {
-        match chart_job(folder, &tree, snapshot, options) {
+        match chart_job(folder, &tree, snapshot, options, decryptor) {
             Ok(job) => jobs.push(job),
             Err(reason) => issues.push(issue(folder, reason)),
         }
@@ -166,6 +181,7 @@ fn chart_job<'a>(
     tree: &Tree<'_>,
     snapshot: &'a Snapshot,
     options: &RenderOptions,
+    decryptor: &mut Decryptor<'_>,
 ) -> Result<Job<'a>, String> {
     let own = match tree.file(&folder.path.join(HELM_SETTINGS_FILE)) {
         Some(file) => {
@@ -199,8 +215,7 @@ fn chart_job<'a>(
         .chain(settings.values_files.iter().map(String::as_str))
         .filter_map(|name| Some((name, tree.file(&folder.path.join(name))?)))
         .collect();
-    let mut decryptor = Decryptor::new(&options.decryption);
-    let stdin = values::decrypt_values(&values, &mut decryptor, &mut secrets)?;
+    let stdin = values::decrypt_values(&values, decryptor, &mut secrets)?;
     for (name, file) in &values {
         if stdin.as_ref().is_some_and(|s| s.name == *name) {
             continue;

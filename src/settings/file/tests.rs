@@ -368,3 +368,26 @@ fn errors_name_the_line_of_the_wrong_key() {
         );
     }
 }
+
+#[test]
+fn decryption_is_sops_with_an_age_key_file() {
+    let text = "sets:\n  - name: a\n    source: {directory: /m}\n    decryption:\n      provider: sops\n      ageKeyFile: /etc/driftless-sops/keys.txt\n      kinds: [ConfigMap]\n";
+    let agent = parse_text(text).unwrap();
+    let decryption = &agent.sets[0].render.decryption;
+    assert_eq!(
+        decryption.age_key_files,
+        [PathBuf::from("/etc/driftless-sops/keys.txt")]
+    );
+    assert_eq!(decryption.kinds, ["ConfigMap"]);
+    assert!(
+        !decryption.sealed_without_key,
+        "an agent never applies sealed values"
+    );
+    let e = error_of(&text.replace("provider: sops", "provider: vault"));
+    assert!(
+        e.starts_with("config agent.yaml:5:") && e.contains("the one provider is sops"),
+        "{e}"
+    );
+    let e = error_of(&text.replace("      ageKeyFile: /etc/driftless-sops/keys.txt\n", ""));
+    assert!(e.contains("ageKeyFile"), "{e}");
+}

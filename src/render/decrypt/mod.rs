@@ -7,8 +7,13 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+mod moved;
+
+use aho_corasick::AhoCorasick;
+
 use super::Manifest;
 use super::sops::{self, Keys, Sealed, SopsError};
+use crate::source::Snapshot;
 
 /// On a decrypted object of a kind other than Secret: every reader hides its values, as a
 /// Secret's (see `plan::mask::decrypted`).
@@ -47,10 +52,12 @@ pub(super) struct Opened {
 }
 
 /// Opens the SOPS files of one render; the keys are read once per render, at the first file
-/// that needs them.
+/// that needs them. What it decrypted is registered with [`crate::redact`] by [`Self::finish`].
 pub(super) struct Decryptor<'a> {
     decryption: &'a Decryption,
     keys: Option<Result<Keys, SopsError>>,
+    /// Every value decrypted, for [`Self::finish`].
+    revealed: Vec<String>,
 }
 
 impl<'a> Decryptor<'a> {
@@ -58,7 +65,38 @@ impl<'a> Decryptor<'a> {
         Decryptor {
             decryption,
             keys: None,
+            revealed: Vec::new(),
         }
+    }
+
+    /// Registers as secrets the values decrypted that the revision does not also hold in
+    /// clear text: `mlflow`, a user name written in a Deployment too, is no secret to anyone
+    /// who reads the repository, and hiding it everywhere would hide the Deployment's name.
+    /// The plan still masks every value of a Secret by its shape.
+    pub(super) fn finish(self, snapshot: &Snapshot) {
+        let mut values = self.revealed;
+        values.retain(|v| v.trim().len() >= crate::redact::MIN_LEN);
+        values.sort();
+        values.dedup();
+        if values.is_empty() {
+            return;
+        }
+        let Ok(matcher) = AhoCorasick::new(&values) else {
+            return crate::redact::register(&values);
+        };
+        let mut clear = vec![false; values.len()];
+        let texts = snapshot
+            .files
+            .iter()
+            .map(|f| f.content.as_bytes())
+            .chain(snapshot.tree.iter().map(|f| f.bytes.as_slice()));
+        for text in texts {
+            for found in matcher.find_overlapping_iter(text) {
+                clear[found.pattern().as_usize()] = true;
+            }
+        }
+        let secret = values.iter().zip(clear).filter(|(_, c)| !c).map(|(v, _)| v);
+        crate::redact::register(secret);
     }
 
     /// The documents of `text` when it is a SOPS file, in order; `None` when it is not one.
@@ -88,7 +126,7 @@ impl<'a> Decryptor<'a> {
             e
         });
         Some(decrypted.map(|plain| {
-            register(&plain);
+            self.reveal(&plain);
             plain
                 .documents
                 .into_iter()
@@ -141,31 +179,30 @@ impl<'a> Decryptor<'a> {
             )
         })
     }
-}
 
-/// Registers the file's decrypted values as secrets, but for what names its objects: a file
-/// encrypted whole (no `encrypted_regex`) has its kinds and names encrypted too, and those show
-/// in every report.
-fn register(plain: &sops::Plain) {
-    let mut names: Vec<&str> = Vec::new();
-    for doc in &plain.documents {
-        let meta = &doc["metadata"];
-        for v in [
-            &doc["apiVersion"],
-            &doc["kind"],
-            &doc["type"],
-            &meta["name"],
-            &meta["namespace"],
-        ] {
-            names.extend(v.as_str());
+    /// Keeps the file's decrypted values, but for what names its objects: a file encrypted
+    /// whole (no `encrypted_regex`) has its kinds and names encrypted too, and those show in
+    /// every report.
+    fn reveal(&mut self, plain: &sops::Plain) {
+        let mut names: Vec<&str> = Vec::new();
+        for doc in &plain.documents {
+            let meta = &doc["metadata"];
+            for v in [
+                &doc["apiVersion"],
+                &doc["kind"],
+                &doc["type"],
+                &meta["name"],
+                &meta["namespace"],
+            ] {
+                names.extend(v.as_str());
+            }
         }
-    }
-    crate::redact::register(
-        plain
+        let values = plain
             .secrets
             .iter()
-            .filter(|s| !names.contains(&s.as_str())),
-    );
+            .filter(|s| !names.contains(&s.as_str()));
+        self.revealed.extend(values.cloned());
+    }
 }
 
 fn sealed(text: &str, is_json: bool) -> Result<Vec<Opened>, SopsError> {
@@ -216,6 +253,25 @@ mod tests {
         assert_eq!(decryptor.refuse_kind("v1", "ConfigMap"), None);
         let why = decryptor.refuse_kind("apps/v1", "Deployment").unwrap();
         assert!(why.contains("--sops-kinds Deployment"), "{why}");
+    }
+
+    #[test]
+    fn values_the_repository_holds_in_clear_are_not_hidden_everywhere() {
+        let d = Decryption::default();
+        let mut decryptor = Decryptor::new(&d);
+        decryptor.revealed = vec!["mlflow-user".into(), "only-encrypted-7Qz".into()];
+        let snapshot = Snapshot {
+            files: vec![crate::source::SourceFile {
+                path: "app.yaml".into(),
+                content: "metadata:\n  name: mlflow-user\n".into(),
+            }],
+            ..Snapshot::default()
+        };
+        decryptor.finish(&snapshot);
+        assert_eq!(
+            crate::redact::scrub("mlflow-user only-encrypted-7Qz"),
+            "mlflow-user ***"
+        );
     }
 
     #[test]
