@@ -144,6 +144,15 @@ fn the_tree_keeps_key_order_and_reads_yaml_as_sops_does() {
         json,
         serde_json::json!({"z": 1, "a": "yes", "m": 420, "k": "v"})
     );
+    // SOPS refuses duplicate keys too (its YAML reader checks them first).
+    let err = tree::parse("a: 1\na: 2\n", false).unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    let err = tree::parse("{\n\"a\": 1\n", true).unwrap_err();
+    assert_eq!(
+        err.line,
+        Some(2),
+        "the end of the text is its last line: {err}"
+    );
 }
 
 #[test]

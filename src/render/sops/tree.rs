@@ -53,7 +53,8 @@ impl Node {
 pub(super) fn parse(text: &str, is_json: bool) -> Result<Vec<Node>, SopsError> {
     if is_json {
         let parsed: Parsed<false> = serde_json::from_str(text).map_err(|e| {
-            let line = e.line().max(1);
+            // At the end of the text serde_json counts a line past the last one.
+            let line = e.line().clamp(1, text.lines().count().max(1));
             SopsError::at(Some(line), format!("not valid JSON: {}", json_reason(&e)))
         })?;
         let mut root = Node::new(parsed.0, Some(1));
