@@ -10,6 +10,7 @@ mod keys;
 mod mac;
 mod metadata;
 mod rules;
+mod timestamp;
 mod tree;
 mod value;
 mod walk;
