@@ -158,7 +158,7 @@ fn the_tree_keeps_key_order_and_reads_yaml_as_sops_does() {
 #[test]
 fn plain_dates_are_times_and_tagged_or_quoted_ones_text() {
     let text = "a: 2024-01-01\nb: \"2024-01-01\"\nc: !!str 2024-01-01\nd: &x 2024-1-2\n\
-                e: [!!str 2024-01-01, 2024-01-01]\nf: !!str\n  2024-01-01\n";
+                e: [!!str 2024-01-01, 2024-01-01]\nf: !!str\n  2024-01-01\n---\ng: 2024-01-01\n";
     let docs = tree::parse(text, false).unwrap();
     let json = tree::to_json(&docs[0]).unwrap();
     let time = "2024-01-01T00:00:00Z";
@@ -167,6 +167,10 @@ fn plain_dates_are_times_and_tagged_or_quoted_ones_text() {
         "e": ["2024-01-01", time], "f": "2024-01-01"
     });
     assert_eq!(json, expected);
+    assert_eq!(
+        tree::to_json(&docs[1]).unwrap(),
+        serde_json::json!({"g": time})
+    );
 }
 
 #[test]
