@@ -291,3 +291,32 @@ fn values_of_every_yaml_kind_decrypt_and_keep_the_mac_in_plaintext_too() {
     );
     assert_eq!(decrypted.documents[0]["plain"]["tagged_date"], "2024-01-01");
 }
+
+#[test]
+fn key_groups_share_the_data_key_and_any_two_of_three_open_it() {
+    let lab = Lab::new();
+    let (a, b, c) = (lab.keygen("a"), lab.keygen("b"), lab.keygen("c"));
+    let rules = format!(
+        "creation_rules:\n  - path_regex: .*\n    shamir_threshold: 2\n    key_groups:\n      \
+         - age: [{}]\n      - age: [{}]\n      - age: [{}]\n",
+        a.recipient, b.recipient, c.recipient
+    );
+    lab.write(".sops.yaml", &rules);
+    lab.write("secret.yaml", SECRET);
+    lab.sops(&["--encrypt", "--in-place", "secret.yaml"], None);
+    let text = lab.read("secret.yaml");
+    assert_contains!(text, "shamir_threshold: 2");
+    for (name, pair) in [("ab", [&a, &b]), ("bc", [&b, &c]), ("ac", [&a, &c])] {
+        let both = lab.key_file(name, &pair);
+        lab.decrypts_as_sops_does("secret.yaml", &both);
+    }
+    let line = Some(tools::line_of(&text, "    shamir_threshold:"));
+    let err = lab.refused(
+        &text,
+        false,
+        Some(&a),
+        (line, "open 1 of the 3 key groups"),
+        &[&a.secret],
+    );
+    assert_contains!(err.reason, "2 are needed");
+}

@@ -27,10 +27,17 @@ fn the_block_names_its_rule_and_recipients() {
     ))
     .unwrap();
     assert!(matches!(meta.rule, Rule::EncryptedRegex(_)));
-    assert_eq!(meta.age.len(), 1);
-    assert_eq!(meta.age[0].recipient, "age1abc");
-    assert_eq!(meta.age[0].line, Some(6));
+    assert_eq!(meta.groups[0].age.len(), 1);
+    assert_eq!(meta.groups[0].age[0].recipient, "age1abc");
+    assert_eq!(meta.groups[0].age[0].line, Some(6));
     assert!(!meta.mac_only_encrypted);
+    assert_eq!(meta.groups.len(), 1);
+    let groups = "    key_groups:\n        - age: []\n        - kms: [{arn: x, enc: y}]\n          \
+                  age: [{recipient: age1abc, enc: stanza}]\n    shamir_threshold: 2\n";
+    let meta = meta_of(&file_with(groups)).unwrap();
+    assert_eq!((meta.groups.len(), meta.threshold), (2, 2));
+    assert_eq!(meta.groups[1].others, ["kms"]);
+    assert_eq!(meta.groups[1].age[0].recipient, "age1abc");
     let meta = meta_of(&file_with("    mac_only_encrypted: true\n")).unwrap();
     assert!(meta.mac_only_encrypted);
     assert!(matches!(meta.rule, Rule::UnencryptedSuffix(ref s) if s == "_unencrypted"));
@@ -54,11 +61,7 @@ fn the_block_is_refused_when_sops_would_refuse_it_or_driftless_cannot_follow() {
             Some(5),
             "does not read comments",
         ),
-        (
-            "    key_groups:\n        - age: []\n        - age: []\n",
-            Some(6),
-            "Shamir",
-        ),
+        ("    key_groups: 3\n", Some(5), "not a list"),
         (
             "    age:\n        - recipient: age1abc\n",
             Some(6),
