@@ -23,6 +23,7 @@ type Secret = secrecy::zeroize::Zeroizing<Vec<u8>>;
 const MAX_STANZA_BYTES: usize = 64 * 1024;
 
 /// Age identities to open SOPS files with.
+#[derive(Clone)]
 pub struct Keys {
     identities: Vec<Identity>,
     /// Each identity's public key (`age1...`), in the same order.

@@ -56,6 +56,7 @@ impl SopsError {
 
 /// A decrypted file: each document without its `sops` block, in source order, and every
 /// decrypted value as the plaintext writes it (`hunter2`, `42`), for callers to mask.
+#[derive(Clone)]
 pub struct Plain {
     pub documents: Vec<serde_json::Value>,
     pub secrets: Vec<String>,

@@ -262,6 +262,14 @@ fn a_bad_key_file_line_is_named_without_the_key() {
 }
 
 #[test]
+fn keys_and_plaintext_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone>() {}
+    shared::<Keys>();
+    shared::<Plain>();
+    shared::<SopsError>();
+}
+
+#[test]
 fn errors_show_their_line_first() {
     assert_eq!(SopsError::at(Some(3), "why").to_string(), "line 3: why");
     assert_eq!(SopsError::at(None, "why").to_string(), "why");
