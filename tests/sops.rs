@@ -226,3 +226,99 @@ fn several_documents_decrypt_in_order_under_one_mac() {
     );
     assert_eq!(sealed[0].mac, sealed[2].mac, "one MAC for the file");
 }
+
+/// Values of every YAML kind, as Go's YAML library reads them for SOPS: `yes` is text, `0644`
+/// octal, `1_000` a thousand, a plain date a time (printed in RFC 3339), `<<` merges.
+const KINDS: &str = "  yes_word: yes
+  on_word: on
+  octal: 0644
+  octal12: 0o17
+  hex: 0x1F
+  under: 1_000
+  plus: +5
+  exp: 1e3
+  dot: .5
+  tilde: ~
+  stamp: 2024-01-01T10:00:00.50+02:00
+  date: 2024-01-01
+  spaced: 2024-1-2 3:04:05
+  quoted_date: \"2024-01-01\"
+  tagged_date: !!str 2024-01-01
+  float_whole: 2.0
+  quoted: \"0644\"
+  str_tag: !!str 123
+  anchor: &a {x: 1}
+  alias: *a
+  merge:
+    <<: *a
+    y: 2
+  folded: >
+    folded
+    text
+";
+
+#[test]
+fn values_of_every_yaml_kind_decrypt_and_keep_the_mac_in_plaintext_too() {
+    let lab = Lab::new();
+    let key = lab.keygen("key");
+    let plain = format!("plain:\n{KINDS}secret:\n{KINDS}");
+    let text = lab.encrypt(
+        "kinds.yaml",
+        &plain,
+        &[&key],
+        &["--encrypted-regex", "^secret$"],
+    );
+    // sops prints the plaintext part again, as Go's YAML library writes what it read.
+    assert_contains!(text, "    date: 2024-01-01T00:00:00Z\n");
+    assert_contains!(text, "type:time]", "sops encrypts a plain date as a time");
+    let decrypted = lab.decrypts_as_sops_does("kinds.yaml", &key);
+    for section in ["plain", "secret"] {
+        let doc = &decrypted.documents[0][section];
+        assert_eq!(doc["date"], "2024-01-01T00:00:00Z", "{section}");
+        assert_eq!(doc["quoted_date"], "2024-01-01", "{section}");
+        assert_eq!(doc["yes_word"], "yes", "{section}");
+    }
+    // Written by hand where the MAC does not look (mac_only_encrypted): read as sops reads it.
+    let args = ["--encrypted-regex", "^secret$", "--mac-only-encrypted"];
+    let text = lab.encrypt("edited.yaml", &plain, &[&key], &args);
+    let secret = text.find("\nsecret:\n").expect("the secret section") + 1;
+    lab.write(
+        "edited.yaml",
+        &format!("plain:\n{KINDS}{}", &text[secret..]),
+    );
+    let decrypted = lab.decrypts_as_sops_does("edited.yaml", &key);
+    assert_eq!(
+        decrypted.documents[0]["plain"]["spaced"],
+        "2024-01-02T03:04:05Z"
+    );
+    assert_eq!(decrypted.documents[0]["plain"]["tagged_date"], "2024-01-01");
+}
+
+#[test]
+fn key_groups_share_the_data_key_and_any_two_of_three_open_it() {
+    let lab = Lab::new();
+    let (a, b, c) = (lab.keygen("a"), lab.keygen("b"), lab.keygen("c"));
+    let rules = format!(
+        "creation_rules:\n  - path_regex: .*\n    shamir_threshold: 2\n    key_groups:\n      \
+         - age: [{}]\n      - age: [{}]\n      - age: [{}]\n",
+        a.recipient, b.recipient, c.recipient
+    );
+    lab.write(".sops.yaml", &rules);
+    lab.write("secret.yaml", SECRET);
+    lab.sops(&["--encrypt", "--in-place", "secret.yaml"], None);
+    let text = lab.read("secret.yaml");
+    assert_contains!(text, "shamir_threshold: 2");
+    for (name, pair) in [("ab", [&a, &b]), ("bc", [&b, &c]), ("ac", [&a, &c])] {
+        let both = lab.key_file(name, &pair);
+        lab.decrypts_as_sops_does("secret.yaml", &both);
+    }
+    let line = Some(tools::line_of(&text, "    shamir_threshold:"));
+    let err = lab.refused(
+        &text,
+        false,
+        Some(&a),
+        (line, "open 1 of the 3 key groups"),
+        &[&a.secret],
+    );
+    assert_contains!(err.reason, "2 are needed");
+}

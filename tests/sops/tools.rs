@@ -66,6 +66,23 @@ impl Lab {
         }
     }
 
+    /// One key file holding the keys of `keys`, as a key of its own.
+    pub fn key_file(&self, name: &str, keys: &[&AgeKey]) -> AgeKey {
+        let file = self.path().join(format!("{name}.txt"));
+        let texts: Vec<String> = keys
+            .iter()
+            .map(|k| std::fs::read_to_string(&k.file).expect("read a key file"))
+            .collect();
+        std::fs::write(&file, texts.concat()).expect("write the key file");
+        let joined =
+            |f: fn(&AgeKey) -> &str| keys.iter().map(|k| f(k)).collect::<Vec<_>>().join(",");
+        AgeKey {
+            file,
+            recipient: joined(|k| &k.recipient),
+            secret: joined(|k| &k.secret),
+        }
+    }
+
     /// `sops ARGS` in the folder, with `key` (if any) to decrypt; must succeed: its stdout.
     pub fn sops(&self, args: &[&str], key: Option<&AgeKey>) -> String {
         let run = self.sops_run(args, key);

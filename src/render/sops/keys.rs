@@ -1,6 +1,6 @@
 //! Age identities from key files (as `age-keygen` writes them), and the data key of a file
 //! opened with them: each age stanza of the `sops` block is an armored age file holding the
-//! 32-byte data key for one recipient.
+//! 32-byte data key for one recipient (or, with several key groups, its group's part of it).
 //!
 //! Nothing here ever prints a secret key: errors name the file and line, `Debug` the public keys.
 
@@ -12,13 +12,18 @@ use std::str::FromStr;
 use age::x25519::Identity;
 
 use super::SopsError;
-use super::metadata::{AgeStanza, Metadata};
+use super::metadata::{AgeStanza, KeyGroup, Metadata};
+use super::shamir;
 use super::value::DataKey;
+
+/// Key material in transit: wiped when dropped.
+type Secret = secrecy::zeroize::Zeroizing<Vec<u8>>;
 
 /// An armored stanza larger than this is not one SOPS wrote (its are under 1 KiB).
 const MAX_STANZA_BYTES: usize = 64 * 1024;
 
 /// Age identities to open SOPS files with.
+#[derive(Clone)]
 pub struct Keys {
     identities: Vec<Identity>,
     /// Each identity's public key (`age1...`), in the same order.
@@ -71,36 +76,53 @@ impl Keys {
         self.identities.is_empty()
     }
 
-    /// Opens the file's data key with the first age stanza one of the identities opens.
+    /// Opens the file's data key: from its one key group, or from enough parts of its groups.
     pub(super) fn data_key(&self, meta: &Metadata) -> Result<DataKey, SopsError> {
-        if meta.age.is_empty() {
-            let types = if meta.others.is_empty() {
-                "no key".to_string()
-            } else {
-                meta.others.join(", ")
-            };
+        let secret = match meta.groups.as_slice() {
+            [group] => self.group_secret(group, meta.line)?,
+            groups => self.shamir(groups, meta)?,
+        };
+        let mut key = DataKey::new([0; 32]);
+        if secret.len() != key.len() {
             return Err(SopsError::at(
                 meta.line,
+                "the age stanzas hold no 32-byte data key",
+            ));
+        }
+        key.copy_from_slice(&secret);
+        Ok(key)
+    }
+
+    /// What the first age stanza of a group that one of the identities opens holds.
+    fn group_secret(&self, group: &KeyGroup, line: Option<usize>) -> Result<Secret, SopsError> {
+        if group.age.is_empty() {
+            let types = if group.others.is_empty() {
+                "no key".to_string()
+            } else {
+                group.others.join(", ")
+            };
+            return Err(SopsError::at(
+                line,
                 format!("encrypted for {types} only: driftless reads age keys"),
             ));
         }
         let listed = || {
-            let names: Vec<&str> = meta.age.iter().map(|s| s.recipient.as_str()).collect();
+            let names: Vec<&str> = group.age.iter().map(|s| s.recipient.as_str()).collect();
             names.join(", ")
         };
         if self.is_empty() {
             return Err(SopsError::at(
-                meta.line,
+                line,
                 format!("no age key given: the file is encrypted for {}", listed()),
             ));
         }
-        for stanza in &meta.age {
-            if let Some(key) = self.open(stanza)? {
-                return Ok(key);
+        for stanza in &group.age {
+            if let Some(secret) = self.open(stanza)? {
+                return Ok(secret);
             }
         }
         // Nothing opened: either no identity is a recipient, or a stanza was changed.
-        match meta
+        match group
             .age
             .iter()
             .find(|s| self.recipients.contains(&s.recipient))
@@ -114,7 +136,7 @@ impl Keys {
                 ),
             )),
             None => Err(SopsError::at(
-                meta.line,
+                line,
                 format!(
                     "none of the given age keys ({}) is a recipient: the file is encrypted for {}",
                     self.recipients.join(", "),
@@ -124,9 +146,35 @@ impl Keys {
         }
     }
 
-    /// The data key in one stanza, if an identity opens it; an error if it opens to
-    /// something that is not a data key.
-    fn open(&self, stanza: &AgeStanza) -> Result<Option<DataKey>, SopsError> {
+    /// The data key from the parts of the groups the identities open, if they are enough.
+    fn shamir(&self, groups: &[KeyGroup], meta: &Metadata) -> Result<Secret, SopsError> {
+        let mut parts = Vec::new();
+        for group in groups {
+            if let Ok(part) = self.group_secret(group, meta.line) {
+                parts.push(part);
+            }
+        }
+        if parts.len() < meta.threshold {
+            return Err(SopsError::at(
+                meta.line,
+                format!(
+                    "the age keys given open {} of the {} key groups, and {} are needed \
+                     (Shamir's secret sharing)",
+                    parts.len(),
+                    groups.len(),
+                    meta.threshold
+                ),
+            ));
+        }
+        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        let secret = shamir::combine(&parts)
+            .map_err(|why| SopsError::at(meta.line, format!("key groups with {why}")))?;
+        Ok(Secret::new(secret))
+    }
+
+    /// What a stanza holds, if an identity opens it (at most 33 bytes: a key, or a part of
+    /// one and its coordinate); an error if it is no age file.
+    fn open(&self, stanza: &AgeStanza) -> Result<Option<Secret>, SopsError> {
         if stanza.enc.len() > MAX_STANZA_BYTES {
             return Err(SopsError::at(
                 stanza.line,
@@ -144,17 +192,14 @@ impl Keys {
         let Ok(reader) = decryptor.decrypt(identities) else {
             return Ok(None);
         };
-        let mut key = DataKey::new([0; 32]);
-        let mut plain = secrecy::zeroize::Zeroizing::new(Vec::with_capacity(33));
-        let read = reader.take(33).read_to_end(&mut plain);
-        if read.is_err() || plain.len() != key.len() {
+        let mut secret = Secret::new(Vec::with_capacity(34));
+        if reader.take(34).read_to_end(&mut secret).is_err() || secret.len() > 33 {
             return Err(SopsError::at(
                 stanza.line,
-                "an age stanza that does not hold a 32-byte data key",
+                "an age stanza that holds no data key",
             ));
         }
-        key.copy_from_slice(&plain);
-        Ok(Some(key))
+        Ok(Some(secret))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The `sops` block: taken out of every document (SOPS writes it into each, and reads the first
 //! one's), and read into what decryption needs: the encrypted MAC and its `lastmodified`, the
-//! rule for which values are encrypted, and the data key's age stanzas; other key types are
-//! only named.
+//! rule for which values are encrypted, and the data key's age stanzas, by key group (one, or
+//! several sharing the key by Shamir's scheme); other key types are only named.
 
 use regex::Regex;
 
@@ -34,8 +34,17 @@ pub(super) struct Metadata {
     pub last_modified: String,
     pub rule: Rule,
     pub mac_only_encrypted: bool,
+    /// One group holds the data key; several each hold a part of it.
+    pub groups: Vec<KeyGroup>,
+    /// How many parts give the key back (several groups only).
+    pub threshold: usize,
+}
+
+/// The keys that hold the data key (or one part of it).
+#[derive(Debug)]
+pub(super) struct KeyGroup {
     pub age: Vec<AgeStanza>,
-    /// The other key types the data key is encrypted for (`kms`, `pgp`, ...).
+    /// The other key types it is encrypted for (`kms`, `pgp`, ...).
     pub others: Vec<&'static str>,
 }
 
@@ -79,7 +88,11 @@ impl Metadata {
         }
         let (mac, mac_line) = required(sops, "mac")?;
         let (last_modified, _) = required(sops, "lastmodified")?;
-        let (age, others) = recipients(sops)?;
+        let groups = groups(sops)?;
+        let threshold = match sops.get("shamir_threshold").map(|n| &n.tree) {
+            Some(Tree::Int(n)) if *n > 0 => usize::try_from(*n).unwrap_or(usize::MAX),
+            _ => groups.len(),
+        };
         Ok(Metadata {
             line: sops.line,
             mac,
@@ -87,8 +100,8 @@ impl Metadata {
             last_modified,
             rule: rule(sops)?,
             mac_only_encrypted: flag(sops, "mac_only_encrypted")?,
-            age,
-            others,
+            groups,
+            threshold,
         })
     }
 }
@@ -177,28 +190,25 @@ fn rule(block: &Node) -> Result<Rule, SopsError> {
     })
 }
 
-/// The age stanzas, and which other key types hold the data key. A file with key groups
-/// (Shamir's secret sharing over several groups) is refused; one group is read as the block.
-fn recipients(block: &Node) -> Result<(Vec<AgeStanza>, Vec<&'static str>), SopsError> {
-    let group = match block.get("key_groups").map(|n| (&n.tree, n.line)) {
-        None | Some((Tree::Null, _)) => block,
-        Some((Tree::Seq(groups), _)) if groups.is_empty() => block,
-        Some((Tree::Seq(groups), _)) if groups.len() == 1 => &groups[0],
-        Some((_, line)) => {
-            return Err(SopsError::at(
-                line,
-                "key groups (Shamir's secret sharing) are not supported: driftless reads files \
-                 encrypted for age recipients",
-            ));
-        }
-    };
+/// The key groups: the block itself when it names none (or one), else each of `key_groups`.
+fn groups(block: &Node) -> Result<Vec<KeyGroup>, SopsError> {
+    match block.get("key_groups").map(|n| (&n.tree, n.line)) {
+        None | Some((Tree::Null, _)) => Ok(vec![group(block, block.line)?]),
+        Some((Tree::Seq(groups), _)) if groups.is_empty() => Ok(vec![group(block, block.line)?]),
+        Some((Tree::Seq(groups), _)) => groups.iter().map(|g| group(g, g.line)).collect(),
+        Some((_, line)) => Err(SopsError::at(line, "`sops.key_groups` is not a list")),
+    }
+}
+
+/// One group's age stanzas, and which other key types it names.
+fn group(group: &Node, line: Option<usize>) -> Result<KeyGroup, SopsError> {
     let others = OTHER_KEY_TYPES
         .into_iter()
         .filter(|t| entries(group, t).is_some_and(|e| !e.is_empty()))
         .collect();
     let mut age = Vec::new();
     for entry in entries(group, "age").unwrap_or_default() {
-        let line = entry.line.or(block.line);
+        let line = entry.line.or(line);
         let field = |key| {
             text(entry, key)?
                 .map(str::to_string)
@@ -210,7 +220,7 @@ fn recipients(block: &Node) -> Result<(Vec<AgeStanza>, Vec<&'static str>), SopsE
             line,
         });
     }
-    Ok((age, others))
+    Ok(KeyGroup { age, others })
 }
 
 /// The entries of a key type's list, if the block has one.

@@ -2,14 +2,16 @@
 //! from an age stanza of the `sops` block, each `ENC[AES256_GCM,...]` value opened with it and
 //! its path, and the file's MAC checked over the plaintext before anything is returned.
 //!
-//! Files for age recipients only are read; KMS, PGP, Vault, Azure and Shamir key groups are
-//! refused by name. Errors ([`SopsError`]) name the line when known and never hold key
+//! Files are read with age keys, Shamir key groups too; a file only KMS, PGP, Vault or Azure
+//! keys open is refused naming them. Errors ([`SopsError`]) name the line when known and never hold key
 //! material, a decrypted value, or the MAC of the plaintext.
 
 mod keys;
 mod mac;
 mod metadata;
 mod rules;
+mod shamir;
+mod timestamp;
 mod tree;
 mod value;
 mod walk;
@@ -54,6 +56,7 @@ impl SopsError {
 
 /// A decrypted file: each document without its `sops` block, in source order, and every
 /// decrypted value as the plaintext writes it (`hunter2`, `42`), for callers to mask.
+#[derive(Clone)]
 pub struct Plain {
     pub documents: Vec<serde_json::Value>,
     pub secrets: Vec<String>,

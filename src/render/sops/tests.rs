@@ -27,10 +27,17 @@ fn the_block_names_its_rule_and_recipients() {
     ))
     .unwrap();
     assert!(matches!(meta.rule, Rule::EncryptedRegex(_)));
-    assert_eq!(meta.age.len(), 1);
-    assert_eq!(meta.age[0].recipient, "age1abc");
-    assert_eq!(meta.age[0].line, Some(6));
+    assert_eq!(meta.groups[0].age.len(), 1);
+    assert_eq!(meta.groups[0].age[0].recipient, "age1abc");
+    assert_eq!(meta.groups[0].age[0].line, Some(6));
     assert!(!meta.mac_only_encrypted);
+    assert_eq!(meta.groups.len(), 1);
+    let groups = "    key_groups:\n        - age: []\n        - kms: [{arn: x, enc: y}]\n          \
+                  age: [{recipient: age1abc, enc: stanza}]\n    shamir_threshold: 2\n";
+    let meta = meta_of(&file_with(groups)).unwrap();
+    assert_eq!((meta.groups.len(), meta.threshold), (2, 2));
+    assert_eq!(meta.groups[1].others, ["kms"]);
+    assert_eq!(meta.groups[1].age[0].recipient, "age1abc");
     let meta = meta_of(&file_with("    mac_only_encrypted: true\n")).unwrap();
     assert!(meta.mac_only_encrypted);
     assert!(matches!(meta.rule, Rule::UnencryptedSuffix(ref s) if s == "_unencrypted"));
@@ -54,11 +61,7 @@ fn the_block_is_refused_when_sops_would_refuse_it_or_driftless_cannot_follow() {
             Some(5),
             "does not read comments",
         ),
-        (
-            "    key_groups:\n        - age: []\n        - age: []\n",
-            Some(6),
-            "Shamir",
-        ),
+        ("    key_groups: 3\n", Some(5), "not a list"),
         (
             "    age:\n        - recipient: age1abc\n",
             Some(6),
@@ -143,6 +146,33 @@ fn the_tree_keeps_key_order_and_reads_yaml_as_sops_does() {
     assert_eq!(
         json,
         serde_json::json!({"z": 1, "a": "yes", "m": 420, "k": "v"})
+    );
+    // SOPS refuses duplicate keys too (its YAML reader checks them first).
+    let err = tree::parse("a: 1\na: 2\n", false).unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    let err = tree::parse("{\n\"a\": 1\n", true).unwrap_err();
+    assert_eq!(
+        err.line,
+        Some(2),
+        "the end of the text is its last line: {err}"
+    );
+}
+
+#[test]
+fn plain_dates_are_times_and_tagged_or_quoted_ones_text() {
+    let text = "a: 2024-01-01\nb: \"2024-01-01\"\nc: !!str 2024-01-01\nd: &x 2024-1-2\n\
+                e: [!!str 2024-01-01, 2024-01-01]\nf: !!str\n  2024-01-01\n---\ng: 2024-01-01\n";
+    let docs = tree::parse(text, false).unwrap();
+    let json = tree::to_json(&docs[0]).unwrap();
+    let time = "2024-01-01T00:00:00Z";
+    let expected = serde_json::json!({
+        "a": time, "b": "2024-01-01", "c": "2024-01-01", "d": "2024-01-02T00:00:00Z",
+        "e": ["2024-01-01", time], "f": "2024-01-01"
+    });
+    assert_eq!(json, expected);
+    assert_eq!(
+        tree::to_json(&docs[1]).unwrap(),
+        serde_json::json!({"g": time})
     );
 }
 
@@ -229,6 +259,14 @@ fn a_bad_key_file_line_is_named_without_the_key() {
         missing.reason.contains("/nonexistent/keys.txt"),
         "{missing}"
     );
+}
+
+#[test]
+fn keys_and_plaintext_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone>() {}
+    shared::<Keys>();
+    shared::<Plain>();
+    shared::<SopsError>();
 }
 
 #[test]

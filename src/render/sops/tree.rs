@@ -14,12 +14,15 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::SopsError;
+use super::timestamp::go_timestamp;
 
-/// A value and the 1-based line it is on (YAML only).
+/// A value and the 1-based line it is on (JSON: strings only).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Node {
     pub line: Option<usize>,
     pub tree: Tree,
+    /// Where the value starts in the text (YAML only).
+    offset: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +40,19 @@ pub(super) enum Tree {
 
 impl Node {
     pub fn new(tree: Tree, line: Option<usize>) -> Node {
-        Node { line, tree }
+        Node {
+            line,
+            tree,
+            offset: None,
+        }
+    }
+
+    fn at(tree: Tree, location: &serde_saphyr::Location) -> Node {
+        Node {
+            line: Some(location.line() as usize).filter(|l| *l > 0),
+            tree,
+            offset: location.span().byte_offset().map(|o| o as usize),
+        }
     }
 
     /// The value of `key` in a mapping (its first occurrence).
@@ -53,7 +68,8 @@ impl Node {
 pub(super) fn parse(text: &str, is_json: bool) -> Result<Vec<Node>, SopsError> {
     if is_json {
         let parsed: Parsed<false> = serde_json::from_str(text).map_err(|e| {
-            let line = e.line().max(1);
+            // At the end of the text serde_json counts a line past the last one.
+            let line = e.line().clamp(1, text.lines().count().max(1));
             SopsError::at(Some(line), format!("not valid JSON: {}", json_reason(&e)))
         })?;
         let mut root = Node::new(parsed.0, Some(1));
@@ -69,11 +85,15 @@ pub(super) fn parse(text: &str, is_json: bool) -> Result<Vec<Node>, SopsError> {
                 format!("not valid YAML: {}", super::super::yaml::describe(&e)),
             )
         })?;
-    Ok(docs
+    let mut docs: Vec<Node> = docs
         .into_iter()
-        .map(|d| Node::new(d.value.0, line_of(&d.referenced)))
+        .map(|d| Node::at(d.value.0, &d.referenced))
         .filter(|n| n.tree != Tree::Null)
-        .collect())
+        .collect();
+    for doc in &mut docs {
+        timestamps(doc, text);
+    }
+    Ok(docs)
 }
 
 pub(super) fn options() -> serde_saphyr::Options {
@@ -84,8 +104,36 @@ pub(super) fn options() -> serde_saphyr::Options {
     options
 }
 
-fn line_of(location: &serde_saphyr::Location) -> Option<usize> {
-    Some(location.line() as usize).filter(|l| *l > 0)
+/// Plain scalars that Go's YAML reader takes for times become the RFC 3339 text SOPS hashes
+/// and prints.
+fn timestamps(node: &mut Node, text: &str) {
+    match &mut node.tree {
+        Tree::Str(s) => {
+            if node.offset.is_some_and(|o| untagged_plain(text, o))
+                && let Some(time) = go_timestamp(s)
+            {
+                *s = time;
+            }
+        }
+        Tree::Seq(items) => items.iter_mut().for_each(|n| timestamps(n, text)),
+        Tree::Map(entries) => entries.iter_mut().for_each(|(_, n)| timestamps(n, text)),
+        _ => {}
+    }
+}
+
+/// Whether the scalar at `offset` is plain and untagged: it starts with a digit (no quote or
+/// block marker), and no `!tag` stands before it (an `&anchor` may).
+fn untagged_plain(text: &str, offset: usize) -> bool {
+    if !text.as_bytes().get(offset).is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    let before = text.get(..offset).unwrap_or_default();
+    let mut tokens = before.split_whitespace().rev();
+    let mut token = tokens.next();
+    if token.is_some_and(|t| t.starts_with('&')) {
+        token = tokens.next();
+    }
+    !token.is_some_and(|t| t.trim_start_matches(['[', '{', ',']).starts_with('!'))
 }
 
 /// How far [`locate`] has read: a byte offset and its line.
@@ -212,8 +260,8 @@ impl<'de, const SPANS: bool> Visitor<'de> for TreeVisitor<SPANS> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
         let mut items = Vec::new();
-        while let Some((tree, line)) = next_element(&mut seq, SPANS)? {
-            items.push(Node::new(tree, line));
+        while let Some(node) = next_element(&mut seq, SPANS)? {
+            items.push(node);
         }
         Ok(Tree::Seq(items))
     }
@@ -221,8 +269,7 @@ impl<'de, const SPANS: bool> Visitor<'de> for TreeVisitor<SPANS> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let (tree, line) = next_value(&mut map, SPANS)?;
-            entries.push((key, Node::new(tree, line)));
+            entries.push((key, next_value(&mut map, SPANS)?));
         }
         Ok(Tree::Map(entries))
     }
@@ -232,25 +279,24 @@ impl<'de, const SPANS: bool> Visitor<'de> for TreeVisitor<SPANS> {
 fn next_element<'de, A: SeqAccess<'de>>(
     seq: &mut A,
     spans: bool,
-) -> Result<Option<(Tree, Option<usize>)>, A::Error> {
+) -> Result<Option<Node>, A::Error> {
     if spans {
         let item = seq.next_element::<Spanned<Parsed<true>>>()?;
-        Ok(item.map(|s| (s.value.0, line_of(&s.referenced))))
+        Ok(item.map(|s| Node::at(s.value.0, &s.referenced)))
     } else {
-        Ok(seq.next_element::<Parsed<false>>()?.map(|p| (p.0, None)))
+        Ok(seq
+            .next_element::<Parsed<false>>()?
+            .map(|p| Node::new(p.0, None)))
     }
 }
 
 /// The value of the current mapping key, with its line when `spans`.
-fn next_value<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    spans: bool,
-) -> Result<(Tree, Option<usize>), A::Error> {
+fn next_value<'de, A: MapAccess<'de>>(map: &mut A, spans: bool) -> Result<Node, A::Error> {
     if spans {
         let value = map.next_value::<Spanned<Parsed<true>>>()?;
-        Ok((value.value.0, line_of(&value.referenced)))
+        Ok(Node::at(value.value.0, &value.referenced))
     } else {
-        Ok((map.next_value::<Parsed<false>>()?.0, None))
+        Ok(Node::new(map.next_value::<Parsed<false>>()?.0, None))
     }
 }
 
