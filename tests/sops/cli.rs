@@ -282,3 +282,55 @@ fn the_offline_preview_compares_encrypted_secrets_without_the_key() {
     assert_eq!(lint.code, 0, "{}", lint.stdout);
     assert_not_contains!(lint.stdout, "plaintext-secret");
 }
+
+#[test]
+fn a_kustomization_may_namespace_label_and_reorder_an_encrypted_secret() {
+    let lab = Lab::new();
+    let key = lab.keygen("key");
+    std::fs::create_dir_all(lab.path().join("src/app")).unwrap();
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  zeta: {CANARY}\n  alpha: {CANARY_2}\n"
+    );
+    lab.encrypt("src/app/secret.yaml", &secret, &[&key], &ONLY_VALUES);
+    lab.write(
+        "src/app/kustomization.yaml",
+        "namespace: shop\ncommonLabels: {team: data}\nresources: [secret.yaml]\n",
+    );
+    let file = key.file.to_string_lossy().into_owned();
+    // kustomize sorts the keys and adds a namespace and a label: what the MAC covered moved.
+    let shown = render(&lab, &["--sops-age-key-file", &file, "--show-secrets"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert_contains!(
+        shown.stdout,
+        [
+            "# Source: app (kustomization)",
+            "team: data",
+            "namespace: shop",
+            &format!("alpha: {CANARY_2}\n  zeta: {CANARY}"),
+        ]
+    );
+    let masked = render(&lab, &["--sops-age-key-file", &file]);
+    assert_eq!(masked.code, 0, "{}", masked.stderr);
+    clean(&masked, &key);
+    let no_key = render(&lab, &[]);
+    assert_eq!(no_key.code, 2);
+    assert_contains!(
+        no_key.stderr,
+        "app (kustomization): app/secret.yaml:10: cannot decrypt (SOPS): no age key given"
+    );
+    // Changed after sops wrote it: refused at the value's line, in the file as committed.
+    let text = lab.read("src/app/secret.yaml");
+    let at = text.find("zeta: ENC[AES256_GCM,data:").unwrap() + 26;
+    let flipped = if &text[at..=at] == "A" { "B" } else { "A" };
+    lab.write(
+        "src/app/secret.yaml",
+        &format!("{}{flipped}{}", &text[..at], &text[at + 1..]),
+    );
+    let tampered = render(&lab, &["--sops-age-key-file", &file]);
+    assert_eq!(tampered.code, 2);
+    assert_contains!(
+        tampered.stderr,
+        "app/secret.yaml:7: cannot decrypt (SOPS): `stringData.zeta` does not decrypt"
+    );
+    clean(&tampered, &key);
+}

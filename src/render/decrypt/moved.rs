@@ -44,7 +44,8 @@ impl Decryptor<'_> {
             }
             None => return Err(format!("{shown}: a `sops` block that is not a SOPS file")),
         };
-        let written = yaml::parse_file(text, is_json).map_err(|e| format!("{shown}:{}: {}", e.line, e.reason))?;
+        let written = yaml::parse_file(text, is_json)
+            .map_err(|e| format!("{shown}:{}: {}", e.line, e.reason))?;
         if let Some(map) = doc.as_object_mut() {
             map.remove("sops");
         }
@@ -56,7 +57,9 @@ impl Decryptor<'_> {
             .position(|w| ciphers.first().is_none_or(|c| holds(&w.value, c)))
             .unwrap_or(0);
         let Some(source) = opened.get(index) else {
-            return Err(format!("{shown}: the object is not among the file's documents"));
+            return Err(format!(
+                "{shown}: the object is not among the file's documents"
+            ));
         };
         if let Sops::Sealed(_) = source.sops {
             return Ok((doc, source.sops.clone()));

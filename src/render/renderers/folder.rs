@@ -280,4 +280,3 @@ fn with_release_namespace(job: &Job<'_>, mut value: Value) -> Value {
     }
     value
 }
-
