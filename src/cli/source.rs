@@ -99,7 +99,7 @@ pub struct RendererArgs {
     pub helm_set: Vec<String>,
     /// SOPS: an age key file (`AGE-SECRET-KEY-1...` lines) that opens the source's encrypted
     /// files, read at every render (repeatable; default: ~/.config/sops/age/keys.txt, as sops).
-    #[arg(long, env = "SOPS_AGE_KEY_FILE")]
+    #[arg(long, env = "SOPS_AGE_KEY_FILE", value_name = "FILE")]
     pub sops_age_key_file: Vec<PathBuf>,
     /// SOPS: a kind besides Secret that a decrypted document may be (repeatable).
     #[arg(long, value_name = "KIND")]
