@@ -6,6 +6,7 @@
 mod support;
 
 mod agent;
+mod chart_servers;
 mod cli;
 
 mod fast_path;
