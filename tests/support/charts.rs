@@ -587,7 +587,7 @@ pub async fn pull_manifest(
         .expect("pull the manifest")
 }
 
-/// The blob `digest` of `registry/repository`.
+/// The blob `descriptor` names, from `registry/repository`.
 pub async fn pull_blob(registry: &str, repository: &str, descriptor: &OciDescriptor) -> Vec<u8> {
     let image = reference(registry, repository, &descriptor.digest);
     let client = oci_client();
