@@ -28,6 +28,7 @@ pub mod lint;
 pub mod plan;
 pub mod preview;
 pub mod redact;
+pub mod remote;
 pub mod render;
 pub mod report;
 pub mod runner;
