@@ -42,6 +42,10 @@ pub fn to_yaml_stream(rendered: &Rendered, show: bool) -> String {
     if let Some(rev) = &rendered.revision {
         out.push_str(&format!("# Revision: {rev}\n"));
     }
+    // What a range resolved to: enough to render the same bytes again.
+    for chart in &rendered.charts {
+        out.push_str(&format!("# Chart: {chart}\n"));
+    }
     for (id, m) in ordered(rendered) {
         out.push_str(&format!("---\n# Source: {}\n", m.origin));
         out.push_str(&to_yaml(&masked(&id, m, show)));
@@ -55,7 +59,12 @@ pub fn to_json(rendered: &Rendered, show: bool) -> String {
         .into_iter()
         .map(|(id, m)| json!({"source": m.origin.to_string(), "object": masked(&id, m, show)}))
         .collect();
-    let doc = json!({"source": rendered.origin, "revision": rendered.revision, "objects": objects});
+    let doc = json!({
+        "source": rendered.origin,
+        "revision": rendered.revision,
+        "charts": rendered.charts,
+        "objects": objects,
+    });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
@@ -73,6 +82,8 @@ mod tests {
         let rendered = Rendered {
             origin: "repo".into(),
             revision: Some("abc".into()),
+            charts: Vec::new(),
+            unavailable: Vec::new(),
             manifests: vec![
                 manifest(
                     json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}),

@@ -24,6 +24,7 @@ pub use resolve::{
 };
 
 use std::fmt;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -143,6 +144,50 @@ pub struct Rendered {
     pub origin: String,
     pub revision: Option<String>,
     pub manifests: Vec<Manifest>,
+    /// Charts fetched from repositories, as resolved: what makes a re-render reproducible.
+    pub charts: Vec<ResolvedChart>,
+    /// A preview only: chart folders left out, as what they need could not be fetched.
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A folder a preview could not render for want of the network.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unavailable {
+    pub folder: PathBuf,
+    pub reason: String,
+}
+
+/// A chart (or a chart's dependency) fetched from a repository for this revision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResolvedChart {
+    /// The chart folder of the source that named it.
+    pub folder: PathBuf,
+    pub chart: String,
+    pub repo: String,
+    /// The version a range resolved to.
+    pub version: String,
+    /// The repository's digest of it (the index's, or the OCI manifest's).
+    pub digest: String,
+    /// A dependency of the folder's chart, not the folder's chart itself.
+    pub dependency: bool,
+}
+
+impl std::fmt::Display for ResolvedChart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.dependency {
+            true => "dependency",
+            false => "chart",
+        };
+        write!(
+            f,
+            "{role} {} {} ({}) from {} for {}",
+            self.chart,
+            self.version,
+            self.digest,
+            self.repo,
+            self.folder.display()
+        )
+    }
 }
 
 impl Rendered {
@@ -159,6 +204,8 @@ impl Rendered {
             origin: snapshot.origin.clone(),
             revision: snapshot.revision.clone(),
             manifests,
+            charts: Vec::new(),
+            unavailable: Vec::new(),
         })
     }
 }

@@ -9,6 +9,8 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 /// The file that makes a folder a Helm chart.
 pub const CHART_FILE: &str = "Chart.yaml";
+/// A chart's release settings; alone in a folder, it names a chart from a repository.
+pub const CHART_SETTINGS_FILE: &str = "driftless-helm.yaml";
 
 /// Which renderer a folder needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +40,7 @@ pub struct TreeFile {
 pub fn folder_kind<S: AsRef<str>>(
     names: impl IntoIterator<Item = S>,
 ) -> Result<Option<(FolderKind, String)>, String> {
-    let (mut kustomization, mut chart) = (None, None);
+    let (mut kustomization, mut chart, mut settings) = (None, None, false);
     for name in names {
         let name = name.as_ref();
         if KUSTOMIZATION_FILES.contains(&name) {
@@ -48,14 +50,17 @@ pub fn folder_kind<S: AsRef<str>>(
             kustomization = Some(name.to_string());
         } else if name == CHART_FILE {
             chart = Some(name.to_string());
+        } else if name == CHART_SETTINGS_FILE {
+            settings = true;
         }
     }
-    match (kustomization, chart) {
-        (Some(k), Some(_)) => Err(format!(
-            "both a {CHART_FILE} and a {k}: a folder is a chart or a kustomization, not both"
+    let helm = chart.or_else(|| settings.then(|| CHART_SETTINGS_FILE.to_string()));
+    match (kustomization, helm) {
+        (Some(k), Some(h)) => Err(format!(
+            "both a {h} and a {k}: a folder is a chart or a kustomization, not both"
         )),
         (Some(k), None) => Ok(Some((FolderKind::Kustomize, k))),
-        (None, Some(c)) => Ok(Some((FolderKind::Helm, c))),
+        (None, Some(h)) => Ok(Some((FolderKind::Helm, h))),
         (None, None) => Ok(None),
     }
 }
@@ -82,6 +87,15 @@ mod tests {
             FolderKind::Helm
         );
         assert_eq!(folder_kind(["a.yaml", "chart.yaml"]), Ok(None));
+        assert_eq!(
+            folder_kind(["values.yaml", "driftless-helm.yaml"]),
+            Ok(Some((FolderKind::Helm, "driftless-helm.yaml".into())))
+        );
+        assert_eq!(
+            folder_kind(["driftless-helm.yaml", "Chart.yaml"]),
+            Ok(Some((FolderKind::Helm, "Chart.yaml".into())))
+        );
+        assert!(folder_kind(["driftless-helm.yaml", "kustomization.yaml"]).is_err());
         assert!(folder_kind(["Chart.yaml", "kustomization.yml"]).is_err());
         assert!(folder_kind(["kustomization.yml", "kustomization.yaml"]).is_err());
     }

@@ -15,10 +15,12 @@ use crate::render::decrypt::Decryptor;
 use crate::render::{Manifest, RenderIssue, yaml};
 use crate::source::{FolderKind, TreeFile};
 
-/// Renders one folder, from the cache when nothing it reads changed.
+/// Renders one folder, from the cache when nothing it reads changed. `fetched`: the charts
+/// fetched for it, with their places in the copy.
 pub(super) async fn render_folder(
     job: &Job<'_>,
     options: &RenderOptions,
+    fetched: &[(PathBuf, Vec<u8>)],
     decryptor: &mut Decryptor<'_>,
 ) -> Result<Arc<Vec<Manifest>>, RenderIssue> {
     let folder = job.folder;
@@ -28,7 +30,7 @@ pub(super) async fn render_folder(
         .await
         .map_err(fail)?;
     let args = renderer.args(job);
-    let key = renderer.cache_key(job, &args);
+    let key = renderer.cache_key(job, &args, fetched);
     let cache = &options.cache;
     if !job.remote
         && let Some(hit) = cache.get(&folder.path, &key)
@@ -39,6 +41,7 @@ pub(super) async fn render_folder(
     // An encrypted values file stays out of the copy: helm reads it, decrypted, on stdin.
     let skip = job.stdin.as_ref().map(|s| s.path.as_path());
     work.copy(&job.inputs, skip).map_err(fail)?;
+    work.write(fetched).map_err(fail)?;
     let name = renderer.name(folder.kind);
     let stdin = job.stdin.as_ref().map(|s| s.text.clone());
     let output = work
@@ -97,7 +100,8 @@ impl Renderer {
         let dir = folder_dir(job.folder);
         if let Some(settings) = &job.helm {
             let stdin = job.stdin.as_ref().map(|s| s.name.as_str());
-            return settings.args(&dir, "release", stdin);
+            let chart = job.chart_dir.as_deref().unwrap_or(&dir);
+            return settings.args(chart, &dir, "release", stdin);
         }
         let mut args: Vec<OsString> = match self.tool.kubectl {
             true => vec!["kustomize".into()],
@@ -119,7 +123,12 @@ impl Renderer {
     }
 
     /// What the output depends on: the renderers, their arguments and every file read.
-    fn cache_key(&self, job: &Job<'_>, args: &[OsString]) -> [u8; 32] {
+    fn cache_key(
+        &self,
+        job: &Job<'_>,
+        args: &[OsString],
+        fetched: &[(PathBuf, Vec<u8>)],
+    ) -> [u8; 32] {
         let mut key = Key::default();
         key.part("driftless render 1")
             .part(&self.tool.identity)
@@ -133,6 +142,9 @@ impl Renderer {
         for file in &job.inputs {
             key.part(file.path.as_os_str().as_encoded_bytes())
                 .part(&file.bytes);
+        }
+        for (path, bytes) in fetched {
+            key.part(path.as_os_str().as_encoded_bytes()).part(bytes);
         }
         key.finish()
     }
@@ -160,12 +172,22 @@ impl Workspace {
     }
 
     fn copy(&self, inputs: &[&TreeFile], skip: Option<&Path>) -> Result<(), String> {
-        for file in inputs.iter().filter(|f| Some(f.path.as_path()) != skip) {
-            let path = self.src.join(&file.path);
+        let files = inputs.iter().filter(|f| Some(f.path.as_path()) != skip);
+        self.put(files.map(|f| (f.path.as_path(), f.bytes.as_slice())))
+    }
+
+    /// Fetched charts, at their places in the copy.
+    fn write(&self, files: &[(PathBuf, Vec<u8>)]) -> Result<(), String> {
+        self.put(files.iter().map(|(p, b)| (p.as_path(), b.as_slice())))
+    }
+
+    fn put<'f>(&self, files: impl Iterator<Item = (&'f Path, &'f [u8])>) -> Result<(), String> {
+        for (relative, bytes) in files {
+            let path = self.src.join(relative);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| format!("cannot copy: {e}"))?;
             }
-            std::fs::write(&path, &file.bytes).map_err(|e| format!("cannot copy: {e}"))?;
+            std::fs::write(&path, bytes).map_err(|e| format!("cannot copy: {e}"))?;
         }
         Ok(())
     }

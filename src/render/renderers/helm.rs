@@ -7,10 +7,11 @@ use std::path::{Component, Path};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::remote::ChartRef;
 use crate::render::yaml;
 
-/// The per-chart settings file, beside `Chart.yaml`.
-pub const HELM_SETTINGS_FILE: &str = "driftless-helm.yaml";
+/// The per-chart settings file, beside `Chart.yaml` (or alone, naming a remote chart).
+pub const HELM_SETTINGS_FILE: &str = crate::source::folders::CHART_SETTINGS_FILE;
 
 /// How one chart becomes a release: built from a chart's [`HELM_SETTINGS_FILE`] or from flags
 /// (which apply on top of the file, to every chart of the source).
@@ -22,6 +23,11 @@ pub const HELM_SETTINGS_FILE: &str = "driftless-helm.yaml";
 /// set: [image.tag=2.14.1]        # as `helm --set`, after the values files, in order
 /// includeCrds: true              # the chart's crds/ folder too (default true)
 /// kubeVersion: "1.20.0"          # Capabilities.KubeVersion (default: helm's)
+/// # A chart from a repository instead of this folder (which then holds no Chart.yaml, only
+/// # values): https:// (a Helm repository) or oci:// (a registry), a version or a range.
+/// repo: https://charts.jetstack.io
+/// chart: cert-manager
+/// version: "1.14.x"
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -34,6 +40,9 @@ pub struct HelmSettings {
     pub set: Vec<String>,
     pub include_crds: Option<bool>,
     pub kube_version: Option<String>,
+    pub repo: Option<String>,
+    pub chart: Option<String>,
+    pub version: Option<String>,
 }
 
 impl HelmSettings {
@@ -59,6 +68,34 @@ impl HelmSettings {
         self
     }
 
+    /// The chart this folder names in a repository, if it names one.
+    pub(super) fn remote_chart(&self) -> Result<Option<ChartRef>, String> {
+        match (&self.repo, &self.chart) {
+            (None, None) if self.version.is_some() => {
+                Err("version: only for a chart from a repository (repo and chart)".into())
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("repo: needs chart: (the chart's name in it)".into()),
+            (None, Some(_)) => Err("chart: needs repo: (https:// or oci://)".into()),
+            (Some(repo), Some(chart)) => {
+                if !["https://", "http://", "oci://"]
+                    .iter()
+                    .any(|s| repo.starts_with(s))
+                {
+                    return Err(format!("repo {repo}: expected https:// or oci://"));
+                }
+                if chart.is_empty() || chart.contains(['/', ':', '@']) {
+                    return Err(format!("chart {chart:?}: a chart's name, without / : or @"));
+                }
+                Ok(Some(ChartRef {
+                    repo: repo.trim_end_matches('/').to_string(),
+                    chart: chart.clone(),
+                    version: self.version.clone(),
+                }))
+            }
+        }
+    }
+
     /// Checks what a chart folder needs: values files inside it, that exist.
     pub(super) fn check(&self, exists: impl Fn(&Path) -> bool) -> Result<(), String> {
         for file in &self.values_files {
@@ -78,12 +115,14 @@ impl HelmSettings {
         Ok(())
     }
 
-    /// `helm template` arguments for the chart at `chart` (relative to the working folder).
+    /// `helm template` arguments for the chart at `chart` with values files from `values`
+    /// (both relative to the working folder; the same folder for a chart of the source).
     /// `stdin`: the values file helm reads from its stdin instead (decrypted); the chart's own
     /// `values.yaml` is then given first, over the (absent) defaults.
     pub(super) fn args(
         &self,
         chart: &Path,
+        values: &Path,
         default_release: &str,
         stdin: Option<&str>,
     ) -> Vec<OsString> {
@@ -92,13 +131,13 @@ impl HelmSettings {
         if let Some(ns) = &self.namespace {
             args.extend(["--namespace".into(), ns.into()]);
         }
-        if stdin == Some("values.yaml") {
+        if stdin == Some("values.yaml") && !self.values_files.iter().any(|f| f == "values.yaml") {
             args.extend(["--values".into(), "-".into()]);
         }
         for file in &self.values_files {
             let path = match stdin == Some(file.as_str()) {
                 true => "-".into(),
-                false => chart.join(file).into_os_string(),
+                false => values.join(file).into_os_string(),
             };
             args.extend(["--values".into(), path]);
         }
@@ -163,7 +202,7 @@ mod tests {
         assert_eq!(both.namespace.as_deref(), Some("other"));
         assert_eq!(both.set, ["a=1", "b=2"]);
         let args: Vec<String> = both
-            .args(Path::new("charts/web"), "x", None)
+            .args(Path::new("charts/web"), Path::new("charts/web"), "x", None)
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -173,7 +212,7 @@ mod tests {
              --set b=2 --include-crds --skip-tests"
         );
         let stdin = |name| -> Vec<String> {
-            both.args(Path::new("c"), "x", Some(name))
+            both.args(Path::new("c"), Path::new("c"), "x", Some(name))
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .filter(|a| a.ends_with("yaml") || a == "-")

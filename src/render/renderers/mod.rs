@@ -7,7 +7,9 @@
 //! [`render_snapshot`], which renders a whole [`Snapshot`]: its plain files and its folders.
 
 mod cache;
+mod dependencies;
 mod exec;
+mod fetch;
 mod folder;
 mod helm;
 mod kustomize;
@@ -25,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::decrypt::Decryptor;
-use super::{Decryption, Origin, RenderError, RenderIssue, Rendered, RenderedBy, yaml};
+use super::{
+    Decryption, Origin, RenderError, RenderIssue, Rendered, RenderedBy, Unavailable, yaml,
+};
+use crate::remote::{Remote, RemoteOptions};
 use crate::source::{FolderKind, RenderFolder, Snapshot, TreeFile};
 use folder::render_folder;
 use kustomize::{Allow, Reach, Tree};
@@ -48,6 +53,8 @@ pub struct RenderOptions {
     pub helm: HelmSettings,
     /// How SOPS files (plain, chart values, kustomize output) are opened.
     pub decryption: Decryption,
+    /// Where charts from repositories (and chart dependencies) may come from, and how.
+    pub remote: RemoteOptions,
     pub cache: RenderCache,
 }
 
@@ -61,6 +68,7 @@ impl Default for RenderOptions {
             max_output: 128 << 20,
             helm: HelmSettings::default(),
             decryption: Decryption::default(),
+            remote: RemoteOptions::default(),
             cache: RenderCache::default(),
         }
     }
@@ -87,11 +95,40 @@ async fn render_all(
         Ok(rendered) => (rendered.manifests, Vec::new()),
         Err(e) => (Vec::new(), e.issues),
     };
+    let (mut charts, mut unavailable) = (Vec::new(), Vec::new());
     if !snapshot.folders.is_empty() {
         let (jobs, refused) = plan(snapshot, options, decryptor);
         issues.extend(refused);
+        // One client for the pass, made only when a chart needs one: credentials as they are now.
+        let remote = match jobs.iter().any(|j| j.needs_remote()) {
+            true => Some(Remote::new(options.remote.clone())),
+            false => None,
+        };
         for job in jobs {
-            match render_folder(&job, options, decryptor).await {
+            let remote = match (&remote, job.needs_remote()) {
+                (Some(Err(e)), true) => {
+                    issues.push(issue(job.folder, e.to_string()));
+                    continue;
+                }
+                (Some(Ok(remote)), true) => Some(remote),
+                _ => None,
+            };
+            let fetched = fetch::fetch(&job, remote, &options.remote).await;
+            let fetched = match fetched {
+                Ok(fetched) => fetched,
+                Err(e) if options.remote.preview && e.unreachable() => {
+                    let folder = job.folder.path.clone();
+                    let reason = job.secrets.scrub(&e.to_string());
+                    unavailable.push(Unavailable { folder, reason });
+                    continue;
+                }
+                Err(e) => {
+                    issues.push(issue(job.folder, job.secrets.scrub(&e.to_string())));
+                    continue;
+                }
+            };
+            charts.extend(fetched.charts.iter().cloned());
+            match render_folder(&job, options, &fetched.files, decryptor).await {
                 Ok(rendered) => manifests.extend(rendered.iter().cloned()),
                 Err(issue) => issues.push(issue),
             }
@@ -99,7 +136,10 @@ async fn render_all(
         // Plain files and folders in path order, each in its own order.
         manifests.sort_by(|a, b| a.origin.file.cmp(&b.origin.file));
     }
-    Rendered::of(snapshot, manifests, issues)
+    let mut rendered = Rendered::of(snapshot, manifests, issues)?;
+    rendered.charts = charts;
+    rendered.unavailable = unavailable;
+    Ok(rendered)
 }
 
 /// One folder to render, with every file it reads.
@@ -114,6 +154,18 @@ struct Job<'a> {
     remote: bool,
     /// Charts: the values file read from stdin, decrypted.
     stdin: Option<values::StdinValues>,
+    /// Charts: what is fetched into the copy first (the chart itself, dependencies).
+    fetches: Vec<fetch::Fetch>,
+    /// Charts: the chart's folder in the copy, when it is not the folder itself (fetched).
+    chart_dir: Option<PathBuf>,
+}
+
+impl Job<'_> {
+    fn needs_remote(&self) -> bool {
+        self.fetches
+            .iter()
+            .any(|f| matches!(f.from, fetch::From::Remote(_)))
+    }
 }
 
 /// The folders to render and what each reads; what is refused before any renderer runs.
@@ -160,18 +212,36 @@ fn plan<'a>(
             secrets: reach.secrets,
             remote: reach.remote,
             stdin: None,
+            fetches: Vec::new(),
+            chart_dir: None,
         });
     }
+    let mut charts = Vec::new();
     for folder in snapshot
         .folders
         .iter()
         .filter(|f| f.kind == FolderKind::Helm)
     {
         match chart_job(folder, &tree, snapshot, options, decryptor) {
-            Ok(job) => jobs.push(job),
+            Ok(job) => charts.push(job),
             Err(reason) => issues.push(issue(folder, reason)),
         }
     }
+    // A chart another chart takes as a `file://` dependency is rendered as part of it, not
+    // as a release of its own (as a kustomization another one includes).
+    let taken: Vec<PathBuf> = charts
+        .iter()
+        .flat_map(|j| j.fetches.iter())
+        .filter_map(|f| match &f.from {
+            fetch::From::Local(path) => Some(path.clone()),
+            fetch::From::Remote(_) => None,
+        })
+        .collect();
+    jobs.extend(
+        charts
+            .into_iter()
+            .filter(|j| !taken.contains(&j.folder.path)),
+    );
     jobs.sort_by(|a, b| a.folder.path.cmp(&b.folder.path));
     (jobs, issues)
 }
@@ -209,9 +279,36 @@ fn chart_job<'a>(
     if exists(Path::new(SOPS_VALUES)) && !settings.values_files.iter().any(|f| f == SOPS_VALUES) {
         settings.values_files.insert(0, SOPS_VALUES.to_string());
     }
+    let remote = settings
+        .remote_chart()
+        .map_err(|e| format!("{HELM_SETTINGS_FILE}: {e}"))?;
+    let local = match (&remote, folder.marker == HELM_SETTINGS_FILE) {
+        (None, true) => {
+            return Err(format!(
+                "{HELM_SETTINGS_FILE} without a Chart.yaml: name a chart from a repository \
+                 (repo: and chart:), or add the chart's files"
+            ));
+        }
+        (Some(_), false) => {
+            return Err(format!(
+                "{HELM_SETTINGS_FILE} names a chart from a repository (repo:), but the folder \
+                 holds a chart of its own (Chart.yaml): keep one"
+            ));
+        }
+        (remote, _) => remote.is_none(),
+    };
+    // A remote chart's defaults are in its archive; the folder's values.yaml goes over them.
+    if !local
+        && exists(Path::new("values.yaml"))
+        && !settings.values_files.iter().any(|f| f == "values.yaml")
+    {
+        settings.values_files.insert(0, "values.yaml".to_string());
+    }
     settings.check(exists)?;
     let mut secrets = Secrets::default();
-    let values: Vec<(&str, &TreeFile)> = std::iter::once("values.yaml")
+    let values: Vec<(&str, &TreeFile)> = local
+        .then_some("values.yaml")
+        .into_iter()
         .chain(settings.values_files.iter().map(String::as_str))
         .filter_map(|name| Some((name, tree.file(&folder.path.join(name))?)))
         .collect();
@@ -228,11 +325,39 @@ fn chart_job<'a>(
         }
     }
     settings.set_values().for_each(|(k, v)| secrets.pair(k, v));
-    let inputs = snapshot
+    let mut inputs: Vec<&TreeFile> = snapshot
         .tree
         .iter()
         .filter(|f| f.path.starts_with(&folder.path))
         .collect();
+    let (fetches, chart_dir) = match remote {
+        Some(chart) => {
+            let dir = folder.path.join(fetch::REMOTE_CHART_DIR);
+            let fetch = fetch::Fetch {
+                dest: dir.clone(),
+                from: fetch::From::Remote(chart),
+                dependency: None,
+            };
+            (vec![fetch], Some(dir))
+        }
+        None => (
+            fetch::dependencies_of(&folder.path, |p| tree.file(p), &inputs)?,
+            None,
+        ),
+    };
+    // A `file://` dependency's files are inputs too: a change there renders anew.
+    for fetch in &fetches {
+        if let fetch::From::Local(from) = &fetch.from {
+            if !snapshot.folders.iter().any(|f| &f.path == from) {
+                return Err(format!(
+                    "dependency {}: no chart at {} in the source",
+                    fetch.dependency.as_deref().unwrap_or("?"),
+                    from.display()
+                ));
+            }
+            inputs.extend(snapshot.tree.iter().filter(|f| f.path.starts_with(from)));
+        }
+    }
     Ok(Job {
         folder,
         inputs,
@@ -240,6 +365,8 @@ fn chart_job<'a>(
         secrets,
         remote: false,
         stdin,
+        fetches,
+        chart_dir,
     })
 }
 
