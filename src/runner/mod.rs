@@ -261,7 +261,7 @@ impl Runner {
             true => seen.broken_revision.clone(),
             false => seen.last_revision.clone().or(seen.broken_revision.clone()),
         };
-        let is_git = matches!(self.settings.source, Source::Git(_));
+        let is_git = matches!(self.settings.source, Source::Git(_) | Source::Oci(_));
         let (halt, deadline) = self.pass_halt();
         let read = self
             .settings
@@ -336,7 +336,9 @@ impl Runner {
                 triggers.requester().request(Trigger::Schedule);
                 Ok(triggers)
             }
-            Source::Git(_) => Ok(Triggers::new(Some(Schedule::new(self.settings.interval)))),
+            Source::Git(_) | Source::Oci(_) => {
+                Ok(Triggers::new(Some(Schedule::new(self.settings.interval))))
+            }
         }
     }
 

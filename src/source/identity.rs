@@ -36,6 +36,15 @@ impl SourceId {
         }
     }
 
+    /// An OCI artifact's repository (`oci://host/repository`, without tag or digest: a new tag
+    /// is a new revision of the same source), and a folder in it.
+    fn artifact(repository: &str, path: &str) -> SourceId {
+        match path {
+            "" => SourceId(format!("oci://{repository}")),
+            path => SourceId(format!("oci://{repository}//{path}")),
+        }
+    }
+
     /// A local directory: the repository it is checked out from (its `origin`), else its path.
     fn directory(dir: &Path) -> SourceId {
         let absolute = dir
@@ -61,6 +70,7 @@ impl Source {
         match self {
             Source::Dir(dir) => SourceId::directory(dir),
             Source::Git(git) => SourceId::repository(git.url(), git.path()),
+            Source::Oci(oci) => SourceId::artifact(&oci.repository(), oci.path()),
         }
     }
 }
