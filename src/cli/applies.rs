@@ -101,11 +101,13 @@ enum Cmd {
     Agent,
 }
 
-/// A source as given: its spec, and its Git transport (`None`: a directory).
+/// A source as given: its spec, and its Git transport (`None`: a directory or an artifact).
 #[derive(Debug, Clone, Copy)]
 struct Src<'a> {
     spec: &'a str,
     git: Option<Transport>,
+    /// An OCI artifact (`oci://`).
+    oci: bool,
 }
 
 impl Src<'_> {
@@ -113,11 +115,13 @@ impl Src<'_> {
         Src {
             spec,
             git: GitUrl::parse(spec).map(|u| u.transport()),
+            oci: spec.starts_with("oci://"),
         }
     }
 
     fn what(&self) -> String {
         let kind = match self.git {
+            None if self.oci => "an OCI artifact",
             None => "a directory",
             Some(Transport::Https | Transport::Http) => "Git over https",
             Some(Transport::Ssh) => "Git over ssh",
@@ -235,6 +239,11 @@ const RULES: &[(&[&str], Why)] = &[
         let head = m.sources.first()?;
         match head.git {
             Some(_) => None,
+            None if head.oci => Some(format!(
+                "applies to Git sources, and {}: name its tag or digest in --source \
+                 (oci://HOST/REPOSITORY:TAG or @sha256:...)",
+                head.what()
+            )),
             None if m.offline => Some(format!(
                 "applies to a Git source, and {}: the base's revision is --base",
                 head.what()
@@ -246,15 +255,19 @@ const RULES: &[(&[&str], Why)] = &[
         }
     }),
     (&["path"], |m| {
-        let why = m.git_over(GIT, "Git sources")?;
+        if m.sources.first().is_some_and(|s| s.oci) {
+            return None;
+        }
+        let why = m.git_over(GIT, "Git sources and OCI artifacts")?;
         match m.sources.first().is_some_and(|s| s.git.is_none()) {
             true => Some(format!("{why}; for a directory pass --source DIR/SUB")),
             false => Some(why),
         }
     }),
-    (&["cache_dir"], |m| match m.cmd {
-        Cmd::Agent => None,
-        _ => m.git_over(GIT, "Git sources (their cache clones)"),
+    (&["oci_layer_media_type"], |m| {
+        let head = m.sources.first()?;
+        (!m.sources.iter().any(|s| s.oci))
+            .then(|| format!("applies to OCI artifacts, and {}", head.what()))
     }),
     (&["git_username"], |m| {
         m.git_over(
@@ -277,9 +290,11 @@ const RULES: &[(&[&str], Why)] = &[
     (&["interval"], |m| match m.cmd {
         Cmd::Agent => None,
         _ if !m.watch => Some("applies with --watch".into()),
-        _ if m.sources.first().is_some_and(|s| s.git.is_none()) => {
-            Some("paces --watch's polls of a Git source; a directory is watched for changes".into())
-        }
+        _ if m.sources.first().is_some_and(|s| s.git.is_none() && !s.oci) => Some(
+            "paces --watch's polls of a Git source or an OCI artifact; a directory is watched for \
+             changes"
+                .into(),
+        ),
         _ => None,
     }),
     (&["wait"], |m| {

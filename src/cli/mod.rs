@@ -268,7 +268,7 @@ impl Cli {
             depends_on: Vec::new(),
             source: run.source.source()?,
             source_options: run.source.options(),
-            render: run.source.render_options(),
+            render: run.source.render_options()?,
             sync: self.sync_options(),
             interval: run.interval,
             timeout: run.timeout,

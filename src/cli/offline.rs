@@ -12,7 +12,8 @@ use crate::render::renderers::render_snapshot;
 pub async fn render_only(args: &RenderArgs) -> Result<u8, CommandError> {
     let source = args.source.source().map_err(CommandError::Args)?;
     let snapshot = source.load(&args.source.options()).await?;
-    let rendered = render_snapshot(&snapshot, &args.source.render_options()).await;
+    let options = args.source.render_options().map_err(CommandError::Args)?;
+    let rendered = render_snapshot(&snapshot, &options).await;
     let rendered = rendered.map_err(|e| match &snapshot.revision {
         Some(rev) => CommandError::NotRendered {
             revision: rev.clone(),
@@ -59,7 +60,7 @@ pub async fn offline_diff(cli: &Cli, args: &RunArgs) -> Result<u8, CommandError>
     let report = preview::preview(
         revisions,
         &args.source.options(),
-        &sealed_render_options(&args.source),
+        &sealed_render_options(&args.source)?,
         &options,
         &lint,
     )
@@ -80,7 +81,7 @@ pub async fn lint_only(cli: &Cli, args: &LintArgs) -> Result<u8, CommandError> {
         &head,
         base.as_ref(),
         &args.source.options(),
-        &sealed_render_options(&args.source),
+        &sealed_render_options(&args.source)?,
         &settings,
     )
     .await?;
@@ -88,9 +89,14 @@ pub async fn lint_only(cli: &Cli, args: &LintArgs) -> Result<u8, CommandError> {
     Ok(u8::try_from(report.exit_code()).unwrap_or(2))
 }
 
-/// Without a cluster, SOPS files need no key: with none, they are compared (and linted) sealed.
-fn sealed_render_options(source: &super::SourceArgs) -> crate::render::renderers::RenderOptions {
-    let mut options = source.render_options();
+/// Without a cluster, SOPS files need no key: with none, they are compared (and linted)
+/// sealed; and a chart that cannot be fetched is left out of the comparison (from the cache
+/// when it is there), not fatal.
+fn sealed_render_options(
+    source: &super::SourceArgs,
+) -> Result<crate::render::renderers::RenderOptions, CommandError> {
+    let mut options = source.render_options().map_err(CommandError::Args)?;
     options.decryption.sealed_without_key = true;
-    options
+    options.remote.preview = true;
+    Ok(options)
 }

@@ -1,31 +1,39 @@
-//! Flags for where manifests come from: a directory or Git, the renderers, and an offline base.
+//! Flags for where manifests come from: a directory, Git or an OCI artifact, charts from
+//! repositories, the renderers, and an offline base.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
+use crate::remote::{
+    HostAuth, RemoteOptions, default_cache_dir as remote_cache_dir, default_registry_config,
+};
 use crate::render::Decryption;
 use crate::render::renderers::{HelmSettings, RenderOptions, Tools};
 use crate::settings::default_cache_dir;
 pub use crate::settings::parse_duration;
+use crate::settings::parse_size;
 use crate::source::git::{GitAuth, GitSpec, SecretText};
+use crate::source::oci::OciSource;
 use crate::source::{FilterSpec, Limits, Source, SourceOptions};
 
 /// Where the manifests come from, and how to read them.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// A directory (or file) of manifests, or a Git URL: https://, http://, ssh://,
-    /// git@host:org/repo.git, file://.
+    /// A directory (or file) of manifests, a Git URL (https://, http://, ssh://,
+    /// git@host:org/repo.git, file://), or an OCI artifact (oci://HOST/REPOSITORY:TAG or
+    /// @sha256:...).
     #[arg(long, env = "DRIFTLESS_SOURCE")]
     pub source: String,
     /// Git: branch, tag or commit SHA (default: the remote's default branch).
     #[arg(long, env = "DRIFTLESS_REVISION")]
     pub revision: Option<String>,
-    /// Git: the directory inside the repository that holds the manifests.
+    /// Git, OCI: the directory inside the repository or artifact that holds the manifests.
     #[arg(long, env = "DRIFTLESS_PATH", default_value = "")]
     pub path: String,
-    /// Git: where cache clones live (default: ~/.cache/driftless/git).
+    /// Where Git cache clones live, and (in its `remote` folder) fetched charts and artifacts
+    /// (default: ~/.cache/driftless/git and ~/.cache/driftless/remote).
     #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Git over https: user name for the token (default: git).
@@ -56,14 +64,89 @@ pub struct SourceArgs {
     /// How long reading one revision may take (a Git remote that stops answering).
     #[arg(long, env = "DRIFTLESS_FETCH_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
     pub fetch_timeout: Duration,
-    /// Largest manifest file, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    /// Largest manifest file (bytes, or with a unit: 512KiB, 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     pub max_file_size: u64,
-    /// Most manifest bytes in one revision.
-    #[arg(long, default_value_t = Limits::default().max_total_bytes)]
+    /// Most bytes in one revision, and in one fetched chart or artifact (bytes, or 128MiB).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub max_total_size: u64,
     #[command(flatten)]
     pub renderers: RendererArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Charts from repositories, chart dependencies and OCI artifacts: which hosts may be asked,
+/// and with which credentials.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// A host charts may be fetched from (`charts.example.com`, `registry.local:5000`;
+    /// repeatable). An OCI source's own registry needs no naming.
+    #[arg(
+        long,
+        env = "DRIFTLESS_ALLOW_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub allow_host: Vec<String>,
+    /// A docker config.json with registry and chart repository credentials, as `docker login`
+    /// and `helm registry login` write it (default: ~/.docker/config.json).
+    #[arg(long, env = "DRIFTLESS_REGISTRY_CONFIG", value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// Credentials for HOST from files in DIR: `username` and `password`, or `token` (a mounted
+    /// basic-auth Secret; repeatable).
+    #[arg(long, value_name = "HOST=DIR")]
+    pub remote_auth: Vec<String>,
+    /// A CA certificate (PEM) to trust for chart repositories and registries (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub remote_ca_file: Vec<PathBuf>,
+    /// OCI source: the media type of the layer holding the manifests (default: Flux's, else
+    /// the only tar+gzip layer).
+    #[arg(long, value_name = "TYPE")]
+    pub oci_layer_media_type: Option<String>,
+}
+
+impl RemoteArgs {
+    /// The settings for fetching; credential files must be readable now.
+    pub fn options(&self, cache_dir: Option<&PathBuf>) -> Result<RemoteOptions, String> {
+        let auth = self
+            .remote_auth
+            .iter()
+            .map(|spec| HostAuth::from_dir(spec).map_err(|e| format!("--remote-auth {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let required = self.registry_config.is_some();
+        let registry_config = self
+            .registry_config
+            .clone()
+            .or_else(default_registry_config);
+        if required
+            && let Some(path) = &registry_config
+            && !path.is_file()
+        {
+            return Err(format!(
+                "--registry-config {}: no such file",
+                path.display()
+            ));
+        }
+        for ca in &self.remote_ca_file {
+            if !ca.is_file() {
+                return Err(format!("--remote-ca-file {}: no such file", ca.display()));
+            }
+        }
+        Ok(RemoteOptions {
+            hosts: self
+                .allow_host
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            registry_config,
+            registry_config_required: required,
+            auth,
+            ca_files: self.remote_ca_file.clone(),
+            cache_dir: cache_dir.map_or_else(remote_cache_dir, |d| d.join("remote")),
+            ..RemoteOptions::default()
+        })
+    }
 }
 
 /// Kustomizations and Helm charts in the source: which binaries render them, and how.
@@ -179,6 +262,12 @@ impl SourceArgs {
             known_hosts: self.git_known_hosts_file.clone(),
             insecure_skip_host_key_check: self.git_insecure_skip_host_key_check,
         };
+        if self.source.starts_with("oci://") {
+            let remote = self.remote_options()?;
+            let layer = self.remote.oci_layer_media_type.clone();
+            let oci = OciSource::new(&self.source, &self.path, layer, remote)?;
+            return Ok(Source::Oci(Box::new(oci)));
+        }
         let cache_dir = self.cache_dir.clone().unwrap_or_else(default_cache_dir);
         Ok(Source::new(&self.source, |url| GitSpec {
             url,
@@ -205,8 +294,18 @@ impl SourceArgs {
     }
 
     /// How kustomizations and charts render: one render prints at most what a revision holds.
-    pub fn render_options(&self) -> RenderOptions {
-        self.renderers.options(self.max_total_size)
+    pub fn render_options(&self) -> Result<RenderOptions, String> {
+        let mut options = self.renderers.options(self.max_total_size);
+        options.remote = self.remote_options()?;
+        Ok(options)
+    }
+
+    /// How charts and artifacts are fetched: the fetch deadline and size cap of the source.
+    pub fn remote_options(&self) -> Result<RemoteOptions, String> {
+        let mut options = self.remote.options(self.cache_dir.as_ref())?;
+        options.timeout = self.fetch_timeout;
+        options.max_bytes = self.max_total_size;
+        Ok(options)
     }
 }
 

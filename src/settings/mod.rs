@@ -109,6 +109,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
 }
 
+/// A size in bytes: `1048576`, `512KiB`, `16MiB`, `1GiB` (also `Ki`/`Mi`/`Gi`, as Kubernetes
+/// writes them), or `100k`/`100KB`, `16M`/`16MB`, `1G`/`1GB` in powers of ten.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: a number with a unit (512KiB, 16MiB)"))?;
+    let unit_bytes: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "k" | "K" | "kB" | "KB" => 1_000,
+        "Ki" | "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "Mi" | "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "Gi" | "GiB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: units are B, KiB, MiB, GiB (or k, M, G)"
+            ));
+        }
+    };
+    n.checked_mul(unit_bytes)
+        .ok_or_else(|| format!("invalid size {s:?}: too large"))
+}
+
 /// `~/.cache/driftless/git` (or `$XDG_CACHE_HOME/driftless/git`).
 pub fn default_cache_dir() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
@@ -144,5 +171,17 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("soon").is_err() && parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("100KiB"), Ok(102_400));
+        assert_eq!(parse_size("16Mi"), Ok(16 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2M"), Ok(2_000_000));
+        assert_eq!(parse_size("3 kB"), Ok(3_000));
+        assert!(parse_size("lots").is_err() && parse_size("5TiB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
     }
 }

@@ -17,15 +17,23 @@ fn flags_that_do_not_apply_are_refused_naming_the_flag_and_why() {
         // Git-only flags on a directory.
         (
             "render --source dir --path env/prod",
-            "--path applies to Git sources, and dir is a directory; for a directory pass --source DIR/SUB",
+            "--path applies to Git sources and OCI artifacts, and dir is a directory; for a directory pass --source DIR/SUB",
         ),
         (
             "diff --source dir --revision main",
             "--revision applies to Git sources, and dir is a directory",
         ),
         (
-            "lint --source dir --cache-dir /c",
-            "--cache-dir applies to Git sources",
+            "diff --source oci://r.example.com/app:v1 --revision main",
+            "--revision applies to Git sources, and oci://r.example.com/app:v1 is an OCI artifact: name its tag",
+        ),
+        (
+            "diff --source dir --oci-layer-media-type application/x",
+            "--oci-layer-media-type applies to OCI artifacts, and dir is a directory",
+        ),
+        (
+            "sync --source dir --watch --interval 1m",
+            "--interval paces --watch's polls of a Git source or an OCI artifact",
         ),
         (
             "sync --source dir --git-token-file t",
@@ -195,6 +203,10 @@ fn flags_that_apply_are_accepted() {
         "--kubeconfig k --context c --request-timeout 10s --field-manager m diff --source d --verify --adopt",
         "agent --config c --kubeconfig k --cache-dir /c --interval 1m --inventory-namespace x",
         "render --source d -v --log-format json",
+        // Remote charts may be in any source; their cache is --cache-dir's.
+        "lint --source dir --cache-dir /c --allow-host charts.example.com --registry-config c.json",
+        "diff --source oci://r.example.com/app:v1 --path env --oci-layer-media-type application/x --watch --interval 1m",
+        "sync --source d --remote-auth h=/s --remote-ca-file ca.pem",
     ] {
         assert_eq!(refusal(args), None, "{args}");
     }

@@ -84,6 +84,10 @@ pub(super) struct WebhookConfig {
 pub(super) struct SourceConfig {
     pub(super) git: Option<GitConfig>,
     pub(super) directory: Option<PathBuf>,
+    pub(super) oci: Option<OciConfig>,
+    /// Charts from repositories, chart dependencies, the OCI artifact: hosts and credentials.
+    #[serde(default)]
+    pub(super) remote: RemoteConfig,
     #[serde(default)]
     pub(super) include: Vec<String>,
     #[serde(default)]
@@ -124,6 +128,36 @@ pub(super) struct GitConfig {
     pub(super) known_hosts_file: Option<Spanned<PathBuf>>,
     #[serde(default)]
     pub(super) insecure_skip_host_key_check: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct OciConfig {
+    pub(super) url: Spanned<String>,
+    #[serde(default)]
+    pub(super) path: String,
+    pub(super) layer_media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RemoteConfig {
+    #[serde(default)]
+    pub(super) hosts: Vec<String>,
+    pub(super) registry_config: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub(super) ca_files: Vec<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub(super) auth: Vec<RemoteAuthConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RemoteAuthConfig {
+    pub(super) host: String,
+    pub(super) username_file: Option<Spanned<PathBuf>>,
+    pub(super) password_file: Option<Spanned<PathBuf>>,
+    pub(super) token_file: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

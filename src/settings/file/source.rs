@@ -1,13 +1,15 @@
-//! A set's source from the config file: a directory, or Git with credentials from files; and
-//! how its kustomizations and charts render.
+//! A set's source from the config file: a directory, Git with credentials from files, or an OCI
+//! artifact; how its kustomizations and charts render, and where remote charts may come from.
 
-use super::schema::{DecryptionConfig, GitConfig, RenderConfig, SourceConfig};
+use super::schema::{DecryptionConfig, GitConfig, RemoteConfig, RenderConfig, SourceConfig};
 use super::{AgentLevel, Builder};
 use crate::error::Result;
 use crate::inventory::SetName;
+use crate::remote::{HostAuth, RemoteOptions};
 use crate::render::Decryption;
 use crate::render::renderers::{RenderOptions, Tools};
 use crate::source::git::{GitAuth, GitSource, GitSpec, GitUrl, SecretText};
+use crate::source::oci::OciSource;
 use crate::source::{FilterSpec, Source, SourceOptions};
 
 use std::path::PathBuf;
@@ -33,22 +35,95 @@ impl Builder<'_> {
         if let Some(t) = &config.fetch_timeout {
             options.fetch_timeout = self.duration(t, "fetchTimeout")?;
         }
-        let render = self.render(config.render, agent)?;
-        let source = match (config.git, config.directory) {
-            (Some(git), None) => self.git(git, set, agent)?,
-            (None, Some(dir)) => Source::Dir(dir),
+        let mut render = self.render(config.render, agent, line)?;
+        render.remote = self.remote(config.remote, set, agent)?;
+        render.remote.timeout = options.fetch_timeout;
+        let source = match (config.git, config.directory, config.oci) {
+            (Some(git), None, None) => self.git(git, set, agent)?,
+            (None, Some(dir), None) => Source::Dir(dir),
+            (None, None, Some(oci)) => {
+                let line = oci.url.referenced.line();
+                let remote = render.remote.clone();
+                match OciSource::new(&oci.url.value, &oci.path, oci.layer_media_type, remote) {
+                    Ok(oci) => Source::Oci(Box::new(oci)),
+                    Err(e) => return self.fail(line, e),
+                }
+            }
             _ => {
                 return self.fail(
                     line,
-                    "a source is either `git:` or `directory:`, not both or neither",
+                    "a source is one of `git:`, `directory:` or `oci:`, not several or none",
                 );
             }
         };
         Ok((source, options, render))
     }
 
+    /// `remote:`: the hosts charts and artifacts may come from, and credentials from files
+    /// (mounted Secrets, read at every fetch: one missing now is a warning).
+    fn remote(
+        &self,
+        config: RemoteConfig,
+        set: &SetName,
+        agent: &AgentLevel,
+    ) -> Result<RemoteOptions> {
+        let warn = |key: &str, file: &Spanned<PathBuf>| {
+            if let Err(e) = std::fs::metadata(&file.value) {
+                let line = file.referenced.line();
+                tracing::warn!(set = %set, "{key} {}: {e} (line {line}); fetches that need it fail until it is readable", file.value.display());
+            }
+        };
+        let mut auth = Vec::new();
+        for entry in config.auth {
+            let files = [
+                ("usernameFile", &entry.username_file),
+                ("passwordFile", &entry.password_file),
+                ("tokenFile", &entry.token_file),
+            ];
+            files
+                .iter()
+                .filter_map(|(key, f)| f.as_ref().map(|f| (key, f)))
+                .for_each(|(key, f)| warn(key, f));
+            let value = |f: Option<Spanned<PathBuf>>| f.map(|f| f.value);
+            auth.push(HostAuth {
+                host: entry.host.to_ascii_lowercase(),
+                username_file: value(entry.username_file),
+                password_file: value(entry.password_file),
+                token_file: value(entry.token_file),
+            });
+        }
+        if let Some(file) = &config.registry_config {
+            warn("registryConfig", file);
+        }
+        config.ca_files.iter().for_each(|f| warn("caFiles", f));
+        Ok(RemoteOptions {
+            hosts: config
+                .hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            registry_config_required: config.registry_config.is_some(),
+            registry_config: config.registry_config.map(|f| f.value),
+            auth,
+            ca_files: config.ca_files.into_iter().map(|f| f.value).collect(),
+            // One cache per set, as for Git.
+            cache_dir: agent.cache_dir.join(set.to_string()).join("remote"),
+            ..RemoteOptions::default()
+        })
+    }
+
     /// `render:`, with the agent's binaries over the set's.
-    fn render(&self, config: RenderConfig, agent: &AgentLevel) -> Result<RenderOptions> {
+    fn render(&self, config: RenderConfig, agent: &AgentLevel, line: u64) -> Result<RenderOptions> {
+        if config.helm.repo.is_some()
+            || config.helm.chart.is_some()
+            || config.helm.version.is_some()
+        {
+            return self.fail(
+                line,
+                "render.helm: repo, chart and version name one chart: write them in its folder's \
+                 driftless-helm.yaml, in the source",
+            );
+        }
         let mut render = RenderOptions {
             tools: Tools {
                 helm: agent.tools.helm.clone().or(config.helm_binary),

@@ -125,7 +125,7 @@ fn errors_name_the_file_and_line() {
         "sets:\n  - name: a\n    source:\n      directory: /m\n      git: {url: https://h/r.git}\n";
     let e = error_of(both);
     assert!(
-        e.contains("agent.yaml:4") && e.contains("either `git:` or `directory:`"),
+        e.contains("agent.yaml:4") && e.contains("one of `git:`, `directory:` or `oci:`"),
         "{e}"
     );
 
@@ -194,7 +194,7 @@ fn git_caches_are_per_set() {
         .iter()
         .map(|s| match &s.source {
             Source::Git(g) => g.cache_dir().display().to_string(),
-            Source::Dir(_) => unreachable!(),
+            _ => unreachable!(),
         })
         .collect();
     assert!(
