@@ -28,10 +28,26 @@ const MAX_FIELDS: usize = 40;
 /// The head against the base: per namespace, what a sync of the head would create, change and
 /// (with `--prune`) delete where the base is what runs.
 pub fn compare(
-    base: Rendered,
-    head: Rendered,
+    mut base: Rendered,
+    mut head: Rendered,
     options: &CompareOptions,
 ) -> Result<Report, PreviewError> {
+    // A chart folder one side could not fetch is left out of both: half a comparison of it
+    // would show every object as created or deleted.
+    let mut unavailable = std::mem::take(&mut head.unavailable);
+    for gone in std::mem::take(&mut base.unavailable) {
+        if !unavailable.iter().any(|u| u.folder == gone.folder) {
+            unavailable.push(gone);
+        }
+    }
+    for side in [&mut base, &mut head] {
+        side.manifests.retain(|m| {
+            !unavailable
+                .iter()
+                .any(|u| m.origin.file.starts_with(&u.folder))
+        });
+    }
+    let charts = std::mem::take(&mut head.charts);
     let kinds = OfflineKinds::new([base.manifests.as_slice(), head.manifests.as_slice()]);
     let resolved = |side: &'static str, rendered: Rendered| {
         let revision = describe_revision(&rendered.origin, rendered.revision.as_deref());
@@ -53,6 +69,8 @@ pub fn compare(
         head.origin.clone(),
         head_revision.clone(),
     );
+    report.charts = charts;
+    report.unavailable = unavailable;
     let base_set: DesiredSet = resolved("base", base)?;
     let head_set: DesiredSet = resolved("head", head)?;
     let mut before: HashMap<(String, String, Option<String>, String), DesiredObject> = base_set

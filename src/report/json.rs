@@ -26,6 +26,8 @@ impl Serialize for Doc<'_> {
         let mut m = s.serialize_map(None)?;
         // Where an offline preview's comparison started; null against a cluster.
         m.serialize_entry("base", &report.base)?;
+        // Charts fetched from repositories: name, repo, version (as resolved) and digest.
+        m.serialize_entry("charts", &report.charts)?;
         m.serialize_entry("counts", &counts(|o| report.count(o)))?;
         m.serialize_entry("exitCode", &report.exit_code())?;
         m.serialize_entry("healthCounts", &health_counts(|s| report.count_health(s)))?;
@@ -35,6 +37,8 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("revision", &report.revision)?;
         m.serialize_entry("set", &report.set)?;
         m.serialize_entry("source", &report.source)?;
+        // A preview's chart folders left out for want of the network.
+        m.serialize_entry("unavailable", &report.unavailable)?;
         m.end()
     }
 }

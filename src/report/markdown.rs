@@ -118,6 +118,28 @@ fn header(report: &Report, table_room: usize) -> String {
         let _ = write!(out, ", compared with {base} (offline: no cluster)");
     }
     out.push('\n');
+    for chart in &report.charts {
+        let _ = write!(
+            out,
+            "\n- {} `{}` {} (`{}`) from {}",
+            chart_role(chart),
+            chart.chart,
+            chart.version,
+            chart.digest,
+            chart.repo
+        );
+    }
+    for gone in &report.unavailable {
+        let _ = write!(
+            out,
+            "\n- :warning: not compared: `{}`: {}",
+            gone.folder.display(),
+            gone.reason
+        );
+    }
+    if !report.charts.is_empty() || !report.unavailable.is_empty() {
+        out.push('\n');
+    }
     if report.mode == Mode::Lint {
         return out;
     }
@@ -298,4 +320,11 @@ fn left_out_note(entries: &[Entry<'_>], lint_left_out: usize, options: &Markdown
         options.max_size,
         parts.join("; ")
     )
+}
+
+fn chart_role(chart: &crate::render::ResolvedChart) -> &'static str {
+    match chart.dependency {
+        true => "dependency",
+        false => "chart",
+    }
 }

@@ -32,7 +32,7 @@ use crate::lint::LintReport;
 pub use crate::plan::Reason;
 use crate::plan::prune::Hold;
 use crate::plan::{Action, NamespaceKey, ObjectPlan, PruneDecision, PrunePlan};
-use crate::render::{ObjectId, Origin};
+use crate::render::{ObjectId, Origin, ResolvedChart, Unavailable};
 
 /// Whether the report is of a sync that wrote, of a preview (`diff`, `sync --dry-run`), or of
 /// `driftless lint` alone.
@@ -336,6 +336,10 @@ pub struct Report {
     pub base: Option<String>,
     /// The lint findings of the revision (and, against a base, how the change moves them).
     pub lint: Option<LintReport>,
+    /// Charts fetched from repositories for the revision, as resolved.
+    pub charts: Vec<ResolvedChart>,
+    /// A preview only: chart folders not compared, as what they need could not be fetched.
+    pub unavailable: Vec<Unavailable>,
 }
 
 impl Report {
@@ -348,6 +352,8 @@ impl Report {
             namespaces: Vec::new(),
             base: None,
             lint: None,
+            charts: Vec::new(),
+            unavailable: Vec::new(),
         }
     }
 
@@ -460,6 +466,8 @@ impl Report {
             (Mode::Lint, _, _, fails) => i32::from(fails),
             (_, true, _, _) | (_, _, _, true) => 2,
             (Mode::Preview, false, true, _) => 1,
+            // What was not compared may differ: never "in sync" over it.
+            (Mode::Preview, false, false, _) if !self.unavailable.is_empty() => 1,
             _ => 0,
         }
     }

@@ -24,6 +24,17 @@ pub fn render_summary(report: &Report) -> String {
         let _ = write!(out, " against {base} (offline: no cluster)");
     }
     out.push('\n');
+    for chart in &report.charts {
+        let _ = writeln!(out, "  {chart}");
+    }
+    for gone in &report.unavailable {
+        let _ = writeln!(
+            out,
+            "  not compared: {}: {} (its objects are left out)",
+            gone.folder.display(),
+            gone.reason
+        );
+    }
     for ns in &report.namespaces {
         namespace_summary(&mut out, ns, report.mode);
     }

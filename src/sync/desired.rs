@@ -6,12 +6,14 @@ use super::SyncOptions;
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::inventory::ScopeSet;
-use crate::render::{self, DesiredObject, Rendered};
+use crate::render::{self, DesiredObject, Rendered, ResolvedChart};
 use crate::report::ObjectReport;
 
 pub(super) struct Desired {
     pub origin: String,
     pub revision: Option<String>,
+    /// Charts fetched from repositories, as resolved.
+    pub charts: Vec<ResolvedChart>,
     pub scope: ScopeSet,
     /// In scope, labelled as the set's members.
     pub objects: Vec<Arc<DesiredObject>>,
@@ -45,6 +47,7 @@ impl Desired {
         Ok(Desired {
             origin: rendered.origin,
             revision: rendered.revision,
+            charts: rendered.charts,
             scope,
             objects: inside.into_iter().map(Arc::new).collect(),
             outside: outside

@@ -170,13 +170,31 @@ fn span(options: &SyncOptions, rendered: &Rendered) -> tracing::Span {
     )
 }
 
-/// A revision synced with no failure is the one the set's Lease records.
+/// A revision synced with no failure is the one the set's Lease records, with the charts it
+/// resolved (a directory has no revision, but its charts are as much worth recording).
 fn record_revision(lock: &SetLock, result: &Result<Report, Stop>, source: &Desired) {
-    if let (Ok(report), Some(revision)) = (result, &source.revision)
-        && !report.failed()
-    {
+    let Ok(report) = result else { return };
+    if report.failed() {
+        return;
+    }
+    if let Some(revision) = &source.revision {
         lock.record_revision(revision);
     }
+    lock.record_charts(charts_record(&source.charts));
+}
+
+/// The charts as the Lease records them: a line each, within an annotation's room.
+fn charts_record(charts: &[crate::render::ResolvedChart]) -> String {
+    const ROOM: usize = 16 << 10;
+    let mut out = String::new();
+    for c in charts {
+        let line = format!("{} {} {} {}\n", c.chart, c.version, c.digest, c.repo);
+        if out.len() + line.len() > ROOM {
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
 }
 
 /// What a pass may do: nothing but read (a preview), or write under the set's Lease.
@@ -284,6 +302,7 @@ impl Pass<'_> {
             source.origin.clone(),
             source.revision.clone(),
         );
+        report.charts = source.charts.clone();
         // 1. The desired set, in scope, labelled as the set's (resolved once, before any pass).
         for line in &source.outside {
             report.extend(line.id.namespace.clone(), vec![line.clone()]);

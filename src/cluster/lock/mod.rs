@@ -30,6 +30,9 @@ mod evaluate;
 
 /// The annotation on the Lease naming the revision the set last synced.
 pub const REVISION_ANNOTATION: &str = "driftless.dev/revision";
+/// The annotation on the Lease naming the charts fetched from repositories for that revision,
+/// as resolved (`chart version digest repo`, a line each): a re-render can get the same bytes.
+pub const CHARTS_ANNOTATION: &str = "driftless.dev/charts";
 /// The annotation on the Lease saying whether the set's last pass synced everything (`true`):
 /// what sets that depend on it wait for.
 pub const READY_ANNOTATION: &str = "driftless.dev/ready";
@@ -38,6 +41,8 @@ pub const READY_ANNOTATION: &str = "driftless.dev/ready";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Recorded {
     revision: Option<String>,
+    /// `Some("")`: none any more.
+    charts: Option<String>,
     ready: Option<bool>,
 }
 /// While a watch brings each change of the Lease, it is still read this often.
@@ -258,6 +263,11 @@ impl SetLock {
     pub fn record_revision(&self, revision: &str) {
         self.recorded
             .send_modify(|r| r.revision = Some(revision.to_string()));
+    }
+
+    /// Records the charts the revision fetched (at the next renewal; empty: none).
+    pub fn record_charts(&self, charts: String) {
+        self.recorded.send_modify(|r| r.charts = Some(charts));
     }
 
     /// Records whether the set's last pass synced everything (at the next renewal).
@@ -530,6 +540,7 @@ fn annotation(lease: &Lease, key: &str) -> Option<String> {
 fn recorded_of(lease: &Lease) -> Recorded {
     Recorded {
         revision: revision_of(lease),
+        charts: annotation(lease, CHARTS_ANNOTATION),
         ready: annotation(lease, READY_ANNOTATION).map(|r| r == "true"),
     }
 }
@@ -541,6 +552,15 @@ fn set_record(metadata: &mut ObjectMeta, recorded: &Recorded) {
     }
     if let Some(ready) = recorded.ready {
         annotations.insert(READY_ANNOTATION.into(), ready.to_string());
+    }
+    match recorded.charts.as_deref() {
+        Some("") => {
+            annotations.remove(CHARTS_ANNOTATION);
+        }
+        Some(charts) => {
+            annotations.insert(CHARTS_ANNOTATION.into(), charts.to_string());
+        }
+        None => {}
     }
 }
 
