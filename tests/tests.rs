@@ -22,6 +22,7 @@ mod ownership;
 mod preview;
 mod prune;
 mod readme;
+mod remote;
 mod renderers;
 mod sops;
 mod sync_diff;

@@ -102,7 +102,7 @@ impl Remote {
     fn check_online(&self, what: &str) -> Result<()> {
         match self.options.offline {
             true => Err(RemoteError::Unreachable(format!(
-                "needs network: {what} is not in the cache"
+                "{what} is not in the cache (offline)"
             ))),
             false => Ok(()),
         }

@@ -121,6 +121,14 @@ impl ChartServers {
     pub fn ca(&self) -> PathBuf {
         PathBuf::from(self.get("CHART_TESTENV_CA"))
     }
+    /// The access log of the registry with auth ([`Self::registry`]): one line per request.
+    pub fn registry_log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("logs/registry.log")).unwrap_or_default()
+    }
+    /// nginx's access log (the Helm repositories): one line per request.
+    pub fn nginx_log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("logs/nginx-access.log")).unwrap_or_default()
+    }
     /// The folder of the whole environment (removed when this process exits).
     fn dir(&self) -> PathBuf {
         self.repo_dir()

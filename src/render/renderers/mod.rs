@@ -118,7 +118,7 @@ async fn render_all(
                 Ok(fetched) => fetched,
                 Err(e) if options.remote.preview && e.unreachable() => {
                     let folder = job.folder.path.clone();
-                    let reason = job.secrets.scrub(&e.to_string());
+                    let reason = format!("needs network: {}", job.secrets.scrub(&e.to_string()));
                     unavailable.push(Unavailable { folder, reason });
                     continue;
                 }
