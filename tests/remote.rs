@@ -72,25 +72,20 @@ impl Access {
 
     /// [`Self::args`] with the files for the private (basic auth) repository.
     pub fn args_private(&self) -> Vec<String> {
-        let mut args = self.args();
-        let host = host_of(servers().repo_url());
-        args.push("--remote-auth".into());
-        args.push(format!(
-            "{host}={}",
-            self.dir.path().join("private").display()
-        ));
-        args
+        self.args_with_auth("private")
     }
 
     /// [`Self::args`] with the token for the bearer repository.
     pub fn args_bearer(&self) -> Vec<String> {
+        self.args_with_auth("bearer")
+    }
+
+    /// [`Self::args`] with `--remote-auth` naming the files in `dir/files`.
+    fn args_with_auth(&self, files: &str) -> Vec<String> {
         let mut args = self.args();
         let host = host_of(servers().repo_url());
         args.push("--remote-auth".into());
-        args.push(format!(
-            "{host}={}",
-            self.dir.path().join("bearer").display()
-        ));
+        args.push(format!("{host}={}", self.dir.path().join(files).display()));
         args
     }
 }

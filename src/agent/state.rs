@@ -55,6 +55,9 @@ pub struct SetStatus {
     pub error: Option<String>,
     pub consecutive_failures: u32,
     pub namespaces: BTreeMap<String, NamespaceStatus>,
+    /// The charts the last pass that ran resolved (version and digest), from repositories.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<crate::render::ResolvedChart>,
     /// What the set's watches see (on the leader).
     pub drift: super::drift::DriftStatus,
 }
@@ -102,6 +105,7 @@ impl AgentState {
                     error: None,
                     consecutive_failures: 0,
                     namespaces: BTreeMap::new(),
+                    charts: Vec::new(),
                     drift: Default::default(),
                 };
                 (name, status)
@@ -168,6 +172,7 @@ impl AgentState {
                     s.error = None;
                     s.consecutive_failures = 0;
                     s.last_attempted_revision = report.revision.clone();
+                    s.charts = report.charts.clone();
                     if !failed {
                         s.last_applied_revision = report.revision.clone();
                         s.last_success_time = Some(now);

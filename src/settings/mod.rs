@@ -94,11 +94,8 @@ pub struct AgentSettings {
 /// `30s`, `5m`, `1h`, `250ms`, or plain seconds (`30`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: a number with a unit (30s, 5m, 1h)"))?;
+    let (n, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("invalid duration {s:?}: a number with a unit (30s, 5m, 1h)"))?;
     let unit_ms = match unit {
         "ms" => 1,
         "" | "s" => 1_000,
@@ -109,15 +106,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(n.saturating_mul(unit_ms)))
 }
 
+/// `30s` as (30, "s"): the leading digits and what follows them.
+fn number_and_unit(s: &str) -> Option<(u64, &str)> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    Some((number.parse().ok()?, unit))
+}
+
 /// A size in bytes: `1048576`, `512KiB`, `16MiB`, `1GiB` (also `Ki`/`Mi`/`Gi`, as Kubernetes
 /// writes them), or `100k`/`100KB`, `16M`/`16MB`, `1G`/`1GB` in powers of ten.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: a number with a unit (512KiB, 16MiB)"))?;
+    let (n, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("invalid size {s:?}: a number with a unit (512KiB, 16MiB)"))?;
     let unit_bytes: u64 = match unit.trim() {
         "" | "B" => 1,
         "k" | "K" | "kB" | "KB" => 1_000,

@@ -227,3 +227,98 @@ async fn a_broken_webhook_secret_file_is_never_quoted() {
     assert_contains!(run.stderr, set, "the agent logged");
     assert_no_canary(&[run]);
 }
+
+/// Registry and chart repository credentials holding a canary: a docker config.json that is no
+/// JSON, one whose password is wrong, `--remote-auth` password and token files that are wrong.
+/// Each is refused naming the file or the host, and no byte of the canary is printed.
+#[test]
+fn registry_and_chart_repository_credentials_are_never_quoted() {
+    use crate::support::charts::{self as chart_servers, Artifact};
+    let s = chart_servers::servers();
+    let ws = Workspace::new();
+    let name = support::unique("leak");
+    let work = tempfile::tempdir().unwrap();
+    let chart = chart_servers::new_chart(work.path(), &name, "1.0.0", &[]);
+    let tgz = chart_servers::package(&chart, work.path());
+    let private = chart_servers::publish_https_in("private", &support::unique("leak"), &tgz);
+    let repo = support::unique("leak/artifact");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(chart_servers::push(
+            s.registry(),
+            &repo,
+            "v1",
+            &Artifact::flux(&[("a.yaml", "x: 1\n")]),
+        ));
+    let https_host = private.split('/').nth(2).unwrap().to_string();
+    ws.write(
+        "chart/driftless-helm.yaml",
+        &format!("namespace: apps\nrepo: {private}\nchart: {name}\nversion: 1.0.0\n"),
+    );
+    ws.write("garbled.json", &format!("{{\"auths\": {{\"{CANARY}\": [\n"));
+    let auth = super::b64(&format!("{}:{CANARY}", s.registry_user()));
+    ws.write(
+        "wrong.json",
+        &format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            s.registry()
+        ),
+    );
+    ws.write("basic/username", "helm\n");
+    ws.write("basic/password", &format!("{CANARY}\n"));
+    ws.write("bearer/token", &format!("{CANARY}\n"));
+    let file = |name: &str| ws.file(name).to_string_lossy().into_owned();
+    let artifact = format!("oci://{}/{repo}:v1", s.registry());
+    let chart_dir = file("chart");
+    let cases: [(&str, Vec<String>, &str); 4] = [
+        (
+            &artifact,
+            vec!["--registry-config".into(), file("garbled.json")],
+            "garbled.json",
+        ),
+        (
+            &artifact,
+            vec!["--registry-config".into(), file("wrong.json")],
+            "401",
+        ),
+        (
+            &chart_dir,
+            vec![
+                "--remote-auth".into(),
+                format!("{https_host}={}", file("basic")),
+            ],
+            "401",
+        ),
+        (
+            &chart_dir,
+            vec![
+                "--remote-auth".into(),
+                format!("{https_host}={}", file("bearer")),
+            ],
+            "401",
+        ),
+    ];
+    let mut runs = Vec::new();
+    for (source, credentials, named) in &cases {
+        for format in FORMATS {
+            let cache = tempfile::tempdir().unwrap();
+            let cache = cache.path().to_string_lossy().into_owned();
+            let ca = s.ca().to_string_lossy().into_owned();
+            let mut args = vec!["diff", "--source", source, "--cache-dir", &cache, "-vv"];
+            args.extend([
+                "-o",
+                format,
+                "--remote-ca-file",
+                &ca,
+                "--allow-host",
+                &https_host,
+            ]);
+            args.extend(credentials.iter().map(String::as_str));
+            let run = support::driftless(&args);
+            assert_eq!(run.code, 2, "{}", run.stderr);
+            assert_contains!(run.stderr, *named, "names {named}");
+            runs.push(run);
+        }
+    }
+    assert_no_canary(&runs);
+}

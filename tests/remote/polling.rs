@@ -7,6 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 
+use super::charts::package_versions;
 use super::{Access, configmap};
 use crate::support::agent::AgentProcess;
 use crate::support::charts::{self, Artifact, servers};
@@ -31,6 +32,11 @@ fn logged(method: &str, repo: &str, path: &str) -> usize {
 async fn the_agent_follows_a_tag_by_digest_and_downloads_only_when_it_moves() {
     let ns = unique("oci-agent");
     let repo = unique("artifacts/agent");
+    // A chart from an https repository inside the artifact: the agent resolves it too.
+    let chart = unique("polled");
+    let work = tempfile::tempdir().unwrap();
+    let tgz = package_versions(work.path(), &chart, &["2.1.0"]);
+    let chart_repo = charts::publish_https_in("charts", &unique("repo"), &tgz[0]);
     let files = |value: &str| {
         vec![
             (
@@ -38,6 +44,10 @@ async fn the_agent_follows_a_tag_by_digest_and_downloads_only_when_it_moves() {
                 format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
             ),
             ("app/cm.yaml".to_string(), configmap(&ns, "app", value)),
+            (
+                "web/driftless-helm.yaml".to_string(),
+                format!("namespace: {ns}\nrepo: {chart_repo}\nchart: {chart}\nversion: \"2.x\"\n"),
+            ),
         ]
     };
     let push = |value: &str| {
@@ -60,9 +70,10 @@ async fn the_agent_follows_a_tag_by_digest_and_downloads_only_when_it_moves() {
         format!(
             "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {set}\n    \
              source:\n      oci: {{url: 'oci://{}/{repo}:latest'}}\n      remote:\n        \
-             registryConfig: {}\n        caFiles: [{}]\n    interval: 1s\n    \
-             prune: {{enabled: true}}\n",
+             hosts: ['{}']\n        registryConfig: {}\n        caFiles: [{}]\n    \
+             interval: 1s\n    prune: {{enabled: true}}\n",
             servers().registry(),
+            super::host_of(&chart_repo),
             access.registry_config().display(),
             servers().ca().display(),
         ),
@@ -81,6 +92,19 @@ async fn the_agent_follows_a_tag_by_digest_and_downloads_only_when_it_moves() {
         first.as_str(),
         "{report:#}"
     );
+    assert_eq!(
+        report["sets"][0]["charts"][0]["chart"],
+        chart.as_str(),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["sets"][0]["charts"][0]["version"], "2.1.0",
+        "{report:#}"
+    );
+    let rendered = Api::<ConfigMap>::namespaced(support::client().await, &ns)
+        .get(&format!("web-{chart}"))
+        .await;
+    assert!(rendered.is_ok(), "the chart's ConfigMap: {rendered:?}");
 
     // Idle: a HEAD for the tag every interval, and no manifest or blob downloaded again.
     let (heads, gets, blobs) = (
