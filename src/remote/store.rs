@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::client::sha256;
 
@@ -37,16 +36,10 @@ impl Store {
     }
 
     fn ref_path(&self, key: &[&str]) -> PathBuf {
-        let mut hash = Sha256::new();
-        for part in key {
-            hash.update(part.as_bytes());
-            hash.update([0]);
-        }
-        let hex: String = hash.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        self.dir.join("refs").join(format!("{hex}.json"))
+        // NUL cannot stand in a URL, a chart name or a version: the parts stay apart.
+        let digest = sha256(key.join("\0").as_bytes());
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir.join("refs").join(format!("{}.json", &hex[..32]))
     }
 
     /// The archive with this digest, if cached and intact.

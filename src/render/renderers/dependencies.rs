@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use sha2::{Digest, Sha256};
 
 use crate::render::yaml;
 
@@ -143,11 +142,7 @@ pub fn lock_digest(requested: &[Dependency], locked: &[Dependency]) -> String {
         json.push(']');
     }
     json.push(']');
-    let mut digest = String::from("sha256:");
-    for byte in Sha256::digest(json.as_bytes()) {
-        let _ = write!(digest, "{byte:02x}");
-    }
-    digest
+    crate::remote::sha256(json.as_bytes())
 }
 
 /// Whether `lock` is what `helm dependency update` writes for `requested`: every dependency has
