@@ -13,7 +13,8 @@
 //! is the only module that talks to the API server; [`sync`] strings the stages together for
 //! one revision ([`health`] then waits, with `--wait`, until what it applied runs), and
 //! [`runner`] runs passes over a source (once, or on every change) for the CLI
-//! and the daemon, which stay thin layers over this library.
+//! and the daemon, which stay thin layers over this library. [`status`] is what a set's passes
+//! and drift came to, as the agent serves it and the cluster stores it.
 
 pub mod agent;
 pub mod apply;
@@ -34,6 +35,7 @@ pub mod report;
 pub mod runner;
 pub mod settings;
 pub mod source;
+pub mod status;
 pub mod sync;
 
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use driftless::cli::live::{self, PassLog};
 use driftless::cli::offline::{lint_only, offline_diff, render_only};
+use driftless::cli::steer;
 use driftless::cli::watch_signals;
 use driftless::cli::{AgentArgs, ArgsError, Cli, Command, LogFormat, RunArgs, SyncArgs};
 use driftless::halt::{Halt, HaltReason};
@@ -40,6 +41,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Render(args) => render_only(args).await?,
         Command::Lint(args) => lint_only(&cli, args).await?,
         Command::Agent(args) => run_agent(&cli, args).await?,
+        Command::Status(args) => steer::status(&cli, args).await?,
+        Command::Reconcile(args) => steer::reconcile(&cli, args).await?,
+        Command::Suspend(args) => steer::suspend(&cli, args, true).await?,
+        Command::Resume(args) => steer::suspend(&cli, args, false).await?,
+        Command::Tree(args) => steer::tree(&cli, args).await?,
+        Command::Events(args) => steer::events(&cli, args).await?,
         Command::Sync(SyncArgs { run, .. }) | Command::Diff(run) if run.base.is_set() => {
             offline_diff(&cli, run).await?
         }

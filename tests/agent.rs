@@ -14,7 +14,7 @@ use kube::api::Api;
 
 use crate::support::agent::{AgentProcess, parse_openmetrics, sample};
 use crate::support::git::TestRepo;
-use crate::support::gitops::{config_map, namespace};
+use crate::support::gitops::{app_repo, app_yaml, config_map, edit_value, namespace, value_of};
 use crate::support::{self, Workspace};
 
 /// An agent config: one set reading `url` every second, pruning.
@@ -24,12 +24,6 @@ fn config(set: &str, url: &str) -> String {
          source:\n      git: {{url: '{url}', revision: main}}\n    interval: 1s\n    \
          prune: {{enabled: true}}\n"
     )
-}
-
-async fn value_of(ns: &str, name: &str) -> Option<String> {
-    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
-    let cm = api.get_opt(name).await.ok()??;
-    cm.data?.get("value").cloned()
 }
 
 async fn lease(set: &str) -> Option<Lease> {
@@ -53,23 +47,6 @@ async fn lease_events(set: &str, reason: &str) -> Vec<Event> {
         .filter(|e| e.reason.as_deref() == Some(reason))
         .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(lease.as_str()))
         .collect()
-}
-
-/// The namespace `ns` and its ConfigMap `app` holding `value`.
-fn app_yaml(ns: &str, value: &str) -> String {
-    format!("{}---\n{}", namespace(ns), config_map(ns, "app", value))
-}
-
-/// A set name, a namespace (cleaned up with the workspace), and a repository whose first
-/// commit holds the namespace and its ConfigMap `app` at `v1`.
-fn app_repo(prefix: &str) -> (String, String, Workspace, TestRepo) {
-    let (set, ns) = (support::unique("agent"), support::unique(prefix));
-    let mut ws = Workspace::new();
-    ws.namespaces.push(ns.clone());
-    let repo = TestRepo::local();
-    repo.write("app.yaml", &app_yaml(&ns, "v1"));
-    repo.commit("v1");
-    (set, ns, ws, repo)
 }
 
 fn write_config(ws: &Workspace, set: &str, repo: &TestRepo) -> std::path::PathBuf {
@@ -449,20 +426,6 @@ async fn object_events(ns: &str, name: &str, reason: &str) -> Vec<Event> {
         .filter(|e| e.reason.as_deref() == Some(reason))
         .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
         .collect()
-}
-
-/// Sets `data.value` of a ConfigMap as `manager` would (a `kubectl edit` is `kubectl-edit`).
-async fn edit_value(ns: &str, name: &str, manager: &str, value: &str) {
-    use kube::api::{Patch, PatchParams};
-    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
-    let params = PatchParams {
-        field_manager: Some(manager.into()),
-        ..Default::default()
-    };
-    let patch = serde_json::json!({"data": {"value": value}});
-    api.patch(name, &params, &Patch::Merge(&patch))
-        .await
-        .expect("edit the ConfigMap");
 }
 
 /// A DriftDetected Event says the object was deleted.

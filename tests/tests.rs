@@ -6,9 +6,9 @@
 mod support;
 
 mod agent;
+mod browser;
 mod chart_servers;
 mod cli;
-
 mod fast_path;
 mod faults;
 mod git_source;
@@ -25,6 +25,7 @@ mod readme;
 mod remote;
 mod renderers;
 mod sops;
+mod steer;
 mod sync_diff;
 mod sync_sets;
 mod validation;

@@ -1,37 +1,14 @@
 //! What the agent does with drift findings: a log line, `/report` (the set's drifted objects),
 //! metrics, and Events on the object itself (`DriftDetected`, `DriftCorrected`, `DriftFight`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::jiff::Timestamp;
-use serde::Serialize;
 
 use super::context::AgentContext;
 use crate::cluster::EventSpec;
 use crate::drift::{Finding, fight};
 use crate::render::ObjectId;
-
-/// A set's drift, as `/report` shows it.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DriftStatus {
-    /// Every watch of the set has listed its objects: drift is seen as it happens.
-    pub watching: bool,
-    /// Objects that differ from Git now, by object.
-    pub drifted: BTreeMap<String, Drifted>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Drifted {
-    /// `changed by kubectl-edit (.spec.replicas)`, or `deleted outside Git`.
-    pub by: String,
-    pub since: String,
-    /// Corrected too often: left alone until its source changes.
-    pub fight: bool,
-}
 
 /// Where one set's findings go.
 #[derive(Clone)]
@@ -43,9 +20,9 @@ pub struct Sink {
 impl Sink {
     pub fn found(&self, finding: Finding) {
         log(&self.set, &finding);
-        self.ctx.state.drift(&self.set, |d| record(d, &finding));
+        self.ctx.state.found(&self.set, &finding);
         self.ctx.metrics.drift(&self.set, &finding);
-        self.ctx.events.send(events_for(&finding));
+        self.ctx.events.send(&self.set, events_for(&finding));
     }
 }
 
@@ -59,29 +36,6 @@ fn log(set: &str, finding: &Finding) {
         Finding::Cleared { id } => tracing::info!(set, object = %id, "back in line with Git"),
         Finding::Synced => tracing::info!(set, "watches synced: drift is seen as it happens"),
         Finding::WatchFailed { error } => tracing::warn!(set, %error, "a watch failed; retrying"),
-    }
-}
-
-fn record(status: &mut DriftStatus, finding: &Finding) {
-    match finding {
-        Finding::Detected { id, by, .. } => {
-            let entry = status.drifted.entry(id.to_string()).or_insert(Drifted {
-                by: by.clone(),
-                since: Timestamp::now().to_string(),
-                fight: false,
-            });
-            entry.by = by.clone();
-        }
-        Finding::Fight { id, .. } => {
-            if let Some(d) = status.drifted.get_mut(&id.to_string()) {
-                d.fight = true;
-            }
-        }
-        Finding::Corrected { id, .. } | Finding::Cleared { id } => {
-            status.drifted.remove(&id.to_string());
-        }
-        Finding::Synced => status.watching = true,
-        Finding::WatchFailed { .. } => {}
     }
 }
 
@@ -126,6 +80,7 @@ pub fn events_for(finding: &Finding) -> Vec<EventSpec> {
         reason,
         action,
         note,
+        set: None,
     }]
 }
 
@@ -166,22 +121,25 @@ mod tests {
         assert_eq!(e.regarding.api_version.as_deref(), Some("apps/v1"));
         assert_eq!(e.regarding.namespace.as_deref(), Some("team"));
 
-        let mut status = DriftStatus::default();
-        record(&mut status, &detected);
+        let mut set = crate::status::SetStatus::new("s", "dir");
+        set.record_finding(&detected);
         let key = id.to_string();
-        assert!(status.drifted.contains_key(&key));
+        assert!(set.drift.drifted.contains_key(&key));
+        assert_eq!(set.drift.drifted[&key].managers, ["kubectl-edit"]);
+        assert_eq!(set.timeline.back().unwrap().what, "drifted");
         let fight = Finding::Fight {
             id: id.clone(),
             with: "kubectl-edit".into(),
         };
         assert_eq!(events_for(&fight)[0].reason, "DriftFight");
-        record(&mut status, &fight);
-        assert!(status.drifted[&key].fight);
+        set.record_finding(&fight);
+        assert!(set.drift.drifted[&key].fight);
         let corrected = Finding::Corrected { id, deleted: true };
         assert_eq!(events_for(&corrected)[0].reason, "DriftCorrected");
         assert!(!events_for(&corrected)[0].warning);
-        record(&mut status, &corrected);
-        assert!(status.drifted.is_empty());
+        set.record_finding(&corrected);
+        assert!(set.drift.drifted.is_empty());
+        assert_eq!(set.timeline.back().unwrap().what, "corrected");
         assert!(events_for(&Finding::Synced).is_empty());
     }
 }

@@ -46,6 +46,7 @@ pub fn events_for(set: &SetRef, pass: &Pass) -> Vec<EventSpec> {
                 reason,
                 action,
                 note: format!("{e:#}"),
+                set: None,
             }]
         }
     }
@@ -75,6 +76,7 @@ fn namespace_events(set: &SetRef, report: &Report, ns: &NamespaceReport) -> Vec<
             reason: "SyncFailed",
             action: "Sync",
             note: listing(&revision, "failed", &failures),
+            set: None,
         });
     }
     let pruned: Vec<String> = ns
@@ -90,6 +92,7 @@ fn namespace_events(set: &SetRef, report: &Report, ns: &NamespaceReport) -> Vec<
             reason: "Pruned",
             action: "Prune",
             note: listing(&revision, "pruned (no longer in Git)", &pruned),
+            set: None,
         });
     }
     events
@@ -128,7 +131,7 @@ fn parent_ref(set: &SetRef, key: &Option<String>) -> ObjectReference {
 }
 
 /// The set's Lease: it exists whenever the agent runs the set.
-fn lease_ref(set: &SetRef) -> ObjectReference {
+pub fn lease_ref(set: &SetRef) -> ObjectReference {
     ObjectReference {
         api_version: Some("coordination.k8s.io/v1".into()),
         kind: Some("Lease".into()),
@@ -162,8 +165,10 @@ impl Publisher {
         Publisher { queue }
     }
 
-    pub fn send(&self, events: Vec<EventSpec>) {
+    /// Sends `events` about sync set `set`.
+    pub fn send(&self, set: &str, events: Vec<EventSpec>) {
         for mut event in events {
+            event.set = Some(set.to_string());
             event.note = crate::redact::scrub(&event.note).into_owned();
             if self.queue.try_send(event).is_err() {
                 tracing::warn!("Event queue full: an Event was dropped");

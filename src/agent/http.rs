@@ -1,6 +1,7 @@
 //! The agent's HTTP endpoints: `/metrics` (OpenMetrics), `/healthz` (the process works),
 //! `/readyz` (every set has loaded), `/report` (JSON: per set and namespace, the revisions
-//! applied and attempted, and the failures). Read-only; nothing here writes to the cluster.
+//! applied and attempted, and the failures), and with `dashboard: true` the same as a page at
+//! `/`. Read-only; nothing here writes to the cluster.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,8 +47,19 @@ async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) 
     }
 }
 
-pub fn router(state: Arc<AgentState>, metrics: Arc<Metrics>, identity: &str) -> Router {
-    Router::new()
+/// The endpoints; the dashboard at `/` only when asked for (a metrics port is often scraped,
+/// and so reachable, cluster-wide).
+pub fn router(
+    state: Arc<AgentState>,
+    metrics: Arc<Metrics>,
+    identity: &str,
+    dashboard: bool,
+) -> Router {
+    let router = match dashboard {
+        true => Router::new().route("/", get(dashboard_page)),
+        false => Router::new(),
+    };
+    router
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -140,6 +152,25 @@ struct ReportBody {
     identity: String,
     version: &'static str,
     sets: Vec<SetStatus>,
+}
+
+async fn dashboard_page(State(s): State<Shared>) -> Response {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let page = super::dashboard::page(&s.identity, &s.state.snapshot(), now);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            // Everything is inline: nothing may load from elsewhere, and no one may frame it.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        page,
+    )
+        .into_response()
 }
 
 async fn report(State(s): State<Shared>) -> Response {

@@ -97,6 +97,8 @@ pub struct Metrics {
     drifted: Family<KindLabels, Gauge>,
     drift_events: Family<ManagerLabels, Counter>,
     corrections: Family<FetchLabels, Counter>,
+    suspended: Family<SetLabels, Gauge>,
+    reconciles: Family<SetLabels, Counter>,
 }
 
 /// A registry being filled: each metric is created, registered and kept in one call.
@@ -196,6 +198,16 @@ impl Metrics {
                 "Self-heal: corrected, or fight (corrected too often; left alone)",
                 Family::default(),
             ),
+            suspended: r.add(
+                "suspended",
+                "1 when the set is suspended (driftless suspend): no pass, no self-heal",
+                Family::default(),
+            ),
+            reconciles: r.add(
+                "reconcile_requests",
+                "Passes asked for with driftless reconcile, as the set's leader saw them",
+                Family::default(),
+            ),
             revisions: Default::default(),
             managers: Default::default(),
             registry: r.0,
@@ -205,6 +217,19 @@ impl Metrics {
     pub fn set_leader(&self, set: &str, leading: bool) {
         let labels = SetLabels { set: set.into() };
         self.leader.get_or_create(&labels).set(i64::from(leading));
+    }
+
+    pub fn set_suspended(&self, set: &str, suspended: bool) {
+        let labels = SetLabels { set: set.into() };
+        self.suspended
+            .get_or_create(&labels)
+            .set(i64::from(suspended));
+    }
+
+    pub fn reconcile_requested(&self, set: &str) {
+        self.reconciles
+            .get_or_create(&SetLabels { set: set.into() })
+            .inc();
     }
 
     pub fn took_over(&self, set: &str, from: crate::cluster::TookFrom) {

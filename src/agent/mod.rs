@@ -8,6 +8,7 @@
 //! ```
 
 mod context;
+mod dashboard;
 mod drift;
 mod events;
 mod hook;
@@ -15,6 +16,7 @@ mod http;
 mod metrics;
 mod receiver;
 mod state;
+mod steer;
 mod worker;
 
 pub use events::{REPEAT_AFTER, events_for};
@@ -43,15 +45,14 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
 
 /// Runs until `halt` fires, then finishes the writes in flight and gives every Lease back.
 pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
-    let state = Arc::new(AgentState::new(
-        settings
-            .sets
-            .iter()
-            .map(|s| (s.sync.set.name.to_string(), s.source.describe())),
-    ));
+    let state = Arc::new(AgentState::new(settings.sets.iter().map(|s| {
+        let name = s.sync.set.name.to_string();
+        (name, s.source.describe(), s.commit_url.clone())
+    })));
     let metrics = Arc::new(Metrics::new());
     for set in &settings.sets {
         metrics.set_leader(&set.sync.set.name.to_string(), false);
+        metrics.set_suspended(&set.sync.set.name.to_string(), false);
     }
     let hooks: receiver::Hooks = Arc::new(
         settings
@@ -95,8 +96,16 @@ async fn serve(
     hooks: &receiver::Hooks,
     halt: &Halt,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>> {
-    let router = http::router(state.clone(), metrics.clone(), &settings.identity);
-    let what = "/metrics, /healthz, /readyz, /report";
+    let router = http::router(
+        state.clone(),
+        metrics.clone(),
+        &settings.identity,
+        settings.dashboard,
+    );
+    let what = match settings.dashboard {
+        true => "/ (dashboard), /metrics, /healthz, /readyz, /report",
+        false => "/metrics, /healthz, /readyz, /report",
+    };
     let mut servers = vec![(settings.listen, router, what)];
     if hooks.is_empty() {
         tracing::info!(

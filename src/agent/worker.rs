@@ -9,6 +9,7 @@ use super::context::AgentContext;
 use super::drift::Sink;
 use super::events::events_for;
 use super::receiver::HookSlot;
+use super::steer;
 use crate::cluster::SetLock;
 use crate::halt::HaltReason;
 use crate::report::Outcome;
@@ -98,22 +99,25 @@ impl SetWorker {
             move |finding| sink.found(finding),
             halt.clone(),
         ));
-        let lead = Lead {
-            depends_on: self.settings.depends_on.clone(),
-            lock: self.lock.clone(),
-            resync_every: self.settings.resync_interval,
-            desired: desired_tx,
-        };
-        let mut runner = Runner::new(self.settings.clone(), self.ctx.connect.clone())
-            .on_cluster(self.ctx.cluster.clone())
-            .leading(lead, live)
-            .halted_by(halt.clone());
         let mut triggers = Triggers::new(Some(Schedule::new(self.settings.interval)));
         if let Source::Dir(path) = &self.settings.source
             && let Err(e) = triggers.watch_dir(path)
         {
             tracing::warn!(set = %name, error = %e, "cannot watch the directory: polling only");
         }
+        let (control, handled, steering) = self.steer(&triggers, &desired_tx, &halt).await;
+        let lead = Lead {
+            depends_on: self.settings.depends_on.clone(),
+            lock: self.lock.clone(),
+            resync_every: self.settings.resync_interval,
+            desired: desired_tx,
+            control,
+            handled_reconcile: handled,
+        };
+        let mut runner = Runner::new(self.settings.clone(), self.ctx.connect.clone())
+            .on_cluster(self.ctx.cluster.clone())
+            .leading(lead, live)
+            .halted_by(halt.clone());
         if let Some(hook) = &self.hook {
             hook.leading(Some(triggers.requester()));
         }
@@ -123,10 +127,47 @@ impl SetWorker {
         }
         drift.abort();
         guard.abort();
+        for task in steering {
+            task.abort();
+        }
         if halt.reason() == Some(HaltReason::LeaseLost) {
             tracing::warn!(set = %name, "lost the sync set's Lease: standing by");
             self.lock.release().await;
         }
+    }
+
+    /// Starts what lets the set be seen and steered while this replica leads: the stored
+    /// status (continued from the previous leader's), and the Lease's control annotations.
+    async fn steer(
+        &self,
+        triggers: &Triggers,
+        desired: &tokio::sync::watch::Sender<crate::drift::Desired>,
+        halt: &crate::halt::Halt,
+    ) -> (
+        tokio::sync::watch::Receiver<crate::cluster::Control>,
+        Option<String>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ) {
+        let set = &self.settings.sync.set;
+        let name = self.name();
+        if let Some(stored) = steer::stored(&self.ctx, set).await {
+            self.ctx.state.resume_from(&name, stored);
+        }
+        let handled = self
+            .ctx
+            .state
+            .get(&name)
+            .and_then(|s| s.last_handled_reconcile);
+        let steering = steer::Steering {
+            ctx: self.ctx.clone(),
+            set: set.clone(),
+            lock: self.lock.clone(),
+            requester: triggers.requester(),
+            desired: desired.clone(),
+        };
+        let (control, follower) = steering.follow(handled.clone()).await;
+        let keeper = steer::keep_stored(self.ctx.clone(), set.clone(), halt.clone());
+        (control, handled, vec![follower, keeper])
     }
 
     /// Everything one pass tells the outside: a log line, `/report`, metrics, Events.
@@ -142,7 +183,7 @@ impl SetWorker {
         self.ctx.metrics.record(&name, pass);
         self.ctx
             .events
-            .send(events_for(&self.settings.sync.set, pass));
+            .send(&name, events_for(&self.settings.sync.set, pass));
     }
 
     async fn pause(&self, wait: Duration) {

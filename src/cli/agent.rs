@@ -46,6 +46,9 @@ pub struct AgentArgs {
     /// kustomize (or kubectl) binary for every set, over the file's.
     #[arg(long, env = "DRIFTLESS_KUSTOMIZE_BINARY")]
     pub kustomize_binary: Option<PathBuf>,
+    /// Serve the read-only dashboard at / on the listen address (as `dashboard: true`).
+    #[arg(long, env = "DRIFTLESS_DASHBOARD")]
+    pub dashboard: bool,
 }
 
 impl Cli {
@@ -63,6 +66,7 @@ impl Cli {
             kubeconfig: self.global.kubeconfig.clone(),
             context: self.global.context.clone(),
             interval: agent.interval,
+            dashboard: agent.dashboard,
             tools: crate::render::renderers::Tools {
                 helm: agent.helm_binary.clone(),
                 kustomize: agent.kustomize_binary.clone(),

@@ -99,6 +99,8 @@ enum Cmd {
     Diff,
     Sync,
     Agent,
+    /// status, reconcile, suspend, resume, tree, events.
+    Steer,
 }
 
 /// A source as given: its spec, and its Git transport (`None`: a directory or an artifact).
@@ -156,6 +158,7 @@ impl Mode<'_> {
             Command::Agent(_) => (Cmd::Agent, None, false, false),
             Command::Diff(run) => (Cmd::Diff, Some(run), false, false),
             Command::Sync(s) => (Cmd::Sync, Some(&s.run), !s.dry_run, s.wait),
+            _ => (Cmd::Steer, None, false, false),
         };
         let (source, base, format) = match &cli.command {
             Command::Render(r) => (Some(&r.source), None, None),
@@ -164,6 +167,7 @@ impl Mode<'_> {
             Command::Diff(run) | Command::Sync(super::SyncArgs { run, .. }) => {
                 (Some(&run.source), Some(&run.base), Some(run.output))
             }
+            _ => (None, None, None),
         };
         let mut sources: Vec<Src> = source.map(|s| Src::new(&s.source)).into_iter().collect();
         if let Some(spec) = base.and_then(|b| b.base_source.as_deref()) {
@@ -182,7 +186,7 @@ impl Mode<'_> {
     }
 
     fn cluster(&self) -> bool {
-        matches!(self.cmd, Cmd::Diff | Cmd::Sync | Cmd::Agent) && !self.offline
+        matches!(self.cmd, Cmd::Diff | Cmd::Sync | Cmd::Agent | Cmd::Steer) && !self.offline
     }
 
     /// Whether a `sync`/`diff` talks to the cluster; why not, if it does not.
@@ -208,6 +212,7 @@ const OFFLINE: &str = "does not apply: an offline preview (--base, --base-source
 const RENDER_NAMESPACE: &str = "does not apply: render prints objects as their source has them";
 const AGENT_NAMESPACE: &str = "does not apply to the agent: list a set's namespaces under \
      `namespaces:` in its config file";
+const STEER_NAMESPACE: &str = "does not apply: sync sets live in --inventory-namespace";
 const GIT: &[Transport] = &[
     Transport::Https,
     Transport::Http,
@@ -233,6 +238,7 @@ const RULES: &[(&[&str], Why)] = &[
     (&["namespace"], |m| match m.cmd {
         Cmd::Render => Some(RENDER_NAMESPACE.into()),
         Cmd::Agent => Some(AGENT_NAMESPACE.into()),
+        Cmd::Steer => Some(STEER_NAMESPACE.into()),
         _ => None,
     }),
     (&["revision"], |m| {

@@ -38,6 +38,7 @@ pub mod render_output;
 mod report;
 mod signals;
 mod source;
+pub mod steer;
 
 pub use agent::AgentArgs;
 pub use applies::ArgsError;
@@ -115,6 +116,18 @@ pub enum Command {
     /// Check the manifests against the platform's rules; no cluster needed. Exit 0 clean, 1
     /// findings at or above --fail-on (default: low), 2 error.
     Lint(LintArgs),
+    /// The sync sets on the cluster: ready, revision, last sync, drift; one set in detail.
+    Status(steer::StatusArgs),
+    /// Ask a set's agent for a full pass now; with --wait, print its result (exit 0 synced).
+    Reconcile(steer::ReconcileArgs),
+    /// Stop the agent's passes and self-heal for a set (drift is still reported).
+    Suspend(steer::SetArgs),
+    /// Let the agent sync and heal a suspended set again (a pass runs at once).
+    Resume(steer::SetArgs),
+    /// What a set manages, by namespace and kind, with health and drift.
+    Tree(steer::SetArgs),
+    /// A set's Events (every set's without SET), oldest first.
+    Events(steer::EventsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +276,7 @@ impl Cli {
         };
         Ok(SetSettings {
             webhook: None,
+            commit_url: None,
             drift: Default::default(),
             resync_interval: crate::settings::DEFAULT_RESYNC_INTERVAL,
             depends_on: Vec::new(),
@@ -282,7 +296,7 @@ impl Cli {
             Command::Sync(s) if s.dry_run => Some((&s.run, Mode::Preview)),
             Command::Sync(s) => Some((&s.run, Mode::Sync)),
             Command::Diff(r) => Some((r, Mode::Preview)),
-            Command::Render(_) | Command::Agent(_) | Command::Lint(_) => None,
+            _ => None,
         }
     }
 

@@ -11,7 +11,7 @@ use super::failure::Op;
 use super::{ApiFailure, Cluster};
 
 /// One Event to create.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EventSpec {
     pub regarding: ObjectReference,
     pub warning: bool,
@@ -21,7 +21,12 @@ pub struct EventSpec {
     pub action: &'static str,
     /// At most 1 KiB, never holding a secret.
     pub note: String,
+    /// The sync set it is about: labeled [`SET_LABEL`], so `driftless events SET` finds it.
+    pub set: Option<String>,
 }
+
+/// The label naming the sync set an Event is about.
+pub const SET_LABEL: &str = "driftless.dev/set";
 
 /// The most the API server accepts in an Event's note.
 pub const NOTE_LIMIT: usize = 1024;
@@ -49,6 +54,10 @@ impl Cluster {
                     now.as_nanosecond()
                 )),
                 namespace: Some(namespace.clone()),
+                labels: event
+                    .set
+                    .as_ref()
+                    .map(|set| [(SET_LABEL.to_string(), set.clone())].into()),
                 ..ObjectMeta::default()
             },
             event_time: Some(MicroTime(now)),
@@ -66,6 +75,23 @@ impl Cluster {
         let create = || async { Ok(api.create(&params, &object).await.map(|_| ())?) };
         // Guarded: a lost answer is not retried (a second Event would be a duplicate).
         self.flow.call("create event", Op::Guarded, create).await
+    }
+}
+
+impl Cluster {
+    /// The Events labeled `selector`, in `namespace` (every namespace with `None`).
+    pub async fn list_events(
+        &self,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Event>, ApiFailure> {
+        let api: Api<Event> = match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        let params = kube::api::ListParams::default().labels(selector);
+        let list = || async { Ok(api.list(&params).await?.items) };
+        self.flow.call("list events", Op::Read, list).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! precondition, so two writers can never both win. What a Lease means is decided above.
 
 use k8s_openapi::api::coordination::v1::Lease;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 
 use std::sync::Arc;
 
@@ -58,6 +58,34 @@ impl Leases {
                     Err(_) => Some(None),
                 }
             })
+    }
+
+    /// Every Lease of the namespace.
+    pub async fn list(&self) -> Result<Vec<Lease>, ApiFailure> {
+        let params = ListParams::default();
+        let list = || async { Ok(self.api.list(&params).await?.items) };
+        self.flow.call("list leases", Op::Read, list).await
+    }
+
+    /// Sets (or with `None` removes) one annotation of an existing Lease, leaving the rest to
+    /// its holder: a merge patch, so it never races a renewal into a lost write. 404 when
+    /// there is no such Lease.
+    pub async fn annotate(
+        &self,
+        name: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Lease, ApiFailure> {
+        let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+        let params = PatchParams {
+            field_manager: Some(self.field_manager.clone()),
+            ..PatchParams::default()
+        };
+        let annotate = || async {
+            let patch = Patch::Merge(&patch);
+            Ok(self.api.patch(name, &params, &patch).await?)
+        };
+        self.flow.call("annotate lease", Op::Apply, annotate).await
     }
 
     /// Creates the Lease; fails with 409 AlreadyExists when someone else created it first.

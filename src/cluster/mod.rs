@@ -9,19 +9,23 @@ mod failure;
 mod lease;
 mod lock;
 mod objects;
+mod records;
 mod retry;
 mod status;
 mod throttle;
 mod write;
 
 pub use discovery::Catalog;
-pub use events::{EventSpec, NOTE_LIMIT};
+pub use events::{EventSpec, NOTE_LIMIT, SET_LABEL};
 pub use failure::ApiFailure;
 use failure::failure;
 pub use failure::{NoAnswer, Op};
 pub use lease::Leases;
-pub use lock::{LockOptions, SetLock, Taken, TookFrom};
+pub use lock::{
+    Control, LockOptions, RECONCILE_ANNOTATION, SUSPENDED_ANNOTATION, SetLock, Taken, TookFrom,
+};
 pub use objects::Propagation;
+pub use records::{Records, STATUS_KEY, STATUS_LABEL, status_name};
 pub use retry::Flow;
 pub use write::Writer;
 

@@ -40,6 +40,8 @@ pub fn key(id: &ObjectId) -> ObjectId {
 pub struct Desired {
     pub objects: Arc<Vec<Arc<DesiredObject>>>,
     pub passing: bool,
+    /// `driftless suspend`: drift is still seen and reported, never corrected.
+    pub suspended: bool,
 }
 
 /// What the drift loop found.
@@ -114,12 +116,14 @@ pub async fn run(
         settings,
         desired: HashMap::new(),
         passing: false,
+        suspended: false,
         during_pass: HashMap::new(),
         baseline: HashMap::new(),
         drifted: HashMap::new(),
         fights: Fights::default(),
     };
     let mut watches: Option<Watches> = None;
+    let mut last_objects = desired.borrow().objects.clone();
     loop {
         tokio::select! {
             _ = halt.halted() => return,
@@ -128,6 +132,15 @@ pub async fn run(
                     return;
                 }
                 let next = desired.borrow_and_update().clone();
+                let switched = std::mem::replace(&mut loop_state.suspended, next.suspended)
+                    != next.suspended;
+                let same = next.passing == loop_state.passing
+                    && Arc::ptr_eq(&next.objects, &last_objects);
+                if switched && same {
+                    // Only the switch moved: nothing to look at again.
+                    continue;
+                }
+                last_objects = next.objects.clone();
                 loop_state.passing = next.passing;
                 if next.passing {
                     continue;
@@ -208,6 +221,8 @@ struct Loop {
     settings: DriftSettings,
     desired: HashMap<ObjectId, Arc<DesiredObject>>,
     passing: bool,
+    /// `driftless suspend`: report drift, never correct it.
+    suspended: bool,
     /// What others did while a pass wrote: looked at once it ends (`None`: deleted).
     during_pass: HashMap<ObjectId, Option<Touch>>,
     /// Each member as last seen.
@@ -370,7 +385,7 @@ impl Loop {
             deleted,
             new,
         });
-        if self.settings.heals(&object.id) {
+        if !self.suspended && self.settings.heals(&object.id) {
             self.heal(key, &object, deleted, &managers, found).await;
         }
     }

@@ -158,7 +158,7 @@ pub struct Unavailable {
 }
 
 /// A chart (or a chart's dependency) fetched from a repository for this revision.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedChart {
     /// The chart folder of the source that named it.
     pub folder: PathBuf,

@@ -2,6 +2,7 @@
 //! `--watch` mode and the agent are thin layers over a [`Runner`]: they differ only in what
 //! feeds its [`Triggers`] and what they do with each report.
 
+mod recorded;
 mod schedule;
 mod triggers;
 
@@ -46,6 +47,22 @@ pub struct Lead {
     pub desired: tokio::sync::watch::Sender<crate::drift::Desired>,
     /// Sets this one waits for (`dependsOn`): it passes once each synced everything.
     pub depends_on: Vec<crate::inventory::SetName>,
+    /// What `driftless suspend` and `reconcile` ask, from the set's Lease.
+    pub control: tokio::sync::watch::Receiver<crate::cluster::Control>,
+    /// The last reconcile request a pass answered (the set's stored status says).
+    pub handled_reconcile: Option<String>,
+}
+
+impl Lead {
+    /// A reconcile request no pass answered yet, now answered by the pass about to run.
+    fn take_reconcile(&mut self) -> Option<String> {
+        let asked = self.control.borrow().reconcile.clone()?;
+        if Some(&asked) == self.handled_reconcile.as_ref() {
+            return None;
+        }
+        self.handled_reconcile = Some(asked.clone());
+        Some(asked)
+    }
 }
 
 /// What the passes so far found.
@@ -69,6 +86,8 @@ pub struct Pass {
     pub fetch: Option<Fetch>,
     pub result: PassResult,
     pub elapsed: std::time::Duration,
+    /// The `driftless reconcile` request this pass answered (its timestamp).
+    pub reconciled: Option<String>,
 }
 
 /// How reading a Git source went.
@@ -218,8 +237,10 @@ impl Runner {
         self.history.live_revision.as_deref()
     }
 
-    /// One full pass: read, render, plan, and apply (or preview).
+    /// One full pass: read, render, plan, and apply (or preview). A sync records it in the
+    /// set's stored status.
     pub async fn run_once(&mut self) -> Result<Report> {
+        let started = std::time::Instant::now();
         let (halt, deadline) = self.pass_halt();
         let load = self.settings.source.load(&self.settings.source_options);
         let result = match until_halted(&halt, "reading the source", load).await {
@@ -229,7 +250,36 @@ impl Runner {
         if let Some(timer) = deadline {
             timer.abort();
         }
-        result
+        let (Some(cluster), Mode::Sync) = (&self.cluster, self.settings.sync.mode) else {
+            return result;
+        };
+        // The report goes into the pass to be recorded, and comes back out.
+        let pass = self.pass_of(
+            match result {
+                Ok(report) => PassResult::Report(Box::new(report)),
+                Err(e) => PassResult::Failed(e),
+            },
+            started,
+        );
+        let source = self.settings.source.describe();
+        recorded::record(cluster, &self.settings.sync.set, &source, &pass).await;
+        match pass.result {
+            PassResult::Report(report) => Ok(*report),
+            PassResult::Failed(e) => Err(e),
+            PassResult::Unchanged(_) | PassResult::Waiting(_) => {
+                Err(Error::Lock("a one-shot pass always runs".into()))
+            }
+        }
+    }
+
+    fn pass_of(&self, result: PassResult, started: std::time::Instant) -> Pass {
+        Pass {
+            trigger: Trigger::Requested,
+            fetch: None,
+            result,
+            elapsed: started.elapsed(),
+            reconciled: None,
+        }
     }
 
     /// The halt of one pass: the run's (signals), and the pass's own deadline (`--timeout`)
@@ -244,15 +294,20 @@ impl Runner {
     pub async fn pass(&mut self, trigger: Trigger) -> Pass {
         let started = std::time::Instant::now();
         if let Some(why) = self.waiting().await {
+            let reconciled = self.take_reconcile();
             return Pass {
                 trigger,
                 fetch: None,
                 result: PassResult::Waiting(why),
                 elapsed: started.elapsed(),
+                reconciled,
             };
         }
+        // A reconcile asked for is a full pass, as a resync.
+        let reconciled = self.take_reconcile();
         let seen = &self.history;
         let resync_due = match (&self.lead, seen.last_full) {
+            _ if reconciled.is_some() => true,
             (Some(lead), Some(at)) => at.elapsed() >= lead.resync_every,
             (Some(_), None) => true,
             (None, _) => false,
@@ -293,6 +348,7 @@ impl Runner {
             fetch: is_git.then_some(fetch),
             result,
             elapsed: started.elapsed(),
+            reconciled,
         }
     }
 
@@ -319,10 +375,26 @@ impl Runner {
     pub async fn run(&mut self, mut triggers: Triggers, mut on_pass: impl FnMut(&Pass)) {
         let halt = self.halt.clone();
         while let Some(trigger) = triggers.next(&halt).await {
+            if self.suspended() {
+                // Nothing runs; `resume` asks for a pass.
+                triggers.after(schedule::Paced::Ran);
+                continue;
+            }
             let pass = self.pass(trigger).await;
             triggers.after(pass.result.paced());
             on_pass(&pass);
         }
+    }
+
+    fn take_reconcile(&mut self) -> Option<String> {
+        self.lead.as_mut().and_then(Lead::take_reconcile)
+    }
+
+    /// `driftless suspend`: the agent runs no pass for the set.
+    fn suspended(&self) -> bool {
+        self.lead
+            .as_ref()
+            .is_some_and(|lead| lead.control.borrow().suspended)
     }
 
     /// The triggers of `--watch`: file events for a directory, polling for Git.

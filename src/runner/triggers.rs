@@ -20,6 +20,8 @@ pub enum Trigger {
     SourceChanged,
     /// Someone asked (a webhook, a drift event).
     Requested,
+    /// `driftless reconcile`: a full pass now.
+    Reconcile,
 }
 
 impl Trigger {
@@ -28,6 +30,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::SourceChanged => "source_changed",
             Trigger::Requested => "requested",
+            Trigger::Reconcile => "reconcile",
         }
     }
 }

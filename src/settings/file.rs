@@ -52,6 +52,8 @@ pub struct Overrides {
     pub interval: Option<Duration>,
     /// Every set's renderer binaries (`DRIFTLESS_HELM_BINARY`, `DRIFTLESS_KUSTOMIZE_BINARY`).
     pub tools: crate::render::renderers::Tools,
+    /// `--dashboard`: serve it whatever the file says.
+    pub dashboard: bool,
 }
 
 /// Reads and validates the config file; flags and environment (`overrides`) win over it.
@@ -149,7 +151,21 @@ impl Builder<'_> {
                 .identity
                 .clone()
                 .unwrap_or_else(super::default_identity),
+            dashboard: overrides.dashboard || config.dashboard,
         })
+    }
+
+    /// A link template: an http(s) URL with `{revision}` in it.
+    fn commit_url(&self, url: &Spanned<String>) -> Result<String> {
+        let text = url.value.trim();
+        let web = text.starts_with("https://") || text.starts_with("http://");
+        if !web || !text.contains("{revision}") {
+            return self.fail(
+                url.referenced.line(),
+                format!("commitUrl {text:?} must be an http(s) URL with {{revision}} in it"),
+            );
+        }
+        Ok(text.to_string())
     }
 
     /// `apiVersion` and `kind`, when given, are ours; and there is at least one set.
@@ -279,7 +295,13 @@ impl Builder<'_> {
                 .collect::<Result<_>>()?,
             None => Vec::new(),
         };
+        let commit_url = config
+            .commit_url
+            .as_ref()
+            .map(|url| self.commit_url(url))
+            .transpose()?;
         Ok(SetSettings {
+            commit_url,
             depends_on,
             drift: drift(&config, &sync),
             source,

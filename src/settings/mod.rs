@@ -42,6 +42,8 @@ pub struct SetSettings {
     pub resync_interval: Duration,
     /// Sets this one waits for: it syncs once each has synced everything (the agent only).
     pub depends_on: Vec<crate::inventory::SetName>,
+    /// Where the dashboard links a revision (`https://git.example.com/p/commit/{revision}`).
+    pub commit_url: Option<String>,
 }
 
 /// The agent re-verifies everything this often even when watches saw nothing.
@@ -89,6 +91,8 @@ pub struct AgentSettings {
     pub advertise: Option<String>,
     /// Who this replica is, as Leases and Events name it (the pod's name).
     pub identity: String,
+    /// Serve the read-only dashboard at `/` (`dashboard: true`, `--dashboard`).
+    pub dashboard: bool,
 }
 
 /// `30s`, `5m`, `1h`, `250ms`, or plain seconds (`30`).

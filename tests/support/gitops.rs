@@ -140,3 +140,40 @@ pub fn applyset_id(set: &str, ns: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
     )
 }
+
+/// The namespace `ns` and its ConfigMap `app` holding `value`.
+pub fn app_yaml(ns: &str, value: &str) -> String {
+    format!("{}---\n{}", namespace(ns), config_map(ns, "app", value))
+}
+
+/// A set name, a namespace (cleaned up with the workspace), and a repository whose first
+/// commit holds the namespace and its ConfigMap `app` at `v1`.
+pub fn app_repo(prefix: &str) -> (String, String, support::Workspace, TestRepo) {
+    let (set, ns) = (support::unique("agent"), support::unique(prefix));
+    let mut ws = support::Workspace::new();
+    ws.namespaces.push(ns.clone());
+    let repo = TestRepo::local();
+    repo.write("app.yaml", &app_yaml(&ns, "v1"));
+    repo.commit("v1");
+    (set, ns, ws, repo)
+}
+
+/// `data.value` of ConfigMap `name` in `ns`, if it exists.
+pub async fn value_of(ns: &str, name: &str) -> Option<String> {
+    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    api.get_opt(name).await.ok()??.data?.get("value").cloned()
+}
+
+/// Sets `data.value` of a ConfigMap as `manager` would (a `kubectl edit` is `kubectl-edit`).
+pub async fn edit_value(ns: &str, name: &str, manager: &str, value: &str) {
+    use kube::api::{Patch, PatchParams};
+    let api = Api::<ConfigMap>::namespaced(support::client().await, ns);
+    let params = PatchParams {
+        field_manager: Some(manager.into()),
+        ..Default::default()
+    };
+    let patch = serde_json::json!({"data": {"value": value}});
+    api.patch(name, &params, &Patch::Merge(&patch))
+        .await
+        .expect("edit the ConfigMap");
+}

@@ -14,6 +14,7 @@ pub mod asserts;
 
 pub mod agent;
 pub mod audit;
+pub mod browser;
 pub mod charts;
 pub mod endpoint;
 pub mod git;

@@ -35,6 +35,7 @@ fn pass(result: PassResult) -> Pass {
         fetch: None,
         result,
         elapsed: Duration::from_millis(5),
+        reconciled: None,
     }
 }
 
@@ -119,6 +120,7 @@ async fn the_same_event_is_sent_once_per_window() {
         reason: "RenderFailed",
         action: "Render",
         note: "a.yaml:3: bad".into(),
+        set: None,
     };
     let start = Instant::now();
     assert!(dedup.admit(&event, start));

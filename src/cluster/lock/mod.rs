@@ -37,6 +37,30 @@ pub const CHARTS_ANNOTATION: &str = "driftless.dev/charts";
 /// what sets that depend on it wait for.
 pub const READY_ANNOTATION: &str = "driftless.dev/ready";
 
+/// The annotation on the Lease saying the set is suspended (`true`): `driftless suspend`.
+pub const SUSPENDED_ANNOTATION: &str = "driftless.dev/suspended";
+/// The annotation on the Lease asking its holder for a pass now: `driftless reconcile` sets it
+/// to the time of asking, and the status records the request a pass answered (as Flux's
+/// `reconcile.fluxcd.io/requestedAt` and `lastHandledReconcileAt`).
+pub const RECONCILE_ANNOTATION: &str = "driftless.dev/reconcile-requested-at";
+
+/// What others ask of the set's holder, on its Lease.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Control {
+    pub suspended: bool,
+    /// The last reconcile request (its timestamp).
+    pub reconcile: Option<String>,
+}
+
+impl Control {
+    pub fn of(lease: &Lease) -> Control {
+        Control {
+            suspended: annotation(lease, SUSPENDED_ANNOTATION).as_deref() == Some("true"),
+            reconcile: annotation(lease, RECONCILE_ANNOTATION),
+        }
+    }
+}
+
 /// What the holder records on the Lease at its next write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Recorded {
@@ -252,6 +276,29 @@ impl SetLock {
             .as_ref()
             .and_then(|l| annotation(l, ENDPOINT_ANNOTATION));
         Ok((lease.as_ref().and_then(holder_of), endpoint))
+    }
+
+    /// What others ask of the holder, as the Lease was when last taken or renewed.
+    pub async fn control(&self) -> Control {
+        let held = self
+            .state
+            .lock()
+            .await
+            .held
+            .as_ref()
+            .map(|h| h.lease.clone());
+        match held {
+            Some(lease) => Control::of(&*lease.lock().await),
+            None => Control::default(),
+        }
+    }
+
+    /// What others ask of the holder, at each change of the Lease (and once at the start):
+    /// one open watch.
+    pub fn controls(&self) -> impl futures::Stream<Item = Control> + Send + use<> {
+        self.leases
+            .changes(&self.name)
+            .filter_map(|change| async move { change.flatten().map(|l| Control::of(&l)) })
     }
 
     /// The Lease's name and namespace (`driftless-<set>`).
@@ -491,7 +538,21 @@ impl SetLock {
                 }
                 let wanted = state_recorded.borrow().clone();
                 set_record(&mut next.metadata, &wanted);
-                match leases.replace(&next).await {
+                let mut attempt = leases.replace(&next).await;
+                // Someone else wrote the Lease: a `driftless suspend` or `reconcile` annotates
+                // it. Still ours if it still names this holder and the renewal last written.
+                if matches!(&attempt, Err(e) if e.code == 409)
+                    && let Ok(Some(current)) = leases
+                        .get(&next.metadata.name.clone().unwrap_or_default())
+                        .await
+                    && still_ours(&lease, &current)
+                {
+                    let mut retry = current;
+                    retry.spec.clone_from(&next.spec);
+                    set_record(&mut retry.metadata, &wanted);
+                    attempt = leases.replace(&retry).await;
+                }
+                match attempt {
                     Ok(updated) => {
                         *lease = updated;
                         renewed = Instant::now();
@@ -519,6 +580,17 @@ impl SetLock {
     fn err(&self, e: ApiFailure) -> Error {
         Error::Lock(format!("Lease {}/{}: {e}", self.namespace, self.name))
     }
+}
+
+/// Whether `current` is still the Lease this holder last wrote (`held`), changed only in what
+/// others may write (annotations): the same holder and the same renewal.
+fn still_ours(held: &Lease, current: &Lease) -> bool {
+    let spec = |l: &Lease| {
+        l.spec
+            .as_ref()
+            .map(|s| (s.holder_identity.clone(), s.renew_time.clone()))
+    };
+    holder_of(held).is_some() && spec(held) == spec(current)
 }
 
 pub(super) fn holder_of(lease: &Lease) -> Option<String> {

@@ -20,6 +20,9 @@ pub(super) struct FileConfig {
     pub(super) field_manager: Option<String>,
     pub(super) cache_dir: Option<PathBuf>,
     pub(super) request_timeout: Option<Spanned<String>>,
+    /// Serve the read-only dashboard at `/` on `listen`.
+    #[serde(default)]
+    pub(super) dashboard: bool,
     #[serde(default)]
     pub(super) sets: Vec<Spanned<SetConfig>>,
 }
@@ -60,6 +63,8 @@ pub(super) struct SetConfig {
     pub(super) resync_interval: Option<Spanned<String>>,
     /// How the set's SOPS-encrypted files are opened.
     pub(super) decryption: Option<Spanned<DecryptionConfig>>,
+    /// Where the dashboard links a revision: a URL with `{revision}`.
+    pub(super) commit_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
