@@ -9,6 +9,7 @@ mod agent;
 mod browser;
 mod chart_servers;
 mod cli;
+mod dashboard;
 mod fast_path;
 mod faults;
 mod git_source;

@@ -84,7 +84,13 @@ fn summary(sets: &[SetStatus], now: Timestamp) -> String {
 
 fn summary_row(s: &SetStatus, now: Timestamp) -> String {
     let name = esc(&s.name);
-    let revision = s.last_applied_revision.as_deref().map_or_else(none, |r| {
+    // The revision the last pass tried, as `driftless status` shows it: a degraded set's too
+    // (its result says how it went).
+    let tried = s
+        .last_attempted_revision
+        .as_ref()
+        .or(s.last_applied_revision.as_ref());
+    let revision = tried.map(String::as_str).map_or_else(none, |r| {
         revision_element(
             r,
             s.commit_url.as_deref(),

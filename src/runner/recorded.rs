@@ -1,7 +1,8 @@
 //! A CLI `sync` records its pass in the set's stored status, as the agent does, so `driftless
-//! status` shows a set run from CI too. Only what a reader acts on (the result, the revisions,
-//! the failures) makes a write: a second sync of an unchanged source still writes nothing. A
-//! set an agent leads is left to the agent.
+//! status` shows a set run from CI too. A sync that changed something is recorded; one that
+//! changed nothing only when what a reader acts on moved (the result, the revisions, the
+//! failures): a second sync of an unchanged source still writes nothing. A set an agent leads
+//! is left to the agent.
 
 use k8s_openapi::jiff::Timestamp;
 
@@ -39,7 +40,13 @@ pub async fn record(cluster: &Cluster, set: &crate::inventory::SetRef, source: &
     status.leader = None;
     status.source = source.to_string();
     status.record_pass(pass);
-    if before.as_ref().is_some_and(|b| gist(b) == gist(&status)) {
+    // A pass that wrote took the Lease already; one that wrote nothing stays without a write
+    // unless what a reader acts on changed.
+    let wrote = match &pass.result {
+        crate::runner::PassResult::Report(report) => report.changed(),
+        _ => false,
+    };
+    if !wrote && before.as_ref().is_some_and(|b| gist(b) == gist(&status)) {
         return;
     }
     let Some((_, json)) = compact(&status) else {

@@ -90,8 +90,13 @@ pub fn detail(view: &SetView, events: &[Event], now: Timestamp) -> String {
         let _ = writeln!(out, "{:<12}{value}", format!("{key}:"));
     };
     line(&mut out, "Set", &view.name);
+    let by_cli = view
+        .status
+        .as_ref()
+        .is_some_and(|s| s.role == crate::status::Role::Cli);
     let leader = match &view.lease {
         Some(l) if l.alive => l.holder.clone().unwrap_or_default(),
+        _ if by_cli => "none: synced by `driftless sync`".into(),
         Some(l) => format!("none live (last: {})", l.holder.as_deref().unwrap_or("-")),
         None => "none (no Lease)".into(),
     };

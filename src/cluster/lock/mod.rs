@@ -483,7 +483,17 @@ impl SetLock {
             spec.holder_identity = None;
             spec.renew_time = Some(MicroTime(Timestamp::now()));
         }
-        if let Err(e) = self.leases.replace(&lease).await {
+        let mut attempt = self.leases.replace(&lease).await;
+        // Annotated since the last renewal (`driftless suspend`): give back the Lease as it is.
+        if matches!(&attempt, Err(e) if e.code == 409)
+            && let Ok(Some(mut current)) = self.leases.get(&self.name).await
+            && still_ours(&*held.lease.lock().await, &current)
+        {
+            current.spec.clone_from(&lease.spec);
+            set_record(&mut current.metadata, &self.recorded.borrow().clone());
+            attempt = self.leases.replace(&current).await;
+        }
+        if let Err(e) = attempt {
             tracing::warn!(lease = %self.name, error = %e, "cannot release the Lease; it expires by itself");
         }
     }
