@@ -186,6 +186,12 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     let samples = parse_openmetrics(&standing_by.body("/metrics"));
     assert_eq!(sample(&samples, "driftless_is_leader", &[&set]), Some(0.0));
     assert_eq!(standing_by.report()["sets"][0]["role"], "standby");
+    // ... and shows what the leader stores: its revision and namespaces, on any replica.
+    let mirrored = support::eventually(|| async {
+        let seen = &standing_by.report()["sets"][0];
+        seen["namespaces"][&ns]["objects"]["created"] == 1 && seen["leader"] == leader.as_str()
+    });
+    assert!(mirrored.await, "{:#}", standing_by.report());
 
     leading.kill();
     let next = standing_by.identity.clone();

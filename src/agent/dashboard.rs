@@ -408,7 +408,7 @@ fn timeline(s: &SetStatus, now: Timestamp) -> String {
          <tbody>\n{rows}</tbody></table></div>\n"
     );
     let title = format!("Timeline ({})", s.timeline.len());
-    part("timeline", s, &title, false, &body)
+    part("timeline", s, &title, true, &body)
 }
 
 fn event(e: &TimelineEntry, url: Option<&str>, now: Timestamp) -> String {

@@ -106,6 +106,19 @@ impl AgentState {
         sets.get(set).cloned()
     }
 
+    /// On a standby: the leader's stored status, keeping this replica's role and loading.
+    pub fn mirror(&self, set: &str, stored: SetStatus) {
+        self.with(set, |s| {
+            let (role, loaded, commit_url) = (s.role, s.loaded, s.commit_url.take());
+            *s = SetStatus {
+                role,
+                loaded,
+                commit_url,
+                ..stored
+            };
+        });
+    }
+
     /// Continues from what the set's previous leader stored: its timeline and the last
     /// reconcile request answered.
     pub fn resume_from(&self, set: &str, stored: SetStatus) {

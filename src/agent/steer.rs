@@ -166,3 +166,18 @@ fn content(status: &SetStatus) -> String {
     status.last_attempt_time = None;
     serde_json::to_string(&status).unwrap_or_default()
 }
+
+/// Until aborted, shows what the set's leader stores as this standby's view of the set (one
+/// watch), so `/report` and the dashboard say the same on every replica.
+pub fn mirror(ctx: Arc<AgentContext>, set: SetRef) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = set.name.to_string();
+        let mut changes =
+            std::pin::pin!(ctx.cluster.records(&set.inventory_namespace).changes(&name));
+        while let Some(change) = changes.next().await {
+            if let Some(stored) = change.and_then(|j| serde_json::from_str(&j).ok()) {
+                ctx.state.mirror(&name, stored);
+            }
+        }
+    })
+}

@@ -48,7 +48,11 @@ impl SetWorker {
                     continue;
                 }
             }
-            if let Err(e) = self.lock.take(&self.ctx.cluster, &self.ctx.halt).await {
+            // While standing by, the leader's stored status is shown here too.
+            let mirror = steer::mirror(self.ctx.clone(), self.settings.sync.set.clone());
+            let taken = self.lock.take(&self.ctx.cluster, &self.ctx.halt).await;
+            mirror.abort();
+            if let Err(e) = taken {
                 if !self.ctx.halt.is_halted() {
                     tracing::warn!(set = %name, error = %e, "cannot take the sync set's Lease");
                     self.pause(RETRY).await;
