@@ -285,14 +285,64 @@ async fn suspend_stops_self_heal_and_passes_and_resume_restarts_them() {
     );
     assert_eq!(suspended(&agent), Some(1.0));
 
+    // `status --watch` prints the set again when it changes.
+    let mut watch = support::command(
+        &support::cluster().kubeconfig,
+        &["status", &set, "--watch"],
+        &[],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
     let run = support::driftless(&["resume", &set]);
     assert_eq!(run.code, 0, "{}", run.all_output());
+    let mut shown = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && !shown.iter().any(|l: &String| l == "Suspended:  False") {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            shown.push(line);
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(shown.iter().any(|l| l == "Suspended:  True"), "{shown:#?}");
+    assert!(
+        shown.iter().any(|l| l == "Suspended:  False"),
+        "no redraw on resume: {shown:#?}"
+    );
     assert!(
         support::eventually(|| async { value_of(&ns, "app").await.as_deref() == Some("v2") }).await,
         "resume did not sync again:\n{}",
         agent.log()
     );
     assert_eq!(suspended(&agent), Some(0.0));
+    // The leader kept its Lease through both annotations: no takeover but its first.
+    let samples = parse_openmetrics(&agent.body("/metrics"));
+    let takeovers: f64 = samples
+        .iter()
+        .filter(|(name, _)| name.starts_with("driftless_leader_takeovers_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(takeovers, 1.0, "{samples:?}");
+    let events = support::driftless(&["events", &set]);
+    assert_contains!(
+        events.stdout,
+        ["Suspended", "Resumed"],
+        "{}",
+        events.all_output()
+    );
     // Self-heal is back: the next hand edit is put back.
     edit_value(&ns, "app", "kubectl-edit", "again").await;
     assert!(
