@@ -71,7 +71,7 @@ impl Steering {
                     "Suspended",
                     "suspended: no pass and no self-heal until resumed",
                 ),
-                false => ("Resumed", "resumed: syncing again"),
+                false => ("Resumed", "resumed: a full pass now, then syncing again"),
             };
             tracing::info!(set = %name, "{note}");
             self.ctx.state.suspended(&name, now.suspended);
@@ -79,7 +79,7 @@ impl Steering {
             self.desired.send_modify(|d| d.suspended = now.suspended);
             self.event(reason, "Suspend", note.into());
             if !now.suspended {
-                self.requester.request(Trigger::Requested);
+                self.requester.request(Trigger::Resumed);
             }
         }
         if now.reconcile.is_some() && now.reconcile != before.reconcile {

@@ -307,7 +307,7 @@ impl Runner {
         let reconciled = self.take_reconcile();
         let seen = &self.history;
         let resync_due = match (&self.lead, seen.last_full) {
-            _ if reconciled.is_some() => true,
+            _ if reconciled.is_some() || trigger == Trigger::Resumed => true,
             (Some(lead), Some(at)) => at.elapsed() >= lead.resync_every,
             (Some(_), None) => true,
             (None, _) => false,

@@ -22,6 +22,8 @@ pub enum Trigger {
     Requested,
     /// `driftless reconcile`: a full pass now.
     Reconcile,
+    /// `driftless resume`: a full pass now, to take back what changed while suspended.
+    Resumed,
 }
 
 impl Trigger {
@@ -31,6 +33,7 @@ impl Trigger {
             Trigger::SourceChanged => "source_changed",
             Trigger::Requested => "requested",
             Trigger::Reconcile => "reconcile",
+            Trigger::Resumed => "resumed",
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 
-use super::tree::TreeNamespace;
+use super::tree::{Member, TreeNamespace};
 use crate::status::{SetStatus, SetView, age, short_revision};
 
 /// Most characters of a message in a table row.
@@ -240,14 +240,27 @@ pub fn tree(view: &SetView, tree: &[TreeNamespace]) -> String {
         };
         let _ = writeln!(out, "{branch}{}", ns.name);
         let mut lines: Vec<String> = ns.errors.iter().map(|e| format!("! {e}")).collect();
-        for (kind, members) in &ns.kinds {
-            for m in members {
-                let drift = m
-                    .drift
-                    .as_deref()
-                    .map_or(String::new(), |d| format!("  drifted: {d}"));
-                lines.push(format!("{kind}/{}  {}{drift}", m.name, m.health));
-            }
+        let members: Vec<(String, &Member)> = ns
+            .kinds
+            .iter()
+            .flat_map(|(kind, members)| {
+                members
+                    .iter()
+                    .map(move |m| (format!("{kind}/{}", m.name), m))
+            })
+            .collect();
+        // Health lines up within a namespace, as a table would.
+        let width = members
+            .iter()
+            .map(|(id, _)| id.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (id, m) in members {
+            let drift = m
+                .drift
+                .as_deref()
+                .map_or(String::new(), |d| format!("  drifted: {d}"));
+            lines.push(format!("{id:<width$}  {}{drift}", m.health));
         }
         for (j, l) in lines.iter().enumerate() {
             let twig = if j + 1 == lines.len() {

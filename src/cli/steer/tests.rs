@@ -95,3 +95,69 @@ fn a_reconcile_answer_is_one_line() {
         "{line}"
     );
 }
+
+#[test]
+fn the_tree_lines_up_health_and_names_drift() {
+    use super::tree::{Member, TreeNamespace};
+    let member = |name: &str, drift: Option<&str>| Member {
+        name: name.into(),
+        health: "healthy".into(),
+        drift: drift.map(str::to_string),
+    };
+    let ns = TreeNamespace {
+        name: "mlops-platform".into(),
+        kinds: [
+            (
+                "ConfigMap".to_string(),
+                vec![member(
+                    "mlflow-config",
+                    Some("changed by kubectl-edit (.data.x)"),
+                )],
+            ),
+            ("Service".to_string(), vec![member("mlflow", None)]),
+        ]
+        .into(),
+        errors: vec!["Widget.example.com: not served by the cluster".into()],
+    };
+    let text = print::tree(&failing(), &[ns]);
+    let want = "syncset/platform\n└── mlops-platform\n    \
+                ├── ! Widget.example.com: not served by the cluster\n    \
+                ├── ConfigMap/mlflow-config  healthy  drifted: changed by kubectl-edit (.data.x)\n    \
+                └── Service/mlflow           healthy\n";
+    assert_eq!(text, want);
+}
+
+#[test]
+fn events_are_listed_oldest_first_with_their_object() {
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::events::v1::Event;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    let event = |at: &str, reason: &str| Event {
+        event_time: Some(MicroTime(at.parse().unwrap())),
+        reason: Some(reason.into()),
+        type_: Some("Normal".into()),
+        note: Some("a note\nwith a second line".into()),
+        regarding: Some(ObjectReference {
+            kind: Some("Lease".into()),
+            name: Some("driftless-platform".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut events = [
+        event("2026-12-05T07:59:00Z", "Resumed"),
+        event("2026-12-05T07:58:00Z", "Suspended"),
+    ];
+    events.sort_by_key(print::event_time);
+    let text = print::events(&events, now());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("2m ") && lines[1].contains("Suspended"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("1m ") && lines[2].contains("Lease/driftless-platform"),
+        "{text}"
+    );
+    assert!(lines[2].ends_with("a note…"), "{text}");
+}
