@@ -3,6 +3,7 @@
 //! SIGTERM gives the Lease back, a standby takes over from a leader that died. `agent/pods.rs`
 //! runs it as `deploy/` installs it, in pods on the test node.
 
+mod directory;
 mod pods;
 
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! `--watch` mode and the agent are thin layers over a [`Runner`]: they differ only in what
 //! feeds its [`Triggers`] and what they do with each report.
 
+mod directory;
 mod recorded;
 mod schedule;
 mod triggers;
@@ -76,6 +77,8 @@ struct History {
     broken_revision: Option<String>,
     /// When a pass last planned (and applied) the whole set.
     last_full: Option<std::time::Instant>,
+    /// The agent's directory: its stamp when last read (see [`directory`]).
+    dir_stamp: Option<String>,
 }
 
 /// One pass: what started it, what reading the source took, and what it did.
@@ -317,6 +320,17 @@ impl Runner {
             false => seen.last_revision.clone().or(seen.broken_revision.clone()),
         };
         let is_git = matches!(self.settings.source, Source::Git(_) | Source::Oci(_));
+        // The agent's directory, untouched since it was last read: nothing is read at all.
+        let stamp = self.dir_stamp().await;
+        if !resync_due && stamp.is_some() && stamp == self.history.dir_stamp {
+            return Pass {
+                trigger,
+                fetch: None,
+                result: PassResult::Unchanged(skip),
+                elapsed: started.elapsed(),
+                reconciled,
+            };
+        }
         let (halt, deadline) = self.pass_halt();
         let read = self
             .settings
@@ -329,7 +343,17 @@ impl Runner {
                     true => Fetch::Fetched,
                     false => Fetch::UpToDate,
                 };
-                let result = match read.snapshot {
+                let snapshot = read.snapshot.map(|mut snapshot| {
+                    if stamp.is_some() {
+                        let revision = directory::revision(&snapshot, &self.settings.render);
+                        snapshot.revision = Some(revision);
+                    }
+                    snapshot
+                });
+                // A directory read again that holds the same bytes: the revision processed.
+                let snapshot =
+                    snapshot.filter(|s| resync_due || s.revision.is_none() || s.revision != skip);
+                let result = match snapshot {
                     Some(snapshot) => match self.process(snapshot, &halt).await {
                         Ok(report) => PassResult::Report(Box::new(report)),
                         Err(e) => PassResult::Failed(e),
@@ -343,6 +367,13 @@ impl Runner {
         if let Some(timer) = deadline {
             timer.abort();
         }
+        // The stamp stands for what the pass made of the directory: a revision processed or
+        // known broken. A pass that failed otherwise (the cluster) reads it again next time.
+        let settled = match &result {
+            PassResult::Failed(e) => e.stage() == Stage::Render,
+            _ => true,
+        };
+        self.history.dir_stamp = stamp.filter(|_| settled);
         Pass {
             trigger,
             fetch: is_git.then_some(fetch),
@@ -384,6 +415,18 @@ impl Runner {
             triggers.after(pass.result.paced());
             on_pass(&pass);
         }
+    }
+
+    /// The stamp of the agent's directory source (`None` for other sources, and for the CLI,
+    /// which reads a directory whole every time and names no revision for it).
+    async fn dir_stamp(&self) -> Option<String> {
+        let (Some(_), Source::Dir(path)) = (&self.lead, &self.settings.source) else {
+            return None;
+        };
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || directory::stamp(&path))
+            .await
+            .ok()
     }
 
     fn take_reconcile(&mut self) -> Option<String> {

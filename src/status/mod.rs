@@ -75,7 +75,7 @@ pub struct SetStatus {
     pub commit_url: Option<String>,
     /// The last passes and drift events, oldest first (at most [`TIMELINE`]).
     pub timeline: VecDeque<TimelineEntry>,
-    /// What [`compact`] left out to stay under [`RECORD_LIMIT`] (failures, drifted objects,
+    /// What [`compact()`] left out to stay under [`RECORD_LIMIT`] (failures, drifted objects,
     /// namespaces); 0 when nothing was.
     #[serde(skip_serializing_if = "is_zero")]
     pub omitted: usize,
@@ -94,7 +94,7 @@ pub struct NamespaceStatus {
     /// Objects per outcome in the last pass (non-zero only).
     pub objects: BTreeMap<String, usize>,
     pub failures: Vec<ObjectFailure>,
-    /// Failures left out of `failures` (see [`compact`]).
+    /// Failures left out of `failures` (see [`compact()`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub more_failures: usize,
 }
@@ -119,7 +119,7 @@ pub struct DriftStatus {
     pub watching: bool,
     /// Objects that differ from Git now, by object.
     pub drifted: BTreeMap<String, Drifted>,
-    /// Drifted objects left out of `drifted` (see [`compact`]).
+    /// Drifted objects left out of `drifted` (see [`compact()`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub more: usize,
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Requests {
     pub verbs: BTreeMap<String, usize>,
     pub codes: BTreeMap<u16, usize>,
+    /// By resource (`leases`, `configmaps`, ...) and verb: `leases/update`.
+    pub resources: BTreeMap<String, usize>,
 }
 
 impl Requests {
@@ -34,6 +36,16 @@ impl Requests {
             .filter(|(c, _)| **c != 429)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Requests other than Lease renewals and long-running watches: what an idle agent must
+    /// not send.
+    pub fn besides_leases_and_watches(&self) -> BTreeMap<String, usize> {
+        self.resources
+            .iter()
+            .filter(|(key, _)| !key.starts_with("leases/") && !key.ends_with("/watch"))
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
     }
 
     pub fn throttled(&self) -> usize {
@@ -99,6 +111,11 @@ fn count(log: &std::path::Path, from: u64, user: &str) -> Requests {
         } else {
             verb.to_string()
         };
+        let resource = event["objectRef"]["resource"].as_str().unwrap_or("-");
+        *requests
+            .resources
+            .entry(format!("{resource}/{key}"))
+            .or_insert(0) += 1;
         *requests.verbs.entry(key).or_insert(0) += 1;
     }
     requests
