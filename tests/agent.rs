@@ -5,6 +5,7 @@
 
 mod directory;
 mod pods;
+mod shares;
 
 use std::time::Duration;
 

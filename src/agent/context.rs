@@ -21,4 +21,6 @@ pub struct AgentContext {
     pub events: Publisher,
     /// Stops the agent (a signal).
     pub halt: Halt,
+    /// This replica's share of the sets.
+    pub shares: std::sync::Arc<super::shares::Shares>,
 }

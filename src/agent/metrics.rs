@@ -99,6 +99,12 @@ pub struct Metrics {
     corrections: Family<FetchLabels, Counter>,
     suspended: Family<SetLabels, Gauge>,
     reconciles: Family<SetLabels, Counter>,
+    led: Family<ReplicaLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    replica: String,
 }
 
 /// A registry being filled: each metric is created, registered and kept in one call.
@@ -208,6 +214,11 @@ impl Metrics {
                 "Passes asked for with driftless reconcile, as the set's leader saw them",
                 Family::default(),
             ),
+            led: r.add(
+                "led_sets",
+                "Sync sets this replica leads (about the sets divided by the live replicas)",
+                Family::default(),
+            ),
             revisions: Default::default(),
             managers: Default::default(),
             registry: r.0,
@@ -224,6 +235,13 @@ impl Metrics {
         self.suspended
             .get_or_create(&labels)
             .set(i64::from(suspended));
+    }
+
+    pub fn set_led_sets(&self, replica: &str, held: usize) {
+        let labels = ReplicaLabels {
+            replica: replica.into(),
+        };
+        self.led.get_or_create(&labels).set(held as i64);
     }
 
     pub fn reconcile_requested(&self, set: &str) {

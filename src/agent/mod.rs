@@ -15,6 +15,7 @@ mod hook;
 mod http;
 mod metrics;
 mod receiver;
+mod shares;
 mod state;
 mod steer;
 mod worker;
@@ -69,7 +70,19 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
         futures::future::join_all(served).await;
         return Ok(());
     };
+    // The replicas that run the same sets share them out (see `shares`).
+    let shares = Arc::new(shares::Shares::new(settings.sets.len()));
+    let membership = settings.sets.first().map(|first| {
+        shares::start(
+            cluster.clone(),
+            first.sync.set.inventory_namespace.clone(),
+            shares::member_identity(&settings.identity, &settings.sets),
+            shares.clone(),
+            halt.clone(),
+        )
+    });
     let ctx = Arc::new(AgentContext {
+        shares,
         events: events::Publisher::start(cluster.clone(), settings.identity.clone()),
         cluster,
         connect: settings.connect.clone(),
@@ -82,6 +95,9 @@ pub async fn run(settings: AgentSettings, halt: Halt) -> Result<()> {
     let (mut workers, names, locks) = spawn_workers(&ctx, settings.sets, &hooks, advertise);
     supervise(&mut workers, &names, &ctx.state, &halt).await;
     shut_down(&mut workers, &locks).await;
+    if let Some(membership) = membership {
+        let _ = tokio::time::timeout(Duration::from_secs(2), membership).await;
+    }
     futures::future::join_all(served).await;
     tracing::info!("stopped; every Lease given back");
     Ok(())

@@ -50,7 +50,12 @@ impl SetWorker {
             }
             // While standing by, the leader's stored status is shown here too.
             let mirror = steer::mirror(self.ctx.clone(), self.settings.sync.set.clone());
-            let taken = self.lock.take(&self.ctx.cluster, &self.ctx.halt).await;
+            let shares = self.ctx.shares.clone();
+            let may = move || shares.may_take();
+            let taken = self
+                .lock
+                .take_when(&self.ctx.cluster, &self.ctx.halt, &may)
+                .await;
             mirror.abort();
             if let Err(e) = taken {
                 if !self.ctx.halt.is_halted() {
@@ -59,7 +64,9 @@ impl SetWorker {
                 }
                 continue;
             }
+            self.led(true);
             self.lead().await;
+            self.led(false);
         }
         self.lock.release().await;
         self.ctx.metrics.set_leader(&name, false);
@@ -117,6 +124,10 @@ impl SetWorker {
             desired: desired_tx,
             control,
             handled_reconcile: handled,
+            yield_now: {
+                let (shares, name) = (self.ctx.shares.clone(), name.clone());
+                std::sync::Arc::new(move || shares.should_yield(&name))
+            },
         };
         let mut runner = Runner::new(self.settings.clone(), self.ctx.connect.clone())
             .on_cluster(self.ctx.cluster.clone())
@@ -134,10 +145,24 @@ impl SetWorker {
         for task in steering {
             task.abort();
         }
-        if halt.reason() == Some(HaltReason::LeaseLost) {
-            tracing::warn!(set = %name, "lost the sync set's Lease: standing by");
-            self.lock.release().await;
+        match halt.reason() {
+            Some(HaltReason::LeaseLost) => {
+                tracing::warn!(set = %name, "lost the sync set's Lease: standing by");
+                self.lock.release().await;
+            }
+            // The runner stopped between passes to give the set away (see `shares`).
+            None => {
+                tracing::info!(set = %name, share = self.ctx.shares.share(), "leading more than this replica's share: gave the sync set to another replica");
+                self.lock.release().await;
+            }
+            Some(_) => {}
         }
+    }
+
+    /// Counts the set in (or out of) this replica's share.
+    fn led(&self, leads: bool) {
+        let held = self.ctx.shares.leading(&self.name(), leads);
+        self.ctx.metrics.set_led_sets(&self.ctx.identity, held);
     }
 
     /// Starts what lets the set be seen and steered while this replica leads: the stored

@@ -52,6 +52,8 @@ pub struct Lead {
     pub control: tokio::sync::watch::Receiver<crate::cluster::Control>,
     /// The last reconcile request a pass answered (the set's stored status says).
     pub handled_reconcile: Option<String>,
+    /// Whether to give the set to another replica now (asked between passes only).
+    pub yield_now: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl Lead {
@@ -402,10 +404,15 @@ impl Runner {
         None
     }
 
-    /// Runs a pass on every trigger until halted, handing each to `on_pass`.
+    /// Runs a pass on every trigger until halted (or, leading, until the set is to be given
+    /// away), handing each to `on_pass`.
     pub async fn run(&mut self, mut triggers: Triggers, mut on_pass: impl FnMut(&Pass)) {
         let halt = self.halt.clone();
         while let Some(trigger) = triggers.next(&halt).await {
+            if self.lead.as_ref().is_some_and(|l| (l.yield_now)()) {
+                // Another replica takes the set over: between passes, never during one.
+                return;
+            }
             if self.suspended() {
                 // Nothing runs; `resume` asks for a pass.
                 triggers.after(schedule::Paced::Ran);

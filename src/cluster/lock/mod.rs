@@ -69,6 +69,8 @@ struct Recorded {
     charts: Option<String>,
     ready: Option<bool>,
 }
+/// How long a free Lease waits for a replica within its share before any replica takes it.
+const GATE_LIMIT: Duration = Duration::from_secs(20);
 /// While a watch brings each change of the Lease, it is still read this often.
 const WATCH_SAFETY_POLL: Duration = Duration::from_secs(30);
 
@@ -335,6 +337,17 @@ impl SetLock {
     /// Lease (pushed by a watch, else read), take it when it is free, expired or ours, else
     /// wait for its next change or its expiry.
     pub async fn take(&self, cluster: &Cluster, halt: &Halt) -> Result<Taken, Error> {
+        self.take_when(cluster, halt, &|| true).await
+    }
+
+    /// As [`SetLock::take`], but a free Lease is taken only while `may` says so (the agent's
+    /// fair share of sets); until then it is looked at again every poll.
+    pub async fn take_when(
+        &self,
+        cluster: &Cluster,
+        halt: &Halt,
+        may: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Taken, Error> {
         if self.is_held().await {
             return Ok(Taken::Unchanged);
         }
@@ -346,6 +359,7 @@ impl SetLock {
         let started = Instant::now();
         let mut observed: Option<Observed> = None;
         let mut last_holder = String::new();
+        let mut gated: Option<Instant> = None;
         // A holder's renewals come on a watch (no request each); lazy: a free Lease is taken
         // before it opens.
         let mut changes = std::pin::pin!(self.leases.changes(&self.name));
@@ -360,6 +374,14 @@ impl SetLock {
                 evaluate(current.as_ref(), observed.as_ref(), Instant::now(), me);
             observed = Some(seen);
             let until_expiry = match decision {
+                // Past GATE_LIMIT a free set is taken whatever the share says: a miscount
+                // (a replica judged alive that is not) must never leave a set without a leader.
+                Decision::Take
+                    if !may() && gated.get_or_insert_with(Instant::now).elapsed() < GATE_LIMIT =>
+                {
+                    last_holder = "nobody (this replica leads its share of sets)".into();
+                    me.poll
+                }
                 Decision::Take => match self.try_take(current).await? {
                     Some(taken) => {
                         let waited_ms = started.elapsed().as_millis() as u64;
