@@ -643,11 +643,25 @@ async fn drift_is_still_seen_after_the_api_server_restarts() {
         agent.log()
     );
 
-    // The API server dies and comes back: the watches resume on their own.
+    // The API server dies for longer than the Lease lasts and comes back: the agent takes
+    // its Lease again and the watches resume on their own.
     private.signal("kube-apiserver", "KILL");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
     private.restart("kube-apiserver");
     private.wait_ready().await;
+    // It leads again (its Lease expired meanwhile) and its watches are back.
+    let back = support::poll_until(Duration::from_secs(60), || async {
+        let log = agent.log();
+        // After its first pass there: the watches of what it manages, synced.
+        let again = log.find("previous=\"self\"")?;
+        let watching = again + log[again..].find("watches=2")?;
+        log[watching..].contains("watches synced").then_some(())
+    });
+    assert!(
+        back.await.is_some(),
+        "the agent did not lead again:\n{}",
+        agent.log()
+    );
     let client = support::client_for(private.kubeconfig()).await;
     let configmaps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
     let params = kube::api::PatchParams {

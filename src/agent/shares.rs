@@ -118,11 +118,17 @@ pub fn start(
             tracing::warn!(error = %e, "cannot hold this replica's membership Lease: leading every set it can");
         }
         let leases = cluster.leases(&namespace);
+        let retake = std::time::Duration::from_secs(5);
         let group = format!(
             "{}.",
             member_name(identity.split('.').next().unwrap_or_default())
         );
         loop {
+            // Lost (the server was gone for longer than the Lease): hold it again.
+            if lock.check().is_err() {
+                lock.release().await;
+                let _ = tokio::time::timeout(retake, lock.take(&cluster, &halt)).await;
+            }
             if let Ok(all) = leases.list().await {
                 let now = Timestamp::now().as_second();
                 let live = all.iter().filter(|l| alive(l, &group, now)).count().max(1);

@@ -45,6 +45,8 @@ impl SetWorker {
                 Err(e) => {
                     tracing::warn!(set = %name, error = %e, "cannot read the sync set's Lease");
                     self.pause(RETRY).await;
+                    // A server given up on (it was down) is asked again: an agent outlives it.
+                    self.ctx.cluster.flow().reset();
                     continue;
                 }
             }

@@ -484,7 +484,7 @@ impl SetLock {
             _ => Taken::AfterAnotherWriter,
         };
         self.recorded.send_replace(recorded_of(&lease));
-        let _ = self.lost.send(false);
+        self.lost.send_replace(false);
         state.held = Some(self.start_renewing(lease));
         Ok(Some(taken))
     }
@@ -596,7 +596,7 @@ impl SetLock {
                         } else {
                             tracing::error!(lease = %lease_name, error = %e, "lost the sync set's Lease");
                         }
-                        let _ = lost.send(true);
+                        lost.send_replace(true);
                         return;
                     }
                     Err(e) => tracing::debug!(error = %e, "Lease renewal failed; retrying"),
