@@ -469,36 +469,17 @@ fn time_or_none(at: Option<&str>, now: Timestamp) -> String {
 fn time(at: &str, now: Timestamp) -> String {
     match at.parse::<Timestamp>() {
         Ok(t) => format!(
-            "<time datetime=\"{at}\" title=\"{at}\">{}</time>",
-            ago(now.as_second() - t.as_second()),
+            "<time datetime=\"{at}\" title=\"{at}\">{} ago</time>",
+            crate::status::span(now.as_second() - t.as_second()),
             at = esc(at),
         ),
         Err(_) => esc(at),
     }
 }
 
-/// An age in its largest whole unit; a time ahead of `now` (clock skew) counts as now.
-fn ago(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s ago"),
-        60..3600 => format!("{}m ago", s / 60),
-        3600..86400 => format!("{}h ago", s / 3600),
-        _ => format!("{}d ago", s / 86400),
-    }
-}
-
-/// A Git SHA shows its first 12 characters; anything else (a tag, a digest) shows whole.
-fn short(revision: &str) -> &str {
-    match revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit()) {
-        true => &revision[..12],
-        false => revision,
-    }
-}
-
 /// The short revision, linked to its commit when the set has a `commit_url` template.
 fn revision_element(revision: &str, template: Option<&str>, attrs: &str) -> String {
-    let shown = esc(short(revision));
+    let shown = esc(crate::status::short_revision(revision));
     let title = esc(revision);
     match template {
         Some(t) => format!(

@@ -4,7 +4,6 @@
 //! read): an unchanged stamp is an unchanged directory, with no re-read at all. A changed stamp
 //! (a save, a touch) reads the directory, and only a changed content hash is a new revision.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
@@ -35,7 +34,7 @@ pub fn stamp(root: &Path) -> String {
         };
         hash.update(line.as_bytes());
     }
-    hex(&hash.finalize())
+    format!("{:x}", hash.finalize())
 }
 
 fn entry_line(path: &Path, meta: &std::fs::Metadata) -> String {
@@ -83,14 +82,7 @@ pub fn revision(snapshot: &Snapshot, render: &RenderOptions) -> String {
         field(file.path.to_string_lossy().as_bytes());
         field(&file.bytes);
     }
-    format!("{PREFIX}{}", hex(&hash.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    format!("{PREFIX}{:x}", hash.finalize())
 }
 
 #[cfg(test)]

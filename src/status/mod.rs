@@ -204,7 +204,12 @@ pub fn age(at: &str, now: k8s_openapi::jiff::Timestamp) -> String {
     let Ok(then) = at.parse::<k8s_openapi::jiff::Timestamp>() else {
         return "-".into();
     };
-    let s = (now.as_second() - then.as_second()).max(0);
+    span(now.as_second() - then.as_second())
+}
+
+/// `seconds` in its largest unit: `45s`, `3m`, `2h`, `4d` (a negative span is `0s`).
+pub fn span(seconds: i64) -> String {
+    let s = seconds.max(0);
     match s {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m", s / 60),
