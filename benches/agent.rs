@@ -6,6 +6,10 @@
 //!
 //!   cargo bench --bench agent                              # 1,000 objects in 10 namespaces
 //!   DRIFTLESS_BENCH_INTERVAL=30 DRIFTLESS_BENCH_FAILOVERS=5 cargo bench --bench agent
+//!   DRIFTLESS_BENCH_CORPUS=10000x10 DRIFTLESS_BENCH_SOURCE=dir cargo bench --bench agent
+//!
+//! `DRIFTLESS_BENCH_CORPUS` is objects x namespaces; `DRIFTLESS_BENCH_SOURCE=dir` reads the
+//! corpus as a directory instead of a Git repository.
 //!
 //! It starts a control plane of its own with `scripts/kube-testenv` (no node: the agent runs as a
 //! process here); run nothing else meanwhile.
@@ -24,9 +28,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const OBJECTS: usize = 1000;
-const NAMESPACES: usize = 10;
 const SET: &str = "bench";
+
+/// (objects, namespaces) of the corpus: `DRIFTLESS_BENCH_CORPUS`, 1000x10 by default.
+fn corpus_size() -> (usize, usize) {
+    std::env::var("DRIFTLESS_BENCH_CORPUS")
+        .ok()
+        .and_then(|v| {
+            let (n, ns) = v.split_once('x')?;
+            Some((n.parse().ok()?, ns.parse().ok()?))
+        })
+        .unwrap_or((1000, 10))
+}
 
 struct ControlPlane {
     dir: PathBuf,
@@ -79,11 +92,18 @@ fn main() {
     let plane = ControlPlane { dir: dir.clone() };
     let audit = dir.join("logs/audit.log");
     let (kubeconfig, user) = identity(&dir.join("kubeconfig"), &dir, "bench-agent");
-    let config = source(&dir, interval);
+    let directory = std::env::var("DRIFTLESS_BENCH_SOURCE").is_ok_and(|s| s == "dir");
+    let config = source(&dir, interval, directory);
+    let (objects, namespaces) = corpus_size();
     println!("machine: {}", machine());
     println!(
-        "corpus: {OBJECTS} objects in {NAMESPACES} namespaces, {} kinds; interval {interval}s",
-        corpus::KINDS.len()
+        "corpus: {objects} objects in {namespaces} namespaces, {} kinds, from a {}; interval {interval}s",
+        corpus::KINDS.len(),
+        if directory {
+            "directory"
+        } else {
+            "Git repository"
+        }
     );
 
     let mut leader = Agent::start(&bin, &kubeconfig, &config, &dir, "agent-a");
@@ -113,10 +133,23 @@ fn main() {
     drop(plane);
 }
 
-/// The corpus as a Git repository, and an agent config with one pruning set reading it.
-fn source(dir: &Path, interval: u64) -> PathBuf {
+/// The corpus as a Git repository (or a directory), and an agent config with one pruning set
+/// reading it.
+fn source(dir: &Path, interval: u64, directory: bool) -> PathBuf {
     let tree = dir.join("repo");
-    corpus::write(&tree, "bench", NAMESPACES, OBJECTS / NAMESPACES, "v1");
+    let (objects, namespaces) = corpus_size();
+    corpus::write(&tree, "bench", namespaces, objects / namespaces, "v1");
+    let config = dir.join("agent.yaml");
+    if directory {
+        let text = format!(
+            "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
+             source:\n      directory: '{}'\n    interval: {interval}s\n    \
+             prune: {{enabled: true}}\n",
+            tree.display()
+        );
+        std::fs::write(&config, text).unwrap();
+        return config;
+    }
     let git = |args: &[&str]| {
         let ok = Command::new("git")
             .arg("-C")
@@ -132,7 +165,6 @@ fn source(dir: &Path, interval: u64) -> PathBuf {
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "corpus"]);
-    let config = dir.join("agent.yaml");
     let text = format!(
         "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
          source:\n      git: {{url: 'file://{}', revision: main}}\n    interval: {interval}s\n    \
@@ -266,7 +298,7 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
             !e.uri.contains("/leases") && !["get", "list", "watch"].contains(&e.verb.as_str())
         })
         .count();
-    let pairs = NAMESPACES * corpus::KINDS.len() + 1;
+    let pairs = corpus_size().1 * corpus::KINDS.len() + 1;
     println!(
         "idle over {INTERVALS} intervals of {interval}s: RSS {:.1} MiB (peak {:.1} MiB since start)",
         rss as f64 / 1024.0,
@@ -298,6 +330,9 @@ fn failover(
     leader: &mut Agent,
     times: usize,
 ) {
+    if times == 0 {
+        return;
+    }
     let names = ["agent-a", "agent-b"];
     let mut standby = Agent::start(bin, kubeconfig, config, dir, names[1]);
     let mut leads = Vec::new();
@@ -364,9 +399,10 @@ fn drift(admin: &Path, agent: &Agent) {
         .unwrap();
         let client = kube::Client::try_from(config).unwrap();
         let mut latencies = Vec::new();
+        let namespaces = corpus_size().1;
         for i in 0..EDITS {
-            let ns = format!("bench-{:03}", i % NAMESPACES);
-            let name = format!("configmap-{:04}", (i / NAMESPACES) * corpus::KINDS.len());
+            let ns = format!("bench-{:03}", i % namespaces);
+            let name = format!("configmap-{:04}", (i / namespaces) * corpus::KINDS.len());
             let cms = Api::<ConfigMap>::namespaced(client.clone(), &ns);
             let events = Api::<Event>::namespaced(client.clone(), &ns);
             let params = PatchParams {

@@ -5,6 +5,11 @@
 //!   cargo bench --bench versus_kubectl                      # 1,000 objects in 10 namespaces
 //!   DRIFTLESS_BENCH_SIZES=1000x10,4000x20 cargo bench --bench versus_kubectl
 //!   DRIFTLESS_BENCH_THROTTLE=1 cargo bench --bench versus_kubectl   # a throttling API server
+//!   DRIFTLESS_BENCH_RTT_MS=5 cargo bench --bench versus_kubectl     # through a 5 ms RTT proxy
+//!
+//! `DRIFTLESS_BENCH_RTT_MS` puts a user-space proxy (`latency.rs`) between both tools and the
+//! server, delaying every chunk by half the RTT each way. `DRIFTLESS_BENCH_REPEATS=3` runs each
+//! case that many times (default: 5, cold syncs 3); times are the median and the best.
 //!
 //! Needs `kubectl` on PATH (1.27+ for `diff --concurrency`) and GNU `time` (`/usr/bin/time`).
 //! It starts a control plane of its own with `scripts/kube-testenv`; run nothing else meanwhile.
@@ -15,6 +20,8 @@
 mod cluster;
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "latency.rs"]
+mod latency;
 
 use cluster::{Requests, count, identity, machine, repo};
 
@@ -23,8 +30,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const REPEATS: usize = 5;
-const COLD_REPEATS: usize = 3;
+/// Runs of each diff and of each cold sync: `DRIFTLESS_BENCH_REPEATS`, else 5 and 3.
+fn repeats() -> (usize, usize) {
+    match std::env::var("DRIFTLESS_BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) => (n, n),
+        None => (5, 3),
+    }
+}
 
 /// One timed run of a command.
 struct Sample {
@@ -67,6 +82,16 @@ fn main() {
     assert!(built.success(), "build driftless --release");
     let bench = start(throttle);
     println!("machine: {}", machine());
+    match std::env::var("DRIFTLESS_BENCH_RTT_MS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        Some(rtt) => {
+            through_proxy(&bench, Duration::from_secs_f64(rtt / 2000.0));
+            println!("network: loopback through a proxy adding {rtt} ms RTT");
+        }
+        None => println!("network: loopback"),
+    }
     println!("kubectl: {}", kubectl_version());
     for (objects, namespaces) in sizes {
         if throttle {
@@ -96,6 +121,27 @@ fn start(throttle: bool) -> Bench {
         dir,
         driftless,
         kubectl,
+    }
+}
+
+/// Points both tools' kubeconfigs at a proxy that delays each chunk by `one_way` each way.
+fn through_proxy(bench: &Bench, one_way: Duration) {
+    let admin = std::fs::read_to_string(bench.dir.join("kubeconfig")).unwrap();
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("a server in the kubeconfig")
+        .trim()
+        .to_string();
+    let target: std::net::SocketAddr = server
+        .trim_start_matches("https://")
+        .parse()
+        .expect("an ip:port server");
+    let proxy = latency::start(target, one_way);
+    for (path, _) in [&bench.driftless, &bench.kubectl] {
+        let text = std::fs::read_to_string(path).unwrap();
+        let text = text.replace(&server, &format!("https://{proxy}"));
+        std::fs::write(path, text).unwrap();
     }
 }
 
@@ -176,7 +222,8 @@ fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
     let mut rows: BTreeMap<&str, (Vec<Sample>, Vec<Sample>)> = BTreeMap::new();
     // Cold syncs, each into fresh namespaces; the last pair's copies are kept for the diffs.
     let (mut d_src, mut k_src) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for rep in 0..COLD_REPEATS {
+    let (runs, cold_runs) = repeats();
+    for rep in 0..cold_runs {
         d_src = tempfile::tempdir().unwrap();
         k_src = tempfile::tempdir().unwrap();
         corpus::write(
@@ -219,14 +266,14 @@ fn compare(bench: &Bench, bin: &Path, objects: usize, namespaces: usize) {
         row.0.push(d);
         row.1.push(k);
     }
-    let set = format!("bench-{objects}-{}", COLD_REPEATS - 1);
+    let set = format!("bench-{objects}-{}", cold_runs - 1);
     for (label, version) in [("no-change diff", None), ("5% changed diff", Some("v2"))] {
         let mut changed_files = 0;
         if let Some(v) = version {
             changed_files = change_five_percent(d_src.path(), v);
             change_five_percent(k_src.path(), v);
         }
-        for _ in 0..REPEATS {
+        for _ in 0..runs {
             let (d, code) = measure(
                 bench,
                 &bench.driftless.1,
@@ -312,21 +359,24 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn print_table(objects: usize, rows: &BTreeMap<&str, (Vec<Sample>, Vec<Sample>)>) {
     println!(
-        "| case | driftless | kubectl | ratio | driftless requests (dry-runs, LISTs, GETs) | kubectl requests | driftless peak RSS | kubectl peak RSS |"
+        "| case | driftless | kubectl | ratio | best of each | driftless requests (dry-runs, LISTs, GETs) | kubectl requests | driftless peak RSS | kubectl peak RSS |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (label, (d, k)) in rows {
         let (dt, kt) = (
             median(d.iter().map(|s| s.seconds).collect()),
             median(k.iter().map(|s| s.seconds).collect()),
         );
+        let best = |v: &[Sample]| v.iter().map(|s| s.seconds).fold(f64::INFINITY, f64::min);
+        let (db, kb) = (best(d), best(k));
         let dr = &d[d.len() - 1].requests;
         let kr = &k[k.len() - 1].requests;
         let dm = d.iter().map(|s| s.peak_kib).max().unwrap_or(0);
         let km = k.iter().map(|s| s.peak_kib).max().unwrap_or(0);
         println!(
-            "| {label} | {dt:.2} s | {kt:.2} s | {:.1}x | {} ({}, {}, {}; {:.2}/object) | {} | {:.1} MiB | {:.1} MiB |",
+            "| {label} | {dt:.2} s | {kt:.2} s | {:.1}x | {db:.2} s / {kb:.2} s: {:.1}x | {} ({}, {}, {}; {:.2}/object) | {} | {:.1} MiB | {:.1} MiB |",
             kt / dt,
+            kb / db,
             dr.total,
             dr.dry_runs,
             dr.lists,

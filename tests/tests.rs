@@ -17,6 +17,7 @@ mod honesty;
 mod leaks;
 mod lifecycle;
 mod lint_gate;
+mod listing;
 mod messages;
 mod node;
 mod ownership;

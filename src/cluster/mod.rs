@@ -82,6 +82,9 @@ pub struct Cluster {
     /// Namespaces this process has seen exist: a namespace is rarely deleted, and reading one
     /// that was costs an empty LIST, so only an unseen one needs the server's word.
     seen_namespaces: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// Kinds this identity may not list across namespaces (a tenant's Role): read per
+    /// namespace from then on.
+    refused_across: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// The discovery cache and when it was filled.
@@ -146,6 +149,7 @@ impl Cluster {
             field_manager: options.field_manager.clone(),
             flow,
             seen_namespaces: Arc::default(),
+            refused_across: Arc::default(),
         })
     }
 

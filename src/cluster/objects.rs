@@ -156,6 +156,24 @@ impl Cluster {
             .collect())
     }
 
+    /// Whether listing `kind` across namespaces was refused (403) before.
+    pub fn refused_across(&self, kind: &KindInfo) -> bool {
+        let key = format!("{}/{}", kind.group, kind.plural);
+        match self.refused_across.lock() {
+            Ok(s) => s.contains(&key),
+            Err(poisoned) => poisoned.into_inner().contains(&key),
+        }
+    }
+
+    /// Remembers that listing `kind` across namespaces was refused.
+    pub fn refuse_across(&self, kind: &KindInfo) {
+        let key = format!("{}/{}", kind.group, kind.plural);
+        match self.refused_across.lock() {
+            Ok(mut s) => s.insert(key),
+            Err(poisoned) => poisoned.into_inner().insert(key),
+        };
+    }
+
     fn with_seen_namespaces<T>(
         &self,
         f: impl FnOnce(&mut std::collections::BTreeSet<String>) -> T,

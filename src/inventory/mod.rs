@@ -19,6 +19,7 @@
 
 mod claim;
 mod ledger;
+mod lister;
 mod listing;
 mod members;
 mod name;

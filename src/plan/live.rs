@@ -1,4 +1,4 @@
-//! What the cluster holds of the desired objects, as one LIST per (namespace, kind) found it:
+//! What the cluster holds of the desired objects, as the set's LISTs found it:
 //! the live object, or only the knowledge that it is provably as driftless left it (the object
 //! itself is not kept: a no-change plan holds no live object in memory).
 

@@ -338,7 +338,7 @@ impl Pass<'_> {
     }
 
     /// Step 2: reads the set's inventory (failing namespaces it may not read), lists what it
-    /// holds (one LIST per namespace and kind), and with `--prune` checks the guards. Returns
+    /// holds (one LIST per kind across its namespaces), and with `--prune` checks the guards. Returns
     /// the desired objects that can be synced, and what the listing found of them.
     async fn inventory(
         &self,

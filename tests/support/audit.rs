@@ -96,7 +96,9 @@ fn count(log: &std::path::Path, from: u64, user: &str) -> Requests {
         let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if event["stage"] != "ResponseComplete" || event["user"]["username"] != user {
+        // An impersonated user's requests are logged under the impersonator, naming it apart.
+        let by = |who: &str| event[who]["username"] == user;
+        if event["stage"] != "ResponseComplete" || !(by("user") || by("impersonatedUser")) {
             continue;
         }
         let code = event["responseStatus"]["code"].as_u64().unwrap_or(0) as u16;

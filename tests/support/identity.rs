@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};
 
@@ -31,16 +31,37 @@ impl Identity {
             json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}),
         )
         .await;
-        let mut config = read_config(&cluster().kubeconfig);
-        for u in config["users"].as_array_mut().unwrap() {
-            u["user"]["as"] = json!(user);
+        impersonating(user)
+    }
+
+    /// A user allowed everything in `namespaces` only (RoleBindings; the namespaces must
+    /// exist): a tenant.
+    pub async fn user_in_namespaces(namespaces: &[&str]) -> Identity {
+        let user = unique("dl-tenant");
+        let c = client().await;
+        let role: ClusterRole = serde_json::from_value(json!({
+            "metadata": {"name": user},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+        }))
+        .unwrap();
+        Api::<ClusterRole>::all(c.clone())
+            .create(&PostParams::default(), &role)
+            .await
+            .unwrap();
+        for ns in namespaces {
+            let binding: RoleBinding = serde_json::from_value(json!({
+                "metadata": {"name": user, "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+            }))
+            .unwrap();
+            Api::<RoleBinding>::namespaced(c.clone(), ns)
+                .create(&PostParams::default(), &binding)
+                .await
+                .unwrap();
         }
-        Identity {
-            kubeconfig: write_config(&config),
-            username: user.clone(),
-            bindings: vec![user],
-            cluster: cluster().kubeconfig.clone(),
-        }
+        // The RoleBindings go with their namespaces.
+        impersonating(user)
     }
 
     /// A ServiceAccount in `namespace` (created here, with the namespace) bound to
@@ -120,6 +141,20 @@ impl Drop for Identity {
             });
         })
         .join();
+    }
+}
+
+/// The admin's kubeconfig impersonating `user`, whose ClusterRole (and binding) is `user`.
+fn impersonating(user: String) -> Identity {
+    let mut config = read_config(&cluster().kubeconfig);
+    for u in config["users"].as_array_mut().unwrap() {
+        u["user"]["as"] = json!(user);
+    }
+    Identity {
+        kubeconfig: write_config(&config),
+        username: user.clone(),
+        bindings: vec![user],
+        cluster: cluster().kubeconfig.clone(),
     }
 }
 
