@@ -185,6 +185,8 @@ impl Agent {
         let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
         let child = Command::new(bin)
             .env("KUBECONFIG", kubeconfig)
+            // As deploy/ runs it.
+            .env("MALLOC_ARENA_MAX", "2")
             .env_remove("RUST_LOG")
             .args(["--log-format", "json", "agent", "--config"])
             .arg(config)

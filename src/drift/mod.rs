@@ -297,15 +297,14 @@ impl Loop {
     async fn handle(&mut self, change: Change, found: &mut (impl FnMut(Finding) + Send)) {
         match change {
             Change::Seen { key, metadata } => {
-                let now = Seen::of(&metadata);
-                let before = self.baseline.insert(key.clone(), now.clone());
+                let before = self.baseline.insert(key.clone(), Seen::of(&metadata));
                 let Some(before) = before else {
                     return;
                 };
                 if !self.desired.contains_key(&key) && !self.passing {
                     return;
                 }
-                let touch = before.touched_by(&now, self.cluster.field_manager());
+                let touch = before.touched_by(&metadata, self.cluster.field_manager());
                 if touch.is_empty() {
                     return;
                 }

@@ -2,16 +2,64 @@
 //! last seen, and the fields they own. A touch is only a suspect: the planner decides whether
 //! it is drift (a field driftless owns now differs from Git).
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-/// What a watch sees of an object: each manager's entries (by manager and operation) with their
-/// time and fields, and the generation.
+/// What the drift loop keeps of each member between two looks, compact: per managedFields
+/// entry a digest of its manager and operation and one of its time and fields, and the
+/// generation. Enough to tell which entries changed; the fields themselves are read from the
+/// new metadata when one did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seen {
-    entries: BTreeMap<(String, String), (String, Value)>,
+    entries: Vec<Digest>,
     generation: Option<i64>,
+}
+
+/// One managedFields entry, digested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Digest {
+    /// The manager alone: which entries are driftless's own.
+    manager: u64,
+    /// The manager and the operation: the entry's identity.
+    key: u64,
+    /// Its time and fields: whether it changed.
+    state: u64,
+}
+
+/// One managedFields entry of the metadata at hand.
+struct Entry<'a> {
+    manager: &'a str,
+    digest: Digest,
+    fields: &'a Value,
+}
+
+fn digest(parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+fn entries(metadata: &Value) -> impl Iterator<Item = Entry<'_>> {
+    metadata["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let manager = e["manager"].as_str()?;
+            let operation = e["operation"].as_str().unwrap_or_default();
+            let time = e["time"].as_str().unwrap_or_default();
+            let fields = &e["fieldsV1"];
+            let digest = Digest {
+                manager: self::digest(&[manager]),
+                key: self::digest(&[manager, operation]),
+                state: self::digest(&[time, &fields.to_string()]),
+            };
+            Some(Entry {
+                manager,
+                digest,
+                fields,
+            })
+        })
 }
 
 /// Managers that wrote since the last look, each with the fields it owns (`.spec.replicas`).
@@ -51,36 +99,27 @@ impl Touch {
 impl Seen {
     /// From an object's `metadata` (as JSON: `managedFields`, `generation`).
     pub fn of(metadata: &Value) -> Seen {
-        let entries = metadata["managedFields"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                let manager = e["manager"].as_str()?.to_string();
-                let operation = e["operation"].as_str().unwrap_or_default().to_string();
-                let time = e["time"].as_str().unwrap_or_default().to_string();
-                Some(((manager, operation), (time, e["fieldsV1"].clone())))
-            })
-            .collect();
         Seen {
-            entries,
+            entries: entries(metadata).map(|e| e.digest).collect(),
             generation: metadata["generation"].as_i64(),
         }
     }
 
-    /// Who wrote between `self` and `now`, leaving out `ours` (driftless's own writes) and
-    /// writers of status alone (controllers reporting, not changing what Git says).
-    pub fn touched_by(&self, now: &Seen, ours: &str) -> Touch {
-        let managers = now
-            .entries
+    fn get(&self, key: u64) -> Option<&Digest> {
+        self.entries.iter().find(|d| d.key == key)
+    }
+
+    /// Who wrote between `self` and `now` (an object's metadata), leaving out `ours`
+    /// (driftless's own writes) and writers of status alone (controllers reporting, not
+    /// changing what Git says).
+    pub fn touched_by(&self, now: &Value, ours: &str) -> Touch {
+        let current: Vec<Entry> = entries(now).collect();
+        let changed = |e: &&Entry| self.get(e.digest.key) != Some(&e.digest);
+        let managers = current
             .iter()
-            .filter(|((manager, _), _)| manager != ours)
-            .filter(|(key, (time, fields))| {
-                self.entries
-                    .get(*key)
-                    .is_none_or(|(t, f)| t != time || f != fields)
-            })
-            .map(|((manager, _), (_, fields))| (manager.clone(), paths(fields)))
+            .filter(|e| e.manager != ours)
+            .filter(changed)
+            .map(|e| (e.manager.to_string(), paths(e.fields)))
             .filter(|(_, fields)| !fields.is_empty() && !fields.iter().all(|f| is_status(f)))
             .fold(Vec::<(String, Vec<String>)>::new(), |mut acc, (m, f)| {
                 match acc.iter_mut().find(|(name, _)| *name == m) {
@@ -90,20 +129,19 @@ impl Seen {
                 acc
             });
         // A generation moved by our own write is ours.
-        let ours_moved = now
-            .entries
+        let ours_moved = current
             .iter()
-            .filter(|((m, _), _)| m == ours)
-            .any(|(k, v)| self.entries.get(k) != Some(v));
+            .filter(|e| e.manager == ours)
+            .any(|e| changed(&e));
+        let ours_digest = digest(&[ours]);
         let ours_gone = self
             .entries
-            .keys()
-            .any(|k| k.0 == ours && !now.entries.contains_key(k));
+            .iter()
+            .any(|d| d.manager == ours_digest && !current.iter().any(|e| e.digest.key == d.key));
+        let generation = now["generation"].as_i64();
         Touch {
             managers,
-            generation_moved: now.generation != self.generation
-                && now.generation.is_some()
-                && !ours_moved,
+            generation_moved: generation != self.generation && generation.is_some() && !ours_moved,
             ours_unchanged: !ours_moved && !ours_gone,
         }
     }
@@ -213,7 +251,7 @@ mod tests {
         let before = Seen::of(&meta(json!([applied("t1")]), 1));
         let edit = json!({"manager": "kubectl-edit", "operation": "Update", "time": "t2",
                           "fieldsV1": {"f:spec": {"f:replicas": {}}}});
-        let after = Seen::of(&meta(json!([applied("t1"), edit]), 2));
+        let after = meta(json!([applied("t1"), edit]), 2);
         let touch = before.touched_by(&after, "driftless");
         assert_eq!(
             touch.managers,
@@ -231,10 +269,13 @@ mod tests {
         // An edit that took a field from driftless shrinks its entry.
         let took = json!({"manager": "driftless", "operation": "Apply", "time": "t1",
                           "fieldsV1": {"f:spec": {}}});
-        let after = Seen::of(&meta(json!([took]), 1));
+        let after = meta(json!([took]), 1);
         assert!(!before.touched_by(&after, "driftless").ours_unchanged);
         // Seen again unchanged: nothing new.
-        assert!(after.touched_by(&after, "driftless").is_empty());
+        assert!(Seen::of(&after).touched_by(&after, "driftless").is_empty());
+        // Driftless's entry gone altogether (a takeover by Update) is not unchanged either.
+        let gone = meta(json!([]), 1);
+        assert!(!before.touched_by(&gone, "driftless").ours_unchanged);
     }
 
     #[test]
@@ -242,10 +283,10 @@ mod tests {
         let before = Seen::of(&meta(json!([applied("t1")]), 1));
         let status = json!({"manager": "kube-controller-manager", "operation": "Update",
                             "time": "t3", "fieldsV1": {"f:status": {"f:replicas": {}}}});
-        let after = Seen::of(&meta(json!([applied("t2"), status]), 2));
+        let after = meta(json!([applied("t2"), status]), 2);
         assert!(before.touched_by(&after, "driftless").is_empty());
         // A generation that moved with no entry to show for it is still a touch.
-        let scaled = Seen::of(&meta(json!([applied("t1")]), 2));
+        let scaled = meta(json!([applied("t1")]), 2);
         let touch = before.touched_by(&scaled, "driftless");
         assert!(!touch.is_empty() && touch.managers.is_empty());
         assert!(touch.describe().contains("unknown writer"));

@@ -21,11 +21,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        // Large CRD bundles reach a few MiB per file; nothing legitimate comes near these.
+        // Large CRD bundles reach a few MiB per file; nothing legitimate comes near these. A
+        // platform of 50,000 objects, one per file, fits; the bytes bound the memory.
         Limits {
             max_file_bytes: 8 << 20,
             max_total_bytes: 128 << 20,
-            max_files: 10_000,
+            max_files: 100_000,
         }
     }
 }
