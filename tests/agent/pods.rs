@@ -462,10 +462,16 @@ async fn the_agent_in_pods_syncs_commits_and_fails_over() {
     let Some(next) = next else {
         panic!("no replica took over:\n{}", install.pods().await);
     };
-    // The replacement pod may still be starting: its port takes a moment to answer.
-    let text = support::poll_until(POD_TIMEOUT, || install.get(&next, "/metrics"))
-        .await
-        .expect("metrics");
+    // The replacement pod may still be starting: its port takes a moment to answer. The Lease
+    // names the new holder a moment before its metrics say so.
+    let text = support::poll_until(POD_TIMEOUT, || async {
+        let text = install.get(&next, "/metrics").await?;
+        text.lines()
+            .any(|l| l.starts_with("driftless_is_leader{") && l.ends_with(" 1"))
+            .then_some(text)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{next} holds the Lease but never said it leads"));
     let samples = parse_openmetrics(&text);
     assert_eq!(
         sample(
