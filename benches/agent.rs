@@ -139,21 +139,27 @@ fn source(dir: &Path, interval: u64, directory: bool) -> PathBuf {
     let tree = dir.join("repo");
     let (objects, namespaces) = corpus_size();
     corpus::write(&tree, "bench", namespaces, objects / namespaces, "v1");
+    let source = if directory {
+        format!("directory: '{}'", tree.display())
+    } else {
+        git_repository(&tree);
+        format!("git: {{url: 'file://{}', revision: main}}", tree.display())
+    };
     let config = dir.join("agent.yaml");
-    if directory {
-        let text = format!(
-            "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
-             source:\n      directory: '{}'\n    interval: {interval}s\n    \
-             prune: {{enabled: true}}\n",
-            tree.display()
-        );
-        std::fs::write(&config, text).unwrap();
-        return config;
-    }
+    let text = format!(
+        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
+         source:\n      {source}\n    interval: {interval}s\n    prune: {{enabled: true}}\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Makes `tree` a Git repository of one commit on `main`.
+fn git_repository(tree: &Path) {
     let git = |args: &[&str]| {
         let ok = Command::new("git")
             .arg("-C")
-            .arg(&tree)
+            .arg(tree)
             .args(["-c", "user.name=bench", "-c", "user.email=bench@localhost"])
             .args(args)
             .stdout(Stdio::null())
@@ -165,14 +171,6 @@ fn source(dir: &Path, interval: u64, directory: bool) -> PathBuf {
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "corpus"]);
-    let text = format!(
-        "apiVersion: driftless.dev/v1alpha1\nkind: AgentConfig\nsets:\n  - name: {SET}\n    \
-         source:\n      git: {{url: 'file://{}', revision: main}}\n    interval: {interval}s\n    \
-         prune: {{enabled: true}}\n",
-        tree.display()
-    );
-    std::fs::write(&config, text).unwrap();
-    config
 }
 
 impl Agent {

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::hook::{Call, Provider, RateLimit, verify};
 use super::metrics::Metrics;
-use crate::cluster::SetLock;
+use crate::cluster::{SetLock, locked};
 use crate::runner::{Requester, Trigger};
 use crate::settings::WebhookSettings;
 
@@ -48,16 +48,12 @@ impl HookSlot {
 
     /// This replica leads the set (`Some`) or stands by (`None`).
     pub fn leading(&self, requester: Option<Requester>) {
-        *lock(&self.requester) = requester;
+        *locked(&self.requester) = requester;
     }
 
     pub fn attach(&self, set_lock: Arc<SetLock>) {
-        *lock(&self.lock) = Some(set_lock);
+        *locked(&self.lock) = Some(set_lock);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Every set's webhook, by set name.
@@ -119,7 +115,7 @@ async fn receive(
     if call == Call::Ping {
         return ("ping", (StatusCode::OK, "pong\n").into_response());
     }
-    if let Err(wait) = lock(&slot.limit).take(Instant::now()) {
+    if let Err(wait) = locked(&slot.limit).take(Instant::now()) {
         let retry = wait.as_secs().max(1).to_string();
         let response = (
             StatusCode::TOO_MANY_REQUESTS,
@@ -128,7 +124,7 @@ async fn receive(
         );
         return ("limited", response.into_response());
     }
-    if let Some(requester) = lock(&slot.requester).as_ref() {
+    if let Some(requester) = locked(&slot.requester).as_ref() {
         requester.request(Trigger::Requested);
         tracing::info!(set, forwarded, "webhook: fetching now");
         return (
@@ -185,7 +181,7 @@ async fn forward(
     secret: &[u8],
     body: &[u8],
 ) -> Result<StatusCode, String> {
-    let set_lock = lock(&slot.lock)
+    let set_lock = locked(&slot.lock)
         .clone()
         .ok_or("not connected to the cluster yet")?;
     let (holder, endpoint) = set_lock

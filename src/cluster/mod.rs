@@ -108,6 +108,12 @@ struct Apply {
     force: bool,
 }
 
+/// A mutex's guard, also after a panic while it was held: what it guards here (caches, sets of
+/// names) stays valid whatever a holder was doing.
+pub(crate) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `driftless/<version>`, sent with every request.
 pub fn user_agent() -> String {
     format!("driftless/{}", env!("CARGO_PKG_VERSION"))
@@ -189,10 +195,7 @@ impl Cluster {
 
     /// The discovery cache as it stands (a refresh replaces it; holders keep theirs).
     pub fn catalog(&self) -> Arc<Catalog> {
-        match self.catalog.lock() {
-            Ok(d) => d.catalog.clone(),
-            Err(poisoned) => poisoned.into_inner().catalog.clone(),
-        }
+        locked(&self.catalog).catalog.clone()
     }
 
     pub fn field_manager(&self) -> &str {
@@ -206,10 +209,7 @@ impl Cluster {
             catalog: Arc::new(catalog),
             at: Instant::now(),
         };
-        match self.catalog.lock() {
-            Ok(mut d) => *d = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
+        *locked(&self.catalog) = fresh;
         Ok(())
     }
 
@@ -219,12 +219,9 @@ impl Cluster {
         &self,
         kinds: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> Result<()> {
-        let (catalog, age) = match self.catalog.lock() {
-            Ok(d) => (d.catalog.clone(), d.at.elapsed()),
-            Err(p) => {
-                let d = p.into_inner();
-                (d.catalog.clone(), d.at.elapsed())
-            }
+        let (catalog, age) = {
+            let d = locked(&self.catalog);
+            (d.catalog.clone(), d.at.elapsed())
         };
         let unknown = kinds
             .into_iter()

@@ -5,7 +5,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::failure::Op;
-use super::{ApiFailure, Cluster, api_resource, to_value};
+use super::{ApiFailure, Cluster, api_resource, locked, to_value};
 use crate::render::KindInfo;
 
 /// Items per page of a LIST: big enough for few round trips, small enough to bound memory.
@@ -131,7 +131,7 @@ impl Cluster {
     ) -> Result<std::collections::BTreeSet<String>, ApiFailure> {
         let seen =
             |seen: &std::collections::BTreeSet<String>| names.iter().all(|n| seen.contains(*n));
-        if self.with_seen_namespaces(|s| seen(s)) {
+        if seen(&locked(&self.seen_namespaces)) {
             return Ok(Default::default());
         }
         let kind = KindInfo::core("Namespace", "namespaces", false);
@@ -148,7 +148,7 @@ impl Cluster {
             .into_iter()
             .filter_map(|n| n.metadata.name)
             .collect();
-        self.with_seen_namespaces(|s| s.extend(existing.iter().cloned()));
+        locked(&self.seen_namespaces).extend(existing.iter().cloned());
         Ok(names
             .iter()
             .filter(|n| !existing.contains(**n))
@@ -158,30 +158,12 @@ impl Cluster {
 
     /// Whether listing `kind` across namespaces was refused (403) before.
     pub fn refused_across(&self, kind: &KindInfo) -> bool {
-        let key = format!("{}/{}", kind.group, kind.plural);
-        match self.refused_across.lock() {
-            Ok(s) => s.contains(&key),
-            Err(poisoned) => poisoned.into_inner().contains(&key),
-        }
+        locked(&self.refused_across).contains(&across_key(kind))
     }
 
     /// Remembers that listing `kind` across namespaces was refused.
     pub fn refuse_across(&self, kind: &KindInfo) {
-        let key = format!("{}/{}", kind.group, kind.plural);
-        match self.refused_across.lock() {
-            Ok(mut s) => s.insert(key),
-            Err(poisoned) => poisoned.into_inner().insert(key),
-        };
-    }
-
-    fn with_seen_namespaces<T>(
-        &self,
-        f: impl FnOnce(&mut std::collections::BTreeSet<String>) -> T,
-    ) -> T {
-        match self.seen_namespaces.lock() {
-            Ok(mut s) => f(&mut s),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+        locked(&self.refused_across).insert(across_key(kind));
     }
 
     /// One object by name, or `None` when it does not exist.
@@ -198,4 +180,9 @@ impl Cluster {
             .await?;
         live.map(to_value).transpose()
     }
+}
+
+/// What [`Cluster::refuse_across`] remembers of a kind.
+fn across_key(kind: &KindInfo) -> String {
+    format!("{}/{}", kind.group, kind.plural)
 }

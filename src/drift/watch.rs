@@ -45,12 +45,7 @@ pub fn specs(
     if ids.is_empty() {
         return Vec::new();
     }
-    let list: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let selector = format!(
-        "{} in ({})",
-        crate::inventory::PART_OF_LABEL,
-        list.join(",")
-    );
+    let selector = crate::inventory::members_selector(ids);
     let mut specs = Vec::new();
     for kind in kinds {
         match namespaces {

@@ -10,7 +10,7 @@ use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::members::{Candidate, Members};
-use super::parent::{PART_OF_LABEL, group_kind, split_group_kind};
+use super::parent::{PART_OF_LABEL, group_kind, members_selector, split_group_kind};
 use super::{Entry, Ledger};
 use crate::cluster::Cluster;
 use crate::plan::NamespaceKey;
@@ -135,7 +135,7 @@ impl Lister<'_> {
     /// cluster-scoped parent).
     async fn key(&self, k: &KeyListing<'_>, kinds: &BTreeSet<String>) -> Found {
         let mut found = Found::default();
-        let selector = selector(k.ids.iter());
+        let selector = members_selector(&k.ids);
         for gk in kinds {
             let (group, kind) = split_group_kind(gk);
             let catalog = self.cluster.catalog();
@@ -175,7 +175,7 @@ impl Lister<'_> {
             .filter_map(|(i, k)| k.key.as_deref().map(|ns| (ns, i)))
             .collect();
         let mut found: Vec<Found> = keys.iter().map(|_| Found::default()).collect();
-        let selector = selector(keys.iter().flat_map(|k| k.ids.iter()));
+        let selector = members_selector(keys.iter().flat_map(|k| k.ids.iter()));
         let listed = self
             .cluster
             .list_each(info, None, &selector, |live| {
@@ -253,14 +253,6 @@ fn chunks<T>(items: Vec<T>, weight: impl Fn(&T) -> usize, cap: usize) -> Vec<Vec
     out
 }
 
-fn selector<'i>(ids: impl Iterator<Item = &'i String>) -> String {
-    let ids: Vec<&str> = ids.map(String::as_str).collect();
-    match ids.as_slice() {
-        [one] => format!("{PART_OF_LABEL}={one}"),
-        many => format!("{PART_OF_LABEL} in ({})", many.join(",")),
-    }
-}
-
 /// A listed desired object: proven unchanged by its ledger record, or kept to dry-run against.
 fn listed(
     ledger: &Ledger,
@@ -305,19 +297,5 @@ mod tests {
             vec![vec![2, 2], vec![2, 1], vec![5], vec![9], vec![1]]
         );
         assert!(chunks(Vec::<usize>::new(), |w| *w, 5).is_empty());
-    }
-
-    #[test]
-    fn one_id_selects_by_equality_and_many_by_set() {
-        let one = ["applyset-a-v1".to_string()];
-        assert_eq!(
-            selector(one.iter()),
-            "applyset.kubernetes.io/part-of=applyset-a-v1"
-        );
-        let two = ["applyset-a-v1".to_string(), "applyset-b-v1".to_string()];
-        assert_eq!(
-            selector(two.iter()),
-            "applyset.kubernetes.io/part-of in (applyset-a-v1,applyset-b-v1)"
-        );
     }
 }

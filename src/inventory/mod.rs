@@ -35,8 +35,8 @@ pub use members::{Candidates, PruneSettings};
 pub use name::{DEFAULT_SET, SetName};
 pub use parent::{
     GROUP_KINDS_ANNOTATION, ID_LABEL, PART_OF_LABEL, Parent, Provenance, SET_LABEL,
-    SOURCE_ANNOTATION, TAKEN_OVER_ANNOTATION, TOOLING_ANNOTATION, group_kind, parent_group_kinds,
-    split_group_kind,
+    SOURCE_ANNOTATION, TAKEN_OVER_ANNOTATION, TOOLING_ANNOTATION, group_kind, members_selector,
+    parent_group_kinds, split_group_kind,
 };
 pub use rules::{Budget, Owner, owner};
 pub use scope::{Scope, ScopeSet};

@@ -217,6 +217,15 @@ pub fn parent_group_kinds(parent: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// The label selector of the members of any of the ApplySets `ids`.
+pub fn members_selector<'i>(ids: impl IntoIterator<Item = &'i String>) -> String {
+    let ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+    match ids.as_slice() {
+        [one] => format!("{PART_OF_LABEL}={one}"),
+        many => format!("{PART_OF_LABEL} in ({})", many.join(",")),
+    }
+}
+
 /// Marks a manifest as a member of the ApplySet `id`, owned by `set`.
 pub fn label_member(manifest: &mut Value, id: &str, set: &SetName) {
     if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {

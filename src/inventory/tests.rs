@@ -38,6 +38,20 @@ fn ns(name: &str) -> NamespaceKey {
 }
 
 #[test]
+fn one_id_selects_by_equality_and_many_by_set() {
+    let one = ["applyset-a-v1".to_string()];
+    assert_eq!(
+        members_selector(&one),
+        "applyset.kubernetes.io/part-of=applyset-a-v1"
+    );
+    let two = ["applyset-a-v1".to_string(), "applyset-b-v1".to_string()];
+    assert_eq!(
+        members_selector(&two),
+        "applyset.kubernetes.io/part-of in (applyset-a-v1,applyset-b-v1)"
+    );
+}
+
+#[test]
 fn ids_follow_kep_3659() {
     // base64url(sha256("<name>.<namespace>.Secret.")), computed independently (Python).
     let platform = set("platform");

@@ -39,15 +39,8 @@ impl Identity {
     pub async fn user_in_namespaces(namespaces: &[&str]) -> Identity {
         let user = unique("dl-tenant");
         let c = client().await;
-        let role: ClusterRole = serde_json::from_value(json!({
-            "metadata": {"name": user},
-            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
-        }))
-        .unwrap();
-        Api::<ClusterRole>::all(c.clone())
-            .create(&PostParams::default(), &role)
-            .await
-            .unwrap();
+        let everything = json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]);
+        cluster_role(&c, &user, everything).await;
         for ns in namespaces {
             let binding: RoleBinding = serde_json::from_value(json!({
                 "metadata": {"name": user, "namespace": ns},
@@ -159,14 +152,18 @@ fn impersonating(user: String) -> Identity {
 }
 
 async fn bind(name: &str, rules: Value, subject: Value) {
+    let c = client().await;
+    cluster_role(&c, name, rules).await;
+    bind_to(&c, name, name, subject).await;
+}
+
+async fn cluster_role(c: &kube::Client, name: &str, rules: Value) {
     let role: ClusterRole =
         serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
-    let c = client().await;
     Api::<ClusterRole>::all(c.clone())
         .create(&PostParams::default(), &role)
         .await
         .unwrap();
-    bind_to(&c, name, name, subject).await;
 }
 
 async fn bind_to(c: &kube::Client, name: &str, role: &str, subject: Value) {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::cluster::Cluster;
 use crate::health::{Kind, health};
-use crate::inventory::{PART_OF_LABEL, Parent, SetName, parent_group_kinds, split_group_kind};
+use crate::inventory::{Parent, SetName, members_selector, parent_group_kinds, split_group_kind};
 use crate::render::KindInfo;
 use crate::status::SetView;
 
@@ -75,7 +75,7 @@ async fn read_namespace(
         }
         Err(e) => return ns.errors.push(format!("{}: {e}", parent.describe())),
     };
-    let selector = format!("{PART_OF_LABEL}={}", parent.id());
+    let selector = members_selector(&[parent.id()]);
     let catalog = cluster.catalog();
     for gk in parent_group_kinds(&live) {
         let (group, kind) = split_group_kind(&gk);
