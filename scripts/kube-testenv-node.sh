@@ -333,7 +333,7 @@ node_wait_ready() { # token api_port
   until node=$(curl -skf -H "Authorization: Bearer $1" "https://$API_IP:$2/api/v1/nodes/$NODE_NAME") &&
     jq -e '(.status.conditions // [] | any(.type == "Ready" and .status == "True"))
       and ((.spec.taints // []) | length == 0)' <<<"$node" >/dev/null &&
-    "${NSENTER[@]}" iptables -w -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- '-d 10.96.0.1/32'; do
+    "${NSENTER[@]}" iptables -w -t nat -S KUBE-SERVICES 2>/dev/null | grep -- '-d 10.96.0.1/32' >/dev/null; do
     while read -r pid name; do
       if ! kill -0 "$pid" 2>/dev/null; then
         tail -n 30 "$DIR/logs/$name.log" >&2; die "$name exited (logs: $DIR/logs)"
