@@ -164,3 +164,67 @@ async fn a_tenant_that_may_not_list_across_namespaces_reads_each_of_its_own() {
     assert!(kept.get_opt("extra").await.unwrap().is_some());
     support::delete_namespaces(&names).await;
 }
+
+/// More members of a kind than one LIST page holds (250): read page by page, and a prune
+/// decided on the second page removes exactly what Git dropped.
+#[tokio::test]
+async fn a_kind_larger_than_a_page_is_read_page_by_page_and_pruned_exactly() {
+    let test = "a_kind_larger_than_a_page_is_read_page_by_page_and_pruned_exactly";
+    let Some(log) = audit::log_path(test) else {
+        return;
+    };
+    let ws = Workspace::new();
+    let names: Vec<String> = (0..2).map(|_| support::unique("dl-pages")).collect();
+    let write_maps = |ns: &str, count: usize| {
+        let mut docs = vec![namespace(ns)];
+        docs.extend((0..count).map(|i| config_map(ns, &format!("map-{i:03}"), "v1")));
+        ws.write(&format!("{ns}.yaml"), &docs.join("---\n"));
+    };
+    for ns in &names {
+        write_maps(ns, 160);
+    }
+    let identity = Identity::service_account(&support::unique("dl-pages-sa")).await;
+    let src = ws.path().to_string_lossy().into_owned();
+    let run = |cmd: &str| {
+        support::driftless_as(identity.path(), &[cmd, "--source", &src, "--prune"], &[])
+    };
+    run("sync").succeeded("the first sync");
+
+    let mark = audit::mark(&log);
+    let diff = run("diff");
+    assert_eq!(diff.code, 0, "{}", diff.all_output());
+    let requests = audit::requests_since(&log, mark, &identity.username).await;
+    // 320 ConfigMaps across both namespaces: two pages of one LIST.
+    assert_eq!(lists(&requests, "configmaps"), 2, "{requests:#?}");
+    assert_eq!(requests.verbs.get("dryrun-patch"), None, "{requests:#?}");
+
+    // The last namespace's last ten sit on the second page.
+    let (kept, dropped) = (&names[0], &names[1]);
+    write_maps(dropped, 150);
+    let diff = run("diff");
+    assert_eq!(diff.code, 1, "{}", diff.all_output());
+    run("sync").succeeded("the prune");
+    let client = support::client().await;
+    let count = |ns: &str| {
+        let maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
+        async move {
+            let list = maps.list(&Default::default()).await.unwrap();
+            list.items
+                .iter()
+                .filter(|m| {
+                    m.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("map-"))
+                })
+                .count()
+        }
+    };
+    assert_eq!(count(kept).await, 160);
+    assert_eq!(count(dropped).await, 150);
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), dropped);
+    assert!(maps.get_opt("map-149").await.unwrap().is_some());
+    assert!(maps.get_opt("map-150").await.unwrap().is_none());
+    assert_eq!(run("diff").code, 0);
+    support::delete_namespaces(&names).await;
+}

@@ -8,8 +8,10 @@ use super::failure::Op;
 use super::{ApiFailure, Cluster, api_resource, locked, to_value};
 use crate::render::KindInfo;
 
-/// Items per page of a LIST: big enough for few round trips, small enough to bound memory.
-const PAGE_SIZE: u32 = 500;
+/// Items per page of a LIST: big enough for few round trips (a kind of 1,000 objects in 10
+/// namespaces is one page), small enough to bound memory (a page of Deployments is ~1 MiB of
+/// JSON, and a pass reads a page of each kind at once).
+const PAGE_SIZE: u32 = 250;
 
 /// How deletions propagate to dependants (`--prune-propagation`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

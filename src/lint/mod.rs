@@ -35,12 +35,21 @@ pub fn lint(
     config: &LintConfig,
     default_namespace: Option<&str>,
 ) -> Vec<Finding> {
-    let objects = objects(manifests, default_namespace);
-    let limits = containers::LimitDefaults::from_objects(&objects);
-    let network_policies = network::Policies::from_objects(&objects);
-    let backups = backup::Policies::from_objects(&objects);
+    // Objects are parsed one at a time, so a large revision is never held twice; only the few
+    // kinds whose presence changes other objects' checks are parsed up front.
+    let shaping: Vec<Object> = manifests
+        .iter()
+        .filter(|m| SHAPING_KINDS.contains(&m.kind()))
+        .map(|m| object(m, default_namespace))
+        .collect();
+    let limits = containers::LimitDefaults::from_objects(&shaping);
+    let network_policies = network::Policies::from_objects(&shaping);
+    let backups = backup::Policies::from_objects(&shaping);
+    drop(shaping);
     let mut findings = Vec::new();
-    for object in &objects {
+    for manifest in manifests {
+        let object = object(manifest, default_namespace);
+        let object = &object;
         let mut found = Vec::new();
         image::check(object, &mut found);
         containers::check_root(object, &mut found);
@@ -76,6 +85,16 @@ pub fn lint(
     findings
 }
 
+/// The kinds (any group; `from_objects` checks the group) that change other objects' checks:
+/// LimitRange defaults, network policies, backup schedules.
+const SHAPING_KINDS: [&str; 5] = [
+    "LimitRange",
+    "NetworkPolicy",
+    "CiliumNetworkPolicy",
+    "Schedule",
+    "Backup",
+];
+
 /// Worst first, then by file and line.
 fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
@@ -83,33 +102,28 @@ fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// The manifests as lint sees them: parsed once, namespaced as a sync would namespace them
-/// (as far as the built-in kinds tell without a cluster).
-fn objects(manifests: &[Manifest], default_namespace: Option<&str>) -> Vec<Object> {
-    manifests
-        .iter()
-        .map(|m| {
-            let (group, version) = split_api_version(m.api_version());
-            let cluster_scoped = crate::render::builtin_namespaced(group, m.kind()) == Some(false);
-            let namespace = if cluster_scoped {
-                None
-            } else {
-                m.namespace().or(default_namespace).map(str::to_string)
-            };
-            Object {
-                id: ObjectId {
-                    group: group.to_string(),
-                    version: version.to_string(),
-                    kind: m.kind().to_string(),
-                    namespace,
-                    name: m.name().to_string(),
-                },
-                origin: m.origin.clone(),
-                value: m.value(),
-                encrypted: m.sops.is_some(),
-            }
-        })
-        .collect()
+/// A manifest as lint sees it: parsed, namespaced as a sync would namespace it (as far as the
+/// built-in kinds tell without a cluster).
+fn object(m: &Manifest, default_namespace: Option<&str>) -> Object {
+    let (group, version) = split_api_version(m.api_version());
+    let cluster_scoped = crate::render::builtin_namespaced(group, m.kind()) == Some(false);
+    let namespace = if cluster_scoped {
+        None
+    } else {
+        m.namespace().or(default_namespace).map(str::to_string)
+    };
+    Object {
+        id: ObjectId {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: m.kind().to_string(),
+            namespace,
+            name: m.name().to_string(),
+        },
+        origin: m.origin.clone(),
+        value: m.value(),
+        encrypted: m.sops.is_some(),
+    }
 }
 
 /// The findings of a run, as every report carries them.

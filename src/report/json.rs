@@ -31,7 +31,7 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("counts", &counts(|o| report.count(o)))?;
         m.serialize_entry("exitCode", &report.exit_code())?;
         m.serialize_entry("healthCounts", &health_counts(|s| report.count_health(s)))?;
-        m.serialize_entry("lint", &report.lint.as_ref().map(lint))?;
+        m.serialize_entry("lint", &report.lint.as_ref().map(Lint))?;
         m.serialize_entry("mode", mode)?;
         m.serialize_entry("namespaces", &Namespaces(&report.namespaces))?;
         m.serialize_entry("revision", &report.revision)?;
@@ -124,20 +124,43 @@ fn object(o: &ObjectReport) -> Value {
 }
 
 /// The findings: counts of the active ones per severity, and every finding.
-fn lint(report: &LintReport) -> Value {
-    let counts: Map<String, Value> = Severity::ALL
-        .iter()
-        .map(|&s| (s.label().to_string(), json!(report.count(s))))
-        .collect();
-    json!({
-        "counts": counts,
-        "suppressed": report.suppressed(),
-        "added": report.compared.then(|| report.changed(Change::Added)),
-        "fixed": report.compared.then(|| report.changed(Change::Fixed)),
-        "failOn": report.fail_on.map(Severity::label),
-        "failed": report.fails(),
-        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
-    })
+struct Lint<'a>(&'a LintReport);
+
+impl Serialize for Lint<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let counts: Map<String, Value> = Severity::ALL
+            .iter()
+            .map(|&s| (s.label().to_string(), json!(report.count(s))))
+            .collect();
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "added",
+            &report.compared.then(|| report.changed(Change::Added)),
+        )?;
+        m.serialize_entry("counts", &counts)?;
+        m.serialize_entry("failOn", &report.fail_on.map(Severity::label))?;
+        m.serialize_entry("failed", &report.fails())?;
+        m.serialize_entry("findings", &Findings(&report.findings))?;
+        m.serialize_entry(
+            "fixed",
+            &report.compared.then(|| report.changed(Change::Fixed)),
+        )?;
+        m.serialize_entry("suppressed", &report.suppressed())?;
+        m.end()
+    }
+}
+
+struct Findings<'a>(&'a [Finding]);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for f in self.0 {
+            seq.serialize_element(&finding(f))?;
+        }
+        seq.end()
+    }
 }
 
 fn finding(f: &Finding) -> Value {
