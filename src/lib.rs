@@ -26,6 +26,7 @@ pub mod halt;
 pub mod health;
 pub mod inventory;
 pub mod lint;
+pub mod memory;
 pub mod plan;
 pub mod preview;
 pub mod redact;

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod fight;
+mod key;
 mod touch;
 mod watch;
 
@@ -29,10 +30,7 @@ use crate::plan::live::LiveIndex;
 use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
 use crate::render::{DesiredObject, ObjectId};
 
-/// An object as watches see it: its identity without a version ([`ObjectId::unversioned`]).
-pub fn key(id: &ObjectId) -> ObjectId {
-    id.unversioned()
-}
+pub use key::Key;
 
 /// What the set's runner tells the drift loop: the desired objects of the last pass, and
 /// whether a pass is writing now (its own changes are not drift).
@@ -175,6 +173,8 @@ pub async fn run(
                     && w.settle(watch)
                 {
                     found(Finding::Synced);
+                    // The watches' first LISTs are read and freed.
+                    crate::memory::release();
                 }
             }
         }
@@ -219,22 +219,25 @@ struct Loop {
     /// The set's Lease: only its holder writes.
     lock: Arc<SetLock>,
     settings: DriftSettings,
-    desired: HashMap<ObjectId, Arc<DesiredObject>>,
+    desired: HashMap<Key, Arc<DesiredObject>>,
     passing: bool,
     /// `driftless suspend`: report drift, never correct it.
     suspended: bool,
     /// What others did while a pass wrote: looked at once it ends (`None`: deleted).
-    during_pass: HashMap<ObjectId, Option<Touch>>,
+    during_pass: HashMap<Key, Option<Touch>>,
     /// Each member as last seen.
-    baseline: HashMap<ObjectId, Seen>,
-    drifted: HashMap<ObjectId, ObjectId>,
-    fights: Fights<ObjectId>,
+    baseline: HashMap<Key, Seen>,
+    drifted: HashMap<Key, ObjectId>,
+    fights: Fights<Key>,
 }
 
 impl Loop {
     /// A pass ran: what Git says now. Drift of an object Git no longer holds is over.
     fn set_desired(&mut self, objects: &[Arc<DesiredObject>], found: &mut impl FnMut(Finding)) {
-        self.desired = objects.iter().map(|o| (key(&o.id), o.clone())).collect();
+        self.desired = objects
+            .iter()
+            .map(|o| (Key::of(&o.id), o.clone()))
+            .collect();
         let desired = &self.desired;
         let (kept, gone): (HashMap<_, _>, HashMap<_, _>) = std::mem::take(&mut self.drifted)
             .into_iter()
@@ -259,11 +262,11 @@ impl Loop {
                 self.examine(key, touch.clone(), found).await;
             }
         }
-        let drifted: Vec<ObjectId> = self
+        let drifted: Vec<Key> = self
             .drifted
             .keys()
             .filter(|k| !during.contains_key(*k))
-            .cloned()
+            .copied()
             .collect();
         for key in drifted {
             let Some(object) = self.desired.get(&key).cloned() else {
@@ -279,8 +282,9 @@ impl Loop {
     fn specs(&self, objects: &[Arc<DesiredObject>]) -> Vec<Spec> {
         let kinds: BTreeSet<_> = objects
             .iter()
-            .filter_map(|o| o.kind.clone())
+            .filter_map(|o| o.kind.as_deref())
             .filter(|k| k.served)
+            .cloned()
             .collect();
         let ids: BTreeSet<String> = objects
             .iter()
@@ -297,7 +301,7 @@ impl Loop {
     async fn handle(&mut self, change: Change, found: &mut (impl FnMut(Finding) + Send)) {
         match change {
             Change::Seen { key, metadata } => {
-                let before = self.baseline.insert(key.clone(), Seen::of(&metadata));
+                let before = self.baseline.insert(key, Seen::of(&metadata));
                 let Some(before) = before else {
                     return;
                 };
@@ -330,7 +334,7 @@ impl Loop {
     /// Plans one touched (or, with `None`, deleted) object again; reports and heals drift.
     async fn examine(
         &mut self,
-        key: &ObjectId,
+        key: &Key,
         touch: Option<Touch>,
         found: &mut (impl FnMut(Finding) + Send),
     ) {
@@ -373,10 +377,7 @@ impl Loop {
             Some(t) => format!("changed by {}", t.describe()),
             None => "deleted outside Git".to_string(),
         };
-        let new = self
-            .drifted
-            .insert(key.clone(), object.id.clone())
-            .is_none();
+        let new = self.drifted.insert(*key, object.id.clone()).is_none();
         found(Finding::Detected {
             id: object.id.clone(),
             by,
@@ -405,7 +406,7 @@ impl Loop {
 
     async fn heal(
         &mut self,
-        key: &ObjectId,
+        key: &Key,
         object: &Arc<DesiredObject>,
         deleted: bool,
         managers: &[String],

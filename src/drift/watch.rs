@@ -10,17 +10,17 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::Key;
 use crate::cluster::Cluster;
 use crate::render::KindInfo;
-use crate::render::ObjectId;
 
 /// What one watch saw.
 #[derive(Debug)]
 pub enum Change {
     /// An object as it is now: its metadata (as JSON).
-    Seen { key: ObjectId, metadata: Value },
+    Seen { key: Key, metadata: Value },
     /// An object is gone.
-    Gone { key: ObjectId },
+    Gone { key: Key },
     /// The watch listed its objects once: from now on it reports changes.
     Synced { watch: usize },
     /// The watch failed (it retries, backing off).
@@ -91,14 +91,14 @@ pub fn start(cluster: &Cluster, specs: &[Spec], tx: mpsc::Sender<Change>) -> Joi
                     Ok(Event::InitApply(object)) => {
                         let change = seen(&kind, object);
                         if let Change::Seen { key, .. } = &change {
-                            listing.insert(key.clone());
+                            listing.insert(*key);
                         }
                         vec![change]
                     }
                     Ok(Event::InitDone) => {
                         let mut changes: Vec<Change> = listed
                             .difference(&listing)
-                            .map(|key: &ObjectId| Change::Gone { key: key.clone() })
+                            .map(|key: &Key| Change::Gone { key: *key })
                             .collect();
                         listed = std::mem::take(&mut listing);
                         changes.push(Change::Synced { watch: index });
@@ -107,7 +107,7 @@ pub fn start(cluster: &Cluster, specs: &[Spec], tx: mpsc::Sender<Change>) -> Joi
                     Ok(Event::Apply(object)) => {
                         let change = seen(&kind, object);
                         if let Change::Seen { key, .. } = &change {
-                            listed.insert(key.clone());
+                            listed.insert(*key);
                         }
                         vec![change]
                     }
@@ -135,14 +135,13 @@ pub fn start(cluster: &Cluster, specs: &[Spec], tx: mpsc::Sender<Change>) -> Joi
 fn key_of(
     kind: &KindInfo,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> ObjectId {
-    ObjectId {
-        group: kind.group.clone(),
-        version: String::new(),
-        kind: kind.kind.clone(),
-        namespace: meta.namespace.clone(),
-        name: meta.name.clone().unwrap_or_default(),
-    }
+) -> Key {
+    Key::new(
+        &kind.group,
+        &kind.kind,
+        meta.namespace.as_deref(),
+        meta.name.as_deref().unwrap_or_default(),
+    )
 }
 
 fn seen(

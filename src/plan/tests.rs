@@ -21,14 +21,14 @@ fn desired(kind: &str, ns: &str, name: &str, manifest: Value) -> DesiredObject {
     };
     DesiredObject {
         id: ObjectId::for_test(api_version, kind, ns, name),
-        kind: Some(KindInfo {
+        kind: Some(std::sync::Arc::new(KindInfo {
             group: group.into(),
             version: "v1".into(),
             kind: kind.into(),
             plural: "x".into(),
             namespaced: true,
             served: true,
-        }),
+        })),
         manifest: manifest.into(),
         origin: Origin {
             file: PathBuf::from("f.yaml"),

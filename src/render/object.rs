@@ -89,15 +89,6 @@ impl ObjectId {
         )
     }
 
-    /// The same identity without its version: what a watch (which reads one version of a
-    /// kind) and a manifest (which may name another) agree on.
-    pub fn unversioned(&self) -> ObjectId {
-        ObjectId {
-            version: String::new(),
-            ..self.clone()
-        }
-    }
-
     /// A core-group Secret: its values are masked everywhere.
     pub fn is_secret(&self) -> bool {
         self.group.is_empty() && self.kind == "Secret"

@@ -2,6 +2,7 @@
 //! its namespace.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -33,7 +34,7 @@ pub struct DesiredObject {
     pub id: ObjectId,
     /// `None` when neither the server nor a CRD in the set knows the kind: the object fails
     /// (in its namespace only) when planned.
-    pub kind: Option<KindInfo>,
+    pub kind: Option<Arc<KindInfo>>,
     /// The manifest as written, with `metadata.namespace` set for namespaced kinds.
     pub manifest: super::Body,
     pub origin: Origin,
@@ -85,12 +86,20 @@ pub fn resolve(
     let mut issues = Vec::new();
     let mut seen = Seen::default();
     let mut objects = Vec::with_capacity(manifests.len());
+    // One KindInfo per kind, shared by its objects (thousands of one kind are common).
+    let mut kinds: HashMap<(String, String, String), Option<Arc<KindInfo>>> = HashMap::new();
     for m in manifests {
         let (group, version) = split_api_version(m.api_version());
-        let kind = lookup
-            .lookup(group, version, m.kind())
-            .or_else(|| crds.lookup(group, version, m.kind()));
-        let namespace = match namespace_of(&m, kind.as_ref(), default_namespace) {
+        let kind = kinds
+            .entry((group.to_string(), version.to_string(), m.kind().to_string()))
+            .or_insert_with(|| {
+                lookup
+                    .lookup(group, version, m.kind())
+                    .or_else(|| crds.lookup(group, version, m.kind()))
+                    .map(Arc::new)
+            })
+            .clone();
+        let namespace = match namespace_of(&m, kind.as_deref(), default_namespace) {
             Ok(namespace) => namespace,
             Err(issue) => {
                 issues.push(issue);
@@ -207,7 +216,7 @@ pub fn refresh_kinds(objects: &mut [std::sync::Arc<DesiredObject>], lookup: &dyn
         }
         let id = &o.id;
         if let Some(kind) = lookup.lookup(&id.group, &id.version, &id.kind) {
-            std::sync::Arc::make_mut(o).kind = Some(kind);
+            std::sync::Arc::make_mut(o).kind = Some(Arc::new(kind));
         }
     }
 }

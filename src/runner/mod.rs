@@ -421,6 +421,14 @@ impl Runner {
             let pass = self.pass(trigger).await;
             triggers.after(pass.result.paced());
             on_pass(&pass);
+            if !matches!(
+                pass.result,
+                PassResult::Unchanged(_) | PassResult::Waiting(_)
+            ) {
+                // What the pass read, planned and reported is freed; the pages stay ours
+                // until handed back.
+                crate::memory::release();
+            }
         }
     }
 

@@ -169,7 +169,7 @@ fn hooks_of(plans: &[NamespacePlan]) -> Hooks {
         .flat_map(|p| &p.objects)
         .filter_map(|o| {
             let hook = o.object.lifecycle().hook?;
-            Some((o.id().clone(), (hook, o.object.kind.clone()?)))
+            Some((o.id().clone(), (hook, o.object.kind.as_deref()?.clone())))
         })
         .collect()
 }
