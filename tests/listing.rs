@@ -44,6 +44,34 @@ fn lists(requests: &audit::Requests, resource: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// driftless run with `--prune` on a workspace by a ServiceAccount of its own.
+struct Runner {
+    identity: Identity,
+    src: String,
+}
+
+impl Runner {
+    async fn new(ws: &Workspace, prefix: &str) -> Runner {
+        Runner {
+            identity: Identity::service_account(&support::unique(prefix)).await,
+            src: ws.path().to_string_lossy().into_owned(),
+        }
+    }
+
+    fn run(&self, cmd: &str) -> support::Run {
+        let args = [cmd, "--source", &self.src, "--prune"];
+        support::driftless_as(self.identity.path(), &args, &[])
+    }
+
+    /// A diff that must find nothing, and the requests it sent.
+    async fn no_change_diff(&self, log: &std::path::Path) -> audit::Requests {
+        let mark = audit::mark(log);
+        let diff = self.run("diff");
+        assert_eq!(diff.code, 0, "{}", diff.all_output());
+        audit::requests_since(log, mark, &self.identity.username).await
+    }
+}
+
 #[tokio::test]
 async fn a_no_change_diff_lists_each_kind_once_across_five_namespaces_and_prunes_through_it() {
     let test = "a_no_change_diff_lists_each_kind_once_across_five_namespaces_and_prunes_through_it";
@@ -55,17 +83,11 @@ async fn a_no_change_diff_lists_each_kind_once_across_five_namespaces_and_prunes
     for ns in &names {
         write(&ws, ns, true, true);
     }
-    let identity = Identity::service_account(&support::unique("dl-lists-sa")).await;
-    let src = ws.path().to_string_lossy().into_owned();
-    let run = |cmd: &str| {
-        support::driftless_as(identity.path(), &[cmd, "--source", &src, "--prune"], &[])
-    };
+    let runner = Runner::new(&ws, "dl-lists-sa").await;
+    let run = |cmd: &str| runner.run(cmd);
     run("sync").succeeded("the first sync");
 
-    let mark = audit::mark(&log);
-    let diff = run("diff");
-    assert_eq!(diff.code, 0, "{}", diff.all_output());
-    let requests = audit::requests_since(&log, mark, &identity.username).await;
+    let requests = runner.no_change_diff(&log).await;
     // One LIST per kind across the five namespaces; Secrets twice: the parents, then the
     // members. No dry-run, no GET of an object.
     assert_eq!(lists(&requests, "configmaps"), 1, "{requests:#?}");
@@ -183,17 +205,11 @@ async fn a_kind_larger_than_a_page_is_read_page_by_page_and_pruned_exactly() {
     for ns in &names {
         write_maps(ns, 160);
     }
-    let identity = Identity::service_account(&support::unique("dl-pages-sa")).await;
-    let src = ws.path().to_string_lossy().into_owned();
-    let run = |cmd: &str| {
-        support::driftless_as(identity.path(), &[cmd, "--source", &src, "--prune"], &[])
-    };
+    let runner = Runner::new(&ws, "dl-pages-sa").await;
+    let run = |cmd: &str| runner.run(cmd);
     run("sync").succeeded("the first sync");
 
-    let mark = audit::mark(&log);
-    let diff = run("diff");
-    assert_eq!(diff.code, 0, "{}", diff.all_output());
-    let requests = audit::requests_since(&log, mark, &identity.username).await;
+    let requests = runner.no_change_diff(&log).await;
     // 320 ConfigMaps across both namespaces: two pages of one LIST.
     assert_eq!(lists(&requests, "configmaps"), 2, "{requests:#?}");
     assert_eq!(requests.verbs.get("dryrun-patch"), None, "{requests:#?}");

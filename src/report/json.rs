@@ -33,7 +33,7 @@ impl Serialize for Doc<'_> {
         m.serialize_entry("healthCounts", &health_counts(|s| report.count_health(s)))?;
         m.serialize_entry("lint", &report.lint.as_ref().map(Lint))?;
         m.serialize_entry("mode", mode)?;
-        m.serialize_entry("namespaces", &Namespaces(&report.namespaces))?;
+        m.serialize_entry("namespaces", &Each(&report.namespaces, Namespace))?;
         m.serialize_entry("revision", &report.revision)?;
         m.serialize_entry("set", &report.set)?;
         m.serialize_entry("source", &report.source)?;
@@ -43,13 +43,14 @@ impl Serialize for Doc<'_> {
     }
 }
 
-struct Namespaces<'a>(&'a [NamespaceReport]);
+/// A list written element by element, each as `F` makes it: never a tree of the whole list.
+struct Each<'a, T, F>(&'a [T], F);
 
-impl Serialize for Namespaces<'_> {
+impl<'a, T, V: Serialize, F: Fn(&'a T) -> V> Serialize for Each<'a, T, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for ns in self.0 {
-            seq.serialize_element(&Namespace(ns))?;
+        for element in self.0 {
+            seq.serialize_element(&(self.1)(element))?;
         }
         seq.end()
     }
@@ -66,20 +67,8 @@ impl Serialize for Namespace<'_> {
         m.serialize_entry("failed", &ns.failed())?;
         m.serialize_entry("healthCounts", &health_counts(|s| ns.count_health(s)))?;
         m.serialize_entry("namespace", &ns.namespace)?;
-        m.serialize_entry("objects", &Objects(&ns.objects))?;
+        m.serialize_entry("objects", &Each(&ns.objects, object))?;
         m.end()
-    }
-}
-
-struct Objects<'a>(&'a [ObjectReport]);
-
-impl Serialize for Objects<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for o in self.0 {
-            seq.serialize_element(&object(o))?;
-        }
-        seq.end()
     }
 }
 
@@ -141,25 +130,13 @@ impl Serialize for Lint<'_> {
         m.serialize_entry("counts", &counts)?;
         m.serialize_entry("failOn", &report.fail_on.map(Severity::label))?;
         m.serialize_entry("failed", &report.fails())?;
-        m.serialize_entry("findings", &Findings(&report.findings))?;
+        m.serialize_entry("findings", &Each(&report.findings, finding))?;
         m.serialize_entry(
             "fixed",
             &report.compared.then(|| report.changed(Change::Fixed)),
         )?;
         m.serialize_entry("suppressed", &report.suppressed())?;
         m.end()
-    }
-}
-
-struct Findings<'a>(&'a [Finding]);
-
-impl Serialize for Findings<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for f in self.0 {
-            seq.serialize_element(&finding(f))?;
-        }
-        seq.end()
     }
 }
 
