@@ -15,6 +15,7 @@ use driftless::talk;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    driftless::memory::keep_large_blocks_apart();
     let cli = match Cli::parse_checked_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(ArgsError::Clap(e)) => e.exit(),

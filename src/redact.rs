@@ -124,6 +124,73 @@ impl<W: std::io::Write> std::io::Write for Scrubbed<W> {
     }
 }
 
+/// A `std::io::Write` for one long text written in pieces (a report streamed to stdout),
+/// scrubbed as that text would be whole although a value may be split across writes: it holds
+/// back the bytes a value could still be starting in (the longest form, less one) until more
+/// come. `flush` ends the text: what is held back goes out.
+pub struct ScrubbedStream<W: std::io::Write> {
+    out: W,
+    pending: Vec<u8>,
+}
+
+/// How much a stream gathers before it scrubs and writes.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+impl<W: std::io::Write> ScrubbedStream<W> {
+    pub fn new(out: W) -> ScrubbedStream<W> {
+        ScrubbedStream {
+            out,
+            pending: Vec::with_capacity(STREAM_CHUNK),
+        }
+    }
+
+    /// Writes out what is pending, all of it or only what no value can reach past.
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let matcher = REGISTRY.read().ok().and_then(|r| r.matcher.clone());
+        let Self { out, pending } = self;
+        let Some(m) = matcher else {
+            out.write_all(pending)?;
+            pending.clear();
+            return Ok(());
+        };
+        // A match starting before `cut` ends within what is here, whatever comes next.
+        let cut = match all {
+            true => pending.len(),
+            false => pending
+                .len()
+                .saturating_sub(m.max_pattern_len().saturating_sub(1)),
+        };
+        let mut pos = 0;
+        for found in m.find_iter(pending.as_slice()) {
+            if found.start() >= cut {
+                break;
+            }
+            out.write_all(&pending[pos..found.start()])?;
+            out.write_all(MASK.as_bytes())?;
+            pos = found.end();
+        }
+        let done = pos.max(cut);
+        out.write_all(&pending[pos..done])?;
+        pending.drain(..done);
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ScrubbedStream<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= STREAM_CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.drain(true)?;
+        self.out.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +220,32 @@ mod tests {
         let mut out = Scrubbed(Vec::new());
         std::io::Write::write_all(&mut out, b"value w-r-i-t-e-r\n").unwrap();
         assert_eq!(out.0, b"value ***\n");
+    }
+
+    #[test]
+    fn a_stream_hides_values_split_across_writes_and_chunks() {
+        register(["str3am-v4lue", "str3am-v4lue-longer"]);
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(if i % 7 == 0 {
+                "str3am-v4lue-longer "
+            } else {
+                "str3am-v4lue, "
+            });
+        }
+        // Written in pieces of every size, so values straddle writes and 64 KiB chunks.
+        for piece in [1, 5, 13, 4096, 70_000] {
+            let mut out = ScrubbedStream::new(Vec::new());
+            for bytes in text.as_bytes().chunks(piece) {
+                std::io::Write::write_all(&mut out, bytes).unwrap();
+            }
+            std::io::Write::flush(&mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out.out).unwrap(),
+                scrub(&text),
+                "pieces of {piece}"
+            );
+        }
+        assert!(!scrub(&text).contains("v4lue"));
     }
 }

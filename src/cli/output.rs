@@ -15,6 +15,17 @@ pub fn print(text: &str) -> io::Result<()> {
     write_to(&mut io::stdout().lock(), text)
 }
 
+/// Streams to stdout what `write` writes (a report too large to build as one text first),
+/// scrubbed as [`print`] scrubs, and as quiet about a reader that left.
+pub fn print_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    if closed() {
+        return Ok(());
+    }
+    let mut out = crate::redact::ScrubbedStream::new(io::stdout().lock());
+    let written = write(&mut out).and_then(|()| out.flush());
+    ended(written)
+}
+
 /// Writes `text` to stdout as it is, decrypted values included: `render --show-secrets` only.
 pub fn print_secrets(text: &str) -> io::Result<()> {
     write_raw(&mut io::stdout().lock(), text)
@@ -41,7 +52,12 @@ fn write_raw(out: &mut impl Write, text: &str) -> io::Result<()> {
     if closed() || text.is_empty() {
         return Ok(());
     }
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    ended(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// The end of a write to stdout: a closed pipe ends the output, any other failure is one.
+fn ended(written: io::Result<()>) -> io::Result<()> {
+    match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             CLOSED.store(true, Ordering::Relaxed);
             Ok(())

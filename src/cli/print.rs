@@ -1,6 +1,8 @@
 //! How a report reaches its reader: stdout in the chosen format (a Markdown comment within its
 //! budget), the whole of it in `--report-file`, and the line an interrupted run ends with.
 
+use std::io::Write as _;
+
 use super::CommandError;
 use super::ReportArgs;
 use super::output;
@@ -23,21 +25,29 @@ pub fn print_report(
             output::print(&report::render_diffs(report))?;
             output::talk(&report::render_summary(report));
         }
+        Format::Json => output::print_with(|out| report::write_json(report, out))?,
         other => output::print(&whole(report, other))?,
     }
     if let Some(path) = &args.report_file {
-        let text = whole(report, format);
-        std::fs::write(path, crate::redact::scrub(&text).as_bytes()).map_err(|reason| {
-            CommandError::ReportFile {
-                path: path.clone(),
-                reason,
-            }
+        write_file(path, report, format).map_err(|reason| CommandError::ReportFile {
+            path: path.clone(),
+            reason,
         })?;
     }
     Ok(())
 }
 
-/// The whole report in `format`, never shortened.
+/// The whole report in `format` into `path`, scrubbed; JSON as it is serialized.
+fn write_file(path: &std::path::Path, report: &Report, format: Format) -> std::io::Result<()> {
+    let mut out = crate::redact::ScrubbedStream::new(std::fs::File::create(path)?);
+    match format {
+        Format::Json => report::write_json(report, &mut out)?,
+        other => out.write_all(whole(report, other).as_bytes())?,
+    }
+    out.flush()
+}
+
+/// The whole report in `format`, never shortened (JSON is streamed, not built).
 fn whole(report: &Report, format: Format) -> String {
     match format {
         Format::Json => report::render_json(report),

@@ -9,8 +9,20 @@ use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
 use crate::lint::{Change, Finding, LintReport, Severity};
 
+/// The report as one JSON text (tests, small reports).
 pub fn render_json(report: &Report) -> String {
-    serde_json::to_string_pretty(&Doc(report)).unwrap_or_default() + "\n"
+    let mut out = Vec::new();
+    match write_json(report, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Writes the report as JSON to `out` as it is serialized: ten thousand objects make a text of
+/// about 10 MB, never held whole.
+pub fn write_json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &Doc(report))?;
+    out.write_all(b"\n")
 }
 
 struct Doc<'a>(&'a Report);

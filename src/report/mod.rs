@@ -8,7 +8,7 @@ mod markdown;
 mod sarif;
 mod text;
 
-pub use json::render_json;
+pub use json::{render_json, write_json};
 pub use markdown::{DEFAULT_COMMENT_SIZE, MarkdownOptions, render_markdown, render_markdown_with};
 pub use sarif::render_sarif;
 pub use text::{render_diffs, render_lint, render_summary};
