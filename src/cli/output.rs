@@ -16,7 +16,7 @@ pub fn print(text: &str) -> io::Result<()> {
 }
 
 /// Streams to stdout what `write` writes (a report too large to build as one text first),
-/// scrubbed as [`print`] scrubs, and as quiet about a reader that left.
+/// scrubbed as [`print()`] scrubs, and as quiet about a reader that left.
 pub fn print_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     if closed() {
         return Ok(());
