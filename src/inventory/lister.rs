@@ -41,7 +41,7 @@ pub(super) struct Found {
 impl Found {
     fn merge(&mut self, other: Found) {
         let (m, o) = (&mut self.members, other.members);
-        m.in_scope.extend(o.in_scope);
+        m.in_scope += o.in_scope;
         m.candidates.extend(o.candidates);
         m.remaining.extend(o.remaining);
         m.legacy_remaining += o.legacy_remaining;
@@ -220,7 +220,7 @@ impl Lister<'_> {
             members.legacy_remaining += usize::from(is_legacy);
             return;
         }
-        members.in_scope.push(id.clone());
+        members.in_scope += 1;
         if let Some(w) = self.wanted.get(&id.key()) {
             let live = listed(&k.entry.ledger, w, &id, live, self.options);
             found.index.insert(&id, live);

@@ -21,8 +21,9 @@ const NAMED_IN_REFUSAL: usize = 20;
 /// What one parent's member listing found.
 #[derive(Debug, Default)]
 pub(super) struct Members {
-    /// Members in scope, desired or not (the prune budget's denominator).
-    pub in_scope: Vec<ObjectId>,
+    /// How many members are in scope, desired or not (the prune budget's denominator): a
+    /// count, not their ids, which would cost a few hundred bytes per object.
+    pub in_scope: usize,
     pub candidates: Vec<Candidate>,
     /// Candidates handed out, until [`Inventory::settle`] says which are gone: (id, legacy).
     pub pending: Vec<(ObjectId, bool)>,
@@ -98,7 +99,7 @@ impl Inventory {
         settings: &PruneSettings,
         knobs: Knobs,
     ) -> Result<()> {
-        let members: Vec<&ObjectId> = self.listed().flat_map(|m| &m.in_scope).collect();
+        let members: usize = self.listed().map(|m| m.in_scope).sum();
         let set = &self.set.name;
         let prunes: Vec<&ObjectId> = self
             .listed()
@@ -106,23 +107,23 @@ impl Inventory {
             .filter(|c| c.plan.deletes())
             .map(|c| &c.plan.id)
             .collect();
-        if desired_in_scope == 0 && !members.is_empty() {
+        if desired_in_scope == 0 && members > 0 {
             if settings.allow_empty {
                 return Ok(());
             }
             return Err(Error::Refused(format!(
                 "the source holds no objects in scope but sync set \"{set}\" holds {} there, and would prune {}:\n{}\nrefusing to prune everything ({} empties the set on purpose)",
-                members.len(),
+                members,
                 prunes.len(),
                 name_some(&prunes),
                 knobs.name(Knob::AllowEmpty),
             )));
         }
-        if !settings.budget.allows(prunes.len(), members.len()) {
+        if !settings.budget.allows(prunes.len(), members) {
             return Err(Error::Refused(format!(
                 "sync set \"{set}\" would prune {} of its {} objects in scope, over the budget {} {}:\n{}\nraise {} if that is intended",
                 prunes.len(),
-                members.len(),
+                members,
                 knobs.name(Knob::MaxPrune),
                 settings.budget,
                 name_some(&prunes),
