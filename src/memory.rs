@@ -36,7 +36,7 @@ pub fn keep_large_blocks_apart() -> bool {
 }
 
 /// glibc's own starting threshold, kept fixed.
-pub const LARGE: usize = 128 * 1024;
+const LARGE: usize = 128 * 1024;
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {

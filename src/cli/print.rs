@@ -1,7 +1,7 @@
 //! How a report reaches its reader: stdout in the chosen format (a Markdown comment within its
 //! budget), the whole of it in `--report-file`, and the line an interrupted run ends with.
 
-use std::io::Write as _;
+use std::io::{self, Write};
 
 use super::CommandError;
 use super::ReportArgs;
@@ -25,8 +25,7 @@ pub fn print_report(
             output::print(&report::render_diffs(report))?;
             output::talk(&report::render_summary(report));
         }
-        Format::Json => output::print_with(|out| report::write_json(report, out))?,
-        other => output::print(&whole(report, other))?,
+        other => output::print_with(|out| write_whole(report, other, out))?,
     }
     if let Some(path) = &args.report_file {
         write_file(path, report, format).map_err(|reason| CommandError::ReportFile {
@@ -37,27 +36,26 @@ pub fn print_report(
     Ok(())
 }
 
-/// The whole report in `format` into `path`, scrubbed; JSON as it is serialized.
-fn write_file(path: &std::path::Path, report: &Report, format: Format) -> std::io::Result<()> {
+/// The whole report in `format` into `path`, scrubbed.
+fn write_file(path: &std::path::Path, report: &Report, format: Format) -> io::Result<()> {
     let mut out = crate::redact::ScrubbedStream::new(std::fs::File::create(path)?);
-    match format {
-        Format::Json => report::write_json(report, &mut out)?,
-        other => out.write_all(whole(report, other).as_bytes())?,
-    }
+    write_whole(report, format, &mut out)?;
     out.flush()
 }
 
-/// The whole report in `format`, never shortened (JSON is streamed, not built).
-fn whole(report: &Report, format: Format) -> String {
-    match format {
-        Format::Json => report::render_json(report),
+/// The whole report in `format`, never shortened; JSON as it is serialized, the others built
+/// first.
+fn write_whole(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let text = match format {
+        Format::Json => return report::write_json(report, out),
         Format::Sarif => report::render_sarif(report),
         Format::Markdown => report::render_markdown_with(report, &MarkdownOptions::unlimited()),
         Format::Text if report.mode == Mode::Preview => {
             report::render_diffs(report) + &report::render_summary(report)
         }
         Format::Text => report::render_summary(report),
-    }
+    };
+    out.write_all(text.as_bytes())
 }
 
 /// `interrupted: 12 applied, 3 pruned, 40 not attempted`.
