@@ -104,6 +104,10 @@ fn trim_repo(path: &str) -> &str {
 
 /// The identity of `dir` as a folder of a Git checkout whose `origin` is a remote URL.
 fn checkout_of(dir: &Path) -> Option<SourceId> {
+    // Opening libgit2 starts OpenSSL (~2.5 MiB resident): not for a directory no checkout holds.
+    if !dir.ancestors().any(|d| d.join(".git").exists()) {
+        return None;
+    }
     let repo = git2::Repository::discover(dir).ok()?;
     let workdir = repo.workdir()?.canonicalize().ok()?;
     let remote = repo.find_remote("origin").ok()?;
@@ -169,8 +173,21 @@ mod tests {
             "github.com/acme/platform//clusters/prod"
         );
         assert_eq!(
-            Source::Dir(checkout).identity().as_str(),
+            Source::Dir(checkout.clone()).identity().as_str(),
             "github.com/acme/platform"
+        );
+
+        // A linked worktree: its `.git` is a file naming the repository's.
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        let tree = repo.find_tree(repo.index().unwrap().write_tree().unwrap()).unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[]).unwrap();
+        let linked = tmp.path().join("linked");
+        repo.worktree("linked", &linked, None).unwrap();
+        assert!(linked.join(".git").is_file());
+        std::fs::create_dir_all(linked.join("clusters")).unwrap();
+        assert_eq!(
+            Source::Dir(linked.join("clusters")).identity().as_str(),
+            "github.com/acme/platform//clusters"
         );
     }
 }
