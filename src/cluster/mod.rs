@@ -9,6 +9,7 @@ mod failure;
 mod lease;
 mod lock;
 mod objects;
+mod page;
 mod records;
 mod retry;
 mod status;

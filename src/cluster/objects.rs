@@ -1,11 +1,13 @@
 //! Reads of objects of any kind by name or label: list (paged, or metadata only), get (writes
 //! are in `write.rs`). The stages above decide what to read; nothing here knows about inventories.
 
+use kube::Resource as _;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::failure::Op;
-use super::{ApiFailure, Cluster, api_resource, locked, to_value};
+use super::page::{ItemKind, read_page};
+use super::{ApiFailure, Cluster, api_resource, failure, locked, to_value};
 use crate::render::KindInfo;
 
 /// Items per page of a LIST: big enough for few round trips (a kind of 1,000 objects in 10
@@ -63,7 +65,7 @@ impl Cluster {
         Ok(out)
     }
 
-    /// The same, handing each object to `each` as its page arrives: memory stays one page.
+    /// The same, handing each object to `each` as it is parsed: memory stays one page's text.
     pub async fn list_each(
         &self,
         kind: &KindInfo,
@@ -71,23 +73,25 @@ impl Cluster {
         selector: &str,
         mut each: impl FnMut(Value),
     ) -> Result<(), ApiFailure> {
-        let api = self.dynamic(kind, namespace);
+        let ar = api_resource(kind);
+        let namespace = namespace.filter(|_| kind.namespaced);
+        let request = kube::core::Request::new(DynamicObject::url_path(&ar, namespace));
         let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
-        let types = kube::core::TypeMeta {
-            api_version: api_resource(kind).api_version,
-            kind: kind.kind.clone(),
+        let types = ItemKind {
+            api_version: &ar.api_version,
+            kind: &ar.kind,
         };
         loop {
-            let page = self
+            let text = self
                 .flow
-                .call("list", Op::Read, || async { Ok(api.list(&params).await?) })
+                .call("list", Op::Read, || async {
+                    let req = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                    Ok(self.client.request_text(req).await?)
+                })
                 .await?;
-            for mut item in page.items {
-                // List items omit apiVersion/kind; put them back for uniform handling.
-                item.types = Some(types.clone());
-                each(to_value(item)?);
-            }
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            let token = read_page(&text, &types, &mut each)
+                .map_err(|e| failure(format!("unreadable list from the server: {e}")))?;
+            match token {
                 Some(token) => params = params.continue_token(&token),
                 None => return Ok(()),
             }

@@ -179,8 +179,11 @@ mod tests {
 
         // A linked worktree: its `.git` is a file naming the repository's.
         let sig = git2::Signature::now("t", "t@example.com").unwrap();
-        let tree = repo.find_tree(repo.index().unwrap().write_tree().unwrap()).unwrap();
-        repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[]).unwrap();
+        let tree = repo
+            .find_tree(repo.index().unwrap().write_tree().unwrap())
+            .unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+            .unwrap();
         let linked = tmp.path().join("linked");
         repo.worktree("linked", &linked, None).unwrap();
         assert!(linked.join(".git").is_file());
