@@ -153,38 +153,33 @@ impl NamespacePlan {
     }
 }
 
-/// Groups object plans by namespace (cluster-scoped first), each in apply order.
+/// Groups object plans by namespace (cluster-scoped first), each in apply order: stage first
+/// (hooks, waves), then the kinds' order. Sorted by borrowed keys and moved once into groups of
+/// their exact size: a pass's plans are never held twice over while they are grouped.
 pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
-    let mut groups: Vec<NamespacePlan> = Vec::new();
-    for plan in plans {
-        let ns = plan.id().namespace.clone();
-        match groups.iter_mut().find(|g| g.namespace == ns) {
-            Some(g) => g.objects.push(plan),
-            None => groups.push(NamespacePlan {
-                namespace: ns,
-                objects: vec![plan],
-            }),
-        }
-    }
-    groups.sort_by(|a, b| a.namespace.cmp(&b.namespace));
-    for g in &mut groups {
-        // Stage first (hooks, waves), then the kinds' order.
-        g.objects.sort_by_cached_key(|p| {
-            let stage = order::Stage::of(&p.object.lifecycle());
-            let (rank, ns, kind, name, group, version) = order::apply_key(p.id());
-            let owned = |s: &str| s.to_string();
-            (
-                stage,
-                rank,
-                ns.map(owned),
-                owned(kind),
-                owned(name),
-                owned(group),
-                owned(version),
-            )
-        });
-    }
-    groups
+    let stages: Vec<order::Stage> = plans
+        .iter()
+        .map(|p| order::Stage::of(&p.object.lifecycle()))
+        .collect();
+    let key = |i: usize| {
+        let id = plans[i].id();
+        (&id.namespace, stages[i], order::apply_key(id))
+    };
+    let mut sorted: Vec<usize> = (0..plans.len()).collect();
+    sorted.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    let runs: Vec<(NamespaceKey, usize)> = sorted
+        .chunk_by(|&a, &b| plans[a].id().namespace == plans[b].id().namespace)
+        .map(|run| (plans[run[0]].id().namespace.clone(), run.len()))
+        .collect();
+    let mut slots: Vec<Option<ObjectPlan>> = plans.into_iter().map(Some).collect();
+    let mut sorted = sorted.into_iter();
+    runs.into_iter()
+        .map(|(namespace, len)| {
+            let mut objects = Vec::with_capacity(len);
+            objects.extend(sorted.by_ref().take(len).filter_map(|i| slots[i].take()));
+            NamespacePlan { namespace, objects }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub async fn observe(
     ctx: Context<'_>,
     halt: &Halt,
 ) -> Vec<ObjectPlan> {
+    // Sized up front: growing it would hold two copies of a pass's plans for a moment.
+    let mut plans = Vec::with_capacity(objects.len());
     stream::iter(objects)
         .map(|object| async move {
             let observation = match halt.not_attempted() {
@@ -54,8 +56,12 @@ pub async fn observe(
             classify(object, observation, ctx)
         })
         .buffered(reads.concurrency.max(1))
-        .collect()
-        .await
+        .for_each(|plan| {
+            plans.push(plan);
+            std::future::ready(())
+        })
+        .await;
+    plans
 }
 
 async fn observe_one(cluster: &Cluster, object: &DesiredObject, reads: Reads<'_>) -> Observation {
