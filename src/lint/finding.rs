@@ -2,6 +2,7 @@
 //! and one finding on one object.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::render::{ObjectId, Origin};
 
@@ -249,8 +250,9 @@ impl Change {
 pub struct Finding {
     pub check: Check,
     pub severity: Severity,
-    pub object: ObjectId,
-    pub origin: Origin,
+    /// Shared by the object's findings (a large revision has thousands).
+    pub object: Arc<ObjectId>,
+    pub origin: Arc<Origin>,
     /// The field concerned: `spec.template.spec.containers[0].image`.
     pub path: String,
     pub message: String,

@@ -22,6 +22,7 @@ pub use finding::{Change, Check, Finding, Severity};
 pub use image::{ImageRef, Pin};
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::render::{Manifest, ObjectId, Rendered, split_api_version};
 use crate::source::Source;
@@ -113,14 +114,14 @@ fn object(m: &Manifest, default_namespace: Option<&str>) -> Object {
         m.namespace().or(default_namespace).map(str::to_string)
     };
     Object {
-        id: ObjectId {
+        id: Arc::new(ObjectId {
             group: group.to_string(),
             version: version.to_string(),
             kind: m.kind().to_string(),
             namespace,
             name: m.name().to_string(),
-        },
-        origin: m.origin.clone(),
+        }),
+        origin: Arc::new(m.origin.clone()),
         value: m.value(),
         encrypted: m.sops.is_some(),
     }

@@ -1,6 +1,8 @@
 //! Where pods hide in objects: the pod spec of every workload kind (and of custom resources that
 //! embed a pod template the usual way), its containers, and label selectors.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::render::{ObjectId, Origin};
@@ -8,8 +10,8 @@ use crate::render::{ObjectId, Origin};
 /// One object of the source, parsed once for every check.
 #[derive(Debug, Clone)]
 pub struct Object {
-    pub id: ObjectId,
-    pub origin: Origin,
+    pub id: Arc<ObjectId>,
+    pub origin: Arc<Origin>,
     pub value: Value,
     /// Read from a SOPS file: encrypted in Git, whatever it holds once decrypted.
     pub encrypted: bool,

@@ -48,8 +48,10 @@ fn finding(check: Check, name: &str, change: Option<Change>) -> Finding {
     Finding {
         check,
         severity: check.default_severity(),
-        object: object("Deployment", "ns", name, Outcome::Unchanged, String::new()).id,
-        origin: Origin::file(PathBuf::from("apps/web.yaml"), 7),
+        object: object("Deployment", "ns", name, Outcome::Unchanged, String::new())
+            .id
+            .into(),
+        origin: Origin::file(PathBuf::from("apps/web.yaml"), 7).into(),
         path: "spec.template.spec.containers[0].image".into(),
         message: format!("container {name}: image nginx has no tag (so `latest`)"),
         suppressed: None,
