@@ -75,6 +75,7 @@ impl Inventory {
             .collect();
         let results = lister.run(&keys).await;
         let mut index = LiveIndex::default();
+        index.reserve(results.values().map(|f| f.index.len()).sum());
         for (key, found) in results {
             index.extend(found.index);
             if let Some(entry) = self.entries.get_mut(&key) {

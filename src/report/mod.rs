@@ -359,7 +359,13 @@ impl Report {
 
     /// Adds object reports, merging into existing namespaces; keeps namespaces sorted.
     pub fn extend(&mut self, namespace: NamespaceKey, objects: Vec<ObjectReport>) {
-        self.namespace(namespace).objects.extend(objects);
+        let lines = &mut self.namespace(namespace).objects;
+        // The first lines of a namespace are taken as they are, not copied.
+        if lines.is_empty() {
+            *lines = objects;
+        } else {
+            lines.extend(objects);
+        }
     }
 
     /// Adds the lines of several namespaces.
