@@ -44,6 +44,13 @@ pub fn talk(text: &str) {
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
+/// Streams to stderr what `write` writes (a summary with thousands of findings), scrubbed as
+/// [`talk`] scrubs; as with `talk`, what cannot be written is dropped.
+pub fn talk_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+    let mut err = crate::redact::ScrubbedStream::new(io::stderr().lock());
+    let _ = write(&mut err).and_then(|()| err.flush());
+}
+
 fn write_to(out: &mut impl Write, text: &str) -> io::Result<()> {
     write_raw(out, &crate::redact::scrub(text))
 }

@@ -23,7 +23,7 @@ pub fn print_report(
         Format::Text if report.mode == Mode::Preview => {
             // stdout stays a pure patch, as with `kubectl diff`.
             output::print(&report::render_diffs(report))?;
-            output::talk(&report::render_summary(report));
+            output::talk_with(|err| report::write_summary(report, err));
         }
         other => output::print_with(|out| write_whole(report, other, out))?,
     }
@@ -43,17 +43,19 @@ fn write_file(path: &std::path::Path, report: &Report, format: Format) -> io::Re
     out.flush()
 }
 
-/// The whole report in `format`, never shortened; JSON as it is serialized, the others built
-/// first.
+/// The whole report in `format`, never shortened; JSON and text as they are made, the others
+/// built first.
 fn write_whole(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let text = match format {
         Format::Json => return report::write_json(report, out),
+        Format::Text => {
+            if report.mode == Mode::Preview {
+                out.write_all(report::render_diffs(report).as_bytes())?;
+            }
+            return report::write_summary(report, out);
+        }
         Format::Sarif => report::render_sarif(report),
         Format::Markdown => report::render_markdown_with(report, &MarkdownOptions::unlimited()),
-        Format::Text if report.mode == Mode::Preview => {
-            report::render_diffs(report) + &report::render_summary(report)
-        }
-        Format::Text => report::render_summary(report),
     };
     out.write_all(text.as_bytes())
 }

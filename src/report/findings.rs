@@ -1,6 +1,7 @@
 //! Lint findings in text and Markdown, for `driftless lint` and for every diff and sync report.
 
 use std::fmt::Write as _;
+use std::io;
 
 use crate::lint::{Change, Finding, LintReport};
 
@@ -11,38 +12,38 @@ fn mark(f: &Finding) -> String {
 }
 
 /// A summary line, then each active or fixed finding (what, where, the fix), then the
-/// suppressed ones with their reasons.
-pub fn text(lint: &LintReport) -> String {
-    let mut out = format!("lint: {}\n", lint.summary());
+/// suppressed ones with their reasons; written finding by finding.
+pub fn write_text(lint: &LintReport, out: &mut dyn io::Write) -> io::Result<()> {
+    writeln!(out, "lint: {}", lint.summary())?;
     for f in lint.findings.iter().filter(|f| f.suppressed.is_none()) {
         let severity = match f.change {
             Some(Change::Fixed) => "fixed".to_string(),
             _ => f.severity.label().to_ascii_uppercase(),
         };
-        let _ = writeln!(
+        writeln!(
             out,
             "  {severity:<8} {:<19} {} ({}){}",
             f.check.id(),
             f.object,
             f.origin,
             mark(f)
-        );
-        let _ = writeln!(out, "           {}: {}", f.path, f.message);
+        )?;
+        writeln!(out, "           {}: {}", f.path, f.message)?;
         if f.change != Some(Change::Fixed) {
-            let _ = writeln!(out, "           fix: {}", f.fix());
+            writeln!(out, "           fix: {}", f.fix())?;
         }
     }
     for f in lint.findings.iter().filter(|f| f.suppressed.is_some()) {
-        let _ = writeln!(
+        writeln!(
             out,
             "  suppressed {} {} ({}): {}",
             f.check.id(),
             f.object,
             f.origin,
             f.suppressed.as_deref().unwrap_or_default()
-        );
+        )?;
     }
-    out
+    Ok(())
 }
 
 /// Text made safe for a Markdown table cell.

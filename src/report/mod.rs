@@ -11,7 +11,7 @@ mod text;
 pub use json::{render_json, write_json};
 pub use markdown::{DEFAULT_COMMENT_SIZE, MarkdownOptions, render_markdown, render_markdown_with};
 pub use sarif::render_sarif;
-pub use text::{render_diffs, render_lint, render_summary};
+pub use text::{render_diffs, render_summary, write_summary};
 
 /// The output formats every report can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -1,17 +1,38 @@
 //! Human-readable text: a per-namespace summary, and the diffs grouped per namespace.
 
 use std::fmt::Write as _;
+use std::io;
 
 use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
 use crate::plan::namespace_label;
 
-/// The per-namespace summary: counts, then each object that is not unchanged, by name.
+/// The per-namespace summary: counts, then each object that is not unchanged, by name; then
+/// the lint findings.
 pub fn render_summary(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail.
+    let _ = write_summary(report, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The same, written as it is made: the findings one by one (a large revision has thousands).
+pub fn write_summary(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let head = match report.mode {
+        Mode::Preview | Mode::Sync => summary_head(report),
+        Mode::Lint => lint_head(report),
+    };
+    out.write_all(head.as_bytes())?;
+    match &report.lint {
+        Some(lint) => super::findings::write_text(lint, out),
+        None => Ok(()),
+    }
+}
+
+fn summary_head(report: &Report) -> String {
     let verb = match report.mode {
-        Mode::Preview => "diff",
         Mode::Sync => "sync",
-        Mode::Lint => return render_lint(report),
+        _ => "diff",
     };
     let mut out = format!(
         "driftless {verb} of sync set {} from {}",
@@ -39,9 +60,6 @@ pub fn render_summary(report: &Report) -> String {
         namespace_summary(&mut out, ns, report.mode);
     }
     totals(&mut out, report);
-    if let Some(lint) = &report.lint {
-        out.push_str(&super::findings::text(lint));
-    }
     out
 }
 
@@ -142,8 +160,8 @@ fn nonzero<'a>(counts: impl Iterator<Item = (usize, &'a str)>) -> String {
         .join(", ")
 }
 
-/// `driftless lint`: what was linted, then the findings.
-pub fn render_lint(report: &Report) -> String {
+/// `driftless lint`: what was linted (the findings follow).
+fn lint_head(report: &Report) -> String {
     let mut out = format!("driftless lint of {}", report.source);
     if let Some(rev) = &report.revision {
         let _ = write!(out, " at {rev}");
@@ -152,9 +170,6 @@ pub fn render_lint(report: &Report) -> String {
         let _ = write!(out, " against {base}");
     }
     out.push('\n');
-    if let Some(lint) = &report.lint {
-        out.push_str(&super::findings::text(lint));
-    }
     out
 }
 
