@@ -76,12 +76,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn main() {
     let interval = env_number("DRIFTLESS_BENCH_INTERVAL", 30);
     let failovers = env_number("DRIFTLESS_BENCH_FAILOVERS", 5) as usize;
-    let built = Command::new("cargo")
-        .args(["build", "--release", "--bin", "driftless"])
-        .status()
-        .unwrap();
-    assert!(built.success(), "build driftless --release");
-    let bin = repo().join("target/release/driftless");
+    let bin = cluster::build_driftless();
 
     let dir = std::env::temp_dir().join(format!("driftless-bench-agent-{}", std::process::id()));
     let up = Command::new(repo().join("scripts/kube-testenv"))

@@ -10,6 +10,34 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Builds `target/release/driftless` and returns its path. The variables cargo sets for a
+/// running bench (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, `OUT_DIR`, ...) are removed first:
+/// ring's build script reruns when they change, and with them every crate above it, so a build
+/// from inside `cargo bench` would otherwise redo what one from a shell just did (minutes, with
+/// the release profile's LTO).
+pub fn build_driftless() -> PathBuf {
+    let mut cargo = Command::new("cargo");
+    cargo.args(["build", "--release", "--bin", "driftless"]);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_bench = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+            || ["OUT_DIR", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"].contains(&&*name);
+        if set_for_bench {
+            cargo.env_remove(&*name);
+        }
+    }
+    let built = cargo.current_dir(repo()).status().unwrap();
+    assert!(built.success(), "build driftless --release");
+    repo().join("target/release/driftless")
+}
+
 #[derive(Default, Clone)]
 pub struct Requests {
     pub total: usize,

@@ -74,12 +74,7 @@ fn main() {
             Some((n.parse().ok()?, ns.parse().ok()?))
         })
         .collect();
-    let bin = repo().join("target/release/driftless");
-    let built = Command::new("cargo")
-        .args(["build", "--release", "--bin", "driftless"])
-        .status()
-        .unwrap();
-    assert!(built.success(), "build driftless --release");
+    let bin = cluster::build_driftless();
     let bench = start(throttle);
     println!("machine: {}", machine());
     match std::env::var("DRIFTLESS_BENCH_RTT_MS")
