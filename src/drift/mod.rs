@@ -9,7 +9,6 @@
 //! ```
 
 pub mod fight;
-mod key;
 mod touch;
 mod watch;
 
@@ -30,7 +29,7 @@ use crate::plan::live::LiveIndex;
 use crate::plan::{Action, Context, Reads, no_foreign_owner, observe};
 use crate::render::{DesiredObject, ObjectId};
 
-pub use key::Key;
+pub use crate::render::Key;
 
 /// What the set's runner tells the drift loop: the desired objects of the last pass, and
 /// whether a pass is writing now (its own changes are not drift).

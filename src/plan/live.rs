@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::render::ObjectId;
+use crate::render::{Key, ObjectId};
 
 /// One desired object as listed.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,33 +24,17 @@ pub enum Live {
 /// as the set's: it does not exist, or exists without the set's label (a dry-run tells which).
 #[derive(Debug, Default)]
 pub struct LiveIndex {
-    /// By 128 bits of SHA-256 of the identity: a fifth of what its four strings take, with no
-    /// collision to fear among a set's objects.
-    objects: HashMap<u128, Live>,
-}
-
-fn key(id: &ObjectId) -> u128 {
-    let (group, kind, namespace, name) = id.key();
-    let mut hash = Sha256::new();
-    // Each part ends in a byte no name holds, and a namespace says whether there is one.
-    for part in [group, kind, namespace.unwrap_or_default(), name] {
-        hash.update(part.as_bytes());
-        hash.update([0]);
-    }
-    hash.update([u8::from(namespace.is_some())]);
-    let digest = hash.finalize();
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(first)
+    /// By a digest of the identity: a fifth of what its strings would take.
+    objects: HashMap<Key, Live>,
 }
 
 impl LiveIndex {
     pub fn insert(&mut self, id: &ObjectId, live: Live) {
-        self.objects.insert(key(id), live);
+        self.objects.insert(Key::of(id), live);
     }
 
     pub fn get(&self, id: &ObjectId) -> Option<&Live> {
-        self.objects.get(&key(id))
+        self.objects.get(&Key::of(id))
     }
 
     pub fn extend(&mut self, other: LiveIndex) {

@@ -7,6 +7,7 @@
 
 mod body;
 mod decrypt;
+mod key;
 mod kinds;
 pub mod lifecycle;
 mod object;
@@ -17,6 +18,7 @@ pub mod yaml;
 
 pub use body::{Body, short_hash};
 pub use decrypt::{DECRYPTED, Decryption, Sops};
+pub use key::Key;
 pub use kinds::{OfflineKinds, builtin_namespaced};
 pub use object::{ObjectId, Origin, RenderedBy, split_api_version};
 pub use resolve::{

@@ -1,5 +1,6 @@
-//! How the drift loop and its watches name an object: 16 bytes (a digest of its identity
-//! without a version), not five strings, since every member is a key in several maps.
+//! How a map names an object: 16 bytes (a digest of its identity without a version), not five
+//! strings, since a set's objects are keys in large maps (the drift loop's and its watches',
+//! the listing's live index).
 
 use sha2::{Digest, Sha256};
 
