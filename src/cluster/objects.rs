@@ -1,7 +1,6 @@
 //! Reads of objects of any kind by name or label: list (paged, or metadata only), get (writes
 //! are in `write.rs`). The stages above decide what to read; nothing here knows about inventories.
 
-use kube::Resource as _;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
@@ -74,8 +73,8 @@ impl Cluster {
         mut each: impl FnMut(Value),
     ) -> Result<(), ApiFailure> {
         let ar = api_resource(kind);
-        let namespace = namespace.filter(|_| kind.namespaced);
-        let request = kube::core::Request::new(DynamicObject::url_path(&ar, namespace));
+        // The request `Api::list` would send, read as text (see `page`).
+        let request = kube::core::Request::new(self.dynamic(kind, namespace).resource_url());
         let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
         let types = ItemKind {
             api_version: &ar.api_version,
