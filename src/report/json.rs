@@ -9,7 +9,8 @@ use super::{Mode, NamespaceReport, ObjectReport, Outcome, Report};
 use crate::health::HealthState;
 use crate::lint::{Change, Finding, LintReport, Severity};
 
-/// The report as one JSON text (tests, small reports).
+/// The report as one JSON text, for tests; the CLI streams [`write_json`].
+#[cfg(test)]
 pub fn render_json(report: &Report) -> String {
     let mut out = Vec::new();
     match write_json(report, &mut out) {

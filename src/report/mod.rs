@@ -8,10 +8,14 @@ mod markdown;
 mod sarif;
 mod text;
 
-pub use json::{render_json, write_json};
+#[cfg(test)]
+pub use json::render_json;
+pub use json::write_json;
 pub use markdown::{DEFAULT_COMMENT_SIZE, MarkdownOptions, render_markdown, render_markdown_with};
 pub use sarif::render_sarif;
-pub use text::{render_diffs, render_summary, write_summary};
+#[cfg(test)]
+pub use text::render_summary;
+pub use text::{render_diffs, write_summary};
 
 /// The output formats every report can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

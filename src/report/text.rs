@@ -8,7 +8,8 @@ use crate::health::HealthState;
 use crate::plan::namespace_label;
 
 /// The per-namespace summary: counts, then each object that is not unchanged, by name; then
-/// the lint findings.
+/// the lint findings. As one text for tests; the CLI streams [`write_summary`].
+#[cfg(test)]
 pub fn render_summary(report: &Report) -> String {
     let mut out = Vec::new();
     // Writing into memory cannot fail.
@@ -16,7 +17,7 @@ pub fn render_summary(report: &Report) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The same, written as it is made: the findings one by one (a large revision has thousands).
+/// The summary, written as it is made: the findings one by one (a large revision has thousands).
 pub fn write_summary(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let head = match report.mode {
         Mode::Preview | Mode::Sync => summary_head(report),
