@@ -157,13 +157,18 @@ impl NamespacePlan {
 /// (hooks, waves), then the kinds' order. Sorted by borrowed keys and moved once into groups of
 /// their exact size: a pass's plans are never held twice over while they are grouped.
 pub fn group_by_namespace(plans: Vec<ObjectPlan>) -> Vec<NamespacePlan> {
-    let stages: Vec<order::Stage> = plans
+    // Stage and rank once per plan (both look things up), not once per comparison.
+    let ranks: Vec<(order::Stage, usize)> = plans
         .iter()
-        .map(|p| order::Stage::of(&p.object.lifecycle()))
+        .map(|p| {
+            let id = p.id();
+            let stage = order::Stage::of(&p.object.lifecycle());
+            (stage, order::rank(&id.group, &id.kind))
+        })
         .collect();
     let key = |i: usize| {
         let id = plans[i].id();
-        (&id.namespace, stages[i], order::apply_key(id))
+        (&id.namespace, ranks[i], order::name_key(id))
     };
     let mut sorted: Vec<usize> = (0..plans.len()).collect();
     sorted.sort_by(|&a, &b| key(a).cmp(&key(b)));

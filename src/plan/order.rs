@@ -113,9 +113,16 @@ pub fn is_foundation(id: &ObjectId) -> bool {
 /// Sort key for apply order: rank, then namespace, kind and name; group and version last, so
 /// two different objects never tie (`a.example.com` and `b.example.com` Widgets of one name) and
 /// the order never depends on the order the objects came in.
-pub fn apply_key(id: &ObjectId) -> (usize, Option<&str>, &str, &str, &str, &str) {
+pub fn apply_key(id: &ObjectId) -> (usize, NameKey<'_>) {
+    (rank(&id.group, &id.kind), name_key(id))
+}
+
+/// [`apply_key`] after the rank: namespace, kind, name, group, version.
+pub type NameKey<'a> = (Option<&'a str>, &'a str, &'a str, &'a str, &'a str);
+
+/// The part of [`apply_key`] after the rank, for a sort that has the ranks already.
+pub fn name_key(id: &ObjectId) -> NameKey<'_> {
     (
-        rank(&id.group, &id.kind),
         id.namespace.as_deref(),
         &id.kind,
         &id.name,
