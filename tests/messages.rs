@@ -118,6 +118,33 @@ fn a_frozen_server_names_what_timed_out_and_the_flag_that_bounds_it() {
     assert_not_contains!(run.all_output(), "deadline has elapsed");
 }
 
+/// The connection begins while the source is read and rendered, but a broken revision is
+/// still what is reported, and at once: not a server that has not answered yet.
+#[test]
+fn a_broken_revision_is_reported_at_once_with_a_server_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let frozen = Endpoint::start(Reply::Silent);
+    let ws = Workspace::new();
+    ws.write(
+        "broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n",
+    );
+    let src = ws.path().to_string_lossy().into_owned();
+    let started = Instant::now();
+    let run = driftless_as(
+        &frozen.kubeconfig(dir.path(), "https"),
+        &["diff", "--source", &src, "--request-timeout", "30s"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "not held by the connection"
+    );
+    assert_contains!(run.stderr, "broken.yaml:");
+    assert_not_contains!(run.all_output(), "connect");
+}
+
 /// `--timeout` bounds the whole run from its start: a Git server that accepts the connection and
 /// never answers stops the run at the deadline, saying what it was doing.
 #[test]

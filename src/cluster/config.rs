@@ -45,7 +45,7 @@ pub(super) fn client(config: Config, source: &str) -> Result<Client> {
     {
         return Err(connect(format!("{source}: {INVALID_TOKEN}")));
     }
-    Client::try_from(config).map_err(|e| connect(format!("{source}: {}", client_error(&e))))
+    super::transport::build(config).map_err(|e| connect(format!("{source}: {}", client_error(&e))))
 }
 
 const INVALID_TOKEN: &str =

@@ -14,6 +14,7 @@ mod records;
 mod retry;
 mod status;
 mod throttle;
+mod transport;
 mod write;
 
 pub use discovery::Catalog;

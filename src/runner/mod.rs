@@ -27,6 +27,9 @@ pub struct Runner {
     settings: SetSettings,
     connect: ConnectOptions,
     cluster: Option<Cluster>,
+    /// The first connection, begun while the source is read and rendered: discovery and the
+    /// TLS handshakes cost round trips that need not wait for the render.
+    connecting: Option<Connecting>,
     /// Stops the whole run (a signal); each pass gets a child of it.
     halt: Halt,
     /// Lint each revision: findings go into its report, and past `--fail-on` a sync refuses.
@@ -186,6 +189,7 @@ impl Runner {
             settings,
             connect,
             cluster: None,
+            connecting: None,
             halt: Halt::new(),
             lint: None,
             lead: None,
@@ -247,6 +251,7 @@ impl Runner {
     pub async fn run_once(&mut self) -> Result<Report> {
         let started = std::time::Instant::now();
         let (halt, deadline) = self.pass_halt();
+        self.begin_connecting().await;
         let load = self.settings.source.load(&self.settings.source_options);
         let result = match until_halted(&halt, "reading the source", load).await {
             Ok(snapshot) => self.process(snapshot, &halt).await,
@@ -334,6 +339,7 @@ impl Runner {
             };
         }
         let (halt, deadline) = self.pass_halt();
+        self.begin_connecting().await;
         let read = self
             .settings
             .source
@@ -538,12 +544,28 @@ impl Runner {
         Ok((rendered, lint))
     }
 
+    /// Starts connecting in the background when no cluster is at hand (the CLI's first pass).
+    /// Its errors wait for the render: a broken revision is reported first, as with no cluster.
+    /// One left by an earlier pass (whose render failed) is kept if it connected; its error is
+    /// that pass's, and a new attempt begins.
+    async fn begin_connecting(&mut self) {
+        if let Some(earlier) = self.connecting.take_if(|c| c.0.is_finished()) {
+            self.cluster = earlier.finish().await.ok();
+        }
+        if self.cluster.is_none() && self.connecting.is_none() {
+            let options = self.connect.clone();
+            let task = tokio::spawn(async move { Cluster::connect(&options).await });
+            self.connecting = Some(Connecting(task));
+        }
+    }
+
     /// The cluster (connected once, then kept), with a discovery cache that knows the
     /// revision's kinds.
     async fn connected(&mut self, rendered: &Rendered) -> Result<Cluster> {
-        let cluster = match self.cluster.take() {
-            Some(c) => c,
-            None => Cluster::connect(&self.connect).await?,
+        let cluster = match (self.cluster.take(), self.connecting.take()) {
+            (Some(c), _) => c,
+            (None, Some(connecting)) => connecting.finish().await?,
+            (None, None) => Cluster::connect(&self.connect).await?,
         };
         let cluster = self.cluster.insert(cluster).clone();
         // A server given up on in an earlier pass gets another chance.
@@ -577,6 +599,23 @@ impl Runner {
             revision: revision.map(str::to_string),
             live,
         }
+    }
+}
+
+/// A connection under way; dropped (a halt, the process ending), it stops.
+struct Connecting(tokio::task::JoinHandle<Result<Cluster>>);
+
+impl Connecting {
+    async fn finish(mut self) -> Result<Cluster> {
+        (&mut self.0)
+            .await
+            .map_err(|e| Error::Connect(format!("connecting stopped: {e}")))?
+    }
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
