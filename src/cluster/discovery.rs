@@ -7,10 +7,12 @@
 use std::collections::HashMap;
 
 use futures::{StreamExt, stream};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, APIResourceList, APIVersions};
 use kube::Client;
-use kube::discovery::{Discovery, Scope};
+use kube::client::APIGroupDiscoveryList;
+use kube::core::discovery::v2::ACCEPT_AGGREGATED_DISCOVERY_V2;
 
+use super::failure::{NoAnswer, failure};
 use super::{ApiFailure, Flow, Op};
 use crate::error::{Error, Result};
 use crate::render::{KindInfo, KindLookup};
@@ -27,62 +29,47 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Runs discovery: aggregated (one request, Kubernetes 1.26+) first; servers without it
-    /// answer with nothing (1.20 returns zero groups, not an error), so an empty or failed result
-    /// falls back to the classic per-group endpoints.
-    /// Every request follows `flow` (timeouts, retries, throttling) like any other; a server
-    /// that does not answer at all is not asked again the classic way.
+    /// Runs discovery: `/api` and `/apis` at once, asking for aggregated discovery (Kubernetes
+    /// 1.26+: the two answers hold every kind) and taking the classic documents a server without
+    /// it sends instead (1.20), whose group versions are then read one by one. Every request
+    /// follows `flow` (timeouts, retries, throttling) like any other.
     pub async fn discover(client: &Client, flow: &Flow) -> Result<Catalog> {
-        let aggregated = flow
-            .call("discovery", Op::Read, || async {
-                Ok(Discovery::new(client.clone()).run_aggregated().await?)
-            })
-            .await;
-        match aggregated {
-            Ok(d) if d.groups().next().is_some() => Ok(Catalog::from_discovery(&d)),
-            Err(e) if e.no_answer.is_some() => Err(fatal(flow, "GET /api", e)),
-            _ => Catalog::classic(client, flow).await,
-        }
-    }
-
-    fn from_discovery(discovery: &Discovery) -> Catalog {
-        let mut catalog = Catalog::default();
-        for group in discovery.groups() {
-            for version in group.versions() {
-                for (ar, caps) in group.versioned_resources(version) {
-                    let listable = caps.supports_operation("list");
-                    let info = KindInfo {
-                        group: ar.group,
-                        version: ar.version,
-                        kind: ar.kind,
-                        plural: ar.plural,
-                        namespaced: matches!(caps.scope, Scope::Namespaced),
-                        served: true,
-                    };
-                    catalog.insert(info, listable);
+        let (core, groups) =
+            match futures::join!(root(client, flow, "/api"), root(client, flow, "/apis")) {
+                (Ok(core), Ok(groups)) => (core, groups),
+                (core, groups) => {
+                    // Both fail alike when the server does: the failure that says why is reported,
+                    // not the "unreachable" the other then met.
+                    let failures = [("GET /api", core.err()), ("GET /apis", groups.err())];
+                    let (request, e) = failures
+                        .into_iter()
+                        .filter_map(|(request, e)| Some((request, e?)))
+                        .min_by_key(|(_, e)| e.no_answer == Some(NoAnswer::Unreachable))
+                        .ok_or_else(|| Error::Discovery("discovery failed".into()))?;
+                    return Err(fatal(flow, request, e));
                 }
+            };
+        let mut catalog = Catalog::default();
+        let mut versions = Vec::new();
+        for root in [core, groups] {
+            match root {
+                Root::Aggregated(list) => catalog.insert_aggregated(list),
+                Root::Core(core) => versions.extend(core.versions),
+                Root::Groups(groups) => versions.extend(
+                    groups
+                        .groups
+                        .into_iter()
+                        .flat_map(|g| g.versions.into_iter().map(|v| v.group_version)),
+                ),
             }
         }
-        catalog
+        catalog.read_versions(client, flow, versions).await;
+        Ok(catalog)
     }
 
-    async fn classic(client: &Client, flow: &Flow) -> Result<Catalog> {
-        let core = flow
-            .call("discovery (GET /api)", Op::Read, || async {
-                Ok(client.list_core_api_versions().await?)
-            })
-            .await
-            .map_err(|e| fatal(flow, "GET /api", e))?;
-        let groups = flow
-            .call("discovery (GET /apis)", Op::Read, || async {
-                Ok(client.list_api_groups().await?)
-            })
-            .await
-            .map_err(|e| fatal(flow, "GET /apis", e))?;
-        let mut versions: Vec<String> = core.versions;
-        for group in groups.groups {
-            versions.extend(group.versions.into_iter().map(|v| v.group_version));
-        }
+    /// Each group version's kinds, from its own document (classic discovery), all at once as
+    /// kubectl reads them. One that fails leaves its kinds unknown, with the reason.
+    async fn read_versions(&mut self, client: &Client, flow: &Flow, versions: Vec<String>) {
         let lists: Vec<(String, Result<APIResourceList, ApiFailure>)> = stream::iter(versions)
             .map(|gv| async move {
                 let list = flow
@@ -96,21 +83,41 @@ impl Catalog {
                     .await;
                 (gv, list)
             })
-            .buffer_unordered(8)
+            .buffer_unordered(CLASSIC_CONCURRENCY)
             .collect()
             .await;
-        let mut catalog = Catalog::default();
         for (gv, list) in lists {
             match list {
-                Ok(list) => catalog.insert_list(&gv, list),
+                Ok(list) => self.insert_list(&gv, list),
                 Err(e) => {
                     let reason = e.to_string();
                     tracing::warn!(group_version = %gv, %reason, "discovery failed for this group; its kinds are unknown");
-                    catalog.unavailable.push((gv, reason));
+                    self.unavailable.push((gv, reason));
                 }
             }
         }
-        Ok(catalog)
+    }
+
+    /// An aggregated document's kinds, every version of every group.
+    fn insert_aggregated(&mut self, list: APIGroupDiscoveryList) {
+        for group in list.items {
+            let name = group.metadata.and_then(|m| m.name).unwrap_or_default();
+            for version in group.versions {
+                let v = version.version.unwrap_or_default();
+                for r in version.resources {
+                    let listable = r.verbs.iter().any(|verb| verb == "list");
+                    let info = KindInfo {
+                        group: name.clone(),
+                        version: v.clone(),
+                        kind: r.response_kind.and_then(|k| k.kind).unwrap_or_default(),
+                        plural: r.resource.unwrap_or_default(),
+                        namespaced: r.scope.as_deref() == Some("Namespaced"),
+                        served: true,
+                    };
+                    self.insert(info, listable);
+                }
+            }
+        }
     }
 
     fn insert_list(&mut self, group_version: &str, list: APIResourceList) {
@@ -198,6 +205,44 @@ impl Catalog {
     pub fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }
+}
+
+/// Group versions read at once in classic discovery: a 1.20 server has about 40. Over HTTP/2
+/// they share one connection.
+const CLASSIC_CONCURRENCY: usize = 16;
+
+/// What `/api` or `/apis` answered.
+enum Root {
+    Aggregated(APIGroupDiscoveryList),
+    Core(APIVersions),
+    Groups(APIGroupList),
+}
+
+/// Reads `/api` or `/apis`, aggregated if the server has it.
+async fn root(client: &Client, flow: &Flow, path: &'static str) -> Result<Root, ApiFailure> {
+    let text = flow
+        .call("discovery", Op::Read, || async {
+            let request = http::Request::get(path)
+                .header(http::header::ACCEPT, ACCEPT_AGGREGATED_DISCOVERY_V2)
+                .body(Vec::new())
+                .map_err(|e| failure(e.to_string()))?;
+            Ok(client.request_text(request).await?)
+        })
+        .await?;
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(default)]
+        kind: String,
+    }
+    let unreadable = |e: serde_json::Error| failure(format!("unreadable answer: {e}"));
+    let kind: Kind = serde_json::from_str(&text).map_err(unreadable)?;
+    match (kind.kind.as_str(), path) {
+        ("APIGroupDiscoveryList", _) => serde_json::from_str(&text).map(Root::Aggregated),
+        ("APIVersions", "/api") => serde_json::from_str(&text).map(Root::Core),
+        ("APIGroupList", "/apis") => serde_json::from_str(&text).map(Root::Groups),
+        _ => return Err(failure(format!("an answer of kind {:?}", kind.kind))),
+    }
+    .map_err(unreadable)
 }
 
 /// Discovery's failure as the run's error: a server that does not answer, or does not answer as
@@ -308,5 +353,51 @@ mod tests {
             Some("service unavailable (503)")
         );
         assert_eq!(catalog.unavailable_reason("apps", "v1"), None);
+    }
+
+    /// Aggregated discovery (`apidiscovery.k8s.io/v2`, as a 1.30 server sends it): every
+    /// version's kinds with their scope, subresources left out, the core group unnamed.
+    #[test]
+    fn aggregated_documents_become_kinds() {
+        let core = r#"{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2",
+          "metadata":{},"items":[{"metadata":{"creationTimestamp":null},"versions":[{
+            "version":"v1","freshness":"Current","resources":[
+              {"resource":"configmaps","responseKind":{"group":"","version":"","kind":"ConfigMap"},
+               "scope":"Namespaced","singularResource":"configmap","shortNames":["cm"],
+               "verbs":["create","delete","get","list","patch","update","watch"]},
+              {"resource":"bindings","responseKind":{"group":"","version":"","kind":"Binding"},
+               "scope":"Namespaced","singularResource":"binding","verbs":["create"]},
+              {"resource":"namespaces","responseKind":{"group":"","version":"","kind":"Namespace"},
+               "scope":"Cluster","singularResource":"namespace","verbs":["get","list"],
+               "subresources":[{"subresource":"status","responseKind":{"group":"","version":"",
+               "kind":"Namespace"},"verbs":["get","patch"]}]}]}]}]}"#;
+        let groups = r#"{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2",
+          "metadata":{},"items":[{"metadata":{"name":"apps","creationTimestamp":null},"versions":[
+            {"version":"v1","freshness":"Current","resources":[
+              {"resource":"deployments","responseKind":{"group":"apps","version":"v1","kind":"Deployment"},
+               "scope":"Namespaced","singularResource":"deployment","verbs":["get","list","patch"],
+               "subresources":[{"subresource":"scale","responseKind":{"group":"autoscaling",
+               "version":"v1","kind":"Scale"},"verbs":["get","patch","update"]}]}]}]}]}"#;
+        let mut catalog = Catalog::default();
+        for text in [core, groups] {
+            catalog.insert_aggregated(serde_json::from_str(text).unwrap());
+        }
+        assert_eq!(catalog.len(), 4);
+        let cm = catalog.lookup("", "v1", "ConfigMap").unwrap();
+        assert_eq!((cm.plural.as_str(), cm.namespaced), ("configmaps", true));
+        assert!(!catalog.lookup("", "v1", "Namespace").unwrap().namespaced);
+        let d = catalog.lookup("apps", "v1", "Deployment").unwrap();
+        assert_eq!((d.plural.as_str(), d.namespaced), ("deployments", true));
+        assert!(catalog.lookup("autoscaling", "v1", "Scale").is_none());
+        let listable: Vec<String> = catalog
+            .namespaced_listable()
+            .into_iter()
+            .map(|k| k.kind)
+            .collect();
+        assert_eq!(
+            listable,
+            ["ConfigMap", "Deployment"],
+            "Binding cannot be listed"
+        );
     }
 }
