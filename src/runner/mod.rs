@@ -12,6 +12,8 @@ pub use triggers::{Requester, Trigger, Triggers};
 
 use std::sync::Arc;
 
+use tokio_util::task::AbortOnDropHandle;
+
 use crate::cluster::SetLock;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::{Error, Result, Stage};
@@ -549,13 +551,13 @@ impl Runner {
     /// One left by an earlier pass (whose render failed) is kept if it connected; its error is
     /// that pass's, and a new attempt begins.
     async fn begin_connecting(&mut self) {
-        if let Some(earlier) = self.connecting.take_if(|c| c.0.is_finished()) {
-            self.cluster = earlier.finish().await.ok();
+        if let Some(earlier) = self.connecting.take_if(|c| c.is_finished()) {
+            self.cluster = connected_by(earlier).await.ok();
         }
         if self.cluster.is_none() && self.connecting.is_none() {
             let options = self.connect.clone();
             let task = tokio::spawn(async move { Cluster::connect(&options).await });
-            self.connecting = Some(Connecting(task));
+            self.connecting = Some(AbortOnDropHandle::new(task));
         }
     }
 
@@ -564,7 +566,7 @@ impl Runner {
     async fn connected(&mut self, rendered: &Rendered) -> Result<Cluster> {
         let cluster = match (self.cluster.take(), self.connecting.take()) {
             (Some(c), _) => c,
-            (None, Some(connecting)) => connecting.finish().await?,
+            (None, Some(connecting)) => connected_by(connecting).await?,
             (None, None) => Cluster::connect(&self.connect).await?,
         };
         let cluster = self.cluster.insert(cluster).clone();
@@ -602,21 +604,14 @@ impl Runner {
     }
 }
 
-/// A connection under way; dropped (a halt, the process ending), it stops.
-struct Connecting(tokio::task::JoinHandle<Result<Cluster>>);
+/// A connection under way (`Runner::connecting`); dropped (a halt, the process ending), it
+/// stops.
+type Connecting = AbortOnDropHandle<Result<Cluster>>;
 
-impl Connecting {
-    async fn finish(mut self) -> Result<Cluster> {
-        (&mut self.0)
-            .await
-            .map_err(|e| Error::Connect(format!("connecting stopped: {e}")))?
-    }
-}
-
-impl Drop for Connecting {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// The cluster a [`Connecting`] ends with.
+async fn connected_by(task: Connecting) -> Result<Cluster> {
+    task.await
+        .map_err(|e| Error::Connect(format!("connecting stopped: {e}")))?
 }
 
 fn watch_err(source: &Source, e: impl std::fmt::Display) -> Error {
