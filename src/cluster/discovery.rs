@@ -207,9 +207,9 @@ impl Catalog {
     }
 }
 
-/// Group versions read at once in classic discovery: a 1.20 server has about 40. Over HTTP/2
-/// they share one connection.
-const CLASSIC_CONCURRENCY: usize = 16;
+/// Group versions read at once in classic discovery: a 1.20 server has about 40, all read in
+/// one round (as Go's discovery client does). Over HTTP/2 they share one connection.
+const CLASSIC_CONCURRENCY: usize = super::throttle::READS_AT_LEAST;
 
 /// What `/api` or `/apis` answered.
 enum Root {

@@ -1,6 +1,8 @@
 //! Reads of objects of any kind by name or label: list (paged, or metadata only), get (writes
 //! are in `write.rs`). The stages above decide what to read; nothing here knows about inventories.
 
+use std::collections::BTreeSet;
+
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
@@ -70,31 +72,69 @@ impl Cluster {
         kind: &KindInfo,
         namespace: Option<&str>,
         selector: &str,
+        each: impl FnMut(Value),
+    ) -> Result<(), ApiFailure> {
+        self.list_each_from(kind, namespace, selector, None, each)
+            .await
+    }
+
+    /// [`Cluster::list_each`], starting from a first page already read ([`Cluster::first_page`]).
+    pub async fn list_each_from(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+        mut first: Option<String>,
         mut each: impl FnMut(Value),
     ) -> Result<(), ApiFailure> {
         let ar = api_resource(kind);
-        // The request `Api::list` would send, read as text (see `page`).
-        let request = kube::core::Request::new(self.dynamic(kind, namespace).resource_url());
-        let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
         let types = ItemKind {
             api_version: &ar.api_version,
             kind: &ar.kind,
         };
+        let mut token = None;
         loop {
-            let text = self
-                .flow
-                .call("list", Op::Read, || async {
-                    let req = request.list(&params).map_err(kube::Error::BuildRequest)?;
-                    Ok(self.client.request_text(req).await?)
-                })
-                .await?;
-            let token = read_page(&text, &types, &mut each)
+            let text = match first.take() {
+                Some(text) => text,
+                None => self.page(kind, namespace, selector, token).await?,
+            };
+            token = read_page(&text, &types, &mut each)
                 .map_err(|e| failure(format!("unreadable list from the server: {e}")))?;
-            match token {
-                Some(token) => params = params.continue_token(&token),
-                None => return Ok(()),
+            if token.is_none() {
+                return Ok(());
             }
         }
+    }
+
+    /// The text of the first page of a LIST (see [`Cluster::list_each_from`]).
+    pub async fn first_page(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<String, ApiFailure> {
+        self.page(kind, namespace, selector, None).await
+    }
+
+    /// One page of a LIST, as text: the request `Api::list` would send (see `page.rs`).
+    async fn page(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        selector: &str,
+        token: Option<String>,
+    ) -> Result<String, ApiFailure> {
+        let request = kube::core::Request::new(self.dynamic(kind, namespace).resource_url());
+        let mut params = ListParams::default().labels(selector).limit(PAGE_SIZE);
+        if let Some(token) = token {
+            params = params.continue_token(&token);
+        }
+        self.flow
+            .call("list", Op::Read, || async {
+                let req = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                Ok(self.client.request_text(req).await?)
+            })
+            .await
     }
 
     /// Every object of one kind in `namespace`, metadata only (no spec, no data: Secrets stay
@@ -127,18 +167,14 @@ impl Cluster {
         }
     }
 
-    /// The names of every namespace, from one metadata-only LIST.
-    /// Which of `names` do not exist (one metadata LIST of Namespaces, skipped when this process
-    /// has seen every one of them exist).
-    pub async fn absent_namespaces(
-        &self,
-        names: &[&str],
-    ) -> Result<std::collections::BTreeSet<String>, ApiFailure> {
-        let seen =
-            |seen: &std::collections::BTreeSet<String>| names.iter().all(|n| seen.contains(*n));
-        if seen(&locked(&self.seen_namespaces)) {
-            return Ok(Default::default());
-        }
+    /// Whether this process has seen each of `names` exist.
+    pub fn has_seen_namespaces(&self, names: &[&str]) -> bool {
+        let seen = locked(&self.seen_namespaces);
+        names.iter().all(|n| seen.contains(*n))
+    }
+
+    /// The names of every namespace that exists now, from one metadata-only LIST.
+    pub async fn read_namespaces(&self) -> Result<BTreeSet<String>, ApiFailure> {
         let kind = KindInfo::core("Namespace", "namespaces", false);
         let api = self.dynamic(&kind, None);
         let params = ListParams::default();
@@ -148,12 +184,22 @@ impl Cluster {
                 Ok(api.list_metadata(&params).await?)
             })
             .await?;
-        let existing: std::collections::BTreeSet<String> = list
+        let existing: BTreeSet<String> = list
             .items
             .into_iter()
             .filter_map(|n| n.metadata.name)
             .collect();
         locked(&self.seen_namespaces).extend(existing.iter().cloned());
+        Ok(existing)
+    }
+
+    /// Which of `names` do not exist (one metadata LIST of Namespaces, skipped when this process
+    /// has seen every one of them exist).
+    pub async fn absent_namespaces(&self, names: &[&str]) -> Result<BTreeSet<String>, ApiFailure> {
+        if self.has_seen_namespaces(names) {
+            return Ok(BTreeSet::new());
+        }
+        let existing = self.read_namespaces().await?;
         Ok(names
             .iter()
             .filter(|n| !existing.contains(**n))

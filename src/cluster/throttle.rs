@@ -18,6 +18,11 @@ use tokio::time::Instant;
 
 use super::failure::Op;
 
+/// Reads in flight at most, whatever the write concurrency: an API server serves 400 reads at once
+/// by default (`--max-requests-inflight`), and Go's clients put no bound on them (discovery
+/// reads every group version at once). A 429 still halves the window.
+pub(super) const READS_AT_LEAST: usize = 48;
+
 const MIN_HOLD: Duration = Duration::from_secs(2);
 const MAX_HOLD: Duration = Duration::from_secs(30);
 
@@ -31,7 +36,7 @@ pub(super) struct Throttle {
 impl Throttle {
     pub fn new(max_in_flight: usize) -> Throttle {
         Throttle {
-            reads: Window::new(max_in_flight),
+            reads: Window::new(max_in_flight.max(READS_AT_LEAST)),
             writes: Window::new(max_in_flight),
         }
     }
@@ -204,6 +209,7 @@ mod tests {
         let t = Throttle::new(8);
         t.window(Op::Apply).throttled(Instant::now());
         assert_eq!(t.window(Op::Delete).limit(), 4.0);
-        assert_eq!(t.window(Op::Read).limit(), 8.0);
+        assert_eq!(t.window(Op::Read).limit(), READS_AT_LEAST as f64);
+        assert_eq!(Throttle::new(100).window(Op::Read).limit(), 100.0);
     }
 }

@@ -31,6 +31,26 @@ pub(super) struct KeyListing<'a> {
     pub ids: Vec<String>,
 }
 
+/// What decides the LISTs of one parent: its key, kinds and ids (known before the parent is
+/// read, for the first pages read beside it, see [`super::listing::Prefetched`]).
+pub(super) trait Listed {
+    fn key(&self) -> &NamespaceKey;
+    fn kinds(&self) -> &BTreeSet<String>;
+    fn ids(&self) -> &[String];
+}
+
+impl Listed for KeyListing<'_> {
+    fn key(&self) -> &NamespaceKey {
+        self.key
+    }
+    fn kinds(&self) -> &BTreeSet<String> {
+        &self.kinds
+    }
+    fn ids(&self) -> &[String] {
+        &self.ids
+    }
+}
+
 /// What LISTs found for one parent.
 #[derive(Debug, Default)]
 pub(super) struct Found {
@@ -62,19 +82,81 @@ pub(super) struct Lister<'a> {
 }
 
 /// One unit of listing work.
-enum Job<'k, 'a> {
+pub(super) enum Job<'k, K> {
     /// Some kinds of one parent, in its namespace.
-    Key(&'k KeyListing<'a>, BTreeSet<String>),
+    Key(&'k K, BTreeSet<String>),
     /// One kind across the namespaces of these parents.
-    Across(KindInfo, Vec<&'k KeyListing<'a>>),
+    Across(KindInfo, Vec<&'k K>),
+}
+
+/// One LIST of a job: its group-kind, namespace (`None`: across namespaces, or cluster-wide)
+/// and selector.
+pub(super) type PageKey = (String, Option<String>, String);
+
+impl<K: Listed> Job<'_, K> {
+    /// The LISTs the job starts with, as [`PageKey`]s with their kinds (kinds the server does
+    /// not serve are left out).
+    pub fn lists(&self, catalog: &crate::cluster::Catalog) -> Vec<(KindInfo, PageKey)> {
+        match self {
+            Job::Key(k, kinds) => {
+                let selector = members_selector(k.ids());
+                kinds
+                    .iter()
+                    .filter_map(|gk| {
+                        let (group, kind) = split_group_kind(gk);
+                        let info = catalog.lookup_group_kind(&group, &kind)?;
+                        Some((info, (gk.clone(), k.key().clone(), selector.clone())))
+                    })
+                    .collect()
+            }
+            Job::Across(info, keys) => {
+                let gk = group_kind(&info.group, &info.kind);
+                let selector = members_selector(keys.iter().flat_map(|k| k.ids()));
+                vec![(info.clone(), (gk, None, selector))]
+            }
+        }
+    }
+}
+
+/// A namespaced kind that two or more parents use is one job across namespaces (unless this
+/// identity was refused that before); everything else is listed per parent.
+pub(super) fn jobs<'k, K: Listed>(cluster: &Cluster, keys: &'k [K]) -> Vec<Job<'k, K>> {
+    let catalog = cluster.catalog();
+    let mut users: BTreeMap<&str, Vec<&K>> = BTreeMap::new();
+    for k in keys.iter().filter(|k| k.key().is_some()) {
+        for gk in k.kinds() {
+            users.entry(gk.as_str()).or_default().push(k);
+        }
+    }
+    let mut across = BTreeSet::new();
+    let mut jobs = Vec::new();
+    for (gk, users) in users {
+        let (group, kind) = split_group_kind(gk);
+        let Some(info) = catalog.lookup_group_kind(&group, &kind) else {
+            continue;
+        };
+        if users.len() < 2 || !info.namespaced || cluster.refused_across(&info) {
+            continue;
+        }
+        across.insert(gk.to_string());
+        for chunk in chunks(users, |k| k.ids().len(), IDS_PER_LIST) {
+            jobs.push(Job::Across(info.clone(), chunk));
+        }
+    }
+    for k in keys {
+        let own: BTreeSet<String> = k.kinds().difference(&across).cloned().collect();
+        if !own.is_empty() {
+            jobs.push(Job::Key(k, own));
+        }
+    }
+    jobs
 }
 
 impl Lister<'_> {
     /// Lists every parent's members, up to `concurrency` LISTs at a time.
     pub async fn run(&self, keys: &[KeyListing<'_>]) -> BTreeMap<NamespaceKey, Found> {
         // Collected first: a lazy iterator of borrowing futures is not provably `Send`.
-        let jobs: Vec<_> = self
-            .jobs(keys)
+        let jobs: Vec<_> = jobs(self.cluster, keys)
             .into_iter()
             .map(|job| async move {
                 match job {
@@ -97,40 +179,6 @@ impl Lister<'_> {
         out
     }
 
-    /// A namespaced kind that two or more parents use is one job across namespaces (unless
-    /// this identity was refused that before); everything else is listed per parent.
-    fn jobs<'k, 'a>(&self, keys: &'k [KeyListing<'a>]) -> Vec<Job<'k, 'a>> {
-        let catalog = self.cluster.catalog();
-        let mut users: BTreeMap<&str, Vec<&KeyListing>> = BTreeMap::new();
-        for k in keys.iter().filter(|k| k.key.is_some()) {
-            for gk in &k.kinds {
-                users.entry(gk.as_str()).or_default().push(k);
-            }
-        }
-        let mut across = BTreeSet::new();
-        let mut jobs = Vec::new();
-        for (gk, users) in users {
-            let (group, kind) = split_group_kind(gk);
-            let Some(info) = catalog.lookup_group_kind(&group, &kind) else {
-                continue;
-            };
-            if users.len() < 2 || !info.namespaced || self.cluster.refused_across(&info) {
-                continue;
-            }
-            across.insert(gk.to_string());
-            for chunk in chunks(users, |k| k.ids.len(), IDS_PER_LIST) {
-                jobs.push(Job::Across(info.clone(), chunk));
-            }
-        }
-        for k in keys {
-            let own: BTreeSet<String> = k.kinds.difference(&across).cloned().collect();
-            if !own.is_empty() {
-                jobs.push(Job::Key(k, own));
-            }
-        }
-        jobs
-    }
-
     /// Lists one parent's members of `kinds` in its namespace (or cluster-wide for the
     /// cluster-scoped parent).
     async fn key(&self, k: &KeyListing<'_>, kinds: &BTreeSet<String>) -> Found {
@@ -147,9 +195,13 @@ impl Lister<'_> {
                 // A kind this sync's own CRD brings (not served yet), or one the server dropped.
                 continue;
             };
+            let first =
+                self.options
+                    .prefetched
+                    .take(&(gk.clone(), k.key.clone(), selector.clone()));
             let listed = self
                 .cluster
-                .list_each(&info, k.key.as_deref(), &selector, |live| {
+                .list_each_from(&info, k.key.as_deref(), &selector, first, |live| {
                     self.take(k, &info, live, &mut found)
                 })
                 .await;
@@ -176,9 +228,14 @@ impl Lister<'_> {
             .collect();
         let mut found: Vec<Found> = keys.iter().map(|_| Found::default()).collect();
         let selector = members_selector(keys.iter().flat_map(|k| k.ids.iter()));
+        let gk = group_kind(&info.group, &info.kind);
+        let first = self
+            .options
+            .prefetched
+            .take(&(gk.clone(), None, selector.clone()));
         let listed = self
             .cluster
-            .list_each(info, None, &selector, |live| {
+            .list_each_from(info, None, &selector, first, |live| {
                 let namespace = live["metadata"]["namespace"].as_str().unwrap_or_default();
                 let Some(&i) = by_namespace.get(namespace) else {
                     return;
@@ -189,7 +246,6 @@ impl Lister<'_> {
                 }
             })
             .await;
-        let gk = group_kind(&info.group, &info.kind);
         if let Err(e) = listed {
             if e.code == 403 {
                 self.cluster.refuse_across(info);

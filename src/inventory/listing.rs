@@ -3,12 +3,16 @@
 //! both the plan (the live state of each desired object, or the proof that it is unchanged) and
 //! the prune (the members Git dropped). Namespaces that do not exist are not read at all.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, stream};
 
 use super::Inventory;
-use super::lister::{KeyListing, Lister};
+use super::SetRef;
+use super::lister::{KeyListing, Listed, Lister, PageKey, jobs};
 use crate::cluster::Cluster;
+use crate::plan::NamespaceKey;
 use crate::plan::live::{Live, LiveIndex};
 use crate::plan::prune::PruneRules;
 use crate::render::DesiredObject;
@@ -24,6 +28,129 @@ pub struct ListOptions<'a> {
     pub verify: bool,
     pub revision: Option<&'a str>,
     pub concurrency: usize,
+    /// Which namespaces exist, if read beside the parents.
+    pub namespaces: &'a Namespaces,
+    /// First pages of the LISTs, read beside the parents.
+    pub prefetched: &'a Prefetched,
+}
+
+/// The first page of each LIST the desired objects call for, read beside the parents (the
+/// LISTs need the parents' ledgers, but not to be sent): one round trip fewer before a plan.
+/// A LIST the parents change (a kind or namespace only they record, an absent namespace) is
+/// sent again; a page nothing takes is dropped with the pass.
+#[derive(Debug, Default)]
+pub struct Prefetched(Mutex<HashMap<PageKey, String>>);
+
+/// A parent's LISTs as the desired objects alone decide them.
+struct Shape<'a> {
+    key: &'a NamespaceKey,
+    kinds: BTreeSet<String>,
+    ids: Vec<String>,
+}
+
+impl Listed for Shape<'_> {
+    fn key(&self) -> &NamespaceKey {
+        self.key
+    }
+    fn kinds(&self) -> &BTreeSet<String> {
+        &self.kinds
+    }
+    fn ids(&self) -> &[String] {
+        &self.ids
+    }
+}
+
+impl Prefetched {
+    /// Reads the first pages, up to `concurrency` at a time. A failure is left to the LIST
+    /// itself, sent again (but a refused LIST across namespaces is not tried twice).
+    pub async fn read(
+        cluster: &Cluster,
+        set: &SetRef,
+        desired: &[Arc<DesiredObject>],
+        concurrency: usize,
+    ) -> Prefetched {
+        let kinds = super::desired_kinds(desired);
+        let shapes: Vec<Shape> = kinds
+            .iter()
+            .map(|(key, kinds)| Shape {
+                key,
+                kinds: kinds.clone(),
+                ids: set.ids(key),
+            })
+            .collect();
+        let lists: Vec<_> = {
+            let catalog = cluster.catalog();
+            jobs(cluster, &shapes)
+                .iter()
+                .flat_map(|job| job.lists(&catalog))
+                .collect()
+        };
+        let pages: Vec<(PageKey, String)> = stream::iter(lists)
+            .map(|(info, key)| async move {
+                match cluster.first_page(&info, key.1.as_deref(), &key.2).await {
+                    Ok(page) => Some((key, page)),
+                    // As the listing would: a tenant lists each of its namespaces instead.
+                    Err(e) if e.code == 403 && key.1.is_none() && info.namespaced => {
+                        cluster.refuse_across(&info);
+                        None
+                    }
+                    Err(_) => None,
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .filter_map(|page| async move { page })
+            .collect()
+            .await;
+        Prefetched(Mutex::new(pages.into_iter().collect()))
+    }
+
+    /// The first page of this LIST, if it was read.
+    pub(super) fn take(&self, key: &PageKey) -> Option<String> {
+        self.0.lock().ok()?.remove(key)
+    }
+}
+
+/// Which namespaces exist, read beside the parents (one round trip fewer before the LISTs).
+#[derive(Debug, Default)]
+pub enum Namespaces {
+    /// Not read: the listing reads them if it needs to.
+    #[default]
+    Unread,
+    Read(BTreeSet<String>),
+    /// This identity may not read Namespaces: every namespace is listed.
+    Unreadable,
+}
+
+impl Namespaces {
+    /// Reads which namespaces exist, unless this process has seen each desired one exist.
+    pub async fn read(cluster: &Cluster, desired: &[Arc<DesiredObject>]) -> Namespaces {
+        let names: BTreeSet<&str> = desired
+            .iter()
+            .filter_map(|o| o.id.namespace.as_deref())
+            .collect();
+        let names: Vec<&str> = names.into_iter().collect();
+        if names.is_empty() || cluster.has_seen_namespaces(&names) {
+            return Namespaces::Unread;
+        }
+        match cluster.read_namespaces().await {
+            Ok(existing) => Namespaces::Read(existing),
+            Err(_) => Namespaces::Unreadable,
+        }
+    }
+
+    /// Which of `names` do not exist.
+    async fn absent(&self, cluster: &Cluster, names: &[&str]) -> BTreeSet<String> {
+        match self {
+            _ if names.is_empty() => BTreeSet::new(),
+            Namespaces::Read(existing) => names
+                .iter()
+                .filter(|n| !existing.contains(**n))
+                .map(|n| n.to_string())
+                .collect(),
+            Namespaces::Unreadable => BTreeSet::new(),
+            Namespaces::Unread => cluster.absent_namespaces(names).await.unwrap_or_default(),
+        }
+    }
 }
 
 impl Inventory {
@@ -44,13 +171,7 @@ impl Inventory {
         // Namespaces that do not exist hold nothing (a namespace-scoped identity may not read
         // Namespaces: then every namespace is read).
         let namespaces: Vec<&str> = self.entries.keys().flatten().map(String::as_str).collect();
-        let absent = match namespaces.is_empty() {
-            true => Default::default(),
-            false => cluster
-                .absent_namespaces(&namespaces)
-                .await
-                .unwrap_or_default(),
-        };
+        let absent = options.namespaces.absent(cluster, &namespaces).await;
         let lister = Lister {
             cluster,
             wanted: &wanted,

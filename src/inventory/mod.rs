@@ -30,7 +30,7 @@ mod rules;
 mod scope;
 
 pub use claim::{Claim, Knob, Knobs};
-pub use listing::ListOptions;
+pub use listing::{ListOptions, Namespaces, Prefetched};
 pub use members::{Candidates, PruneSettings};
 pub use name::{DEFAULT_SET, SetName};
 pub use parent::{

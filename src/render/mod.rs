@@ -30,7 +30,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::source::Snapshot;
+use crate::source::{Snapshot, SourceFile};
 
 pub use crate::redact::MASK;
 
@@ -221,66 +221,131 @@ pub fn render(snapshot: &Snapshot, decryption: &Decryption) -> Result<Rendered, 
     rendered
 }
 
-/// [`render`], with the render's decryptor.
+/// [`render`], with the render's decryptor. Files are parsed a few at once; SOPS files are
+/// opened afterwards, in order (the decryptor reads keys once and keeps what it revealed).
 pub(in crate::render) fn render_files(
     snapshot: &Snapshot,
     decryptor: &mut decrypt::Decryptor<'_>,
 ) -> Result<Rendered, RenderError> {
     let mut manifests = Vec::new();
     let mut issues = Vec::new();
-    for file in &snapshot.files {
-        let is_json = file
-            .path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let format = if is_json { "JSON" } else { "YAML" };
-        let docs = match yaml::parse_file(&file.content, is_json) {
-            Ok(docs) => docs,
-            Err(e) => {
-                issues.push(RenderIssue {
-                    origin: Origin::file(&file.path, e.line),
-                    object: None,
-                    reason: format!("invalid {format}: {}", e.reason),
-                });
-                continue;
+    for (file, read) in snapshot.files.iter().zip(read_all(&snapshot.files)) {
+        match read {
+            Read::Plain(found, problems) => {
+                manifests.extend(found);
+                issues.extend(problems);
             }
-        };
-        match decryptor.open(&file.content, is_json) {
-            None => {
-                for doc in docs {
-                    let origin = Origin::file(&file.path, doc.line);
-                    expand(doc.value, origin, &mut manifests, &mut issues);
-                }
+            Read::Sealed(docs) => open(file, docs, decryptor, &mut manifests, &mut issues),
+        }
+    }
+    Rendered::of(snapshot, manifests, issues)
+}
+
+/// One file, parsed and checked; or its documents, still to decrypt.
+enum Read {
+    Plain(Vec<Manifest>, Vec<RenderIssue>),
+    Sealed(Vec<yaml::Document>),
+}
+
+/// Below this many files, one thread parses them all.
+const PARALLEL_FROM: usize = 64;
+const MAX_THREADS: usize = 4;
+
+/// Every file read, in order, by up to [`MAX_THREADS`] threads: parsing is most of a render's
+/// CPU, and the API server is not busy yet while the CLI renders.
+fn read_all(files: &[SourceFile]) -> Vec<Read> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    if threads < 2 || files.len() < PARALLEL_FROM {
+        return files.iter().map(read_file).collect();
+    }
+    let size = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(read_file).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// A `.json` file is parsed as JSON (with its own error messages).
+fn is_json(file: &SourceFile) -> bool {
+    file.path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+fn read_file(file: &SourceFile) -> Read {
+    let is_json = is_json(file);
+    let format = if is_json { "JSON" } else { "YAML" };
+    let (mut manifests, mut issues) = (Vec::new(), Vec::new());
+    match yaml::parse_file(&file.content, is_json) {
+        Err(e) => issues.push(RenderIssue {
+            origin: Origin::file(&file.path, e.line),
+            object: None,
+            reason: format!("invalid {format}: {}", e.reason),
+        }),
+        Ok(docs) if sops::is_encrypted(&file.content, is_json) => return Read::Sealed(docs),
+        Ok(docs) => {
+            for doc in docs {
+                let origin = Origin::file(&file.path, doc.line);
+                expand(doc.value, origin, &mut manifests, &mut issues);
             }
-            Some(Err(e)) => issues.push(RenderIssue {
-                origin: Origin::file(&file.path, e.line.unwrap_or(1)),
-                object: None,
-                reason: format!("cannot decrypt (SOPS): {}", e.reason),
-            }),
-            Some(Ok(opened)) => {
-                // The documents' lines, from the file as written.
-                let lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
-                for (i, doc) in opened.into_iter().enumerate() {
-                    let line = lines.get(i).or(lines.last()).copied().unwrap_or(1);
-                    let origin = Origin::file(&file.path, line);
-                    let start = manifests.len();
-                    expand(doc.value, origin.clone(), &mut manifests, &mut issues);
-                    for m in manifests.drain(start..).collect::<Vec<_>>() {
-                        let object = m.describe();
-                        match decryptor.admit(m, &doc.sops) {
-                            Ok(m) => manifests.push(m),
-                            Err(reason) => issues.push(RenderIssue {
-                                origin: origin.clone(),
-                                object: Some(object),
-                                reason,
-                            }),
-                        }
+        }
+    }
+    Read::Plain(manifests, issues)
+}
+
+/// A SOPS file's documents, decrypted and admitted.
+fn open(
+    file: &SourceFile,
+    docs: Vec<yaml::Document>,
+    decryptor: &mut decrypt::Decryptor<'_>,
+    manifests: &mut Vec<Manifest>,
+    issues: &mut Vec<RenderIssue>,
+) {
+    match decryptor.open(&file.content, is_json(file)) {
+        None => {
+            for doc in docs {
+                let origin = Origin::file(&file.path, doc.line);
+                expand(doc.value, origin, manifests, issues);
+            }
+        }
+        Some(Err(e)) => issues.push(RenderIssue {
+            origin: Origin::file(&file.path, e.line.unwrap_or(1)),
+            object: None,
+            reason: format!("cannot decrypt (SOPS): {}", e.reason),
+        }),
+        Some(Ok(opened)) => {
+            // The documents' lines, from the file as written.
+            let lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
+            for (i, doc) in opened.into_iter().enumerate() {
+                let line = lines.get(i).or(lines.last()).copied().unwrap_or(1);
+                let origin = Origin::file(&file.path, line);
+                let start = manifests.len();
+                expand(doc.value, origin.clone(), manifests, issues);
+                for m in manifests.drain(start..).collect::<Vec<_>>() {
+                    let object = m.describe();
+                    match decryptor.admit(m, &doc.sops) {
+                        Ok(m) => manifests.push(m),
+                        Err(reason) => issues.push(RenderIssue {
+                            origin: origin.clone(),
+                            object: Some(object),
+                            reason,
+                        }),
                     }
                 }
             }
         }
     }
-    Rendered::of(snapshot, manifests, issues)
 }
 
 /// Checks one document, expanding `kind: List` into its items.

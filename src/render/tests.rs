@@ -380,3 +380,43 @@ fn parse_limits_are_named_in_driftless_terms() {
         "deep.yaml:1: invalid YAML: too many levels of nesting: driftless reads at most 100"
     );
 }
+
+#[test]
+fn many_files_are_parsed_at_once_and_kept_in_order() {
+    let texts: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            let path = format!("f{i:03}.yaml");
+            let text = match i {
+                150 => "kind: [unclosed\n".to_string(),
+                _ => format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n  namespace: team\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d{i}\n  namespace: team\n"),
+            };
+            (path, text)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let err = render(&snapshot(&files)).unwrap_err();
+    assert_eq!(err.issues.len(), 1, "{err}");
+    assert!(err.to_string().contains("f150.yaml"), "{err}");
+
+    let good: Vec<(&str, &str)> = files
+        .iter()
+        .filter(|(p, _)| *p != "f150.yaml")
+        .copied()
+        .collect();
+    let rendered = render(&snapshot(&good)).unwrap();
+    let names: Vec<String> = rendered.manifests.iter().map(|m| m.describe()).collect();
+    assert_eq!(names.len(), 598);
+    let expected: Vec<String> = (0..300)
+        .filter(|i| *i != 150)
+        .flat_map(|i| [format!("c{i}"), format!("d{i}")])
+        .collect();
+    for (name, want) in names.iter().zip(&expected) {
+        assert!(
+            name.contains(&format!("/{want}")),
+            "{name} in place of {want}"
+        );
+    }
+}

@@ -26,7 +26,9 @@ use crate::cluster::{Cluster, LockOptions, SetLock, Taken, Writer};
 use crate::error::{Error, Result};
 use crate::halt::Halt;
 use crate::health::WaitOptions;
-use crate::inventory::{Claim, Inventory, ListOptions, PruneSettings, Scope, SetRef};
+use crate::inventory::{
+    Claim, Inventory, ListOptions, Namespaces, Prefetched, PruneSettings, Scope, SetRef,
+};
 use crate::plan::prune::PruneRules;
 use crate::plan::{DEFAULT_TAKEOVER_MANAGERS, NamespaceKey};
 use crate::render::{DesiredObject, Rendered};
@@ -355,9 +357,13 @@ impl Pass<'_> {
     > {
         let options = self.options;
         let set = &options.set;
-        let inventory =
-            Inventory::load(cluster, set, &options.claim, &source.scope, &source.objects).await?;
-        let mut inventory = inventory;
+        // Which namespaces exist, and the first page of each LIST, are read beside the parents.
+        let (inventory, namespaces, prefetched) = tokio::join!(
+            Inventory::load(cluster, set, &options.claim, &source.scope, &source.objects),
+            Namespaces::read(cluster, &source.objects),
+            Prefetched::read(cluster, set, &source.objects, options.concurrency),
+        );
+        let mut inventory = inventory?;
         // Namespaces whose inventory this identity may not read fail alone; the others go on.
         let (desired, unreadable) = inventory.unreadable(source.objects.clone());
         for (ns, (why, objects)) in unreadable {
@@ -375,6 +381,8 @@ impl Pass<'_> {
             verify: options.verify,
             revision: self.revision,
             concurrency: options.concurrency,
+            namespaces: &namespaces,
+            prefetched: &prefetched,
         };
         let index = inventory.list(cluster, &desired, list).await;
         if let Some(prune) = &options.prune {
