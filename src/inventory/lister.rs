@@ -5,6 +5,7 @@
 //! parent sees exactly the objects a LIST in its namespace by its own ids would show it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Deref;
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
@@ -23,31 +24,25 @@ use super::listing::ListOptions;
 /// Parent ids one LIST selects at most: the selector stays a few KiB.
 const IDS_PER_LIST: usize = 64;
 
-/// One parent to list: the kinds it needs and the ids that mean "this set" there.
-pub(super) struct KeyListing<'a> {
+/// What decides the LISTs of one parent: its key, the kinds it needs and the ids that mean
+/// "this set" there (known before the parent is read: see [`super::listing::Prefetched`]).
+pub(super) struct Shape<'a> {
     pub key: &'a NamespaceKey,
-    pub entry: &'a Entry,
     pub kinds: BTreeSet<String>,
     pub ids: Vec<String>,
 }
 
-/// What decides the LISTs of one parent: its key, kinds and ids (known before the parent is
-/// read, for the first pages read beside it, see [`super::listing::Prefetched`]).
-pub(super) trait Listed {
-    fn key(&self) -> &NamespaceKey;
-    fn kinds(&self) -> &BTreeSet<String>;
-    fn ids(&self) -> &[String];
+/// One parent to list.
+pub(super) struct KeyListing<'a> {
+    pub shape: Shape<'a>,
+    pub entry: &'a Entry,
 }
 
-impl Listed for KeyListing<'_> {
-    fn key(&self) -> &NamespaceKey {
-        self.key
-    }
-    fn kinds(&self) -> &BTreeSet<String> {
-        &self.kinds
-    }
-    fn ids(&self) -> &[String] {
-        &self.ids
+impl<'a> std::ops::Deref for KeyListing<'a> {
+    type Target = Shape<'a>;
+
+    fn deref(&self) -> &Shape<'a> {
+        &self.shape
     }
 }
 
@@ -93,25 +88,25 @@ pub(super) enum Job<'k, K> {
 /// and selector.
 pub(super) type PageKey = (String, Option<String>, String);
 
-impl<K: Listed> Job<'_, K> {
+impl<'a, K: Deref<Target = Shape<'a>>> Job<'_, K> {
     /// The LISTs the job starts with, as [`PageKey`]s with their kinds (kinds the server does
     /// not serve are left out).
     pub fn lists(&self, catalog: &crate::cluster::Catalog) -> Vec<(KindInfo, PageKey)> {
         match self {
             Job::Key(k, kinds) => {
-                let selector = members_selector(k.ids());
+                let selector = members_selector(&k.ids);
                 kinds
                     .iter()
                     .filter_map(|gk| {
                         let (group, kind) = split_group_kind(gk);
                         let info = catalog.lookup_group_kind(&group, &kind)?;
-                        Some((info, (gk.clone(), k.key().clone(), selector.clone())))
+                        Some((info, (gk.clone(), k.key.clone(), selector.clone())))
                     })
                     .collect()
             }
             Job::Across(info, keys) => {
                 let gk = group_kind(&info.group, &info.kind);
-                let selector = members_selector(keys.iter().flat_map(|k| k.ids()));
+                let selector = members_selector(keys.iter().flat_map(|k| k.ids.iter()));
                 vec![(info.clone(), (gk, None, selector))]
             }
         }
@@ -120,11 +115,14 @@ impl<K: Listed> Job<'_, K> {
 
 /// A namespaced kind that two or more parents use is one job across namespaces (unless this
 /// identity was refused that before); everything else is listed per parent.
-pub(super) fn jobs<'k, K: Listed>(cluster: &Cluster, keys: &'k [K]) -> Vec<Job<'k, K>> {
+pub(super) fn jobs<'k, 'a, K: Deref<Target = Shape<'a>>>(
+    cluster: &Cluster,
+    keys: &'k [K],
+) -> Vec<Job<'k, K>> {
     let catalog = cluster.catalog();
     let mut users: BTreeMap<&str, Vec<&K>> = BTreeMap::new();
-    for k in keys.iter().filter(|k| k.key().is_some()) {
-        for gk in k.kinds() {
+    for k in keys.iter().filter(|k| k.key.is_some()) {
+        for gk in &k.kinds {
             users.entry(gk.as_str()).or_default().push(k);
         }
     }
@@ -139,12 +137,12 @@ pub(super) fn jobs<'k, K: Listed>(cluster: &Cluster, keys: &'k [K]) -> Vec<Job<'
             continue;
         }
         across.insert(gk.to_string());
-        for chunk in chunks(users, |k| k.ids().len(), IDS_PER_LIST) {
+        for chunk in chunks(users, |k| k.ids.len(), IDS_PER_LIST) {
             jobs.push(Job::Across(info.clone(), chunk));
         }
     }
     for k in keys {
-        let own: BTreeSet<String> = k.kinds().difference(&across).cloned().collect();
+        let own: BTreeSet<String> = k.kinds.difference(&across).cloned().collect();
         if !own.is_empty() {
             jobs.push(Job::Key(k, own));
         }

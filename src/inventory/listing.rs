@@ -10,9 +10,8 @@ use futures::{StreamExt, stream};
 
 use super::Inventory;
 use super::SetRef;
-use super::lister::{KeyListing, Listed, Lister, PageKey, jobs};
+use super::lister::{KeyListing, Lister, PageKey, Shape, jobs};
 use crate::cluster::Cluster;
-use crate::plan::NamespaceKey;
 use crate::plan::live::{Live, LiveIndex};
 use crate::plan::prune::PruneRules;
 use crate::render::DesiredObject;
@@ -41,25 +40,6 @@ pub struct ListOptions<'a> {
 #[derive(Debug, Default)]
 pub struct Prefetched(Mutex<HashMap<PageKey, String>>);
 
-/// A parent's LISTs as the desired objects alone decide them.
-struct Shape<'a> {
-    key: &'a NamespaceKey,
-    kinds: BTreeSet<String>,
-    ids: Vec<String>,
-}
-
-impl Listed for Shape<'_> {
-    fn key(&self) -> &NamespaceKey {
-        self.key
-    }
-    fn kinds(&self) -> &BTreeSet<String> {
-        &self.kinds
-    }
-    fn ids(&self) -> &[String] {
-        &self.ids
-    }
-}
-
 impl Prefetched {
     /// Reads the first pages, up to `concurrency` at a time. A failure is left to the LIST
     /// itself, sent again (but a refused LIST across namespaces is not tried twice).
@@ -80,6 +60,7 @@ impl Prefetched {
             .collect();
         let lists: Vec<_> = {
             let catalog = cluster.catalog();
+            let shapes: Vec<&Shape> = shapes.iter().collect();
             jobs(cluster, &shapes)
                 .iter()
                 .flat_map(|job| job.lists(&catalog))
@@ -187,10 +168,12 @@ impl Inventory {
                 let mut kinds = wanted_kinds.get(key).cloned().unwrap_or_default();
                 kinds.extend(entry.recorded());
                 KeyListing {
-                    key,
+                    shape: Shape {
+                        key,
+                        kinds,
+                        ids: self.set.ids(key),
+                    },
                     entry,
-                    kinds,
-                    ids: self.set.ids(key),
                 }
             })
             .collect();
