@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     driftless::memory::keep_large_blocks_apart();
+    driftless::memory::share_arenas();
     let cli = match Cli::parse_checked_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(ArgsError::Clap(e)) => e.exit(),

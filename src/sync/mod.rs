@@ -385,6 +385,9 @@ impl Pass<'_> {
             prefetched: &prefetched,
         };
         let index = inventory.list(cluster, &desired, list).await;
+        // The pages are parsed and dropped: what they left between live blocks goes back before
+        // the plan and the report are built (2-5 MiB of a 10,000-object diff's peak).
+        crate::memory::release();
         if let Some(prune) = &options.prune {
             if prune.namespaces {
                 inventory
