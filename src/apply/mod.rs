@@ -101,7 +101,7 @@ pub async fn execute(
                 };
                 (ns_idx, obj_idx, line, record)
             })
-            .buffer_unordered(options.concurrency.max(1))
+            .buffer_unordered(crate::cluster::fan_out(options.concurrency))
             .collect()
             .await;
         for (ns_idx, obj_idx, line, record) in done {

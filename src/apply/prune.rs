@@ -70,7 +70,7 @@ pub async fn delete_all<T: Send>(
                 };
                 (tag, plan, deletion)
             })
-            .buffer_unordered(concurrency.max(1))
+            .buffer_unordered(crate::cluster::fan_out(concurrency))
             .collect()
             .await;
         done.extend(results);

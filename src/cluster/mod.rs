@@ -29,6 +29,7 @@ pub use lock::{
 pub use objects::Propagation;
 pub use records::{Records, STATUS_KEY, STATUS_LABEL, status_name};
 pub use retry::Flow;
+pub use throttle::fan_out;
 pub use write::Writer;
 
 use std::path::PathBuf;

@@ -34,7 +34,7 @@ pub struct Reads<'a> {
     pub concurrency: usize,
 }
 
-/// Plans every object, up to `concurrency` at a time.
+/// Plans every object; the cluster's windows bound the requests in flight (`concurrency`).
 pub async fn observe(
     cluster: &Cluster,
     objects: Vec<Arc<DesiredObject>>,
@@ -55,7 +55,7 @@ pub async fn observe(
             };
             classify(object, observation, ctx)
         })
-        .buffered(reads.concurrency.max(1))
+        .buffered(crate::cluster::fan_out(reads.concurrency))
         .for_each(|plan| {
             plans.push(plan);
             std::future::ready(())
