@@ -125,7 +125,7 @@ async fn write(
 ) -> (ObjectReport, Option<Record>) {
     let result = match plan.action {
         Action::Replace => writer.replace(&plan.object, force, halt).await,
-        _ => writer.apply(&plan.object, force).await,
+        _ => writer.apply(&plan.object, force, Some(halt)).await,
     };
     let (id, manifest) = (plan.object.id.clone(), plan.object.manifest.clone());
     let mut line = ObjectReport::planned(plan);
@@ -140,6 +140,7 @@ async fn write(
             let line = line.not_attempted(Reason::Unreachable, format!("not attempted: {e}"));
             return (line, None);
         }
+        Err(e) if e.is_halted() => return (line.not_attempted(Reason::Halted, e.message), None),
         Err(e) => {
             let message = crate::plan::mask::scrub_object(&e.to_string(), &id, &manifest.value());
             tracing::debug!(object = %line.id, error = %message, "apply failed");

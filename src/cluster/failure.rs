@@ -29,6 +29,8 @@ pub enum NoAnswer {
     Timeout,
     /// Not sent: the server was already known unreachable.
     Unreachable,
+    /// Not sent: the pass halted while the request waited for its turn.
+    Halted,
 }
 
 /// What a request does, as far as retrying it is concerned.
@@ -63,6 +65,11 @@ impl ApiFailure {
     }
     pub fn is_unreachable(&self) -> bool {
         self.no_answer == Some(NoAnswer::Unreachable)
+    }
+
+    /// Not sent because the pass halted (see [`super::Flow::call_until`]).
+    pub fn is_halted(&self) -> bool {
+        self.no_answer == Some(NoAnswer::Halted)
     }
 
     /// The fields a 422 says cannot change in place (`spec.template`), each once; empty for any

@@ -43,6 +43,7 @@ use kube::core::{ApiResource, GroupVersionKind, PartialObjectMeta};
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::halt::Halt;
 use crate::render::{DesiredObject, KindInfo, KindLookup};
 
 /// How to reach the cluster. With neither set: in-cluster config inside a pod, else the usual
@@ -251,11 +252,16 @@ impl Cluster {
             dry_run: true,
             force: forced,
         };
-        self.apply(object, how).await
+        self.apply(object, how, None).await
     }
 
     /// Server-side apply of the manifest under our field manager.
-    async fn apply(&self, object: &DesiredObject, how: Apply) -> Result<Value, ApiFailure> {
+    async fn apply(
+        &self,
+        object: &DesiredObject,
+        how: Apply,
+        halt: Option<&Halt>,
+    ) -> Result<Value, ApiFailure> {
         let api = self.api(object)?;
         let mut params = PatchParams::apply(&self.field_manager);
         params.dry_run = how.dry_run;
@@ -263,7 +269,7 @@ impl Cluster {
         let (name, patch) = (&object.id.name, Patch::Apply(&object.manifest));
         let applied = self
             .flow
-            .call("apply", Op::Apply, || async {
+            .call_until("apply", Op::Apply, halt, || async {
                 Ok(api.patch(name, &params, &patch).await?)
             })
             .await?;

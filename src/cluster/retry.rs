@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use super::ApiFailure;
 use super::failure::{CONNECTING, NoAnswer, Op, Retry, failure};
 use super::throttle::Throttle;
+use crate::halt::Halt;
 
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -91,7 +92,24 @@ impl Flow {
     }
 
     /// Runs `call` under the policy above.
-    pub async fn call<T, F, Fut>(&self, what: &str, op: Op, mut call: F) -> Result<T, ApiFailure>
+    pub async fn call<T, F, Fut>(&self, what: &str, op: Op, call: F) -> Result<T, ApiFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiFailure>>,
+    {
+        self.call_until(what, op, None, call).await
+    }
+
+    /// As [`Flow::call`], but nothing is sent once `halt` fires: a write that waited for room in
+    /// the window, or after a 429, is not sent after a halt (a lost Lease, a signal, the
+    /// deadline) and fails as [`NoAnswer::Halted`].
+    pub async fn call_until<T, F, Fut>(
+        &self,
+        what: &str,
+        op: Op,
+        halt: Option<&Halt>,
+        mut call: F,
+    ) -> Result<T, ApiFailure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiFailure>>,
@@ -100,13 +118,15 @@ impl Flow {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            if let Some(why) = self.unreachable() {
-                let mut f = failure(why);
-                f.no_answer = Some(NoAnswer::Unreachable);
+            if let Some(f) = self.not_sent(halt) {
                 return Err(f);
             }
             let window = self.throttle.window(op);
             let permit = window.acquire().await;
+            // Again after the wait for room: the server may have been found gone meanwhile.
+            if let Some(f) = self.not_sent(halt) {
+                return Err(f);
+            }
             let sent = Instant::now();
             let bound = self.request_timeout + TRANSPORT_FIRST;
             let result = match tokio::time::timeout(bound, call()).await {
@@ -142,6 +162,18 @@ impl Flow {
                 _ => return Err(e),
             }
         }
+    }
+
+    /// Why a request is not sent at all: the server is known gone, or the pass halted.
+    fn not_sent(&self, halt: Option<&Halt>) -> Option<ApiFailure> {
+        let (why, no_answer) = match (self.unreachable(), halt.and_then(Halt::not_attempted)) {
+            (Some(why), _) => (why, NoAnswer::Unreachable),
+            (None, Some(why)) => (why, NoAnswer::Halted),
+            (None, None) => return None,
+        };
+        let mut f = failure(why);
+        f.no_answer = Some(no_answer);
+        Some(f)
     }
 
     fn timed_out(&self) -> ApiFailure {
@@ -358,6 +390,36 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "https://test:6443 did not answer the get request within 2s (--request-timeout)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_sent_after_a_halt_not_even_a_throttled_retry() {
+        let (flow, calls, halt) = (flow(), Cell::new(0), Halt::new());
+        let result = flow
+            .call_until("test", Op::Apply, Some(&halt), || {
+                calls.set(calls.get() + 1);
+                // The server refuses the first attempt; the pass halts while it waits.
+                halt.halt(crate::halt::HaltReason::Terminate);
+                async {
+                    let mut e = answer(429);
+                    e.retry_after = Some(Duration::from_secs(1));
+                    Err::<(), _>(e)
+                }
+            })
+            .await;
+        let e = result.unwrap_err();
+        assert!(e.is_halted(), "{e}");
+        assert!(e.to_string().contains("SIGTERM"), "{e}");
+        assert_eq!(calls.get(), 1, "the retry was not sent");
+        let halted = flow
+            .call_until("test", Op::Apply, Some(&halt), || async {
+                Ok::<_, ApiFailure>(())
+            })
+            .await;
+        assert!(
+            halted.is_err_and(|e| e.is_halted()),
+            "a halted pass sends nothing"
         );
     }
 

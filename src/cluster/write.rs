@@ -34,13 +34,18 @@ impl<'a> Writer<'a> {
     }
 
     /// Server-side apply of the manifest under our field manager; `force` takes fields other
-    /// managers own (drift taken back, `--force-conflicts`).
-    pub async fn apply(&self, object: &DesiredObject, force: bool) -> Result<Value, ApiFailure> {
+    /// managers own (drift taken back, `--force-conflicts`). Not sent once `halt` fires.
+    pub async fn apply(
+        &self,
+        object: &DesiredObject,
+        force: bool,
+        halt: Option<&Halt>,
+    ) -> Result<Value, ApiFailure> {
         let how = Apply {
             dry_run: false,
             force,
         };
-        self.cluster.apply(object, how).await
+        self.cluster.apply(object, how, halt).await
     }
 
     /// Replaces the object: deletes it (foreground: its dependants first, as a Job's pods),
@@ -71,7 +76,13 @@ impl<'a> Writer<'a> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tracing::info!(object = %object.id, "deleted to be replaced");
-        self.apply(object, force).await
+        // Halted now, it is gone and not back: a failure, not "not attempted".
+        self.apply(object, force, Some(halt))
+            .await
+            .map_err(|e| match e.is_halted() {
+                true => failure(format!("deleted, but not created again: {}", e.message)),
+                false => e,
+            })
     }
 
     /// Server-side apply of a manifest of driftless's own (inventory parents): forced, because

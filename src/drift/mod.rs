@@ -397,7 +397,7 @@ impl Loop {
             .await
             .map_err(|e| e.to_string())?;
         writer
-            .apply(object, true)
+            .apply(object, true, None)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
