@@ -53,7 +53,13 @@ pub async fn delete_all<T: Send>(
                 }
                 let ns = plan.id.namespace.clone();
                 let result = writer
-                    .delete(&plan.kind, ns.as_deref(), &plan.id.name, propagation)
+                    .delete(
+                        &plan.kind,
+                        ns.as_deref(),
+                        &plan.id.name,
+                        propagation,
+                        Some(halt),
+                    )
                     .await;
                 let deletion = match result {
                     Ok(()) => {
@@ -63,6 +69,7 @@ pub async fn delete_all<T: Send>(
                     Err(e) if e.is_unreachable() => {
                         Deletion::NotAttempted(Reason::Unreachable, format!("not attempted: {e}"))
                     }
+                    Err(e) if e.is_halted() => Deletion::NotAttempted(Reason::Halted, e.message),
                     Err(e) => {
                         tracing::debug!(object = %plan.id, error = %e, "prune failed");
                         Deletion::Failed(e)

@@ -61,7 +61,7 @@ impl<'a> Writer<'a> {
             return Err(self.cluster.unknown_kind(object));
         };
         let (namespace, name) = (object.id.namespace.as_deref(), &object.id.name);
-        self.delete(kind, namespace, name, Propagation::Foreground)
+        self.delete(kind, namespace, name, Propagation::Foreground, Some(halt))
             .await?;
         let deadline = tokio::time::Instant::now() + REPLACE_WAIT;
         while self.cluster.get(object).await?.is_some() {
@@ -102,13 +102,14 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Deletes an object; an object already gone counts as deleted.
+    /// Deletes an object; an object already gone counts as deleted. Not sent once `halt` fires.
     pub async fn delete(
         &self,
         kind: &KindInfo,
         namespace: Option<&str>,
         name: &str,
         propagation: Propagation,
+        halt: Option<&Halt>,
     ) -> Result<(), ApiFailure> {
         let params = DeleteParams {
             propagation_policy: Some(match propagation {
@@ -122,7 +123,7 @@ impl<'a> Writer<'a> {
         match self
             .cluster
             .flow
-            .call("delete", Op::Delete, || async {
+            .call_until("delete", Op::Delete, halt, || async {
                 Ok(api.delete(name, &params).await?)
             })
             .await

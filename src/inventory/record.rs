@@ -100,7 +100,7 @@ impl Inventory {
                         let secret = KindInfo::secret();
                         let ns = Some(parent.namespace.as_str());
                         writer
-                            .delete(&secret, ns, &parent.name, Default::default())
+                            .delete(&secret, ns, &parent.name, Default::default(), None)
                             .await
                     } else {
                         writer.apply_own(&KindInfo::secret(), &manifest).await
@@ -163,7 +163,13 @@ impl Inventory {
         for legacy in retired {
             let ns = Some(legacy.namespace.as_str());
             match writer
-                .delete(&KindInfo::secret(), ns, &legacy.name, Default::default())
+                .delete(
+                    &KindInfo::secret(),
+                    ns,
+                    &legacy.name,
+                    Default::default(),
+                    None,
+                )
                 .await
             {
                 Ok(()) => {

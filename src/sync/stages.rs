@@ -152,7 +152,10 @@ impl Staging<'_> {
                 continue;
             }
             let (ns, name) = (line.id.namespace.as_deref(), &line.id.name);
-            match writer.delete(kind, ns, name, Propagation::Background).await {
+            match writer
+                .delete(kind, ns, name, Propagation::Background, None)
+                .await
+            {
                 Ok(()) => tracing::info!(object = %line.id, "hook deleted, as its policy says"),
                 Err(e) => tracing::warn!(object = %line.id, error = %e, "cannot delete the hook"),
             }
