@@ -35,11 +35,12 @@ async fn an_unchanged_directory_sends_nothing_at_an_idle_interval_and_a_change_s
         "{}",
         agent.log()
     );
-    let first = agent.report()["sets"][0]["lastAppliedRevision"].clone();
-    assert!(
-        first.as_str().is_some_and(|r| r.starts_with("sha256:")),
-        "{first}"
-    );
+    // The ConfigMap is written before the pass ends; the revision is recorded when it ends.
+    let applied = || agent.report()["sets"][0]["lastAppliedRevision"].clone();
+    let is_hash = |r: &serde_json::Value| r.as_str().is_some_and(|r| r.starts_with("sha256:"));
+    support::eventually(|| async { is_hash(&applied()) }).await;
+    let first = applied();
+    assert!(is_hash(&first), "{first}\n{}", agent.log());
 
     // Idle: five intervals, and a file touched without a change of its bytes.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -73,9 +74,7 @@ async fn an_unchanged_directory_sends_nothing_at_an_idle_interval_and_a_change_s
         "{}",
         agent.log()
     );
-    let second = agent.report()["sets"][0]["lastAppliedRevision"].clone();
-    assert!(
-        second.as_str().is_some_and(|r| r.starts_with("sha256:")) && second != first,
-        "{second}"
-    );
+    support::eventually(|| async { applied() != first }).await;
+    let second = applied();
+    assert!(is_hash(&second) && second != first, "{second}");
 }

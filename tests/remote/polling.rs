@@ -86,12 +86,13 @@ async fn the_agent_follows_a_tag_by_digest_and_downloads_only_when_it_moves() {
         "{}",
         agent.log()
     );
+    // The ConfigMap is written before the pass ends, and the report is updated when it does.
+    let recorded = support::eventually(|| async {
+        agent.report()["sets"][0]["lastAppliedRevision"] == first.as_str()
+    })
+    .await;
     let report = agent.report();
-    assert_eq!(
-        report["sets"][0]["lastAppliedRevision"],
-        first.as_str(),
-        "{report:#}"
-    );
+    assert!(recorded, "{report:#}\n{}", agent.log());
     assert_eq!(
         report["sets"][0]["charts"][0]["chart"],
         chart.as_str(),
