@@ -147,7 +147,7 @@ impl Flow {
             match e.retry(op) {
                 Retry::Throttled(after) if first.elapsed() < THROTTLE_BUDGET => {
                     let wait = after.unwrap_or(DEFAULT_RETRY_AFTER);
-                    window.throttled(sent);
+                    self.throttle.throttled(sent);
                     tracing::debug!(%what, wait_ms = wait.as_millis() as u64, limit = window.limit(), "throttled (429)");
                     // Not before the server said; jittered, so refused requests do not return
                     // together.

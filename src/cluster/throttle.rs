@@ -2,13 +2,14 @@
 //!
 //! Two windows, as the API server has two limits: reads (GET, LIST) and mutations (applies,
 //! dry-runs included, deletes). Each is additive-increase, multiplicative-decrease, as TCP's
-//! congestion window, shared by every worker: a 429 halves it (once per round: requests sent
-//! before the decrease do not decrease it again), and the refused request itself waits the
-//! server's `Retry-After` before it is sent again, while the others go on at the smaller window.
-//! (A second-long stall of every worker per 429 would leave most of the server's capacity
-//! unused: its slots free up in milliseconds.) The window grows back by one per window of
-//! successes, but only after a hold: the hold doubles each time a probe past the server's
-//! capacity fails (up to 30 s) and halves back once the window holds.
+//! congestion window, shared by every worker: every 429 halves both, and the refused request
+//! itself waits the server's `Retry-After` before it is sent again, while the others go on at the
+//! smaller window. (A second-long stall of every worker per 429 would leave most of the server's
+//! capacity unused: its slots free up in milliseconds.) Each refusal halves, not each round of
+//! them: fourteen of forty discovery reads refused by a server of one slot say it takes far fewer
+//! than twenty, and every request refused again is a second more for its phase. The window grows
+//! back by one per window of successes, but only after a hold: the hold doubles each time a
+//! probe past the server's capacity fails (up to 30 s) and halves back once the window holds.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -59,6 +60,16 @@ impl Throttle {
             Op::Apply | Op::Delete | Op::Guarded => &self.writes,
         }
     }
+
+    /// A request sent at `sent` was refused (429): both windows shrink. Under priority and
+    /// fairness (every server since 1.20 by default) a client's reads and writes share the seats
+    /// of one priority level; and a server without it that refuses one kind is as short of room
+    /// for the other (the namespaces' dry-runs, sent all at once after a discovery refused, were
+    /// refused nine times in ten).
+    pub fn throttled(&self, sent: Instant) {
+        self.reads.throttled(sent);
+        self.writes.throttled(sent);
+    }
 }
 
 #[derive(Debug)]
@@ -72,7 +83,8 @@ pub(super) struct Window {
 struct State {
     limit: f64,
     in_flight: usize,
-    /// The last decrease: 429s to requests sent before it do not decrease again.
+    /// The last round of 429s began: refusals of requests sent before it are the same round
+    /// (they lengthen the hold once).
     decreased_at: Option<Instant>,
     /// No growth before this.
     hold_until: Option<Instant>,
@@ -149,7 +161,7 @@ impl Window {
     }
 
     /// A request sent at `sent` was refused with 429.
-    pub fn throttled(&self, sent: Instant) {
+    fn throttled(&self, sent: Instant) {
         if let Ok(mut s) = self.state.lock() {
             let now = Instant::now();
             if s.decreased_at.is_none_or(|at| sent >= at) {
@@ -157,10 +169,10 @@ impl Window {
                 if probing {
                     s.hold = (s.hold * 2).min(MAX_HOLD);
                 }
-                s.limit = (s.limit / 2.0).max(1.0);
                 s.decreased_at = Some(now);
                 s.hold_until = Some(now + s.hold);
             }
+            s.limit = (s.limit / 2.0).max(1.0);
         }
     }
 }
@@ -170,23 +182,24 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn a_429_halves_the_window_once_per_round() {
-        let w = Window::new(16);
+    async fn every_429_halves_the_window_down_to_one() {
+        let w = Window::new(64);
         let sent = Instant::now();
         tokio::time::advance(Duration::from_millis(1)).await;
         w.throttled(sent);
         w.throttled(sent);
-        assert_eq!(w.limit(), 8.0, "one decrease for requests sent together");
+        assert_eq!(w.limit(), 16.0, "two refused: a quarter");
         w.throttled(Instant::now());
-        assert_eq!(
-            w.limit(),
-            4.0,
-            "a request sent after the decrease decreases again"
-        );
+        w.throttled(Instant::now());
+        assert_eq!(w.limit(), 4.0, "every refusal counts");
         let permits: Vec<_> = futures::future::join_all((0..4).map(|_| w.acquire())).await;
         let fifth = tokio::time::timeout(Duration::from_secs(1), w.acquire()).await;
         assert!(fifth.is_err(), "four in flight at most");
         drop(permits);
+        for _ in 0..10 {
+            w.throttled(sent);
+        }
+        assert_eq!(w.limit(), 1.0, "never below one");
         assert!(
             tokio::time::timeout(Duration::from_secs(1), w.acquire())
                 .await
@@ -240,11 +253,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_and_writes_have_windows_of_their_own() {
+    fn a_429_shrinks_both_windows_each_from_its_own_size() {
         let t = Throttle::new(8);
-        t.window(Op::Apply).throttled(Instant::now());
+        t.throttled(Instant::now());
         assert_eq!(t.window(Op::Delete).limit(), 4.0);
-        assert_eq!(t.window(Op::Read).limit(), READS_AT_LEAST as f64);
+        assert_eq!(t.window(Op::Read).limit(), READS_AT_LEAST as f64 / 2.0);
         assert_eq!(Throttle::new(100).window(Op::Read).limit(), 100.0);
     }
 }
