@@ -9,7 +9,8 @@
 //!
 //! `DRIFTLESS_BENCH_RTT_MS` puts a user-space proxy (`latency.rs`) between both tools and the
 //! server, delaying every chunk by half the RTT each way. `DRIFTLESS_BENCH_REPEATS=3` runs each
-//! case that many times (default: 5, cold syncs 3); times are the median and the best.
+//! case that many times (default: 5, cold syncs 3); times are the median and the best. Each run
+//! starts once the controller manager has settled from the one before.
 //!
 //! Needs `kubectl` on PATH (1.27+ for `diff --concurrency`) and GNU `time` (`/usr/bin/time`).
 //! It starts a control plane of its own with `scripts/kube-testenv`; run nothing else meanwhile.
@@ -142,6 +143,13 @@ fn through_proxy(bench: &Bench, one_way: Duration) {
 
 /// Runs `cmd` under GNU time; returns the sample and the exit code.
 fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
+    let waited = cluster::wait_quiet(&bench.audit, Duration::from_secs(120));
+    if waited > Duration::from_secs(3) {
+        eprintln!(
+            "waited {:.0} s for the controller manager to settle",
+            waited.as_secs_f64()
+        );
+    }
     let mark = std::fs::metadata(&bench.audit)
         .map(|m| m.len())
         .unwrap_or(0);
