@@ -487,7 +487,10 @@ async fn drift_is_reported_at_once_and_healed_where_asked_until_a_fight() {
             agent.log()
         );
     }
-    assert_eq!(agent.report()["sets"][0]["drift"]["watching"], true);
+    let watching =
+        support::eventually(|| async { agent.report()["sets"][0]["drift"]["watching"] == true })
+            .await;
+    assert!(watching, "{:#}", agent.report());
 
     // Another writer's own fields (a label driftless does not set) are no drift.
     {
