@@ -21,7 +21,7 @@ mod cluster;
 #[path = "corpus.rs"]
 mod corpus;
 
-use cluster::{by_resource, entries, identity, machine, repo};
+use cluster::{by_resource, entries, identity, machine, mark, repo};
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -269,7 +269,7 @@ fn idle(agent: &Agent, audit: &Path, user: &str, interval: u64) {
     // The first passes learn which namespaces exist (the first ran before they did): the
     // window opens after two intervals.
     std::thread::sleep(Duration::from_secs(interval * 2));
-    let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
+    let mark = mark(audit);
     let window = Duration::from_secs(interval * INTERVALS);
     let cpu_before = agent.cpu();
     std::thread::sleep(window);
@@ -455,7 +455,7 @@ fn standing_by(
     let standby = Agent::start(bin, kubeconfig, config, dir, "agent-standby");
     wait_for(Duration::from_secs(60), || standby.get("/readyz").is_some());
     std::thread::sleep(Duration::from_secs(2));
-    let mark = std::fs::metadata(audit).map(|m| m.len()).unwrap_or(0);
+    let mark = mark(audit);
     std::thread::sleep(Duration::from_secs(interval * 2));
     let lines = entries(audit, mark, user);
     println!(

@@ -96,6 +96,11 @@ pub struct Entry {
     pub throttled: bool,
 }
 
+/// Where the audit log ends now: pass it to [`entries`] or [`count`] to see what comes after.
+pub fn mark(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
 /// Every request `user` made after byte `from` of the audit log, as answered.
 pub fn entries(log: &Path, from: u64, user: &str) -> Vec<Entry> {
     let bytes = std::fs::read(log).unwrap_or_default();
@@ -136,7 +141,7 @@ pub fn count(log: &Path, from: u64, user: &str) -> Requests {
 pub fn wait_quiet(log: &Path, most: std::time::Duration) -> std::time::Duration {
     let started = std::time::Instant::now();
     while started.elapsed() < most {
-        let mark = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
+        let mark = mark(log);
         std::thread::sleep(std::time::Duration::from_secs(2));
         if entries(log, mark, "admin").len() < 5 {
             break;

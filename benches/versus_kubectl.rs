@@ -150,9 +150,7 @@ fn measure(bench: &Bench, user: &str, cmd: &mut Command) -> (Sample, i32) {
             waited.as_secs_f64()
         );
     }
-    let mark = std::fs::metadata(&bench.audit)
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let mark = cluster::mark(&bench.audit);
     let rss = bench.dir.join("rss");
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
